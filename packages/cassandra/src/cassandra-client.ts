@@ -1,0 +1,50 @@
+import cassandra from 'cassandra-driver';
+import type { Logger } from 'pino';
+
+/** How to reach Cassandra. Credentials are used for the connection only and never logged. */
+export interface CassandraConnection {
+  contactPoints: readonly string[];
+  localDataCenter: string;
+  keyspace: string;
+  username?: string;
+  password?: string;
+  ssl?: boolean;
+  /** Client-side timeout of one request. */
+  requestTimeoutMs?: number;
+}
+
+/** The handle the repositories take. The driver stays inside this package. */
+export interface CassandraClient {
+  readonly driver: cassandra.Client;
+  readonly keyspace: string;
+  readonly logger: Logger;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Connects to the cluster without selecting a keyspace (the keyspace may not exist yet: see
+ * `ensureSchema`). Statements name the keyspace explicitly.
+ */
+export async function connectCassandra(connection: CassandraConnection, logger: Logger): Promise<CassandraClient> {
+  const driver = new cassandra.Client({
+    contactPoints: [...connection.contactPoints],
+    localDataCenter: connection.localDataCenter,
+    ...(connection.username ? { credentials: { username: connection.username, password: connection.password ?? '' } } : {}),
+    ...(connection.ssl ? { sslOptions: {} } : {}),
+    socketOptions: { readTimeout: connection.requestTimeoutMs ?? 12_000, connectTimeout: 5_000 },
+    queryOptions: { consistency: cassandra.types.consistencies.localQuorum, prepare: true },
+    pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+  });
+  const log = logger.child({ component: 'cassandra-driver' });
+  driver.on('log', (level: string, className: string, message: string) => {
+    if (level === 'warning' || level === 'error') log.warn({ className }, message);
+  });
+  await driver.connect();
+  return { driver, keyspace: connection.keyspace, logger, shutdown: () => driver.shutdown() };
+}
+
+/** Runs a trivial CQL query; resolves with the server's release version, rejects when it cannot. */
+export async function pingCassandra(client: CassandraClient): Promise<{ releaseVersion: string }> {
+  const result = await client.driver.execute('SELECT release_version FROM system.local', [], { prepare: false });
+  return { releaseVersion: String(result.first()?.get('release_version') ?? 'unknown') };
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createLogger } from '@clickstream/observability';
+import { connectCassandra, pingCassandra } from './index.ts';
+import type { CassandraClient } from './index.ts';
+
+const logger = createLogger({ service: 'test', level: 'warn' });
+const keyspace = `smoke_${process.pid}`;
+let client: CassandraClient;
+
+before(async () => {
+  client = await connectCassandra(
+    {
+      contactPoints: (process.env.CASSANDRA_CONTACT_POINTS ?? 'localhost:9042').split(','),
+      localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+      keyspace,
+    },
+    logger,
+  );
+});
+after(async () => {
+  await client.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  await client.shutdown();
+});
+
+test('when Cassandra is up, then a CQL query answers with its release version', async () => {
+  const { releaseVersion } = await pingCassandra(client);
+  assert.match(releaseVersion, /^5\.0\./);
+  console.log(`cassandra: release ${releaseVersion}`);
+});
+
+test('when a keyspace and table are created, then a row round-trips through a prepared statement', async () => {
+  await client.driver.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+  await client.driver.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.smoke (id text PRIMARY KEY, at timestamp, n bigint)`);
+  const at = new Date('2024-05-01T10:00:00.123Z');
+  await client.driver.execute(`INSERT INTO ${keyspace}.smoke (id, at, n) VALUES (?, ?, ?)`, ['a', at, 42], { prepare: true });
+  const row = (await client.driver.execute(`SELECT id, at, n FROM ${keyspace}.smoke WHERE id = ?`, ['a'], { prepare: true })).first();
+  assert.ok(row, 'the row is there');
+  assert.equal(row.get('id'), 'a');
+  assert.equal((row.get('at') as Date).toISOString(), at.toISOString());
+  assert.equal(Number(row.get('n')), 42);
+});

@@ -1,0 +1,2 @@
+export { booleanFlag, commaList, optionalString, port, positiveInt } from './env-schema.ts';
+export { ConfigError, describeVariables, parseConfig } from './parse-config.ts';

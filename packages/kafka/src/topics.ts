@@ -1,0 +1,60 @@
+import type { KafkaClient } from './kafka-client.ts';
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor?: number;
+}
+
+/**
+ * Creates the topics that do not exist yet (idempotent; existing topics are left as they are).
+ * Resolves once the new topics' leaders are elected.
+ */
+export async function ensureTopics(client: KafkaClient, topics: readonly TopicSpec[]): Promise<string[]> {
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: t.replicationFactor ?? -1 })),
+      });
+    }
+    return missing.map((t) => t.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes topics (tests and tooling only). Missing topics are ignored. */
+export async function deleteTopics(client: KafkaClient, topics: readonly string[]): Promise<void> {
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length > 0) await admin.deleteTopics({ topics: present });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Committed offsets of a consumer group and the topic's end offsets: the lag per partition. */
+export async function consumerGroupLag(client: KafkaClient, groupId: string, topic: string): Promise<{ partition: number; lag: number }[]> {
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    const committedByPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    return ends.map((end) => {
+      const done = committedByPartition.get(end.partition) ?? -1;
+      const low = Number(end.low);
+      const high = Number(end.high);
+      return { partition: end.partition, lag: high - Math.max(done < 0 ? low : done, low) };
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
