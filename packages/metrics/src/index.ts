@@ -1,0 +1,20 @@
+export type { MetricEvent } from './metric-event.ts';
+export type { Granularity } from './windows.ts';
+export {
+  DAY_MS,
+  DEFAULT_ALLOWED_LATENESS_MS,
+  HOUR_MS,
+  SESSION_GAP_MS,
+  dayStartMs,
+  hourStartMs,
+  hoursAffectedBy,
+  isFinal,
+  windowEndMs,
+} from './windows.ts';
+export type { CountedEvent, TimeSpentSource } from './time-spent.ts';
+export { assignTimeSpent } from './time-spent.ts';
+export type { HourAggregate, MergeableTotals } from './window-aggregates.ts';
+export { aggregateHour, averageTimeSpentMs, mergeTotals } from './window-aggregates.ts';
+export type { MetricDocument, MetricDocumentInput } from './metric-document.ts';
+export { buildMetricDocument, metricDocumentId } from './metric-document.ts';
+export { compareCodePoints } from './ordering.ts';

@@ -1,0 +1,133 @@
+import type { MetricEvent } from './metric-event.ts';
+import { compareCodePoints } from './ordering.ts';
+import { assignTimeSpent } from './time-spent.ts';
+import { HOUR_MS, hourStartMs } from './windows.ts';
+
+/** The metrics of one (hour, url, country) group, mergeable into larger windows. */
+export type HourAggregate = {
+  readonly urlKey: string;
+  readonly country: string;
+  /** Number of counted events. */
+  readonly clicks: number;
+  /** Distinct users of the counted events; its size is the exact unique users. */
+  readonly userIds: ReadonlySet<string>;
+  /** Sum of the known time spent, in milliseconds. */
+  readonly timeSpentSumMs: number;
+  /** Number of counted events whose time spent is known. */
+  readonly timeSpentSamples: number;
+};
+
+/** The additive part of a window's metrics: larger windows sum these exactly. */
+export type MergeableTotals = {
+  readonly clicks: number;
+  /** Milliseconds. */
+  readonly timeSpentSumMs: number;
+  readonly timeSpentSamples: number;
+};
+
+/**
+ * Computes the metrics of one UTC hour per (url, country).
+ *
+ * Counts the non-bot events, each `eventId` once, whose `eventTimeMs` lies in
+ * [`windowStartMs`, `windowStartMs` + 1 h). Every other event (in practice the look-ahead
+ * [end, end + 30 min)) only serves as a user's next event for time spent, which the spec
+ * attributes to the earlier event's hour. See {@link assignTimeSpent} for the rules.
+ *
+ * @param events every stored event of the hour plus the look-ahead events; any order, duplicates
+ *   allowed.
+ * @param windowStartMs epoch milliseconds of a UTC hour start.
+ * @returns one aggregate per group with at least one counted event, ordered by url then country
+ *   (code point order); the same events in any order give the same result.
+ * @throws RangeError when `windowStartMs` is not the start of a UTC hour.
+ */
+export function aggregateHour(events: readonly MetricEvent[], windowStartMs: number): HourAggregate[] {
+  assertHourStart(windowStartMs);
+  const windowEndMs = windowStartMs + HOUR_MS;
+  const groupsByUrl = new Map<string, Map<string, GroupAccumulator>>();
+
+  for (const event of assignTimeSpent(events)) {
+    if (event.eventTimeMs < windowStartMs || event.eventTimeMs >= windowEndMs) {
+      continue;
+    }
+    let groupsByCountry = groupsByUrl.get(event.urlKey);
+    if (groupsByCountry === undefined) {
+      groupsByCountry = new Map();
+      groupsByUrl.set(event.urlKey, groupsByCountry);
+    }
+    let group = groupsByCountry.get(event.country);
+    if (group === undefined) {
+      group = { clicks: 0, userIds: new Set(), timeSpentSumMs: 0, timeSpentSamples: 0 };
+      groupsByCountry.set(event.country, group);
+    }
+    group.clicks += 1;
+    group.userIds.add(event.userId);
+    if (event.timeSpentMs !== null) {
+      group.timeSpentSumMs += event.timeSpentMs;
+      group.timeSpentSamples += 1;
+    }
+  }
+
+  const aggregates: HourAggregate[] = [];
+  for (const [urlKey, groupsByCountry] of groupsByUrl) {
+    for (const [country, group] of groupsByCountry) {
+      aggregates.push({ urlKey, country, ...group });
+    }
+  }
+  return aggregates.sort(
+    (a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country),
+  );
+}
+
+type GroupAccumulator = {
+  clicks: number;
+  userIds: Set<string>;
+  timeSpentSumMs: number;
+  timeSpentSamples: number;
+};
+
+/**
+ * Sums the additive metrics of smaller windows (for example the hours of a day) into a larger
+ * window's. Exact: every input and every total must be a non-negative safe integer, as the
+ * document stores them as `long`.
+ *
+ * @returns zeros for no parts.
+ * @throws RangeError when an input or a total is not a non-negative safe integer.
+ */
+export function mergeTotals(parts: readonly MergeableTotals[]): MergeableTotals {
+  let clicks = 0;
+  let timeSpentSumMs = 0;
+  let timeSpentSamples = 0;
+  for (const part of parts) {
+    clicks += assertCount('clicks', part.clicks);
+    timeSpentSumMs += assertCount('timeSpentSumMs', part.timeSpentSumMs);
+    timeSpentSamples += assertCount('timeSpentSamples', part.timeSpentSamples);
+  }
+  return {
+    clicks: assertCount('clicks total', clicks),
+    timeSpentSumMs: assertCount('timeSpentSumMs total', timeSpentSumMs),
+    timeSpentSamples: assertCount('timeSpentSamples total', timeSpentSamples),
+  };
+}
+
+/**
+ * Average time spent in milliseconds: `sumMs / samples`, or null when `samples` is 0.
+ *
+ * @throws RangeError when `samples` is not a non-negative safe integer.
+ */
+export function averageTimeSpentMs(sumMs: number, samples: number): number | null {
+  return assertCount('timeSpentSamples', samples) === 0 ? null : sumMs / samples;
+}
+
+/** Returns `value` when it is a non-negative safe integer; throws a RangeError naming it otherwise. */
+export function assertCount(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
+  }
+  return value;
+}
+
+function assertHourStart(startMs: number): void {
+  if (hourStartMs(startMs) !== startMs) {
+    throw new RangeError(`${startMs} is not the start of a UTC hour`);
+  }
+}
