@@ -1,0 +1,30 @@
+/**
+ * Every machine-readable reason an event can be rejected for; it is the `reason` of a
+ * dead-letter record. `invalid_value` covers rule violations that are not about type
+ * (a string too long, a number out of range).
+ */
+export const INVALID_REASONS = [
+  'invalid_json',
+  'missing_field',
+  'invalid_type',
+  'invalid_value',
+  'invalid_url',
+  'invalid_ip',
+  'invalid_timestamp',
+  'timestamp_in_future',
+  'too_large',
+] as const;
+
+export type InvalidReason = (typeof INVALID_REASONS)[number];
+
+/** A rejected message: why (machine-readable) and a human message naming the field. */
+export interface Invalid {
+  ok: false;
+  reason: InvalidReason;
+  message: string;
+}
+
+/** The result for a message rejected for `reason`. */
+export function invalid(reason: InvalidReason, message: string): Invalid {
+  return { ok: false, reason, message };
+}
