@@ -18,7 +18,7 @@ const matches = (path: string): boolean => filters.length === 0 || filters.some(
 const all = globSync(['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'])
   .filter((p) => !ignored(p) && matches(p))
   .sort();
-const isIntegration = (p: string): boolean => p.endsWith('.integration.test.ts') || p.startsWith('test/');
+const isIntegration = (p: string): boolean => p.endsWith('.integration.test.ts') || p.startsWith('test/e2e/');
 const unit = all.filter((p) => !isIntegration(p));
 const integration = all.filter(isIntegration);
 
