@@ -5,8 +5,8 @@
  * `.stack/` at the repository root (or CLICKSTREAM_STACK_DIR).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -270,7 +270,7 @@ function ensureEsUser(dir: string): void {
   } catch {
     execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', ES_USER], { stdio: 'ignore' });
   }
-  execFileSync('chown', ['-R', `${ES_USER}:${ES_USER}`, dir]);
+  execFileSync('chown', ['-R', `${ES_USER}:${ES_USER}`, `${dir}/`]);
   try {
     execFileSync('setpriv', ['--reuid', ES_USER, '--regid', ES_USER, '--clear-groups', 'test', '-x', join(dir, 'dist', 'bin', 'elasticsearch')], { stdio: 'ignore' });
   } catch {
@@ -278,8 +278,30 @@ function ensureEsUser(dir: string): void {
   }
 }
 
-async function startElasticsearch(stateDir: string, log: (line: string) => void): Promise<void> {
+/** True when every folder from `/` down to `path` lets other users through (mode o+x). */
+function traversableByOthers(path: string): boolean {
+  for (let current = resolve(path); ; current = dirname(current)) {
+    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
+    if (dirname(current) === current) return true;
+  }
+}
+
+/**
+ * Elasticsearch's folder. As root, its unprivileged user must reach it; when the checkout lies
+ * under a private folder (such as /root), the folder goes under /var/tmp behind a symlink.
+ */
+function elasticsearchDir(stateDir: string, log: (line: string) => void): string {
   const dir = join(stateDir, 'elasticsearch');
+  if (!isRoot() || traversableByOthers(stateDir) || existsSync(dir)) return dir;
+  const outside = join('/var/tmp', `clickstream-stack-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`, 'elasticsearch');
+  mkdirSync(outside, { recursive: true });
+  symlinkSync(outside, dir);
+  log(`elasticsearch: ${stateDir} is private to root, so its folder is ${outside} (linked from ${dir})`);
+  return dir;
+}
+
+async function startElasticsearch(stateDir: string, log: (line: string) => void): Promise<void> {
+  const dir = elasticsearchDir(stateDir, log);
   const downloads = join(dir, 'download');
   await fetchWithMaven('elasticsearch', 'elasticsearch.pom.xml', downloads, log);
   const dist = join(dir, 'dist');
