@@ -24,10 +24,12 @@ function deepFreeze<T>(value: T): Readonly<T> {
 
 /**
  * Parses environment variables with a zod object schema whose keys are the variable names.
- * Returns a deeply frozen result. Throws {@link ConfigError} naming every wrong variable and why.
+ * Empty values count as unset. Returns a deeply frozen result. Throws {@link ConfigError} naming every wrong variable and why.
  */
 export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): Readonly<z.output<S>> {
-  const result = schema.safeParse(env);
+  // An empty variable (`FOO=`, common in compose files and manifests) means "use the default".
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(set);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => ({ variable: issue.path.join('.') || '(environment)', message: issue.message }));
     const text = problems.map((p) => `${p.variable}: ${p.message}`).join('; ');

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { LOG_LEVELS } from '@clickstream/observability';
+import { booleanFlag, commaList, optionalString, port, positiveInt } from './env-schema.ts';
+
+/**
+ * Environment variables shared by the services, each with its default and description. A
+ * service's schema spreads the groups it needs; the keys are the variable names users set.
+ */
+export const loggingEnv = {
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info').describe('pino log level: fatal, error, warn, info, debug, trace or silent'),
+};
+
+export const httpEnv = (defaultPort: number) => ({
+  HTTP_PORT: port(defaultPort).describe('port of /healthz, /readyz and /metrics'),
+});
+
+export const kafkaEnv = {
+  KAFKA_BROKERS: commaList('localhost:9092').describe('Kafka bootstrap brokers, comma-separated host:port'),
+  KAFKA_TOPIC: z.string().min(1).default('clickstream').describe('topic the click events are read from'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('clickstream').describe('client id sent to the brokers'),
+  KAFKA_SSL: booleanFlag(false).describe('connect to the brokers with TLS'),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional().describe('SASL mechanism; unset = no SASL'),
+  KAFKA_SASL_USERNAME: optionalString().describe('SASL user name'),
+  KAFKA_SASL_PASSWORD: optionalString().describe('SASL password (secret, never logged)'),
+};
+
+export const cassandraEnv = {
+  CASSANDRA_CONTACT_POINTS: commaList('localhost:9042').describe('Cassandra contact points, comma-separated host:port'),
+  CASSANDRA_LOCAL_DC: z.string().min(1).default('datacenter1').describe('local data centre for the load-balancing policy'),
+  CASSANDRA_KEYSPACE: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,47}$/, 'lower-case letters, digits and _, starting with a letter')
+    .default('clickstream')
+    .describe('keyspace holding the events and the aggregator state'),
+  CASSANDRA_REPLICATION: z
+    .string()
+    .regex(/^(\d+|[A-Za-z0-9_-]+:\d+(,[A-Za-z0-9_-]+:\d+)*)$/, "a replication factor ('3') or data centres with factors ('dc1:3,dc2:3')")
+    .default('1')
+    .describe("replication when the keyspace is created: a factor (SimpleStrategy) or 'dc1:3,dc2:3' (NetworkTopologyStrategy)"),
+  CASSANDRA_USERNAME: optionalString().describe('Cassandra user name'),
+  CASSANDRA_PASSWORD: optionalString().describe('Cassandra password (secret, never logged)'),
+  CASSANDRA_SSL: booleanFlag(false).describe('connect to Cassandra with TLS'),
+};
+
+export const elasticsearchEnv = {
+  ELASTICSEARCH_URL: z.url().default('http://localhost:9200').describe('Elasticsearch URL'),
+  ELASTICSEARCH_INDEX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'a lower-case Elasticsearch name')
+    .default('clickstream-metrics')
+    .describe('alias the metric documents are written and searched through'),
+  ELASTICSEARCH_API_KEY: optionalString().describe('Elasticsearch API key (secret, never logged)'),
+  ELASTICSEARCH_USERNAME: optionalString().describe('Elasticsearch basic-auth user'),
+  ELASTICSEARCH_PASSWORD: optionalString().describe('Elasticsearch basic-auth password (secret, never logged)'),
+};
+
+/** Parses CASSANDRA_REPLICATION into the form `ensureSchema` takes. */
+export function parseReplication(
+  value: string,
+): { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> } {
+  if (/^\d+$/.test(value)) return { class: 'SimpleStrategy', replicationFactor: Number(value) };
+  return { class: 'NetworkTopologyStrategy', dataCenters: Object.fromEntries(value.split(',').map((p) => [p.split(':')[0] ?? '', Number(p.split(':')[1])])) };
+}
+

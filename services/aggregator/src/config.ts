@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import cron from 'node-cron';
+import { cassandraEnv, elasticsearchEnv, httpEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
+
+/** Every environment variable the aggregator reads, with defaults and descriptions. */
+export const aggregatorEnvShape = {
+  ...loggingEnv,
+  ...httpEnv(8082),
+  ...cassandraEnv,
+  ...elasticsearchEnv,
+  AGGREGATOR_SCHEDULE: z
+    .string()
+    .default('* * * * *')
+    .refine((expression) => cron.validate(expression), 'not a valid node-cron expression')
+    .describe('node-cron expression of the runs (a run never overlaps the previous one)'),
+  AGGREGATOR_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(600_000).describe('how long after its end (plus the 30-minute look-ahead) a window stays not final'),
+  AGGREGATOR_LEASE_TTL_MS: positiveInt(120_000).describe('lease that keeps a second replica from running at the same time; renewed during a run'),
+  AGGREGATOR_HOUR_CONCURRENCY: positiveInt(2).describe('hours aggregated in parallel within a run'),
+  AGGREGATOR_BULK_SIZE: positiveInt(1_000).describe('documents per Elasticsearch bulk request'),
+  AGGREGATOR_RETRY_ATTEMPTS: positiveInt(5).describe('attempts of a failing Cassandra/Elasticsearch call within a run'),
+  AGGREGATOR_SHUTDOWN_TIMEOUT_MS: positiveInt(20_000).describe('longest wait for a running pass on SIGTERM'),
+  ELASTICSEARCH_SHARDS: positiveInt(1).describe('primary shards of a new metrics index'),
+  ELASTICSEARCH_REPLICAS: z.coerce.number().int().min(0).default(0).describe('replicas of a new metrics index'),
+};
+
+export const aggregatorConfigSchema = z.object(aggregatorEnvShape);
+export type AggregatorConfig = Readonly<z.output<typeof aggregatorConfigSchema>>;
+
+/** Parses and freezes the aggregator configuration; throws ConfigError naming the wrong variables. */
+export function loadAggregatorConfig(env: Record<string, string | undefined>): AggregatorConfig {
+  return parseConfig(aggregatorConfigSchema, env);
+}
