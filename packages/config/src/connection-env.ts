@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '@clickstream/observability';
-import { booleanFlag, commaList, optionalString, port, positiveInt } from './env-schema.ts';
+import { booleanFlag, commaList, optionalString, port } from './env-schema.ts';
 
 /**
  * Environment variables shared by the services, each with its default and description. A
