@@ -1,2 +1,14 @@
 export { createElasticsearchClient, pingElasticsearch } from './elasticsearch-client.ts';
 export type { ElasticsearchClient, ElasticsearchConnection } from './elasticsearch-client.ts';
+export {
+  BulkItemsRejectedError,
+  BulkItemsRetriableError,
+  ElasticsearchUnavailableError,
+  MetricsIndexConflictError,
+  classifyElasticsearchError,
+} from './errors.ts';
+export type { BulkItemFailure } from './errors.ts';
+export { METRICS_INDEX_VERSION, METRICS_MAPPINGS, installMetricsIndex, metricsIndexNames } from './index-template.ts';
+export type { MetricsIndexNames } from './index-template.ts';
+export { createMetricsIndexer } from './metrics-indexer.ts';
+export type { MetricWrite, MetricsIndexer } from './metrics-indexer.ts';

@@ -1,0 +1,79 @@
+import { errors } from '@elastic/elasticsearch';
+
+/** Elasticsearch could not take or answer a request right now (no connection, timeout, 429, 5xx): retry with backoff. */
+export class ElasticsearchUnavailableError extends Error {
+  override readonly name = 'ElasticsearchUnavailableError';
+  readonly code = 'elasticsearch_unavailable';
+  readonly retriable = true;
+}
+
+/** Some bulk items did not succeed; `failures` says which and why. */
+abstract class BulkItemsError extends Error {
+  abstract readonly retriable: boolean;
+  readonly failures: readonly BulkItemFailure[];
+
+  constructor(what: string, failures: readonly BulkItemFailure[]) {
+    super(`${failures.length} bulk item(s) ${what}: ${describeFailures(failures)}`);
+    this.failures = failures;
+  }
+}
+
+/** Some bulk items failed for a reason that may pass (429, 5xx, a temporary block). */
+export class BulkItemsRetriableError extends BulkItemsError {
+  override readonly name = 'BulkItemsRetriableError';
+  readonly code = 'bulk_items_retriable';
+  readonly retriable = true;
+
+  constructor(failures: readonly BulkItemFailure[]) {
+    super('failed, retriable', failures);
+  }
+}
+
+/** Some bulk items were refused for a reason a retry cannot fix (mapping conflict, bad document). */
+export class BulkItemsRejectedError extends BulkItemsError {
+  override readonly name = 'BulkItemsRejectedError';
+  readonly code = 'bulk_items_rejected';
+  readonly retriable = false;
+
+  constructor(failures: readonly BulkItemFailure[]) {
+    super('rejected', failures);
+  }
+}
+
+/** The metrics alias cannot be installed as asked (the name is a concrete index, or the mapping conflicts). */
+export class MetricsIndexConflictError extends Error {
+  override readonly name = 'MetricsIndexConflictError';
+  readonly code = 'metrics_index_conflict';
+  readonly retriable = false;
+}
+
+/** One bulk item that did not succeed. */
+export interface BulkItemFailure {
+  readonly id: string;
+  readonly status: number;
+  readonly type: string;
+  readonly reason: string;
+}
+
+/** Whether a failed bulk item may succeed when sent again: too many requests, server errors, and blocks that lift (flood-stage disk). */
+export function isRetriableItemStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * Maps a client error to {@link ElasticsearchUnavailableError} when it is transient (no living
+ * connection, connection error, timeout, 429, 5xx); any other error is returned unchanged.
+ */
+export function classifyElasticsearchError(err: unknown): unknown {
+  const transient =
+    err instanceof errors.ConnectionError ||
+    err instanceof errors.TimeoutError ||
+    err instanceof errors.NoLivingConnectionsError ||
+    (err instanceof errors.ResponseError && isRetriableItemStatus(err.statusCode ?? 0));
+  return transient ? new ElasticsearchUnavailableError(err instanceof Error ? err.message : String(err), { cause: err }) : err;
+}
+
+function describeFailures(failures: readonly BulkItemFailure[]): string {
+  const shown = failures.slice(0, 3).map((f) => `${f.status} ${f.type}: ${f.reason}`);
+  return failures.length > 3 ? `${shown.join('; ')}; ...` : shown.join('; ');
+}

@@ -1,0 +1,109 @@
+import { errors } from '@elastic/elasticsearch';
+import type { ElasticsearchClient } from './elasticsearch-client.ts';
+import { MetricsIndexConflictError, classifyElasticsearchError } from './errors.ts';
+
+/**
+ * Version of the metrics mapping. A change of mapping gets a new version, hence a new index
+ * (`<alias>-v<version>`) that the alias can be moved to once it is filled; an existing index is
+ * never changed in place.
+ */
+export const METRICS_INDEX_VERSION = 1;
+
+/** The mapping of a metric document, exactly as shared/spec/metrics.md lists it; other fields are refused. */
+export const METRICS_MAPPINGS = {
+  dynamic: 'strict',
+  properties: {
+    granularity: { type: 'keyword' },
+    window_start: { type: 'date' },
+    window_end: { type: 'date' },
+    url: { type: 'keyword' },
+    country: { type: 'keyword' },
+    clicks: { type: 'long' },
+    unique_users: { type: 'long' },
+    unique_users_exact: { type: 'boolean' },
+    time_spent_sum_ms: { type: 'long' },
+    time_spent_samples: { type: 'long' },
+    avg_time_spent_ms: { type: 'double' },
+    final: { type: 'boolean' },
+    updated_at: { type: 'date' },
+  },
+} as const;
+
+/** The names behind one metrics alias. */
+export interface MetricsIndexNames {
+  /** What writers and readers use (ELASTICSEARCH_INDEX). */
+  readonly alias: string;
+  /** The concrete, versioned index the alias points to. */
+  readonly index: string;
+  /** The composable index template giving `<alias>-v*` indices their settings and mappings. */
+  readonly template: string;
+}
+
+export function metricsIndexNames(alias: string): MetricsIndexNames {
+  return { alias, index: `${alias}-v${METRICS_INDEX_VERSION}`, template: `${alias}-template` };
+}
+
+/**
+ * Installs the index template, creates the versioned index and points the alias at it (as the
+ * write index). Idempotent and safe to run from several replicas at once: an existing template is
+ * overwritten with the same content, an existing index and alias are kept. Waits until the index
+ * can take writes (health yellow).
+ *
+ * @throws MetricsIndexConflictError when the alias name is taken by a concrete index, or the
+ *   existing index's mapping conflicts with {@link METRICS_MAPPINGS}.
+ * @throws ElasticsearchUnavailableError when Elasticsearch does not answer (retriable).
+ */
+export async function installMetricsIndex(
+  client: ElasticsearchClient,
+  options: { alias: string; shards: number; replicas: number },
+): Promise<MetricsIndexNames> {
+  const names = metricsIndexNames(options.alias);
+  const es = client.driver;
+  try {
+    await es.indices.putIndexTemplate({
+      name: names.template,
+      index_patterns: [`${options.alias}-v*`],
+      template: {
+        settings: { number_of_shards: options.shards, number_of_replicas: options.replicas },
+        mappings: METRICS_MAPPINGS,
+      },
+      _meta: { description: 'clickstream metric documents (shared/spec/metrics.md)', version: METRICS_INDEX_VERSION },
+    });
+    if ((await es.indices.exists({ index: options.alias })) && !(await es.indices.existsAlias({ name: options.alias }))) {
+      throw new MetricsIndexConflictError(`'${options.alias}' is a concrete index, not an alias: delete it or choose another ELASTICSEARCH_INDEX`);
+    }
+    if (await es.indices.exists({ index: names.index })) {
+      await putSameMapping(client, names.index);
+    } else {
+      await createIndex(client, names);
+    }
+    // Adding an alias that is already there is a no-op, so this also repairs a missing alias.
+    await es.indices.updateAliases({ actions: [{ add: { index: names.index, alias: options.alias, is_write_index: true } }] });
+    await es.cluster.health({ index: names.index, wait_for_status: 'yellow', timeout: '30s' });
+    return names;
+  } catch (err) {
+    throw classifyElasticsearchError(err);
+  }
+}
+
+async function createIndex(client: ElasticsearchClient, names: MetricsIndexNames): Promise<void> {
+  try {
+    await client.driver.indices.create({ index: names.index, aliases: { [names.alias]: { is_write_index: true } } });
+  } catch (err) {
+    // Another replica created it first: fine, as long as its mapping is ours.
+    if (!(err instanceof errors.ResponseError && err.body !== null && JSON.stringify(err.body).includes('resource_already_exists_exception'))) throw err;
+    await putSameMapping(client, names.index);
+  }
+}
+
+/** Puts the mapping on an existing index: a no-op when it is the same, an error naming the conflict otherwise. */
+async function putSameMapping(client: ElasticsearchClient, index: string): Promise<void> {
+  try {
+    await client.driver.indices.putMapping({ index, ...METRICS_MAPPINGS });
+  } catch (err) {
+    if (err instanceof errors.ResponseError && err.statusCode === 400) {
+      throw new MetricsIndexConflictError(`index '${index}' has a mapping that conflicts with version ${METRICS_INDEX_VERSION}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
