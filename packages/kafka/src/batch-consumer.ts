@@ -69,24 +69,27 @@ export async function startBatchConsumer(
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 1,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+    eachBatch: async (payload) => {
+      const { batch } = payload;
+      const isRunning = (): boolean => payload.isRunning();
+      const isStale = (): boolean => payload.isStale();
       if (batch.isEmpty()) return;
       const last = batch.lastOffset();
       try {
         await options.handleBatch({
-        topic: batch.topic,
-        partition: batch.partition,
-        messages: batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
-          offset: m.offset,
-          key: m.key,
-          value: m.value,
-          timestampMs: Number(m.timestamp),
-        })),
-        lagAfter: Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
-        heartbeat,
-        isRunning: () => isRunning() && !isStale(),
+          messages: batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            timestampMs: Number(m.timestamp),
+          })),
+          lagAfter: Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
+          heartbeat: () => payload.heartbeat(),
+          isRunning: () => isRunning() && !isStale(),
         });
       } catch (err) {
         // The handler already retried what was retriable: the batch stays uncommitted and the service exits.
@@ -95,6 +98,9 @@ export async function startBatchConsumer(
         throw err;
       }
       if (!isRunning() || isStale()) return;
+      // Resolve as well as commit: kafkajs fetches from the resolved offset, so a batch that is
+      // committed but not resolved would be fetched and handled a second time.
+      payload.resolveOffset(last);
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
     },
   });

@@ -1,6 +1,6 @@
 export { createKafkaClient, pingKafka } from './kafka-client.ts';
 export type { KafkaClient, KafkaConnection } from './kafka-client.ts';
-export { consumerGroupLag, deleteTopics, ensureTopics } from './topics.ts';
+export { consumerGroupLag, deleteTopics, ensureTopics, topicMessageCount } from './topics.ts';
 export type { TopicSpec } from './topics.ts';
 export { createMessageProducer } from './message-producer.ts';
 export type { MessageProducer, OutgoingMessage } from './message-producer.ts';

@@ -58,3 +58,15 @@ export async function consumerGroupLag(client: KafkaClient, groupId: string, top
     await admin.disconnect();
   }
 }
+
+/** Messages currently held by a topic: the sum over partitions of (end offset - start offset). */
+export async function topicMessageCount(client: KafkaClient, topic: string): Promise<number> {
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

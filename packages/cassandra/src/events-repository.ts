@@ -1,0 +1,111 @@
+import cassandra from 'cassandra-driver';
+import type { EnrichedClick } from '@clickstream/events';
+import type { CassandraClient } from './cassandra-client.ts';
+import { withClassifiedErrors } from './errors.ts';
+import { pagedRows } from './paged-rows.ts';
+import { EVENT_BUCKETS } from './schema.ts';
+
+const HOUR_MS = 3_600_000;
+
+/** What the aggregator needs of a stored event. */
+export interface StoredEventFacts {
+  eventId: string;
+  userId: string;
+  sessionId: string | null;
+  eventTimeMs: number;
+  urlKey: string;
+  country: string;
+  timeSpentMs: number | null;
+  isBot: boolean;
+}
+
+export interface EventsRepository {
+  /**
+   * Writes events with at most `concurrency` requests in flight; resolves once every row is
+   * acknowledged (LOCAL_QUORUM). Idempotent: writing an event again overwrites its own row.
+   * Throws CassandraUnavailableError on transient failures (the caller retries the whole call).
+   */
+  writeEvents(events: readonly EnrichedClick[]): Promise<void>;
+  /** Every stored event with `fromMs <= event_time < toMs`, read hour partition by hour partition. */
+  readEvents(fromMs: number, toMs: number): Promise<StoredEventFacts[]>;
+}
+
+/** FNV-1a (32 bit) of the event id: a stable bucket in 0..EVENT_BUCKETS-1. */
+export function eventBucket(eventId: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(eventId, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % EVENT_BUCKETS;
+}
+
+export function createEventsRepository(client: CassandraClient, options: { concurrency: number }): EventsRepository {
+  const ks = client.keyspace;
+  const insert = `INSERT INTO ${ks}.events (event_hour, bucket, event_time, event_id, user_id, session_id, url, url_key, referrer, ip, user_agent,
+    country, region, city, browser, browser_version, os, os_version, device_type, is_bot, time_spent_ms, ingested_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  const select = `SELECT event_id, user_id, session_id, event_time, url_key, country, time_spent_ms, is_bot FROM ${ks}.events
+    WHERE event_hour = ? AND bucket = ? AND event_time >= ? AND event_time < ?`;
+
+  return {
+    async writeEvents(events) {
+      if (events.length === 0) return;
+      const params = events.map((e) => [
+        new Date(Math.floor(e.eventTime.getTime() / HOUR_MS) * HOUR_MS),
+        eventBucket(e.eventId),
+        e.eventTime,
+        e.eventId,
+        e.userId,
+        e.sessionId,
+        e.url,
+        e.urlKey,
+        e.referrer,
+        e.ip,
+        e.userAgent,
+        e.country,
+        e.region,
+        e.city,
+        e.browser,
+        e.browserVersion,
+        e.os,
+        e.osVersion,
+        e.deviceType,
+        e.isBot,
+        e.timeSpentMs,
+        e.ingestedAt,
+      ]);
+      await withClassifiedErrors(() =>
+        cassandra.concurrent.executeConcurrent(client.driver, insert, params, { concurrencyLevel: options.concurrency, raiseOnFirstError: true }),
+      );
+    },
+
+    async readEvents(fromMs, toMs) {
+      const queries: Promise<StoredEventFacts[]>[] = [];
+      for (let hour = Math.floor(fromMs / HOUR_MS) * HOUR_MS; hour < toMs; hour += HOUR_MS) {
+        for (let bucket = 0; bucket < EVENT_BUCKETS; bucket++) {
+          queries.push(
+            withClassifiedErrors(async () => {
+              const rows: StoredEventFacts[] = [];
+              const params = [new Date(hour), bucket, new Date(fromMs), new Date(toMs)];
+              for await (const r of pagedRows(client, select, params)) {
+                rows.push({
+                  eventId: r.get('event_id') as string,
+                  userId: r.get('user_id') as string,
+                  sessionId: (r.get('session_id') as string | null) ?? null,
+                  eventTimeMs: (r.get('event_time') as Date).getTime(),
+                  urlKey: r.get('url_key') as string,
+                  country: r.get('country') as string,
+                  timeSpentMs: (r.get('time_spent_ms') as number | null) ?? null,
+                  isBot: r.get('is_bot') === true,
+                });
+              }
+              return rows;
+            }),
+          );
+        }
+      }
+      return (await Promise.all(queries)).flat();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { AGGREGATOR_TABLES } from './aggregator-schema.ts';
+import type { CassandraClient } from './cassandra-client.ts';
+
+/** Replication of the keyspace: SimpleStrategy with a factor, or NetworkTopologyStrategy per data centre. */
+export type Replication = { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> };
+
+/**
+ * Number of partitions one hour of events is spread over, by a hash of the event id, so that a
+ * busy hour is not one hot, huge partition. Part of the stored layout: never change it on a live keyspace.
+ */
+export const EVENT_BUCKETS = 8;
+
+function replicationCql(replication: Replication): string {
+  if (replication.class === 'SimpleStrategy') return `{'class': 'SimpleStrategy', 'replication_factor': ${replication.replicationFactor}}`;
+  const dcs = Object.entries(replication.dataCenters).map(([dc, n]) => `'${dc.replaceAll("'", "''")}': ${n}`);
+  return `{'class': 'NetworkTopologyStrategy', ${dcs.join(', ')}}`;
+}
+
+/** The tables, in creation order. `%KS%` stands for the keyspace. */
+const TABLES: readonly string[] = [
+  // One row per event. The partition is one hour (UTC, by event time) and one of EVENT_BUCKETS
+  // buckets, so the aggregator reads an hour with EVENT_BUCKETS partition queries and no scan; a
+  // replayed event has the same key and overwrites its own row.
+  `CREATE TABLE IF NOT EXISTS %KS%.events (
+    event_hour timestamp, bucket smallint, event_time timestamp, event_id text,
+    user_id text, session_id text, url text, url_key text, referrer text, ip text, user_agent text,
+    country text, region text, city text, browser text, browser_version text, os text, os_version text,
+    device_type text, is_bot boolean, time_spent_ms int, ingested_at timestamp,
+    PRIMARY KEY ((event_hour, bucket), event_time, event_id)
+  ) WITH CLUSTERING ORDER BY (event_time ASC, event_id ASC)`,
+  // Hours whose numbers may have changed, written by ingest after the events and before the
+  // offsets are committed; one row per (ingest batch, hour), removed by the aggregator once done.
+  // A resurrected marker only causes a harmless recomputation, so tombstones may go early.
+  `CREATE TABLE IF NOT EXISTS %KS%.pending_hours (
+    shard int, hour timestamp, marker timeuuid,
+    PRIMARY KEY (shard, hour, marker)
+  ) WITH gc_grace_seconds = 3600`,
+  ...AGGREGATOR_TABLES,
+];
+
+/**
+ * Creates the keyspace and tables when missing (idempotent: `IF NOT EXISTS` everywhere; an
+ * existing keyspace keeps its replication). The driver waits for schema agreement after each statement.
+ */
+export async function ensureSchema(client: CassandraClient, replication: Replication): Promise<void> {
+  const ks = client.keyspace;
+  if (!/^[a-z][a-z0-9_]{0,47}$/.test(ks)) throw new Error(`invalid keyspace name '${ks}': lower-case letters, digits and _`);
+  await client.driver.execute(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replicationCql(replication)}`);
+  for (const table of TABLES) await client.driver.execute(table.replaceAll('%KS%', ks));
+}

@@ -1,0 +1,71 @@
+/**
+ * Helpers for integration and end-to-end tests against the real local stack: connections from
+ * the same environment variables the services read, polling, and reading topics back.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectCassandra } from '@clickstream/cassandra';
+import type { CassandraClient } from '@clickstream/cassandra';
+import { createKafkaClient, startBatchConsumer } from '@clickstream/kafka';
+import type { ConsumedMessage, KafkaClient } from '@clickstream/kafka';
+import { createLogger } from '@clickstream/observability';
+
+export const testLogger = createLogger({ service: 'test', level: (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+
+export const stackEnv = {
+  KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? 'localhost:9092',
+  CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS ?? 'localhost:9042',
+  CASSANDRA_LOCAL_DC: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
+  ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL ?? 'http://localhost:9200',
+};
+
+/** A short unique suffix for topics, groups, keyspaces and indices of one test run. */
+export function uniqueSuffix(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 10);
+}
+
+export function testKafka(): KafkaClient {
+  return createKafkaClient({ brokers: stackEnv.KAFKA_BROKERS.split(','), clientId: 'test', retries: 3 }, testLogger);
+}
+
+export async function testCassandra(keyspace: string): Promise<CassandraClient> {
+  return connectCassandra({ contactPoints: stackEnv.CASSANDRA_CONTACT_POINTS.split(','), localDataCenter: stackEnv.CASSANDRA_LOCAL_DC, keyspace }, testLogger);
+}
+
+/** Polls `read` until `done(value)` or the timeout; returns the last value either way. */
+export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, intervalMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(intervalMs);
+  }
+}
+
+/** Number of rows in the events table of a keyspace (a full count: test-sized tables only). */
+export async function countEventRows(client: CassandraClient, keyspace: string): Promise<number> {
+  const row = (await client.driver.execute(`SELECT COUNT(*) AS n FROM ${keyspace}.events`, [], { prepare: false })).first();
+  return Number(row?.get('n') ?? 0);
+}
+
+/** Reads a topic from the beginning until `expected` messages arrived or the timeout passed. */
+export async function readTopic(kafka: KafkaClient, topic: string, expected: number, timeoutMs: number): Promise<ConsumedMessage[]> {
+  const received: ConsumedMessage[] = [];
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const timer = setTimeout(finish, timeoutMs);
+  const consumer = await startBatchConsumer(kafka, {
+    groupId: `reader-${uniqueSuffix()}`,
+    topic,
+    handleBatch: (batch) => {
+      received.push(...batch.messages);
+      if (received.length >= expected) finish();
+      return Promise.resolve();
+    },
+    onFatal: finish,
+  });
+  await finished;
+  clearTimeout(timer);
+  await consumer.stop();
+  return received;
+}
