@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { createClickGenerator } from '@clickstream/clickgen';
+import { consumerGroupLag, createKafkaClient, deleteTopics, startBatchConsumer } from '@clickstream/kafka';
+import type { ConsumedMessage, KafkaClient } from '@clickstream/kafka';
+import { createLogger } from '@clickstream/observability';
+import { parseCliArgs } from './cli-args.ts';
+import { kafkaConnectionOf, loadProducerConfig } from './config.ts';
+import { runProducer } from './main.ts';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const logger = createLogger({ service: 'producer-test', level: 'warn' });
+const config = loadProducerConfig({ KAFKA_BROKERS: process.env.KAFKA_BROKERS });
+const topics: string[] = [];
+let client: KafkaClient;
+
+/** A topic of this test file, deleted afterwards. */
+function uniqueTopic(name: string): string {
+  const topic = `producer-test-${name}-${randomUUID()}`;
+  topics.push(topic);
+  return topic;
+}
+
+/**
+ * Messages in the topic: the sum of its end offsets (a fresh topic starts at 0). A group that
+ * never committed has every message as lag, so consumerGroupLag reads exactly that.
+ */
+async function messagesInTopic(topic: string): Promise<{ partitions: number; messages: number }> {
+  const lag = await consumerGroupLag(client, `producer-test-never-committed-${randomUUID()}`, topic);
+  return { partitions: lag.length, messages: lag.reduce((sum, p) => sum + p.lag, 0) };
+}
+
+/** Reads every message of the topic with a fresh consumer group (waits until `expected` arrived). */
+async function readAll(topic: string, expected: number): Promise<ConsumedMessage[]> {
+  const received: ConsumedMessage[] = [];
+  const { promise: allReceived, resolve } = Promise.withResolvers<void>();
+  const consumer = await startBatchConsumer(client, {
+    groupId: `producer-test-${randomUUID()}`,
+    topic,
+    handleBatch: (batch) => {
+      received.push(...batch.messages);
+      if (received.length >= expected) resolve();
+      return Promise.resolve();
+    },
+    onFatal: (err) => assert.fail(`consumer failed: ${String(err)}`),
+  });
+  const timeout = setTimeout(resolve, 60_000);
+  await allReceived;
+  clearTimeout(timeout);
+  await consumer.stop();
+  return received;
+}
+
+before(() => {
+  client = createKafkaClient(kafkaConnectionOf(config), logger);
+});
+after(async () => {
+  await deleteTopics(client, topics);
+});
+
+describe('runProducer against the local Kafka', () => {
+  test('when 2,000 messages with 5% invalid are produced, then exactly those 2,000 arrive and the summary adds up', async () => {
+    const topic = uniqueTopic('count');
+    const parsed = parseCliArgs(['--count', '2000', '--invalid-ratio', '0.05', '--topic', topic, '--seed', '11'], Date.now());
+    assert.equal(parsed.kind, 'run');
+    const summary = await runProducer({ run: parsed.options, config, logger, progress: 'none' });
+
+    assert.equal(summary.topic, topic);
+    assert.equal(summary.stoppedBy, null);
+    assert.equal(summary.requested, 2_000);
+    assert.equal(summary.sent, 2_000);
+    assert.equal(summary.valid + summary.duplicate + summary.invalid, summary.sent);
+    assert.equal(summary.invalid, 100);
+    assert.equal(summary.duplicate, 0);
+    assert.ok(summary.durationMs >= 0 && summary.ratePerSec > 0);
+
+    assert.deepEqual(await messagesInTopic(topic), { partitions: config.KAFKA_TOPIC_PARTITIONS, messages: 2_000 });
+
+    // What arrived is byte for byte what the seeded generator makes for these options, one user per partition.
+    const received = await readAll(topic, 2_000);
+    const asText = (key: string | null, value: string): string => `${key ?? '<null>'}\u0000${value}`;
+    const expected = [...createClickGenerator({ ...parsed.options, users: undefined })].map((m) => asText(m.key, m.value)).sort();
+    assert.deepEqual(received.map((m) => asText(m.key?.toString() ?? null, m.value?.toString() ?? '')).sort(), expected);
+    const partitionsByKey = new Map<string, Set<number>>();
+    for (const m of received) {
+      const key = m.key?.toString();
+      if (key !== undefined) partitionsByKey.set(key, (partitionsByKey.get(key) ?? new Set()).add(m.partition));
+    }
+    assert.ok([...partitionsByKey.values()].every((partitions) => partitions.size === 1), 'one user key stays in one partition');
+  });
+
+  test('when a rate is given, then the run takes about count / rate seconds', async () => {
+    const topic = uniqueTopic('rate');
+    const parsed = parseCliArgs(['--count', '1500', '--rate', '1000', '--topic', topic], Date.now());
+    assert.equal(parsed.kind, 'run');
+    const summary = await runProducer({ run: parsed.options, config, logger, progress: 'none' });
+    assert.equal(summary.sent, 1_500);
+    assert.ok(summary.durationMs >= 1_400, `took ${summary.durationMs} ms, expected about 1,500`);
+    assert.ok(summary.durationMs < 4_000, `took ${summary.durationMs} ms, expected about 1,500`);
+    assert.equal((await messagesInTopic(topic)).messages, 1_500);
+  });
+});
+
+describe('the produce command, stopped by a signal', () => {
+  for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    test(`when it gets ${signal} mid-run, then it finishes the batch in flight, logs the summary and exits ${exitCode}`, async () => {
+      const topic = uniqueTopic(signal.toLowerCase());
+      const child = spawn(process.execPath, [MAIN, '--count', '1000000', '--rate', '2000', '--topic', topic], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8');
+      const { promise: started, resolve } = Promise.withResolvers<void>();
+      child.stdout.on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes('"msg":"producing clicks"')) resolve();
+      });
+      const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+      await started;
+      await new Promise((r) => setTimeout(r, 1_500));
+      child.kill(signal);
+      const [code] = await exited;
+
+      assert.equal(code, exitCode);
+      const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const last = lines.at(-1) ?? {};
+      assert.equal(last.msg, 'stopped early');
+      assert.equal(last.stoppedBy, signal);
+      const sent = Number(last.sent);
+      assert.ok(sent > 0 && sent < 1_000_000, `sent ${sent}`);
+      assert.equal(Number(last.valid) + Number(last.duplicate) + Number(last.invalid), sent);
+      assert.equal((await messagesInTopic(topic)).messages, sent, 'every acknowledged batch is in the topic, and nothing else');
+    });
+  }
+});
