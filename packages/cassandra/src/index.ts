@@ -7,3 +7,8 @@ export { createEventsRepository, eventBucket } from './events-repository.ts';
 export type { EventsRepository, StoredEventFacts } from './events-repository.ts';
 export { createPendingHoursRepository } from './pending-hours.ts';
 export type { PendingHour, PendingHoursRepository } from './pending-hours.ts';
+export { AGGREGATOR_TABLES } from './aggregator-schema.ts';
+export { createAggregatorStateRepository } from './aggregator-state.ts';
+export type { AggregatorStateRepository, DayGroupState, GroupTotals, HourGroupState, OpenWindow } from './aggregator-state.ts';
+export { createLeaseRepository } from './lease-repository.ts';
+export type { LeaseRepository } from './lease-repository.ts';

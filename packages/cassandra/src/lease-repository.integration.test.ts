@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { pollUntil, testCassandra, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { createLeaseRepository, ensureSchema } from './index.ts';
+import type { CassandraClient, LeaseRepository } from './index.ts';
+
+const keyspace = `lease_it_${uniqueSuffix()}`;
+let client: CassandraClient;
+let leases: LeaseRepository;
+
+before(async () => {
+  client = await testCassandra(keyspace);
+  await ensureSchema(client, { class: 'SimpleStrategy', replicationFactor: 1 });
+  leases = createLeaseRepository(client);
+});
+after(async () => {
+  await client.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  await client.shutdown();
+});
+
+test('when one holder has the lease, then a second is refused, cannot renew or release it, and gets it once released', async () => {
+  assert.equal(await leases.tryAcquire('run', 'a', 60_000), true);
+  assert.equal(await leases.tryAcquire('run', 'b', 60_000), false);
+  assert.equal(await leases.renew('run', 'b', 60_000), false);
+  await leases.release('run', 'b');
+  assert.equal(await leases.holderOf('run'), 'a');
+  assert.equal(await leases.renew('run', 'a', 60_000), true);
+  await leases.release('run', 'a');
+  assert.equal(await leases.holderOf('run'), null);
+  assert.equal(await leases.tryAcquire('run', 'b', 60_000), true);
+  assert.equal(await leases.renew('run', 'a', 60_000), false, 'a lost the lease for good');
+});
+
+test('when eight holders race for a free lease, then exactly one gets it', async () => {
+  const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8'];
+  const won = await Promise.all(holders.map((holder) => leases.tryAcquire('race', holder, 60_000)));
+  assert.equal(won.filter(Boolean).length, 1);
+  assert.equal(await leases.holderOf('race'), holders[won.indexOf(true)]);
+});
+
+test('when a holder stops renewing, then its lease expires after the TTL and another holder can take it', async () => {
+  assert.equal(await leases.tryAcquire('ttl', 'gone', 1_000), true);
+  assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), false);
+  const holder = await pollUntil(() => leases.holderOf('ttl'), (h) => h === null, 15_000, 250);
+  assert.equal(holder, null);
+  assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), true);
+  assert.equal(await leases.renew('ttl', 'gone', 60_000), false);
+});
