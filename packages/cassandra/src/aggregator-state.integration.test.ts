@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { testCassandra, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { createAggregatorStateRepository, ensureSchema } from './index.ts';
-import type { AggregatorStateRepository, CassandraClient, DayGroupState, HourGroupState } from './index.ts';
+import type { AggregatorStateRepository, CassandraClient, WindowGroupState, HourGroupState } from './index.ts';
 
 const keyspace = `aggstate_it_${uniqueSuffix()}`;
 const HOUR = Date.UTC(2024, 2, 10, 10);
@@ -34,6 +34,13 @@ test('when an hour is replaced, then reading it gives the new groups and users, 
   assert.deepEqual(plain(await state.readHour(HOUR)), plain(first));
   await state.replaceHour(HOUR, first, await state.readHour(HOUR));
   assert.deepEqual(plain(await state.readHour(HOUR)), plain(first));
+  assert.deepEqual(
+    (await state.readHourTotals(HOUR)).map((g) => [g.urlKey, g.clicks, g.uniqueUsers]),
+    [
+      ['/a', 2, 2],
+      ['/b', 1, 1],
+    ],
+  );
   assert.equal(await state.countAllUsers('/a', 'FR'), 2);
 });
 
@@ -47,7 +54,7 @@ test('when a recomputed hour loses a group and a user, then they are gone from t
 });
 
 test('when a day is replaced, then its groups and the per-group day totals follow, and a group that left is removed from both', async () => {
-  const day = (urlKey: string, clicks: number): DayGroupState => ({ urlKey, country: 'FR', clicks, timeSpentSumMs: 10 * clicks, timeSpentSamples: clicks, uniqueUsers: 1 });
+  const day = (urlKey: string, clicks: number): WindowGroupState => ({ urlKey, country: 'FR', clicks, timeSpentSumMs: 10 * clicks, timeSpentSamples: clicks, uniqueUsers: 1 });
   await state.replaceDay(DAY, [day('/a', 3), day('/b', 4)], await state.readDay(DAY));
   await state.replaceDay(DAY + 86_400_000, [day('/a', 7)], await state.readDay(DAY + 86_400_000));
   assert.deepEqual((await state.readGroupDays('/a', 'FR')).map((t) => t.clicks), [3, 7]);

@@ -17,8 +17,8 @@ export interface HourGroupState extends GroupTotals {
   readonly userIds: ReadonlySet<string>;
 }
 
-/** One (day, url, country) as stored: totals and exact distinct users. */
-export interface DayGroupState extends GroupTotals {
+/** One (hour or day, url, country) as stored: totals and exact distinct users. */
+export interface WindowGroupState extends GroupTotals {
   readonly uniqueUsers: number;
 }
 
@@ -37,15 +37,17 @@ export interface OpenWindow {
 export interface AggregatorStateRepository {
   /** Every group of the hour with its users; memory is one hour's distinct (group, user) pairs. */
   readHour(hourMs: number): Promise<HourGroupState[]>;
+  /** Every group of the hour with its number of distinct users (the users themselves are not read). */
+  readHourTotals(hourMs: number): Promise<WindowGroupState[]>;
   /**
    * Replaces the hour's state by `next`. Users new to the hour are first added to the all-time
    * user sets, so a stored hour never counts a user the all-time set lacks.
    */
   replaceHour(hourMs: number, next: readonly HourGroupState[], previous: readonly HourGroupState[]): Promise<void>;
   /** Every group of the day. */
-  readDay(dayMs: number): Promise<DayGroupState[]>;
+  readDay(dayMs: number): Promise<WindowGroupState[]>;
   /** Replaces the day's state (both its day partition and the per-(url, country) day totals). */
-  replaceDay(dayMs: number, next: readonly DayGroupState[], previous: readonly DayGroupState[]): Promise<void>;
+  replaceDay(dayMs: number, next: readonly WindowGroupState[], previous: readonly WindowGroupState[]): Promise<void>;
   /** The day totals of one (url, country) over all time, one per day with counted events. */
   readGroupDays(urlKey: string, country: string): Promise<GroupTotals[]>;
   /** Exact number of distinct users ever counted for one (url, country). */
@@ -89,6 +91,7 @@ export function createAggregatorStateRepository(client: CassandraClient, options
     timeSpentSumMs: Number(row.get('time_spent_sum_ms')),
     timeSpentSamples: Number(row.get('time_spent_samples')),
   });
+  const windowGroupOf = (row: cassandra.types.Row): WindowGroupState => ({ ...totalsOf(row), uniqueUsers: Number(row.get('unique_users')) });
   const long = (value: number): cassandra.types.Long => cassandra.types.Long.fromNumber(value);
 
   return {
@@ -104,6 +107,11 @@ export function createAggregatorStateRepository(client: CassandraClient, options
         const totals = totalsOf(row);
         return { ...totals, userIds: users.get(groupKey(totals)) ?? new Set<string>() };
       });
+    },
+
+    async readHourTotals(hourMs) {
+      const found = await rows(`SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.hour_groups WHERE hour = ?`, [new Date(hourMs)]);
+      return found.map(windowGroupOf);
     },
 
     async replaceHour(hourMs, next, previous) {
@@ -144,7 +152,7 @@ export function createAggregatorStateRepository(client: CassandraClient, options
 
     async readDay(dayMs) {
       const found = await rows(`SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.day_groups WHERE day = ?`, [new Date(dayMs)]);
-      return found.map((row) => ({ ...totalsOf(row), uniqueUsers: Number(row.get('unique_users')) }));
+      return found.map(windowGroupOf);
     },
 
     async replaceDay(dayMs, next, previous) {

@@ -12,3 +12,5 @@ export { METRICS_INDEX_VERSION, METRICS_MAPPINGS, installMetricsIndex, metricsIn
 export type { MetricsIndexNames } from './index-template.ts';
 export { createMetricsIndexer } from './metrics-indexer.ts';
 export type { MetricWrite, MetricsIndexer } from './metrics-indexer.ts';
+export { elasticsearchConnectionOf } from './connection-settings.ts';
+export type { ElasticsearchSettings } from './connection-settings.ts';

@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createClickGenerator } from '@clickstream/clickgen';
+import type { GeneratedClickMessage } from '@clickstream/clickgen';
+import {
+  createAggregatorStateRepository,
+  createEventsRepository,
+  createLeaseRepository,
+  createPendingHoursRepository,
+  ensureSchema,
+} from '@clickstream/cassandra';
+import type { CassandraClient } from '@clickstream/cassandra';
+import { createElasticsearchClient, createMetricsIndexer, installMetricsIndex } from '@clickstream/elasticsearch';
+import type { ElasticsearchClient } from '@clickstream/elasticsearch';
+import type { EnrichedClick } from '@clickstream/events';
+import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
+import { createMetricsRegistry } from '@clickstream/observability';
+import { RetriesExhaustedError } from '@clickstream/retry';
+import { compareWithReference, readAllMetricDocuments, toReferenceEvent } from '../../../test/e2e/metric-comparison.ts';
+import { lateCopies } from '../../../test/e2e/late-events.ts';
+import type { ReferenceEvent } from '../../../test/reference/reference-metrics.ts';
+import { pollUntil, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { createAggregatorMetrics } from './aggregator-metrics.ts';
+import { AGGREGATION_LEASE, createAggregatorRunner } from './aggregator-runner.ts';
+import { runAggregation } from './aggregation-run.ts';
+import type { AggregationDependencies, RunSummary } from './aggregation-run.ts';
+import { LeaseLostError, withLease } from './run-lease.ts';
+
+const suffix = uniqueSuffix();
+const keyspace = `agg_it_${suffix}`;
+const alias = `it-agg-${suffix}`;
+/** 2024-05-01T20:00Z: the generated clicks span 30 hours from here, across two UTC days. */
+const START_MS = Date.UTC(2024, 4, 1, 20);
+const fastRetry = { attempts: 2, initialDelayMs: 20, maxDelayMs: 50 };
+let cassandra: CassandraClient;
+let es: ElasticsearchClient;
+let clockMs = START_MS + 3 * 24 * HOUR_MS;
+let deps: AggregationDependencies;
+const stored: ReferenceEvent[] = [];
+
+/** What ingest would store for a click (the generator's expected enrichment), and its pending-hour markers. */
+async function store(events: readonly ReferenceEvent[]): Promise<void> {
+  const rows: EnrichedClick[] = events.map((e) => ({
+    eventId: e.eventId,
+    userId: e.userId,
+    sessionId: e.sessionId,
+    eventTime: new Date(e.eventTimeMs),
+    url: e.urlKey,
+    urlKey: e.urlKey,
+    ip: null,
+    userAgent: null,
+    referrer: null,
+    timeSpentMs: e.timeSpentMs,
+    country: e.country,
+    region: null,
+    city: null,
+    browser: null,
+    browserVersion: null,
+    os: null,
+    osVersion: null,
+    deviceType: null,
+    isBot: e.isBot,
+    ingestedAt: new Date(),
+  }));
+  await createEventsRepository(cassandra, { concurrency: 32 }).writeEvents(rows);
+  await createPendingHoursRepository(cassandra).mark(events.filter((e) => !e.isBot).flatMap((e) => hoursAffectedBy(e.eventTimeMs)));
+  stored.push(...events);
+}
+
+function dependencies(retry = fastRetry): AggregationDependencies {
+  return {
+    events: createEventsRepository(cassandra, { concurrency: 32 }),
+    pendingHours: createPendingHoursRepository(cassandra),
+    state: createAggregatorStateRepository(cassandra, { concurrency: 32 }),
+    indexer: createMetricsIndexer(es, { alias, bulkSize: 500, retry }),
+    allowedLatenessMs: 10 * 60_000,
+    hourConcurrency: 2,
+    groupConcurrency: 16,
+    bulkSize: 500,
+    retry,
+    now: () => clockMs,
+    logger: testLogger,
+  };
+}
+
+async function assertMatchesReference(): Promise<void> {
+  const { mismatches, compared } = compareWithReference(await readAllMetricDocuments(es, alias), stored, clockMs);
+  assert.deepEqual(mismatches.slice(0, 20), [], `${mismatches.length} mismatches`);
+  assert.ok(compared > 0);
+}
+
+const pendingCount = async (): Promise<number> => (await createPendingHoursRepository(cassandra).list()).length;
+const run = (): Promise<RunSummary> => runAggregation(deps, new AbortController().signal);
+
+before(async () => {
+  cassandra = await testCassandra(keyspace);
+  await ensureSchema(cassandra, { class: 'SimpleStrategy', replicationFactor: 1 });
+  es = createElasticsearchClient({ url: stackEnv.ELASTICSEARCH_URL }, testLogger);
+  await installMetricsIndex(es, { alias, shards: 1, replicas: 0 });
+  deps = dependencies();
+});
+after(async () => {
+  await es.driver.indices.delete({ index: `${alias}-v*`, ignore_unavailable: true, allow_no_indices: true });
+  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` });
+  await es.close();
+  await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  await cassandra.shutdown();
+});
+
+describe('aggregation runs against real Cassandra and Elasticsearch', { concurrency: false }, () => {
+  const generated = [
+    ...createClickGenerator({ seed: 21, count: 4_000, startMs: START_MS, spanMs: 30 * HOUR_MS, duplicateRatio: 0.05, botRatio: 0.05 }),
+  ].filter((m): m is GeneratedClickMessage => m.kind !== 'invalid');
+
+  test('when hours are pending, then one run indexes every hour, day and all-time document as the reference computes it, and clears the markers', async () => {
+    await store(generated.map((m) => toReferenceEvent(m.event)));
+    const summary = await run();
+    assert.ok(summary.hours >= 30 && summary.days === 3, `hours ${summary.hours}, days ${summary.days}`);
+    await assertMatchesReference();
+    assert.equal(await pendingCount(), 0);
+    assert.deepEqual(await deps.state.listOpenWindows(), [], 'every window ended long before the clock: all final');
+  });
+
+  test('when late events arrive for a final hour, then the next run recomputes only what they touch and the numbers are right again', async () => {
+    const lateHourMs = START_MS + 5 * HOUR_MS;
+    const originals = generated.filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= lateHourMs && m.event.eventTimeMs < lateHourMs + HOUR_MS).slice(0, 60);
+    await store(lateCopies(originals, 'late-a', 7 * 60_000).map((late) => late.reference));
+    const summary = await run();
+    assert.ok(summary.hours <= 3 && summary.days <= 2, `incremental: ${summary.hours} hours, ${summary.days} days`);
+    await assertMatchesReference();
+  });
+
+  test('when Elasticsearch refuses writes, then the run fails and keeps its markers, and the next run makes the documents right', async () => {
+    const index = `${alias}-v1`;
+    const originals = generated.filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= START_MS + 20 * HOUR_MS).slice(0, 40);
+    await store(lateCopies(originals, 'late-b', 3 * 60_000).map((late) => late.reference));
+    const pendingBefore = await pendingCount();
+    await es.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': true } });
+    try {
+      await assert.rejects(run(), RetriesExhaustedError);
+    } finally {
+      await es.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
+    }
+    assert.equal(await pendingCount(), pendingBefore, 'no marker removed by the failed run');
+    await run();
+    assert.equal(await pendingCount(), 0);
+    await assertMatchesReference();
+  });
+
+  test('when a window is open at one run and final at a later one, then the later run re-indexes it as final without new events', async () => {
+    const hourMs = Date.UTC(2024, 4, 5, 10);
+    const recent = [...createClickGenerator({ seed: 22, count: 300, startMs: hourMs, spanMs: HOUR_MS })].filter((m): m is GeneratedClickMessage => m.kind === 'valid');
+    await store(recent.map((m) => toReferenceEvent(m.event)));
+    clockMs = hourMs + 50 * 60_000;
+    await run();
+    await assertMatchesReference();
+    const open = (await deps.state.listOpenWindows()).map((w) => `${w.granularity} ${new Date(w.windowStartMs).toISOString()}`).sort();
+    assert.ok(open.includes('hour 2024-05-05T10:00:00.000Z') && open.includes('day 2024-05-05T00:00:00.000Z'), open.join(', '));
+
+    clockMs = hourMs + HOUR_MS + 40 * 60_000;
+    const summary = await run();
+    assert.ok(summary.finalised >= 1 && summary.hours === 0, `finalised ${summary.finalised}, recomputed ${summary.hours}`);
+    await assertMatchesReference();
+    const still = (await deps.state.listOpenWindows()).map((w) => w.granularity);
+    assert.deepEqual(still, ['day'], 'the hour is final now; its day is not over yet');
+  });
+
+  test('when two replicas run at once, then the second is refused the lease and skips, and no document is duplicated', async () => {
+    const originals = generated.filter((m) => m.kind === 'valid').slice(100, 160);
+    await store(lateCopies(originals, 'late-c', 11 * 60_000).map((late) => late.reference));
+    const leases = createLeaseRepository(cassandra);
+    const metrics = createAggregatorMetrics(createMetricsRegistry('test'));
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const first = createAggregatorRunner({
+      leases,
+      holder: 'replica-1',
+      leaseTtlMs: 30_000,
+      metrics,
+      logger: testLogger,
+      run: async (signal) => {
+        // Holds the lease until the second replica has tried.
+        await gate;
+        return runAggregation(deps, signal);
+      },
+    });
+    const second = createAggregatorRunner({ leases, holder: 'replica-2', leaseTtlMs: 30_000, metrics, logger: testLogger, run: (signal) => runAggregation(deps, signal) });
+    const firstRun = first.runOnce();
+    assert.equal(await pollUntil(() => leases.holderOf(AGGREGATION_LEASE), (h) => h === 'replica-1', 10_000, 50), 'replica-1');
+    assert.equal(await second.runOnce(), 'skipped');
+    openGate();
+    assert.equal(await firstRun, 'success');
+    assert.equal(await second.runOnce(), 'success', 'the lease is free again once the first run ends');
+    await assertMatchesReference();
+  });
+
+  test('when the lease is lost during a run, then the run stops before writing and keeps its markers', async () => {
+    const originals = generated.filter((m) => m.kind === 'valid').slice(200, 230);
+    await store(lateCopies(originals, 'late-d', 13 * 60_000).map((late) => late.reference));
+    const pendingBefore = await pendingCount();
+    const leases = createLeaseRepository(cassandra);
+    const documentsBefore = (await readAllMetricDocuments(es, alias)).length;
+    await assert.rejects(
+      withLease(leases, { name: 'lost-lease', holder: 'me', ttlMs: 1_500, logger: testLogger }, async (signal) => {
+        // Another replica takes over (as after an expiry): the next renewal is refused.
+        await cassandra.driver.execute(`UPDATE ${keyspace}.leases SET holder = 'other' WHERE name = 'lost-lease'`);
+        await pollUntil(() => Promise.resolve(signal.aborted), (aborted) => aborted, 10_000, 50);
+        return runAggregation(deps, signal);
+      }),
+      LeaseLostError,
+    );
+    assert.equal(await pendingCount(), pendingBefore);
+    assert.equal((await readAllMetricDocuments(es, alias)).length, documentsBefore);
+    await run();
+    await assertMatchesReference();
+  });
+});

@@ -1,0 +1,113 @@
+import type { LeaseRepository } from '@clickstream/cassandra';
+import type { Logger } from '@clickstream/observability';
+import type { AggregatorMetrics, RunOutcome } from './aggregator-metrics.ts';
+import type { RunSummary } from './aggregation-run.ts';
+import { withLease } from './run-lease.ts';
+
+/** The lease every aggregator replica competes for before a run. */
+export const AGGREGATION_LEASE = 'aggregation';
+
+export interface AggregatorRunner {
+  /** One run under the lease, after any run in progress; never rejects (failures are logged and counted). */
+  runOnce(): Promise<RunOutcome>;
+  /** One run unless one is in progress (a scheduled tick must not queue up behind a slow run). */
+  runUnlessBusy(): Promise<RunOutcome | 'busy'>;
+  /** Aborts the run in progress, if any, before its next write. */
+  abort(reason: Error): void;
+  /** Resolves once no run is in progress. */
+  idle(): Promise<void>;
+  /** The outcome of the last finished run, or null before the first. */
+  lastOutcome(): { outcome: RunOutcome; err?: unknown } | null;
+}
+
+/**
+ * Serialises aggregation runs in this process, takes the Cassandra lease for each (so replicas
+ * never run at once), and reports every run: one info log line with the windows, documents and
+ * duration, and the run metrics.
+ */
+export function createAggregatorRunner(deps: {
+  leases: LeaseRepository;
+  holder: string;
+  leaseTtlMs: number;
+  run: (signal: AbortSignal) => Promise<RunSummary>;
+  metrics: AggregatorMetrics;
+  logger: Logger;
+}): AggregatorRunner {
+  const { metrics, logger } = deps;
+  let current: Promise<RunOutcome> | undefined;
+  let controller: AbortController | undefined;
+  let last: { outcome: RunOutcome; err?: unknown } | null = null;
+
+  const runNow = async (): Promise<RunOutcome> => {
+    const started = performance.now();
+    controller = new AbortController();
+    const stopSignal = controller.signal;
+    let outcome: RunOutcome;
+    try {
+      const leased = await withLease(deps.leases, { name: AGGREGATION_LEASE, holder: deps.holder, ttlMs: deps.leaseTtlMs, logger }, (leaseSignal) =>
+        deps.run(AbortSignal.any([leaseSignal, stopSignal])),
+      );
+      const durationMs = Math.round(performance.now() - started);
+      if (leased.acquired) {
+        const summary = leased.result;
+        outcome = 'success';
+        last = { outcome };
+        metrics.pendingHours.set(summary.hours);
+        metrics.openWindows.set(summary.openWindows);
+        metrics.documents.inc({ action: 'indexed' }, summary.indexed);
+        metrics.documents.inc({ action: 'deleted' }, summary.deleted);
+        metrics.lastSuccess.set(Date.now() / 1_000);
+        logger.info(
+          {
+            outcome,
+            pendingMarkers: summary.pendingMarkers,
+            windows: { hour: summary.hours, day: summary.days, finalised: summary.finalised, all: summary.allTimeGroups },
+            documents: { indexed: summary.indexed, deleted: summary.deleted },
+            durationMs,
+          },
+          'aggregation run finished',
+        );
+      } else {
+        outcome = 'skipped';
+        last = { outcome };
+        logger.info({ outcome, durationMs }, 'aggregation run skipped: another replica holds the lease');
+      }
+    } catch (err) {
+      outcome = 'failure';
+      last = { outcome, err };
+      logger.error({ err, outcome, durationMs: Math.round(performance.now() - started) }, 'aggregation run failed; its markers stay for the next run');
+    }
+    metrics.runs.inc({ outcome });
+    metrics.runSeconds.observe({ outcome }, (performance.now() - started) / 1_000);
+    return outcome;
+  };
+
+  const start = (): Promise<RunOutcome> => {
+    const run = runNow().finally(() => {
+      if (current === run) current = undefined;
+    });
+    current = run;
+    return run;
+  };
+
+  return {
+    async runOnce() {
+      while (current) await current;
+      return start();
+    },
+    async runUnlessBusy() {
+      if (current) {
+        logger.warn('previous aggregation run still in progress: this tick is skipped');
+        return 'busy';
+      }
+      return start();
+    },
+    abort(reason) {
+      controller?.abort(reason);
+    },
+    async idle() {
+      while (current) await current;
+    },
+    lastOutcome: () => last,
+  };
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { OpenWindow } from '@clickstream/cassandra';
+import { planRun } from './run-plan.ts';
+import type { RunPlan } from './run-plan.ts';
+
+const H = 3_600_000;
+const DAY_1 = Date.UTC(2024, 2, 10);
+const DAY_2 = Date.UTC(2024, 2, 11);
+const LATENESS = 10 * 60_000;
+/** The first instant an hour starting at `startMs` is final: end + lateness + 30-minute look-ahead. */
+const finalAt = (startMs: number, lengthMs: number): number => startMs + lengthMs + LATENESS + 30 * 60_000;
+
+await test('planRun', async (t) => {
+  const cases: { name: string; pending: number[]; open: OpenWindow[]; nowMs: number; expected: RunPlan }[] = [
+    {
+      name: 'when nothing is pending or open, then the run has nothing to do',
+      pending: [],
+      open: [],
+      nowMs: DAY_2,
+      expected: { days: [], toFinalise: [] },
+    },
+    {
+      name: 'when hours of two days are pending, with repeated markers and out of order, then each day lists its distinct hours ascending',
+      pending: [DAY_2 + H, DAY_1 + 23 * H, DAY_1 + 5 * H, DAY_2 + H, DAY_1 + 5 * H],
+      open: [],
+      nowMs: DAY_2 + 2 * H,
+      expected: {
+        days: [
+          { dayMs: DAY_1, hoursMs: [DAY_1 + 5 * H, DAY_1 + 23 * H] },
+          { dayMs: DAY_2, hoursMs: [DAY_2 + H] },
+        ],
+        toFinalise: [],
+      },
+    },
+    {
+      name: 'when an open hour has just become final, then it is re-indexed; one a millisecond short of it is not',
+      pending: [],
+      open: [
+        { granularity: 'hour', windowStartMs: DAY_1 + 3 * H },
+        { granularity: 'hour', windowStartMs: DAY_1 + 4 * H },
+      ],
+      nowMs: finalAt(DAY_1 + 3 * H, H),
+      expected: { days: [], toFinalise: [{ granularity: 'hour', windowStartMs: DAY_1 + 3 * H }] },
+    },
+    {
+      name: 'when an open day is final but one of its hours is pending, then the day is recomputed, not merely finalised',
+      pending: [DAY_1 + 7 * H],
+      open: [
+        { granularity: 'day', windowStartMs: DAY_1 },
+        { granularity: 'hour', windowStartMs: DAY_1 + 7 * H },
+        { granularity: 'hour', windowStartMs: DAY_1 + 8 * H },
+      ],
+      nowMs: finalAt(DAY_1, 24 * H),
+      expected: {
+        days: [{ dayMs: DAY_1, hoursMs: [DAY_1 + 7 * H] }],
+        toFinalise: [{ granularity: 'hour', windowStartMs: DAY_1 + 8 * H }],
+      },
+    },
+    {
+      name: 'when an open day and an open hour of it are final, then both are re-indexed, earliest first',
+      pending: [],
+      open: [
+        { granularity: 'day', windowStartMs: DAY_1 },
+        { granularity: 'hour', windowStartMs: DAY_1 + 23 * H },
+      ],
+      nowMs: finalAt(DAY_1, 24 * H),
+      expected: {
+        days: [],
+        toFinalise: [
+          { granularity: 'day', windowStartMs: DAY_1 },
+          { granularity: 'hour', windowStartMs: DAY_1 + 23 * H },
+        ],
+      },
+    },
+  ];
+  for (const { name, pending, open, nowMs, expected } of cases) {
+    await t.test(name, () => {
+      assert.deepEqual(planRun({ pendingHoursMs: pending, openWindows: open, nowMs, allowedLatenessMs: LATENESS }), expected);
+    });
+  }
+  await t.test('when the day is not final yet, then it is not finalised even though the run has nothing else to do', () => {
+    const plan = planRun({ pendingHoursMs: [], openWindows: [{ granularity: 'day', windowStartMs: DAY_1 }], nowMs: finalAt(DAY_1, 24 * H) - 1, allowedLatenessMs: LATENESS });
+    assert.deepEqual(plan.toFinalise, []);
+  });
+});

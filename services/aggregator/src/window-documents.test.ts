@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { metricDocumentId } from '@clickstream/metrics';
+import { allTimeWrite, windowWrites } from './window-documents.ts';
+import type { WindowGroup } from './window-documents.ts';
+
+const HOUR = Date.UTC(2024, 2, 10, 10);
+const UPDATED = Date.UTC(2024, 2, 10, 12);
+const group = (urlKey: string, clicks: number, uniqueUsers: number, timeSpentSumMs = 0, timeSpentSamples = 0): WindowGroup => ({
+  urlKey,
+  country: 'FR',
+  clicks,
+  uniqueUsers,
+  timeSpentSumMs,
+  timeSpentSamples,
+});
+
+await test('windowWrites', async (t) => {
+  await t.test('when a group is present, then it is indexed under its deterministic id with its numbers and flags', () => {
+    const [write] = windowWrites({ granularity: 'hour', windowStartMs: HOUR, groups: [group('/a', 4, 2, 9_000, 3)], previousGroups: [], final: true, updatedAtMs: UPDATED });
+    assert.deepEqual(write, {
+      action: 'index',
+      id: metricDocumentId('hour', HOUR, '/a', 'FR'),
+      document: {
+        granularity: 'hour',
+        window_start: '2024-03-10T10:00:00.000Z',
+        window_end: '2024-03-10T11:00:00.000Z',
+        url: '/a',
+        country: 'FR',
+        clicks: 4,
+        unique_users: 2,
+        unique_users_exact: true,
+        time_spent_sum_ms: 9_000,
+        time_spent_samples: 3,
+        avg_time_spent_ms: 3_000,
+        final: true,
+        updated_at: '2024-03-10T12:00:00.000Z',
+      },
+    });
+  });
+  const cases: { name: string; groups: WindowGroup[]; previous: string[]; expected: [string, string][] }[] = [
+    { name: 'when the window had no documents and has none, then nothing is written', groups: [], previous: [], expected: [] },
+    {
+      name: 'when a group left the window since its last aggregation, then its document is deleted',
+      groups: [group('/a', 1, 1)],
+      previous: ['/a', '/gone'],
+      expected: [
+        ['index', '/a'],
+        ['delete', '/gone'],
+      ],
+    },
+    {
+      name: 'when the same groups are there again, then they are re-indexed (overwritten) and nothing is deleted',
+      groups: [group('/a', 1, 1), group('/b', 2, 1)],
+      previous: ['/b', '/a'],
+      expected: [
+        ['index', '/a'],
+        ['index', '/b'],
+      ],
+    },
+  ];
+  for (const { name, groups, previous, expected } of cases) {
+    await t.test(name, () => {
+      const writes = windowWrites({
+        granularity: 'day',
+        windowStartMs: Date.UTC(2024, 2, 10),
+        groups,
+        previousGroups: previous.map((urlKey) => ({ urlKey, country: 'FR' })),
+        final: false,
+        updatedAtMs: UPDATED,
+      });
+      assert.deepEqual(
+        writes.map((w) => [w.action, w.id]),
+        expected.map(([action, url]) => [action, metricDocumentId('day', Date.UTC(2024, 2, 10), url, 'FR')]),
+      );
+    });
+  }
+});
+
+await test('allTimeWrite', async (t) => {
+  await t.test('when the group has days, then the document sums them, keeps the exact all-time users and is never final', () => {
+    const days = [group('/a', 3, 2, 1_000, 1), group('/a', 5, 4, 3_000, 3)];
+    const write = allTimeWrite({ group: { urlKey: '/a', country: 'FR' }, days, uniqueUsers: 5, updatedAtMs: UPDATED });
+    assert.equal(write.action, 'index');
+    assert.equal(write.id, metricDocumentId('all', null, '/a', 'FR'));
+    assert.deepEqual(write.action === 'index' ? write.document : null, {
+      granularity: 'all',
+      window_start: null,
+      window_end: null,
+      url: '/a',
+      country: 'FR',
+      clicks: 8,
+      unique_users: 5,
+      unique_users_exact: true,
+      time_spent_sum_ms: 4_000,
+      time_spent_samples: 4,
+      avg_time_spent_ms: 1_000,
+      final: false,
+      updated_at: '2024-03-10T12:00:00.000Z',
+    });
+  });
+  await t.test('when the group has no day left, then its document is deleted', () => {
+    assert.deepEqual(allTimeWrite({ group: { urlKey: '/a', country: 'FR' }, days: [], uniqueUsers: 3, updatedAtMs: UPDATED }), {
+      action: 'delete',
+      id: metricDocumentId('all', null, '/a', 'FR'),
+    });
+  });
+});
