@@ -42,15 +42,16 @@ export async function readAllMetricDocuments(es: ElasticsearchClient, alias: str
 /**
  * Compares the stored documents with the reference documents of `events`: the same set of
  * (granularity, window, url, country), no duplicates, the deterministic ids, the same numbers,
- * exact uniques, and hour/day windows final exactly when they ended 40 minutes (10 minutes of
- * allowed lateness plus the 30-minute look-ahead) before `finalBeforeMs`.
+ * exact uniques, and hour/day windows final exactly when they ended at least 40 minutes (10
+ * minutes of allowed lateness plus the 30-minute look-ahead) before `runAtMs`, the time of the
+ * run that wrote them (by default each document's `updated_at`).
  *
  * @returns the number of documents compared and a description of each mismatch (empty when equal).
  */
 export function compareWithReference(
   stored: readonly StoredMetricDocument[],
   events: readonly ReferenceEvent[],
-  finalBeforeMs: number,
+  runAtMs?: number,
 ): { compared: number; byGranularity: Record<ReferenceGranularity, number>; mismatches: string[] } {
   const reference = computeReferenceMetrics(events);
   const expected = new Map<string, ReferenceDocument>(reference.map((d) => [referenceKey(d.granularity, d.windowStartMs, d.url, d.country), d]));
@@ -79,7 +80,7 @@ export function compareWithReference(
       time_spent_sum_ms: want.timeSpentSumMs,
       time_spent_samples: want.timeSpentSamples,
       avg_time_spent_ms: want.avgTimeSpentMs,
-      final: endMs !== null && endMs + 40 * 60_000 <= finalBeforeMs,
+      final: endMs !== null && endMs + 40 * 60_000 <= (runAtMs ?? Date.parse(doc.updated_at)),
     };
     for (const [field, value] of Object.entries(expectedFields)) {
       const actual = doc[field as keyof StoredMetricDocument];
