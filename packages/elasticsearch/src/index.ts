@@ -14,3 +14,5 @@ export { createMetricsIndexer } from './metrics-indexer.ts';
 export type { MetricWrite, MetricsIndexer } from './metrics-indexer.ts';
 export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
+export { searchMetrics, topMetrics } from './metrics-queries.ts';
+export type { MetricRow, MetricRows } from './metrics-queries.ts';

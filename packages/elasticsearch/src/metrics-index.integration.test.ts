@@ -11,6 +11,8 @@ import {
   createMetricsIndexer,
   installMetricsIndex,
   metricsIndexNames,
+  searchMetrics,
+  topMetrics,
 } from './index.ts';
 import type { ElasticsearchClient, MetricWrite } from './index.ts';
 
@@ -19,13 +21,13 @@ const prefix = `it-metrics-${process.pid}-${Date.now().toString(36)}`;
 const fastRetry = { attempts: 4, initialDelayMs: 20, maxDelayMs: 100 };
 let client: ElasticsearchClient;
 
-function hourWrite(hour: number, url: string, clicks = 1): Extract<MetricWrite, { action: 'index' }> {
+function hourWrite(hour: number, url: string, clicks = 1, country = 'FR'): Extract<MetricWrite, { action: 'index' }> {
   const windowStartMs = Date.UTC(2024, 0, 1, hour);
   const document = buildMetricDocument({
     granularity: 'hour',
     windowStartMs,
     url,
-    country: 'FR',
+    country,
     clicks,
     uniqueUsers: 1,
     uniqueUsersExact: true,
@@ -34,7 +36,7 @@ function hourWrite(hour: number, url: string, clicks = 1): Extract<MetricWrite, 
     final: true,
     updatedAtMs: Date.UTC(2024, 0, 2),
   });
-  return { action: 'index', id: metricDocumentId('hour', windowStartMs, url, 'FR'), document };
+  return { action: 'index', id: metricDocumentId('hour', windowStartMs, url, country), document };
 }
 
 async function count(alias: string): Promise<number> {
@@ -176,5 +178,38 @@ describe('metrics indexer', () => {
     } finally {
       await client.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
     }
+  });
+});
+
+describe('metric queries', () => {
+  const alias = `${prefix}-query`;
+  before(async () => {
+    await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
+    const writes = [hourWrite(1, '/q', 5), hourWrite(2, '/q', 7), hourWrite(3, '/q', 9), hourWrite(2, '/q', 4, 'DE'), hourWrite(2, '/other', 50)];
+    await createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry }).write(writes);
+    await client.driver.indices.refresh({ index: alias });
+  });
+
+  test('when a url, country and hour range are asked for, then exactly those windows come back in time order', async () => {
+    const { rows, total } = await searchMetrics(client, alias, { url: '/q', country: 'FR', granularity: 'hour', fromMs: Date.UTC(2024, 0, 1, 2), toMs: Date.UTC(2024, 0, 1, 4), limit: 10 });
+    assert.equal(total, 2);
+    assert.deepEqual(rows.map((r) => [r.window_start, r.clicks]), [
+      ['2024-01-01T02:00:00.000Z', 7],
+      ['2024-01-01T03:00:00.000Z', 9],
+    ]);
+  });
+
+  test('when no country is given, then every country of the url comes back, and the limit caps the rows but not the total', async () => {
+    const { rows, total } = await searchMetrics(client, alias, { url: '/q', granularity: 'hour', limit: 3 });
+    assert.equal(total, 4);
+    assert.deepEqual(rows.map((r) => `${r.window_start?.slice(11, 13)} ${r.country}`), ['01 FR', '02 DE', '02 FR']);
+  });
+
+  test('when the top groups are asked for, then they come most clicks first', async () => {
+    const { rows } = await topMetrics(client, alias, { granularity: 'hour', limit: 2 });
+    assert.deepEqual(rows.map((r) => [r.url, r.clicks]), [
+      ['/other', 50],
+      ['/q', 9],
+    ]);
   });
 });

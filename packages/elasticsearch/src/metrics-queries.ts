@@ -1,0 +1,56 @@
+import type { estypes } from '@elastic/elasticsearch';
+import type { MetricDocument } from '@clickstream/metrics';
+import type { ElasticsearchClient } from './elasticsearch-client.ts';
+import { classifyElasticsearchError } from './errors.ts';
+
+/** A metric document as stored (see shared/spec/metrics.md). */
+export type MetricRow = MetricDocument;
+
+/** The documents matching a question, and whether more matched than were returned. */
+export interface MetricRows {
+  readonly rows: MetricRow[];
+  readonly total: number;
+}
+
+/**
+ * The documents of one url (url_key) at one granularity, optionally for one country and, for
+ * hour/day, windows starting in [fromMs, toMs); ordered by window start, then country.
+ * At most `limit` documents; `total` says how many matched.
+ */
+export async function searchMetrics(
+  client: ElasticsearchClient,
+  alias: string,
+  question: { url: string; granularity: 'hour' | 'day' | 'all'; country?: string; fromMs?: number; toMs?: number; limit: number },
+): Promise<MetricRows> {
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { url: question.url } }, { term: { granularity: question.granularity } }];
+  if (question.country !== undefined) filter.push({ term: { country: question.country } });
+  if (question.fromMs !== undefined || question.toMs !== undefined) {
+    filter.push({
+      range: {
+        window_start: {
+          ...(question.fromMs !== undefined ? { gte: new Date(question.fromMs).toISOString() } : {}),
+          ...(question.toMs !== undefined ? { lt: new Date(question.toMs).toISOString() } : {}),
+        },
+      },
+    });
+  }
+  return search(client, alias, { bool: { filter } }, [{ window_start: { order: 'asc', missing: '_first' } }, { country: 'asc' }], question.limit);
+}
+
+/** The `limit` groups with the most clicks at one granularity (all-time by default), most clicks first. */
+export async function topMetrics(client: ElasticsearchClient, alias: string, question: { granularity?: 'hour' | 'day' | 'all'; limit: number }): Promise<MetricRows> {
+  return search(client, alias, { term: { granularity: question.granularity ?? 'all' } }, [{ clicks: 'desc' }, { url: 'asc' }, { country: 'asc' }], question.limit);
+}
+
+async function search(client: ElasticsearchClient, alias: string, query: estypes.QueryDslQueryContainer, sort: estypes.Sort, limit: number): Promise<MetricRows> {
+  try {
+    const response = await client.driver.search<MetricRow>({ index: alias, query, sort, size: limit, track_total_hits: true });
+    const total = response.hits.total;
+    return {
+      rows: response.hits.hits.flatMap((hit) => (hit._source === undefined ? [] : [hit._source])),
+      total: typeof total === 'number' ? total : (total?.value ?? 0),
+    };
+  } catch (err) {
+    throw classifyElasticsearchError(err);
+  }
+}
