@@ -30,6 +30,7 @@ export async function withLease<T>(
   let lastRenewedMs = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let renewal: Promise<void> = Promise.resolve();
+  let finished = false;
 
   const renew = async (): Promise<void> => {
     try {
@@ -48,7 +49,7 @@ export async function withLease<T>(
   const schedule = (): void => {
     timer = setTimeout(() => {
       renewal = renew().then(() => {
-        if (!controller.signal.aborted) schedule();
+        if (!finished && !controller.signal.aborted) schedule();
       });
     }, ttlMs / 3);
   };
@@ -57,6 +58,7 @@ export async function withLease<T>(
   try {
     return { acquired: true, result: await work(controller.signal) };
   } finally {
+    finished = true;
     clearTimeout(timer);
     await renewal;
     if (!controller.signal.aborted) {
