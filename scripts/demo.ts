@@ -1,0 +1,178 @@
+/**
+ * `npm run demo [-- --count N] [--seed S] [--exit]`: the whole pipeline on this machine.
+ *
+ * Brings up the servers (docker compose when a Docker engine answers, else the local stack),
+ * starts ingest and aggregator as child processes (their JSON logs go to .stack/demo/*.log),
+ * produces N synthetic clicks with the producer's progress bar, waits until every click is
+ * ingested and every touched hour aggregated, and prints the top pages as a table. Then it keeps
+ * the pipeline running until Ctrl-C (or stops at once with `--exit`), and stops what it started.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectCassandra, createPendingHoursRepository } from '@clickstream/cassandra';
+import { consumerGroupLag, createKafkaClient } from '@clickstream/kafka';
+import { createLogger } from '@clickstream/observability';
+import { printTopMetrics } from './query.ts';
+import { stackDown, stackIsUp, stackUp, stateDirOf } from './stack/stack.ts';
+import type { ServerName } from './stack/stack.ts';
+
+const USAGE = 'usage: npm run demo -- [--count N] [--seed S] [--exit]';
+let args: { count: number; seed: number; exit: boolean };
+try {
+  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, exit: { type: 'boolean', default: false } } });
+  args = { count: Number(values.count), seed: Number(values.seed), exit: values.exit };
+  if (!Number.isSafeInteger(args.count) || args.count < 1 || !Number.isSafeInteger(args.seed)) throw new Error('--count must be a positive integer and --seed an integer');
+} catch (err) {
+  console.error(`demo: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  process.exit(2);
+}
+
+const say = (line: string): void => console.log(`[demo] ${line}`);
+const env: Record<string, string | undefined> & { KAFKA_BROKERS: string; CASSANDRA_CONTACT_POINTS: string; ELASTICSEARCH_URL: string } = {
+  ...process.env,
+  KAFKA_BROKERS: process.env.KAFKA_BROKERS || 'localhost:9092',
+  CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS || 'localhost:9042',
+  ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL || 'http://localhost:9200',
+  // Runs every 10 seconds (node-cron's optional seconds field), so the demo does not wait a minute.
+  AGGREGATOR_SCHEDULE: process.env.AGGREGATOR_SCHEDULE || '*/10 * * * * *',
+};
+const groupId = env.KAFKA_GROUP_ID || 'clickstream-ingest';
+const topic = env.KAFKA_TOPIC || 'clickstream';
+const logDir = join(stateDirOf(), 'demo');
+mkdirSync(logDir, { recursive: true });
+
+/** What this run started, so that stopping undoes exactly that. */
+const started: { services: ChildProcess[]; stack: ServerName[]; compose: boolean } = { services: [], stack: [], compose: false };
+
+function dockerAnswers(): boolean {
+  return spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+}
+
+async function bringUpServers(): Promise<void> {
+  if (dockerAnswers()) {
+    say('a Docker engine answers: starting Kafka, Cassandra and Elasticsearch with docker compose');
+    const up = spawnSync('docker', ['compose', 'up', '-d', '--wait', 'kafka', 'cassandra', 'elasticsearch'], { stdio: 'inherit' });
+    if (up.status !== 0) throw new Error('docker compose up failed (see its output above)');
+    started.compose = true;
+    return;
+  }
+  if (await stackIsUp()) {
+    say('the local stack is already up: using it');
+    return;
+  }
+  say('no Docker engine: starting the local stack (the first time downloads the servers, a few minutes)');
+  started.stack = await stackUp({ log: (line) => say(`stack: ${line}`) });
+}
+
+function startService(name: string, script: string, extraArgs: string[] = []): ChildProcess {
+  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script, ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  child.once('exit', (code, signal) => {
+    if (!stopping) say(`${name} exited (${signal ?? `code ${code}`}); its log: ${join(logDir, `${name}.log`)}`);
+  });
+  started.services.push(child);
+  say(`${name} started (pid ${child.pid}), logs in ${join(logDir, `${name}.log`)}`);
+  return child;
+}
+
+async function waitForReady(name: string, port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} while starting: see ${join(logDir, `${name}.log`)}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(500);
+  }
+  throw new Error(`${name} was not ready within 120 s: see ${join(logDir, `${name}.log`)}`);
+}
+
+function runProducer(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'services/producer/src/main.ts', '--count', String(args.count), '--seed', String(args.seed), '--invalid-ratio', '0.01'], {
+      env,
+      stdio: 'inherit',
+    });
+    started.services.push(child);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the producer exited with code ${code}`))));
+  });
+}
+
+/** Waits until ingest has committed every message and the aggregator has no hour left to do. */
+async function waitUntilAggregated(): Promise<void> {
+  const logger = createLogger({ service: 'demo', level: 'fatal' });
+  const kafka = createKafkaClient({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'clickstream-demo', retries: 2 }, logger);
+  const cassandra = await connectCassandra(
+    { contactPoints: env.CASSANDRA_CONTACT_POINTS.split(','), localDataCenter: env.CASSANDRA_LOCAL_DC || 'datacenter1', keyspace: env.CASSANDRA_KEYSPACE || 'clickstream' },
+    logger,
+  );
+  const pending = createPendingHoursRepository(cassandra);
+  const since = Date.now();
+  try {
+    for (;;) {
+      const lag = (await consumerGroupLag(kafka, groupId, topic)).reduce((sum, p) => sum + p.lag, 0);
+      const hours = lag === 0 ? new Set((await pending.list()).map((p) => p.hourMs)).size : null;
+      if (hours === 0) return;
+      say(lag > 0 ? `waiting: ${lag} messages left to ingest` : `waiting: ${hours} hour window(s) left to aggregate`);
+      if (Date.now() - since > 15 * 60_000) throw new Error(`not aggregated after 15 minutes: see the logs in ${logDir}`);
+      await sleep(5_000);
+    }
+  } finally {
+    await cassandra.shutdown();
+  }
+}
+
+let stopping = false;
+async function stopAll(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const child of started.services) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(started.services.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))));
+  if (started.services.length > 0) say('ingest and aggregator stopped');
+  if (started.compose) {
+    spawnSync('docker', ['compose', 'stop', 'kafka', 'cassandra', 'elasticsearch'], { stdio: 'inherit' });
+  } else if (started.stack.length > 0) {
+    await stackDown({ log: (line) => say(`stack: ${line}`), only: started.stack });
+  }
+}
+
+process.once('SIGINT', () => {
+  say('Ctrl-C: stopping what the demo started');
+  void stopAll().then(() => process.exit(130));
+});
+process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
+
+try {
+  const began = Date.now();
+  await bringUpServers();
+  const ingest = startService('ingest', 'services/ingest/src/main.ts');
+  await waitForReady('ingest', 8081, ingest);
+  const aggregator = startService('aggregator', 'services/aggregator/src/main.ts');
+  await waitForReady('aggregator', 8082, aggregator);
+  say(`producing ${args.count} clicks (seed ${args.seed}) to the topic '${topic}'`);
+  await runProducer();
+  await waitUntilAggregated();
+  say(`all clicks ingested and aggregated, ${Math.round((Date.now() - began) / 1000)} s after the start`);
+  await printTopMetrics({ url: env.ELASTICSEARCH_URL, index: env.ELASTICSEARCH_INDEX || 'clickstream-metrics', granularity: 'all', limit: 15 });
+  say(
+    `the data: events in Cassandra (${env.CASSANDRA_CONTACT_POINTS}, table ${env.CASSANDRA_KEYSPACE || 'clickstream'}.events), ` +
+      `metrics in Elasticsearch (${env.ELASTICSEARCH_URL}/${env.ELASTICSEARCH_INDEX || 'clickstream-metrics'}), invalid events on '${env.KAFKA_DLQ_TOPIC || 'clickstream-dlq'}' (npm run dlq); ` +
+      `ask more with npm run query -- --url <url_key>`,
+  );
+  if (args.exit) {
+    await stopAll();
+  } else {
+    say('the pipeline keeps running (ingest :8081, aggregator :8082; try npm run produce in another terminal). Ctrl-C stops it.');
+    // The children keep running; this keeps the demo alive until a signal stops it.
+    setInterval(() => undefined, 1 << 30);
+  }
+} catch (err) {
+  console.error(`[demo] failed: ${err instanceof Error ? err.message : String(err)}`);
+  await stopAll();
+  process.exitCode = 1;
+}
