@@ -51,6 +51,8 @@ export function createEventsRepository(client: CassandraClient, options: { concu
   return {
     async writeEvents(events) {
       if (events.length === 0) return;
+      // A null bound value writes a tombstone; `unset` writes nothing, so optional fields cost no
+      // tombstones for the aggregator's hour reads to skip.
       const params = events.map((e) => [
         new Date(Math.floor(e.eventTime.getTime() / HOUR_MS) * HOUR_MS),
         eventBucket(e.eventId),
@@ -74,7 +76,7 @@ export function createEventsRepository(client: CassandraClient, options: { concu
         e.isBot,
         e.timeSpentMs,
         e.ingestedAt,
-      ]);
+      ].map((value) => value ?? cassandra.types.unset));
       await withClassifiedErrors(() =>
         cassandra.concurrent.executeConcurrent(client.driver, insert, params, { concurrencyLevel: options.concurrency, raiseOnFirstError: true }),
       );
