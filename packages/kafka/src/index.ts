@@ -1,5 +1,7 @@
 export { createKafkaClient, pingKafka } from './kafka-client.ts';
 export type { KafkaClient, KafkaConnection } from './kafka-client.ts';
+export { kafkaConnectionOf } from './connection-settings.ts';
+export type { KafkaSettings } from './connection-settings.ts';
 export { consumerGroupLag, deleteTopics, ensureTopics, topicMessageCount } from './topics.ts';
 export type { TopicSpec } from './topics.ts';
 export { createMessageProducer } from './message-producer.ts';

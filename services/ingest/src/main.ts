@@ -3,10 +3,10 @@
  * Kafka, validates and enriches them, writes them to Cassandra and the invalid ones to the
  * dead-letter topic; offsets are committed only once a batch is durable.
  */
-import { connectCassandra, createEventsRepository, createPendingHoursRepository, ensureSchema } from '@clickstream/cassandra';
+import { cassandraConnectionOf, connectCassandra, createEventsRepository, createPendingHoursRepository, ensureSchema } from '@clickstream/cassandra';
 import { ConfigError, parseReplication } from '@clickstream/config';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
-import { createKafkaClient, createMessageProducer, ensureTopics, startBatchConsumer } from '@clickstream/kafka';
+import { createKafkaClient, createMessageProducer, ensureTopics, kafkaConnectionOf, startBatchConsumer } from '@clickstream/kafka';
 import { createLogger, createMetricsRegistry, startOpsServer } from '@clickstream/observability';
 import type { Logger, Readiness } from '@clickstream/observability';
 import { createBatchHandler } from './batch-handler.ts';
@@ -33,27 +33,8 @@ export async function startIngest(env: Record<string, string | undefined>, logge
   let readiness: Readiness = { ready: false, reason: 'starting' };
   const ops = await startOpsServer({ port: config.HTTP_PORT, registry, readiness: () => readiness, logger: log });
 
-  const kafka = createKafkaClient(
-    {
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID,
-      ssl: config.KAFKA_SSL,
-      ...(config.KAFKA_SASL_MECHANISM && config.KAFKA_SASL_USERNAME
-        ? { sasl: { mechanism: config.KAFKA_SASL_MECHANISM, username: config.KAFKA_SASL_USERNAME, password: config.KAFKA_SASL_PASSWORD ?? '' } }
-        : {}),
-    },
-    log,
-  );
-  const cassandra = await connectCassandra(
-    {
-      contactPoints: config.CASSANDRA_CONTACT_POINTS,
-      localDataCenter: config.CASSANDRA_LOCAL_DC,
-      keyspace: config.CASSANDRA_KEYSPACE,
-      ...(config.CASSANDRA_USERNAME ? { username: config.CASSANDRA_USERNAME, password: config.CASSANDRA_PASSWORD ?? '' } : {}),
-      ssl: config.CASSANDRA_SSL,
-    },
-    log,
-  );
+  const kafka = createKafkaClient(kafkaConnectionOf(config), log);
+  const cassandra = await connectCassandra(cassandraConnectionOf(config), log);
   await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
   const created = await ensureTopics(kafka, [
     { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS },

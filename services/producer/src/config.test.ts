@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '@clickstream/config';
-import { kafkaConnectionOf, loadProducerConfig } from './config.ts';
+import { loadProducerConfig } from './config.ts';
 
 describe('loadProducerConfig', () => {
   test('when nothing is set, then the documented defaults apply and the result is frozen', () => {
@@ -39,14 +39,4 @@ describe('loadProducerConfig', () => {
       );
     });
   }
-});
-
-describe('kafkaConnectionOf', () => {
-  test('when SASL is configured, then the connection carries it', () => {
-    const config = loadProducerConfig({ KAFKA_BROKERS: 'a:1, b:2', KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
-    assert.deepEqual(kafkaConnectionOf(config), { brokers: ['a:1', 'b:2'], clientId: 'clickstream', ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'p' } });
-  });
-  test('when SASL is not configured, then the connection has no sasl entry', () => {
-    assert.equal('sasl' in kafkaConnectionOf(loadProducerConfig({})), false);
-  });
 });

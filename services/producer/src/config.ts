@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { kafkaEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
-import type { KafkaConnection } from '@clickstream/kafka';
 
 /** Every environment variable the producer reads, with defaults and descriptions. */
 export const producerEnvShape = {
@@ -21,15 +20,4 @@ export type ProducerConfig = Readonly<z.output<typeof producerConfigSchema>>;
 /** Parses and freezes the producer configuration; throws ConfigError naming the wrong variables. */
 export function loadProducerConfig(env: Record<string, string | undefined>): ProducerConfig {
   return parseConfig(producerConfigSchema, env);
-}
-
-/** The broker connection the configuration describes (the SASL password stays inside it, never logged). */
-export function kafkaConnectionOf(config: ProducerConfig): KafkaConnection {
-  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = config;
-  return {
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID,
-    ssl: config.KAFKA_SSL,
-    ...(mechanism !== undefined && username !== undefined && password !== undefined ? { sasl: { mechanism, username, password } } : {}),
-  };
 }

@@ -5,11 +5,11 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createClickGenerator } from '@clickstream/clickgen';
-import { consumerGroupLag, createKafkaClient, deleteTopics, startBatchConsumer } from '@clickstream/kafka';
+import { consumerGroupLag, createKafkaClient, deleteTopics, kafkaConnectionOf, startBatchConsumer } from '@clickstream/kafka';
 import type { ConsumedMessage, KafkaClient } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 import { parseCliArgs } from './cli-args.ts';
-import { kafkaConnectionOf, loadProducerConfig } from './config.ts';
+import { loadProducerConfig } from './config.ts';
 import { runProducer } from './main.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
