@@ -12,7 +12,6 @@ import {
 import type { CassandraClient } from '@clickstream/cassandra';
 import { createElasticsearchClient, createMetricsIndexer, installMetricsIndex } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
-import type { EnrichedClick } from '@clickstream/events';
 import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
 import { createMetricsRegistry } from '@clickstream/observability';
 import { RetriesExhaustedError } from '@clickstream/retry';
@@ -20,6 +19,7 @@ import { compareWithReference, readAllMetricDocuments, toReferenceEvent } from '
 import { lateCopies } from '../../../test/e2e/late-events.ts';
 import type { ReferenceEvent } from '../../../test/reference/reference-metrics.ts';
 import { pollUntil, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { storedClick } from '../../../test/support/stored-click.ts';
 import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import { AGGREGATION_LEASE, createAggregatorRunner } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
@@ -40,28 +40,7 @@ const stored: ReferenceEvent[] = [];
 
 /** What ingest would store for a click (the generator's expected enrichment), and its pending-hour markers. */
 async function store(events: readonly ReferenceEvent[]): Promise<void> {
-  const rows: EnrichedClick[] = events.map((e) => ({
-    eventId: e.eventId,
-    userId: e.userId,
-    sessionId: e.sessionId,
-    eventTime: new Date(e.eventTimeMs),
-    url: e.urlKey,
-    urlKey: e.urlKey,
-    ip: null,
-    userAgent: null,
-    referrer: null,
-    timeSpentMs: e.timeSpentMs,
-    country: e.country,
-    region: null,
-    city: null,
-    browser: null,
-    browserVersion: null,
-    os: null,
-    osVersion: null,
-    deviceType: null,
-    isBot: e.isBot,
-    ingestedAt: new Date(),
-  }));
+  const rows = events.map(storedClick);
   await createEventsRepository(cassandra, { concurrency: 32 }).writeEvents(rows);
   await createPendingHoursRepository(cassandra).mark(events.filter((e) => !e.isBot).flatMap((e) => hoursAffectedBy(e.eventTimeMs)));
   stored.push(...events);

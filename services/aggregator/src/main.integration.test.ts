@@ -6,6 +6,7 @@ import type { CassandraClient } from '@clickstream/cassandra';
 import { createElasticsearchClient, installMetricsIndex } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import { pollUntil, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { storedClick } from '../../../test/support/stored-click.ts';
 
 const suffix = uniqueSuffix();
 const keyspace = `agg_main_${suffix}`;
@@ -73,28 +74,7 @@ describe('npm run aggregator', { concurrency: false }, () => {
     await ensureSchema(cassandra, { class: 'SimpleStrategy', replicationFactor: 1 });
     const hourMs = Date.UTC(2024, 4, 1, 10);
     await createEventsRepository(cassandra, { concurrency: 4 }).writeEvents([
-      {
-        eventId: 'e1',
-        userId: 'u1',
-        sessionId: 's1',
-        eventTime: new Date(hourMs + 60_000),
-        url: '/a',
-        urlKey: '/a',
-        ip: null,
-        userAgent: null,
-        referrer: null,
-        timeSpentMs: 1_000,
-        country: 'FR',
-        region: null,
-        city: null,
-        browser: null,
-        browserVersion: null,
-        os: null,
-        osVersion: null,
-        deviceType: null,
-        isBot: false,
-        ingestedAt: new Date(),
-      },
+      storedClick({ eventId: 'e1', userId: 'u1', sessionId: 's1', eventTimeMs: hourMs + 60_000, urlKey: '/a', country: 'FR', timeSpentMs: 1_000, isBot: false }),
     ]);
     const pending = createPendingHoursRepository(cassandra);
     await pending.mark([hourMs]);
