@@ -1,19 +1,8 @@
 import type { EnrichedClick } from '@clickstream/events';
-
-/** The facts of a click the metrics depend on; times are epoch ms. */
-export interface ClickFacts {
-  readonly eventId: string;
-  readonly userId: string;
-  readonly sessionId: string | null;
-  readonly eventTimeMs: number;
-  readonly urlKey: string;
-  readonly country: string;
-  readonly timeSpentMs: number | null;
-  readonly isBot: boolean;
-}
+import type { MetricEvent } from '@clickstream/metrics';
 
 /** The row ingest would store for a click with these facts and no other enrichment (no IP, no user agent). */
-export function storedClick(facts: ClickFacts): EnrichedClick {
+export function storedClick(facts: MetricEvent): EnrichedClick {
   return {
     eventId: facts.eventId,
     userId: facts.userId,
