@@ -21,6 +21,8 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
       'import-x/no-cycle': 'error',
+      // Every import is declared by the package.json nearest the importing file.
+      'import-x/no-extraneous-dependencies': ['error', { includeTypes: true }],
       'no-restricted-imports': ['error', { patterns: [{ group: ['@clickstream/*/src/*'], message: 'Import the package by name.' }] }],
     },
   },

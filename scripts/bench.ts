@@ -31,7 +31,17 @@ if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed)) {
 
 const HOUR_MS = 3_600_000;
 const now = Date.now();
-const messages = [...createClickGenerator({ seed, count, startMs: now - 24 * HOUR_MS, spanMs: 24 * HOUR_MS, invalidRatio: 0.01, duplicateRatio: 0.01, nowMs: now })];
+const messages = [
+  ...createClickGenerator({
+    seed,
+    count,
+    startMs: now - 24 * HOUR_MS,
+    spanMs: 24 * HOUR_MS,
+    invalidRatio: 0.01,
+    duplicateRatio: 0.01,
+    nowMs: now,
+  }),
+];
 const perSecond = (n: number, ms: number): number => Math.round((n * 1000) / ms);
 const figures: Record<string, string> = { messages: String(messages.length) };
 
@@ -86,7 +96,15 @@ try {
   // 3. Ingest until the group's lag is 0: every message durably handled and committed.
   const ingestStart = performance.now();
   const service = await startIngest(
-    { ...stackEnv, KAFKA_TOPIC: topic, KAFKA_DLQ_TOPIC: `${topic}-dlq`, KAFKA_GROUP_ID: groupId, CASSANDRA_KEYSPACE: keyspace, HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+    {
+      ...stackEnv,
+      KAFKA_TOPIC: topic,
+      KAFKA_DLQ_TOPIC: `${topic}-dlq`,
+      KAFKA_GROUP_ID: groupId,
+      CASSANDRA_KEYSPACE: keyspace,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
     testLogger,
   );
   let lastReportMs = performance.now();

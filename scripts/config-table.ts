@@ -25,7 +25,9 @@ function defaultText(type: z.ZodType): string {
 
 /** The markdown table of one service's variables: name, default, description. */
 export function configTable(shape: Record<string, z.ZodType>): string {
-  const rows = Object.entries(shape).map(([name, type]) => `| \`${name}\` | ${defaultText(type)} | ${(type.description ?? '').replaceAll('|', '\\|')} |`);
+  const rows = Object.entries(shape).map(
+    ([name, type]) => `| \`${name}\` | ${defaultText(type)} | ${(type.description ?? '').replaceAll('|', '\\|')} |`,
+  );
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 

@@ -23,9 +23,16 @@ import type { ServerName } from './stack/stack.ts';
 const USAGE = 'usage: npm run demo -- [--count N] [--seed S] [--exit]';
 let args: { count: number; seed: number; exit: boolean };
 try {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, exit: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '100000' },
+      seed: { type: 'string', default: '1' },
+      exit: { type: 'boolean', default: false },
+    },
+  });
   args = { count: Number(values.count), seed: Number(values.seed), exit: values.exit };
-  if (!Number.isSafeInteger(args.count) || args.count < 1 || !Number.isSafeInteger(args.seed)) throw new Error('--count must be a positive integer and --seed an integer');
+  if (!Number.isSafeInteger(args.count) || args.count < 1 || !Number.isSafeInteger(args.seed))
+    throw new Error('--count must be a positive integer and --seed an integer');
 } catch (err) {
   console.error(`demo: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   process.exit(2);
@@ -70,7 +77,10 @@ async function bringUpServers(): Promise<void> {
 
 function startService(name: string, script: string, extraArgs: string[] = []): ChildProcess {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script, ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script, ...extraArgs], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   child.once('exit', (code, signal) => {
@@ -84,8 +94,12 @@ function startService(name: string, script: string, extraArgs: string[] = []): C
 async function waitForReady(name: string, port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} while starting: see ${join(logDir, `${name}.log`)}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with code ${child.exitCode} while starting: see ${join(logDir, `${name}.log`)}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(500);
   }
@@ -94,10 +108,23 @@ async function waitForReady(name: string, port: number, child: ChildProcess): Pr
 
 function runProducer(): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'services/producer/src/main.ts', '--count', String(args.count), '--seed', String(args.seed), '--invalid-ratio', '0.01'], {
-      env,
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--disable-warning=TimeoutNegativeWarning',
+        'services/producer/src/main.ts',
+        '--count',
+        String(args.count),
+        '--seed',
+        String(args.seed),
+        '--invalid-ratio',
+        '0.01',
+      ],
+      {
+        env,
+        stdio: 'inherit',
+      },
+    );
     started.services.push(child);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the producer exited with code ${code}`))));
   });
@@ -108,7 +135,11 @@ async function waitUntilAggregated(): Promise<void> {
   const logger = createLogger({ service: 'demo', level: 'fatal' });
   const kafka = createKafkaClient({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'clickstream-demo', retries: 2 }, logger);
   const cassandra = await connectCassandra(
-    { contactPoints: env.CASSANDRA_CONTACT_POINTS.split(','), localDataCenter: env.CASSANDRA_LOCAL_DC || 'datacenter1', keyspace: env.CASSANDRA_KEYSPACE || 'clickstream' },
+    {
+      contactPoints: env.CASSANDRA_CONTACT_POINTS.split(','),
+      localDataCenter: env.CASSANDRA_LOCAL_DC || 'datacenter1',
+      keyspace: env.CASSANDRA_KEYSPACE || 'clickstream',
+    },
     logger,
   );
   const pending = createPendingHoursRepository(cassandra);
@@ -132,7 +163,9 @@ async function stopAll(): Promise<void> {
   if (stopping) return;
   stopping = true;
   for (const child of started.services) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(started.services.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))));
+  await Promise.all(
+    started.services.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))),
+  );
   if (started.services.length > 0) say('ingest and aggregator stopped');
   if (started.compose) {
     spawnSync('docker', ['compose', 'stop', 'kafka', 'cassandra', 'elasticsearch'], { stdio: 'inherit' });
@@ -158,7 +191,12 @@ try {
   await runProducer();
   await waitUntilAggregated();
   say(`all clicks ingested and aggregated, ${Math.round((Date.now() - began) / 1000)} s after the start`);
-  await printTopMetrics({ url: env.ELASTICSEARCH_URL, index: env.ELASTICSEARCH_INDEX || 'clickstream-metrics', granularity: 'all', limit: 15 });
+  await printTopMetrics({
+    url: env.ELASTICSEARCH_URL,
+    index: env.ELASTICSEARCH_INDEX || 'clickstream-metrics',
+    granularity: 'all',
+    limit: 15,
+  });
   say(
     `the data: events in Cassandra (${env.CASSANDRA_CONTACT_POINTS}, table ${env.CASSANDRA_KEYSPACE || 'clickstream'}.events), ` +
       `metrics in Elasticsearch (${env.ELASTICSEARCH_URL}/${env.ELASTICSEARCH_INDEX || 'clickstream-metrics'}), invalid events on '${env.KAFKA_DLQ_TOPIC || 'clickstream-dlq'}' (npm run dlq); ` +

@@ -17,7 +17,10 @@ if (!(max > 0) || !(idleMs > 0)) {
 }
 const topic = process.env.KAFKA_DLQ_TOPIC || 'clickstream-dlq';
 const brokers = (process.env.KAFKA_BROKERS || 'localhost:9092').split(',');
-const kafka = createKafkaClient({ brokers, clientId: 'clickstream-dlq-reader', retries: 2 }, createLogger({ service: 'dlq', level: 'fatal' }));
+const kafka = createKafkaClient(
+  { brokers, clientId: 'clickstream-dlq-reader', retries: 2 },
+  createLogger({ service: 'dlq', level: 'fatal' }),
+);
 
 const reasons = new Map<string, number>();
 let printed = 0;
@@ -27,33 +30,37 @@ let idle = setTimeout(finish, idleMs * 3);
 let consumer: Awaited<ReturnType<typeof startBatchConsumer>>;
 try {
   consumer = await startBatchConsumer(kafka, {
-  groupId: `clickstream-dlq-reader-${process.pid}-${Date.now()}`,
-  topic,
-  handleBatch: (batch) => {
-    clearTimeout(idle);
-    for (const message of batch.messages) {
-      if (printed >= max) break;
-      const text = message.value?.toString('utf8') ?? 'null';
-      console.log(text);
-      const reason = (JSON.parse(text) as { reason?: string } | null)?.reason ?? 'unknown';
-      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-      printed += 1;
-    }
-    if (printed >= max) finish();
-    else idle = setTimeout(finish, idleMs);
-    return Promise.resolve();
-  },
-  onFatal: (err) => {
-    console.error(`dlq: cannot read ${topic}: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-    finish();
-  },
+    groupId: `clickstream-dlq-reader-${process.pid}-${Date.now()}`,
+    topic,
+    handleBatch: (batch) => {
+      clearTimeout(idle);
+      for (const message of batch.messages) {
+        if (printed >= max) break;
+        const text = message.value?.toString('utf8') ?? 'null';
+        console.log(text);
+        const reason = (JSON.parse(text) as { reason?: string } | null)?.reason ?? 'unknown';
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        printed += 1;
+      }
+      if (printed >= max) finish();
+      else idle = setTimeout(finish, idleMs);
+      return Promise.resolve();
+    },
+    onFatal: (err) => {
+      console.error(`dlq: cannot read ${topic}: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+      finish();
+    },
   });
 } catch (err) {
-  console.error(`dlq: cannot read ${topic} on ${brokers.join(',')}: ${err instanceof Error ? err.message : String(err)} (does the topic exist? ingest creates it at start)`);
+  console.error(
+    `dlq: cannot read ${topic} on ${brokers.join(',')}: ${err instanceof Error ? err.message : String(err)} (does the topic exist? ingest creates it at start)`,
+  );
   process.exit(1);
 }
 await finished;
 clearTimeout(idle);
 await consumer.stop();
-console.error(`dlq: ${printed} dead letter(s) in ${topic}${reasons.size > 0 ? `: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')}` : ''}`);
+console.error(
+  `dlq: ${printed} dead letter(s) in ${topic}${reasons.size > 0 ? `: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')}` : ''}`,
+);

@@ -6,7 +6,11 @@ import type { MetricsQuestion } from './query.ts';
 
 await test('parseQueryArgs', async (t) => {
   const cases: { name: string; argv: string[]; expected: MetricsQuestion }[] = [
-    { name: 'when only a path is given, then it asks for all-time metrics of that url_key', argv: ['--url', '/pricing/'], expected: { url: '/pricing', granularity: 'all', limit: 1_000 } },
+    {
+      name: 'when only a path is given, then it asks for all-time metrics of that url_key',
+      argv: ['--url', '/pricing/'],
+      expected: { url: '/pricing', granularity: 'all', limit: 1_000 },
+    },
     {
       name: 'when a full URL and a lower-case country are given, then both are normalised as ingest does',
       argv: ['--url', 'https://Shop.Example.com:443/a?x=1#top', '--country', 'us'],
@@ -32,7 +36,11 @@ await test('parseQueryArgs', async (t) => {
     { name: 'when --url is missing', argv: ['--country', 'US'], message: /--url is required/ },
     { name: 'when the url is not a url or path', argv: ['--url', 'pricing'], message: /neither an http\(s\) URL nor a path/ },
     { name: 'when the granularity is unknown', argv: ['--url', '/a', '--granularity', 'week'], message: /hour, day or all/ },
-    { name: 'when a range is asked of all-time metrics', argv: ['--url', '/a', '--granularity', 'all', '--from', '2024-05-01'], message: /do not apply/ },
+    {
+      name: 'when a range is asked of all-time metrics',
+      argv: ['--url', '/a', '--granularity', 'all', '--from', '2024-05-01'],
+      message: /do not apply/,
+    },
     { name: 'when an instant is not ISO-8601', argv: ['--url', '/a', '--from', 'yesterday'], message: /--from must be an ISO-8601/ },
     { name: 'when the range is empty', argv: ['--url', '/a', '--from', '2024-05-02', '--to', '2024-05-01'], message: /before --to/ },
     { name: 'when the country is not two letters', argv: ['--url', '/a', '--country', 'USA'], message: /two-letter/ },
@@ -41,7 +49,10 @@ await test('parseQueryArgs', async (t) => {
   ];
   for (const { name, argv, message } of invalid) {
     await t.test(`${name}, then it fails with a message saying so`, () => {
-      assert.throws(() => parseQueryArgs(argv), (err: unknown) => err instanceof QueryArgsError && message.test(err.message));
+      assert.throws(
+        () => parseQueryArgs(argv),
+        (err: unknown) => err instanceof QueryArgsError && message.test(err.message),
+      );
     });
   }
 });
@@ -65,7 +76,11 @@ await test('metricsTable', async (t) => {
   await t.test('when there is one row, then it shows its numbers, average in seconds, and no total', () => {
     assert.equal(
       metricsTable([row(null, 12, 9_000, 4)]),
-      ['window    url  country  clicks  unique users  avg time spent  final', '--------  ---  -------  ------  ------------  --------------  -----', 'all time  /a   US           12             2           2.3 s  -'].join('\n'),
+      [
+        'window    url  country  clicks  unique users  avg time spent  final',
+        '--------  ---  -------  ------  ------------  --------------  -----',
+        'all time  /a   US           12             2           2.3 s  -',
+      ].join('\n'),
     );
   });
   await t.test('when there are several windows, then the total sums clicks and time spent but not unique users', () => {

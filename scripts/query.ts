@@ -12,7 +12,8 @@ import type { MetricRow } from '@clickstream/elasticsearch';
 import { toUrlKey } from '@clickstream/events';
 import { createLogger } from '@clickstream/observability';
 
-export const QUERY_USAGE = 'usage: npm run query -- --url <url or path> [--country US] [--granularity hour|day|all] [--from ISO-8601] [--to ISO-8601] [--limit N]';
+export const QUERY_USAGE =
+  'usage: npm run query -- --url <url or path> [--country US] [--granularity hour|day|all] [--from ISO-8601] [--to ISO-8601] [--limit N]';
 const GRANULARITIES = ['hour', 'day', 'all'] as const;
 
 /** A question to the metrics: one url, maybe one country, one granularity, maybe a time range (hour/day). */
@@ -46,7 +47,14 @@ export function parseQueryArgs(argv: readonly string[]): MetricsQuestion {
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { url: { type: 'string' }, country: { type: 'string' }, granularity: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, limit: { type: 'string' } },
+      options: {
+        url: { type: 'string' },
+        country: { type: 'string' },
+        granularity: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        limit: { type: 'string' },
+      },
     }));
   } catch (err) {
     throw new QueryArgsError(err instanceof Error ? err.message : String(err));
@@ -56,15 +64,19 @@ export function parseQueryArgs(argv: readonly string[]): MetricsQuestion {
   if (url === null) throw new QueryArgsError(`--url '${values.url}' is neither an http(s) URL nor a path starting with /`);
   const ranged = values.from !== undefined || values.to !== undefined;
   const granularity = values.granularity ?? (ranged ? 'hour' : 'all');
-  if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw new QueryArgsError(`--granularity must be hour, day or all, got '${granularity}'`);
-  if (ranged && granularity === 'all') throw new QueryArgsError('--from/--to select hour or day windows; they do not apply to --granularity all');
+  if (!(GRANULARITIES as readonly string[]).includes(granularity))
+    throw new QueryArgsError(`--granularity must be hour, day or all, got '${granularity}'`);
+  if (ranged && granularity === 'all')
+    throw new QueryArgsError('--from/--to select hour or day windows; they do not apply to --granularity all');
   const country = values.country?.toUpperCase();
-  if (country !== undefined && !/^[A-Z]{2}$/.test(country)) throw new QueryArgsError(`--country must be a two-letter ISO country code, got '${values.country}'`);
+  if (country !== undefined && !/^[A-Z]{2}$/.test(country))
+    throw new QueryArgsError(`--country must be a two-letter ISO country code, got '${values.country}'`);
   const fromMs = instant('--from', values.from);
   const toMs = instant('--to', values.to);
   if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) throw new QueryArgsError('--from must be before --to');
   const limit = values.limit === undefined ? 1_000 : Number(values.limit);
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new QueryArgsError(`--limit must be an integer from 1 to 10000, got '${values.limit}'`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
+    throw new QueryArgsError(`--limit must be an integer from 1 to 10000, got '${values.limit}'`);
   return {
     url,
     granularity: granularity as MetricsQuestion['granularity'],
@@ -78,7 +90,8 @@ export function parseQueryArgs(argv: readonly string[]): MetricsQuestion {
 function instant(option: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(ms)) throw new QueryArgsError(`${option} must be an ISO-8601 date or instant (2024-05-01 or 2024-05-01T10:00:00Z), got '${text}'`);
+  if (Number.isNaN(ms))
+    throw new QueryArgsError(`${option} must be an ISO-8601 date or instant (2024-05-01 or 2024-05-01T10:00:00Z), got '${text}'`);
   return ms;
 }
 
@@ -102,7 +115,18 @@ export function metricsTable(rows: readonly MetricRow[]): string {
   ]);
   if (rows.length > 1) {
     const sum = (pick: (r: MetricRow) => number): number => rows.reduce((total, r) => total + pick(r), 0);
-    body.push(['total', '', '', String(sum((r) => r.clicks)), '(not additive)', seconds(sum((r) => r.time_spent_sum_ms), sum((r) => r.time_spent_samples)), '']);
+    body.push([
+      'total',
+      '',
+      '',
+      String(sum((r) => r.clicks)),
+      '(not additive)',
+      seconds(
+        sum((r) => r.time_spent_sum_ms),
+        sum((r) => r.time_spent_samples),
+      ),
+      '',
+    ]);
   }
   const numeric = new Set([3, 4, 5]);
   const widths = header.map((title, column) => Math.max(title.length, ...body.map((row) => (row[column] ?? '').length)));
@@ -115,10 +139,18 @@ export function metricsTable(rows: readonly MetricRow[]): string {
 }
 
 /** Prints the groups with the most clicks (all-time by default) as a table; used by `npm run demo`. */
-export async function printTopMetrics(options: { url: string; index: string; granularity?: 'hour' | 'day' | 'all'; limit: number }): Promise<void> {
+export async function printTopMetrics(options: {
+  url: string;
+  index: string;
+  granularity?: 'hour' | 'day' | 'all';
+  limit: number;
+}): Promise<void> {
   const client = createElasticsearchClient({ url: options.url }, createLogger({ service: 'query', level: 'warn' }));
   try {
-    const { rows } = await topMetrics(client, options.index, { limit: options.limit, ...(options.granularity ? { granularity: options.granularity } : {}) });
+    const { rows } = await topMetrics(client, options.index, {
+      limit: options.limit,
+      ...(options.granularity ? { granularity: options.granularity } : {}),
+    });
     console.log(rows.length === 0 ? 'no metric documents yet' : metricsTable(rows));
   } finally {
     await client.close();
@@ -148,7 +180,9 @@ async function main(): Promise<void> {
     console.log(metricsTable(rows));
     if (total > rows.length) console.log(`\n${rows.length} of ${total} documents shown: narrow --from/--to or raise --limit`);
   } catch (err) {
-    console.error(`query: Elasticsearch at ${config.ELASTICSEARCH_URL} could not answer: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(
+      `query: Elasticsearch at ${config.ELASTICSEARCH_URL} could not answer: ${err instanceof Error ? err.message : String(err)}`,
+    );
     process.exitCode = 1;
   } finally {
     await client.close();

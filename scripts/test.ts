@@ -24,7 +24,11 @@ const integration = all.filter(isIntegration);
 
 function runNodeTest(files: string[], extra: string[]): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--test', '--test-reporter=spec', ...extra, ...files], { stdio: 'inherit' });
+    const child = spawn(
+      process.execPath,
+      ['--disable-warning=TimeoutNegativeWarning', '--test', '--test-reporter=spec', ...extra, ...files],
+      { stdio: 'inherit' },
+    );
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
 }

@@ -9,7 +9,9 @@ try {
     case 'up': {
       const started = Date.now();
       const servers = await stackUp({ log });
-      log(`up in ${Math.round((Date.now() - started) / 1000)} s (${servers.length > 0 ? `started ${servers.join(', ')}` : 'nothing new started'}); state in ${stateDirOf()}`);
+      log(
+        `up in ${Math.round((Date.now() - started) / 1000)} s (${servers.length > 0 ? `started ${servers.join(', ')}` : 'nothing new started'}); state in ${stateDirOf()}`,
+      );
       break;
     }
     case 'down':
@@ -18,7 +20,9 @@ try {
     case 'status': {
       const status = await stackStatus();
       for (const s of status) {
-        console.log(`${s.name.padEnd(14)} ${s.answering ? 'up  ' : 'down'}  ${s.address.padEnd(24)} ${s.pid ? `pid ${s.pid}` : 'not started here'}  ${s.detail}`);
+        console.log(
+          `${s.name.padEnd(14)} ${s.answering ? 'up  ' : 'down'}  ${s.address.padEnd(24)} ${s.pid ? `pid ${s.pid}` : 'not started here'}  ${s.detail}`,
+        );
       }
       process.exitCode = status.every((s) => s.answering) ? 0 : 3;
       break;

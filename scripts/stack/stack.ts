@@ -6,7 +6,18 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -60,12 +71,18 @@ const quietLogger = createLogger({ service: 'stack', level: 'silent' });
 async function probe(name: ServerName): Promise<string> {
   switch (name) {
     case 'kafka': {
-      const client = createKafkaClient({ brokers: [addresses.kafka], clientId: 'stack-probe', retries: 0, requestTimeoutMs: 5_000 }, quietLogger);
+      const client = createKafkaClient(
+        { brokers: [addresses.kafka], clientId: 'stack-probe', retries: 0, requestTimeoutMs: 5_000 },
+        quietLogger,
+      );
       const meta = await pingKafka(client);
       return `${meta.brokers} broker(s), cluster ${meta.clusterId}`;
     }
     case 'cassandra': {
-      const client = await connectCassandra({ contactPoints: [addresses.cassandra], localDataCenter: 'datacenter1', keyspace: 'system' }, quietLogger);
+      const client = await connectCassandra(
+        { contactPoints: [addresses.cassandra], localDataCenter: 'datacenter1', keyspace: 'system' },
+        quietLogger,
+      );
       try {
         return `release ${(await pingCassandra(client)).releaseVersion}`;
       } finally {
@@ -88,7 +105,7 @@ async function answers(name: ServerName): Promise<{ ok: boolean; detail: string 
   try {
     return { ok: true, detail: await probe(name) };
   } catch (err) {
-    return { ok: false, detail: err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err) };
+    return { ok: false, detail: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err) };
   }
 }
 
@@ -157,9 +174,18 @@ function template(file: string, stateDir: string): string {
 }
 
 /** Starts a detached process writing to `logFile`, records its pid, returns it. */
-function startDetached(command: string, args: string[], options: { logFile: string; pidFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): number {
+function startDetached(
+  command: string,
+  args: string[],
+  options: { logFile: string; pidFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+): number {
   const fd = openSync(options.logFile, 'a');
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...options.env }, cwd: options.cwd });
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+  });
   closeSync(fd);
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
@@ -187,45 +213,88 @@ async function startKafka(stateDir: string, log: (line: string) => void): Promis
   const properties = join(dir, 'server.properties');
   writeFileSync(properties, template('kafka-server.properties', dir));
   const classpath = `${lib}/*`;
-  const jvm = ['-Xms384m', '-Xmx512m', '-XX:+UseG1GC', `-Dkafka.logs.dir=${join(dir, 'logs')}`, `-Dlog4j2.configurationFile=${join(confDir, 'kafka-log4j2.properties')}`];
+  const jvm = [
+    '-Xms384m',
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    `-Dkafka.logs.dir=${join(dir, 'logs')}`,
+    `-Dlog4j2.configurationFile=${join(confDir, 'kafka-log4j2.properties')}`,
+  ];
   if (!existsSync(join(dir, 'data', 'meta.properties'))) {
     const clusterId = randomBytes(16).toString('base64url');
     log(`kafka: formatting KRaft storage (cluster ${clusterId})`);
-    await run('java', [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, '--ignore-formatted'], join(dir, 'logs', 'format.log'));
+    await run(
+      'java',
+      [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, '--ignore-formatted'],
+      join(dir, 'logs', 'format.log'),
+    );
   }
-  const pid = startDetached('java', [...jvm, '-cp', classpath, 'kafka.Kafka', properties], { logFile: join(dir, 'logs', 'stdout.log'), pidFile: pidFile(stateDir, 'kafka') });
+  const pid = startDetached('java', [...jvm, '-cp', classpath, 'kafka.Kafka', properties], {
+    logFile: join(dir, 'logs', 'stdout.log'),
+    pidFile: pidFile(stateDir, 'kafka'),
+  });
   log(`kafka: started (pid ${pid}, log ${join(dir, 'logs', 'server.log')})`);
 }
 
 /** Cassandra's Java 17 flags, from its conf/jvm17-server.options. */
 const CASSANDRA_JVM17 = [
-  '-XX:+UseG1GC', '-XX:+ParallelRefProcEnabled', '-XX:MaxTenuringThreshold=1', '-XX:G1HeapRegionSize=16m',
-  '-XX:G1RSetUpdatingPauseTimePercent=5', '-XX:MaxGCPauseMillis=300', '-XX:InitiatingHeapOccupancyPercent=70',
+  '-XX:+UseG1GC',
+  '-XX:+ParallelRefProcEnabled',
+  '-XX:MaxTenuringThreshold=1',
+  '-XX:G1HeapRegionSize=16m',
+  '-XX:G1RSetUpdatingPauseTimePercent=5',
+  '-XX:MaxGCPauseMillis=300',
+  '-XX:InitiatingHeapOccupancyPercent=70',
   '-Djdk.attach.allowAttachSelf=true',
-  '--add-exports', 'java.base/jdk.internal.misc=ALL-UNNAMED',
-  '--add-exports', 'java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED',
-  '--add-exports', 'java.rmi/sun.rmi.registry=ALL-UNNAMED',
-  '--add-exports', 'java.rmi/sun.rmi.server=ALL-UNNAMED',
-  '--add-exports', 'java.sql/java.sql=ALL-UNNAMED',
-  '--add-exports', 'java.base/java.lang.ref=ALL-UNNAMED',
-  '--add-exports', 'jdk.unsupported/sun.misc=ALL-UNNAMED',
-  '--add-exports', 'jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
-  '--add-exports', 'jdk.attach/sun.tools.attach=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.lang.module=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.loader=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.ref=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.reflect=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.math=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.module=ALL-UNNAMED',
-  '--add-opens', 'java.base/jdk.internal.util.jar=ALL-UNNAMED',
-  '--add-opens', 'jdk.management/com.sun.management.internal=ALL-UNNAMED',
-  '--add-opens', 'java.base/sun.nio.ch=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.io=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.lang.reflect=ALL-UNNAMED',
-  '--add-opens', 'jdk.compiler/com.sun.tools.javac=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.lang=ALL-UNNAMED',
-  '--add-opens', 'java.base/java.util=ALL-UNNAMED',
-  '-Dio.netty.tryReflectionSetAccessible=true', '-Dio.netty.allocator.useCacheForAllThreads=true', '-Dio.netty.allocator.maxOrder=11',
+  '--add-exports',
+  'java.base/jdk.internal.misc=ALL-UNNAMED',
+  '--add-exports',
+  'java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED',
+  '--add-exports',
+  'java.rmi/sun.rmi.registry=ALL-UNNAMED',
+  '--add-exports',
+  'java.rmi/sun.rmi.server=ALL-UNNAMED',
+  '--add-exports',
+  'java.sql/java.sql=ALL-UNNAMED',
+  '--add-exports',
+  'java.base/java.lang.ref=ALL-UNNAMED',
+  '--add-exports',
+  'jdk.unsupported/sun.misc=ALL-UNNAMED',
+  '--add-exports',
+  'jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
+  '--add-exports',
+  'jdk.attach/sun.tools.attach=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.lang.module=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.loader=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.ref=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.reflect=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.math=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.module=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/jdk.internal.util.jar=ALL-UNNAMED',
+  '--add-opens',
+  'jdk.management/com.sun.management.internal=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/sun.nio.ch=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.io=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.lang.reflect=ALL-UNNAMED',
+  '--add-opens',
+  'jdk.compiler/com.sun.tools.javac=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.lang=ALL-UNNAMED',
+  '--add-opens',
+  'java.base/java.util=ALL-UNNAMED',
+  '-Dio.netty.tryReflectionSetAccessible=true',
+  '-Dio.netty.allocator.useCacheForAllThreads=true',
+  '-Dio.netty.allocator.maxOrder=11',
 ];
 
 async function startCassandra(stateDir: string, log: (line: string) => void): Promise<void> {
@@ -233,14 +302,19 @@ async function startCassandra(stateDir: string, log: (line: string) => void): Pr
   const lib = join(dir, 'lib');
   await fetchWithMaven('cassandra', 'cassandra.pom.xml', lib, log);
   const major = javaMajor(javaHome());
-  if (major !== 17) throw new Error(`cassandra: needs Java 17 exactly (no released Cassandra runs on 18+), found Java ${major}; set JAVA_HOME`);
-  for (const sub of ['data', 'commitlog', 'saved_caches', 'hints', 'cdc_raw', 'logs', 'conf']) mkdirSync(join(dir, sub), { recursive: true });
+  if (major !== 17)
+    throw new Error(`cassandra: needs Java 17 exactly (no released Cassandra runs on 18+), found Java ${major}; set JAVA_HOME`);
+  for (const sub of ['data', 'commitlog', 'saved_caches', 'hints', 'cdc_raw', 'logs', 'conf'])
+    mkdirSync(join(dir, sub), { recursive: true });
   const yaml = join(dir, 'conf', 'cassandra.yaml');
   writeFileSync(yaml, template('cassandra.yaml', dir));
   const jamm = readdirSync(lib).find((f) => f.startsWith('jamm-') && f.endsWith('.jar'));
   if (!jamm) throw new Error(`cassandra: no jamm jar in ${lib}`);
   const args = [
-    '-Xms1g', '-Xmx1g', '-XX:MaxDirectMemorySize=512m', '-Xss512k',
+    '-Xms1g',
+    '-Xmx1g',
+    '-XX:MaxDirectMemorySize=512m',
+    '-Xss512k',
     ...CASSANDRA_JVM17,
     `-javaagent:${join(lib, jamm)}`,
     `-Dcassandra.config=file://${yaml}`,
@@ -252,7 +326,8 @@ async function startCassandra(stateDir: string, log: (line: string) => void): Pr
     '-Dcassandra.skip_wait_for_gossip_to_settle=0',
     '-Dcassandra.ring_delay_ms=1000',
     '-Dcassandra.superuser_setup_delay_ms=0',
-    '-cp', `${join(dir, 'conf')}:${lib}/*`,
+    '-cp',
+    `${join(dir, 'conf')}:${lib}/*`,
     'org.apache.cassandra.service.CassandraDaemon',
   ];
   const pid = startDetached('java', args, { logFile: join(dir, 'logs', 'stdout.log'), pidFile: pidFile(stateDir, 'cassandra') });
@@ -272,9 +347,15 @@ function ensureEsUser(dir: string): void {
   }
   execFileSync('chown', ['-R', `${ES_USER}:${ES_USER}`, `${dir}/`]);
   try {
-    execFileSync('setpriv', ['--reuid', ES_USER, '--regid', ES_USER, '--clear-groups', 'test', '-x', join(dir, 'dist', 'bin', 'elasticsearch')], { stdio: 'ignore' });
+    execFileSync(
+      'setpriv',
+      ['--reuid', ES_USER, '--regid', ES_USER, '--clear-groups', 'test', '-x', join(dir, 'dist', 'bin', 'elasticsearch')],
+      { stdio: 'ignore' },
+    );
   } catch {
-    throw new Error(`elasticsearch: user ${ES_USER} cannot reach ${dir}; a parent folder is not traversable by other users (chmod o+x it, or set CLICKSTREAM_STACK_DIR to a folder under /var/tmp)`);
+    throw new Error(
+      `elasticsearch: user ${ES_USER} cannot reach ${dir}; a parent folder is not traversable by other users (chmod o+x it, or set CLICKSTREAM_STACK_DIR to a folder under /var/tmp)`,
+    );
   }
 }
 
@@ -293,7 +374,11 @@ function traversableByOthers(path: string): boolean {
 function elasticsearchDir(stateDir: string, log: (line: string) => void): string {
   const dir = join(stateDir, 'elasticsearch');
   if (!isRoot() || traversableByOthers(stateDir) || existsSync(dir)) return dir;
-  const outside = join('/var/tmp', `clickstream-stack-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`, 'elasticsearch');
+  const outside = join(
+    '/var/tmp',
+    `clickstream-stack-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`,
+    'elasticsearch',
+  );
   mkdirSync(outside, { recursive: true });
   symlinkSync(outside, dir);
   log(`elasticsearch: ${stateDir} is private to root, so its folder is ${outside} (linked from ${dir})`);
@@ -365,7 +450,9 @@ async function waitUntilAnswering(name: ServerName, stateDir: string, log: (line
       throw new Error(`${name}: the process exited before answering; read ${join(stateDir, name, 'logs')}`);
     }
     if (Date.now() > deadline) {
-      throw new Error(`${name}: not answering on ${addresses[name]} after ${startTimeoutMs[name] / 1000} s (${state.detail}); read ${join(stateDir, name, 'logs')}`);
+      throw new Error(
+        `${name}: not answering on ${addresses[name]} after ${startTimeoutMs[name] / 1000} s (${state.detail}); read ${join(stateDir, name, 'logs')}`,
+      );
     }
     if (Date.now() - lastLog > 15_000) {
       log(`${name}: waiting to answer on ${addresses[name]}...`);
@@ -403,7 +490,9 @@ export async function stackUp(options: StackOptions): Promise<ServerName[]> {
       log(`${name}: ready on ${addresses[name]} (${detail})`);
     }),
   );
-  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+  const failures = results.flatMap((r) =>
+    r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : [],
+  );
   if (failures.length > 0) throw new Error(`local stack did not come up:\n  ${failures.join('\n  ')}`);
   return started;
 }

@@ -51,7 +51,12 @@ const producerSchema = ingestConfigSchema.pick({ KAFKA_BROKERS: true, KAFKA_TOPI
 
 const contracts: Record<string, ServiceContract> = {
   ingest: { port: 8081, script: 'ingest', variables: Object.keys(ingestEnvShape), parse: (env) => ingestConfigSchema.safeParse(env) },
-  aggregator: { port: 8082, script: 'aggregator', variables: Object.keys(aggregatorEnvShape), parse: (env) => aggregatorConfigSchema.safeParse(env) },
+  aggregator: {
+    port: 8082,
+    script: 'aggregator',
+    variables: Object.keys(aggregatorEnvShape),
+    parse: (env) => aggregatorConfigSchema.safeParse(env),
+  },
   producer: { port: undefined, script: 'produce', variables: producerVariables, parse: (env) => producerSchema.strict().safeParse(env) },
 };
 
@@ -149,15 +154,19 @@ describe('docker-compose.yml', () => {
       kibana: /^docker\.elastic\.co\/kibana\/kibana:8\.19\.7$/,
     };
     for (const [name, image] of Object.entries(expectedImages)) assert.match(composeService(name).image ?? '', image, name);
-    for (const name of ['ingest', 'aggregator', 'producer']) assert.ok(composeService(name).build !== undefined, `${name} builds the image`);
-    for (const name of [...SERVERS, 'ingest', 'aggregator']) assert.equal(composeService(name).profiles, undefined, `${name} starts by default`);
+    for (const name of ['ingest', 'aggregator', 'producer'])
+      assert.ok(composeService(name).build !== undefined, `${name} builds the image`);
+    for (const name of [...SERVERS, 'ingest', 'aggregator'])
+      assert.equal(composeService(name).profiles, undefined, `${name} starts by default`);
     assert.deepEqual(composeService('producer').profiles, ['producer']);
     assert.deepEqual(composeService('kibana').profiles, ['kibana']);
   });
 
   it('publishes the local stack ports and keeps server data in named volumes', () => {
     const published = (name: string): string[] =>
-      (composeService(name).ports ?? []).map((port) => (typeof port === 'string' ? port.split(':').slice(-2).join(':') : `${port.published}:${port.target}`));
+      (composeService(name).ports ?? []).map((port) =>
+        typeof port === 'string' ? port.split(':').slice(-2).join(':') : `${port.published}:${port.target}`,
+      );
     // kafka's host listener is on container port 29092, advertised as localhost:9092.
     assert.ok(published('kafka').includes('9092:29092'), 'kafka on host port 9092');
     assert.ok(published('cassandra').includes('9042:9042'), 'cassandra on host port 9042');
@@ -166,7 +175,10 @@ describe('docker-compose.yml', () => {
     assert.ok(published('aggregator').includes('8082:8082'), 'aggregator on host port 8082');
     for (const server of SERVERS) {
       const volumes = (composeService(server).volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[0] : v.source));
-      assert.ok(volumes.some((v) => v !== undefined && v in (compose.volumes ?? {})), `${server} keeps its data in a named volume`);
+      assert.ok(
+        volumes.some((v) => v !== undefined && v in (compose.volumes ?? {})),
+        `${server} keeps its data in a named volume`,
+      );
     }
   });
 
@@ -174,7 +186,8 @@ describe('docker-compose.yml', () => {
     for (const name of ['ingest', 'aggregator']) {
       const dependsOn = composeService(name).depends_on;
       assert.ok(dependsOn && !Array.isArray(dependsOn), `${name}: depends_on with conditions`);
-      for (const server of SERVERS) assert.equal(dependsOn[server]?.condition, 'service_healthy', `${name} waits for ${server} to be healthy`);
+      for (const server of SERVERS)
+        assert.equal(dependsOn[server]?.condition, 'service_healthy', `${name} waits for ${server} to be healthy`);
     }
     for (const server of SERVERS) {
       const check = composeService(server).healthcheck;
@@ -183,7 +196,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets only variables the services read, with values their config accepts', () => {
-    for (const name of ['ingest', 'aggregator', 'producer']) assertEnvAccepted(name, composeEnv(composeService(name)), `docker-compose.yml ${name}`);
+    for (const name of ['ingest', 'aggregator', 'producer'])
+      assertEnvAccepted(name, composeEnv(composeService(name)), `docker-compose.yml ${name}`);
   });
 
   it('runs the npm scripts of the interface, probes the HTTP port and waits out the shutdown', () => {
@@ -199,7 +213,10 @@ describe('docker-compose.yml', () => {
       assert.equal(composeEnv(service).HTTP_PORT, String(contract.port), `${name}: HTTP_PORT`);
       const test = [service.healthcheck?.test ?? []].flat().join(' ');
       assert.ok(test.includes(`:${contract.port}/readyz`), `${name}: health check probes /readyz on ${contract.port}: ${test}`);
-      assert.ok(service.stop_grace_period !== undefined && durationSeconds(service.stop_grace_period) > SHUTDOWN_S, `${name}: stop_grace_period > ${SHUTDOWN_S}s`);
+      assert.ok(
+        service.stop_grace_period !== undefined && durationSeconds(service.stop_grace_period) > SHUTDOWN_S,
+        `${name}: stop_grace_period > ${SHUTDOWN_S}s`,
+      );
     }
   });
 });
@@ -225,11 +242,17 @@ const models: Record<string, (doc: Record<string, unknown>) => { validate(): voi
 };
 
 function loadManifests(): Manifest[] {
-  const files = readdirSync(join(root, 'deploy')).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const files = readdirSync(join(root, 'deploy'))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   assert.ok(files.length > 0, 'deploy/ has no manifests');
   return files.flatMap((file) =>
     parseAllDocuments(readText(join('deploy', file))).flatMap((document) => {
-      assert.deepEqual(document.errors.map((e) => e.message), [], `deploy/${file} is not valid YAML`);
+      assert.deepEqual(
+        document.errors.map((e) => e.message),
+        [],
+        `deploy/${file} is not valid YAML`,
+      );
       const doc: unknown = document.toJS();
       if (doc === null) return [];
       assert.ok(typeof doc === 'object' && !Array.isArray(doc), `deploy/${file}: a document is not an object`);
@@ -310,7 +333,10 @@ describe('deploy/ Kubernetes manifests', () => {
       else assert.equal(namespace, NAMESPACE, `${manifest.file}: ${manifest.kind} ${manifest.name} in namespace ${NAMESPACE}`);
     }
     for (const kind of ['Namespace', 'ConfigMap', 'Secret', 'Deployment', 'Service', 'PodDisruptionBudget']) {
-      assert.ok(manifests.some((m) => m.kind === kind), `deploy/ has a ${kind}`);
+      assert.ok(
+        manifests.some((m) => m.kind === kind),
+        `deploy/ has a ${kind}`,
+      );
     }
     assert.deepEqual(deployments.map((d) => d.metadata?.name).sort(), ['aggregator', 'ingest']);
   });
@@ -354,7 +380,11 @@ describe('deploy/ Kubernetes manifests', () => {
     }
     for (const secret of all) {
       assert.equal(secret.data, undefined, `${secret.metadata?.name}: stringData only, so placeholders stay readable`);
-      assert.match(secret.metadata?.annotations?.['clickstream/template'] ?? '', /^true/, `${secret.metadata?.name} is marked as a template`);
+      assert.match(
+        secret.metadata?.annotations?.['clickstream/template'] ?? '',
+        /^true/,
+        `${secret.metadata?.name} is marked as a template`,
+      );
     }
     assert.match(readText('deploy/secrets.template.yaml'), /TEMPLATE - DO NOT APPLY AS IS/);
   });
@@ -365,7 +395,10 @@ describe('deploy/ Kubernetes manifests', () => {
       const port = contractOf(name).port;
       const container = mainContainer(dep);
       assert.equal(podEnv(dep).env.HTTP_PORT, String(port), `${name}: HTTP_PORT`);
-      assert.ok(container.ports?.some((p) => p.containerPort === port), `${name}: declares container port ${port}`);
+      assert.ok(
+        container.ports?.some((p) => p.containerPort === port),
+        `${name}: declares container port ${port}`,
+      );
       assert.equal(container.readinessProbe?.httpGet?.path, '/readyz', `${name}: readiness on /readyz`);
       assert.equal(resolvePort(container, container.readinessProbe?.httpGet?.port), port, `${name}: readiness on ${port}`);
       assert.equal(container.livenessProbe?.httpGet?.path, '/healthz', `${name}: liveness on /healthz`);
@@ -379,7 +412,8 @@ describe('deploy/ Kubernetes manifests', () => {
       const grace = dep.spec?.template.spec?.terminationGracePeriodSeconds ?? 30;
       assert.ok(grace > SHUTDOWN_S, `${name}: terminationGracePeriodSeconds ${grace} > ${SHUTDOWN_S}`);
       const timeoutMs = Object.entries(podEnv(dep).env).find(([variable]) => variable.endsWith('_SHUTDOWN_TIMEOUT_MS'))?.[1];
-      if (timeoutMs !== undefined) assert.ok(Number(timeoutMs) / 1000 < grace, `${name}: shutdown timeout ${timeoutMs} ms < grace ${grace} s`);
+      if (timeoutMs !== undefined)
+        assert.ok(Number(timeoutMs) / 1000 < grace, `${name}: shutdown timeout ${timeoutMs} ms < grace ${grace} s`);
     }
   });
 
@@ -406,7 +440,10 @@ describe('deploy/ Kubernetes manifests', () => {
       assert.equal(context?.allowPrivilegeEscalation, false, `${name}: allowPrivilegeEscalation false`);
       assert.deepEqual(context?.capabilities?.drop, ['ALL'], `${name}: drops ALL capabilities`);
       for (const kind of ['requests', 'limits'] as const) {
-        assert.ok(container.resources?.[kind]?.cpu !== undefined && container.resources[kind].memory !== undefined, `${name}: ${kind} cpu and memory`);
+        assert.ok(
+          container.resources?.[kind]?.cpu !== undefined && container.resources[kind].memory !== undefined,
+          `${name}: ${kind} cpu and memory`,
+        );
       }
     }
   });
@@ -451,8 +488,18 @@ describe('Dockerfile and .dockerignore', () => {
   it('builds on Node 24 slim, installs production dependencies only, and ships only the runtime files', () => {
     assert.ok(instructions.includes('ARG NODE_IMAGE=node:24-bookworm-slim'), 'base image node:24-bookworm-slim');
     assert.ok(instructions.filter((line) => line.startsWith('FROM ${NODE_IMAGE}')).length === 2, 'two stages on the Node image');
-    assert.ok(instructions.some((line) => line.startsWith('RUN npm ci --omit=dev --workspaces --include-workspace-root')), 'npm ci --omit=dev');
-    const copied = runtime.filter((line) => line.startsWith('COPY ')).flatMap((line) => line.split(/\s+/).slice(1, -1).filter((arg) => !arg.startsWith('--')));
+    assert.ok(
+      instructions.some((line) => line.startsWith('RUN npm ci --omit=dev --workspaces --include-workspace-root')),
+      'npm ci --omit=dev',
+    );
+    const copied = runtime
+      .filter((line) => line.startsWith('COPY '))
+      .flatMap((line) =>
+        line
+          .split(/\s+/)
+          .slice(1, -1)
+          .filter((arg) => !arg.startsWith('--')),
+      );
     assert.deepEqual(copied.sort(), ['/app/node_modules', '/app/package-lock.json', '/app/package.json', '/app/packages', '/app/services']);
   });
 
@@ -462,13 +509,16 @@ describe('Dockerfile and .dockerignore', () => {
     assert.ok(runtime.includes('STOPSIGNAL SIGTERM'), 'STOPSIGNAL SIGTERM');
     assert.ok(runtime.includes('EXPOSE 8081 8082'), 'EXPOSE 8081 8082');
     const healthcheck = runtime.find((line) => line.startsWith('HEALTHCHECK '));
-    assert.ok(healthcheck?.includes("fetch(") && healthcheck.includes('/healthz'), 'HEALTHCHECK fetches /healthz');
+    assert.ok(healthcheck?.includes('fetch(') && healthcheck.includes('/healthz'), 'HEALTHCHECK fetches /healthz');
     const cmd = runtime.find((line) => line.startsWith('CMD '));
     assert.deepEqual(JSON.parse(cmd?.slice(4) ?? 'null'), scriptArgs('ingest'), 'CMD runs ingest like `npm run ingest`');
   });
 
   it('.dockerignore keeps dependencies, local state, VCS data and tests out of the context', () => {
-    const ignored = readText('.dockerignore').split('\n').map((line) => line.trim());
-    for (const entry of ['**/node_modules', '.stack', '.tools', '.git', 'test']) assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+    const ignored = readText('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim());
+    for (const entry of ['**/node_modules', '.stack', '.tools', '.git', 'test'])
+      assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
   });
 });

@@ -8,7 +8,10 @@ const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 
 
 for (const [service, shape] of Object.entries(CONFIGURED_SERVICES)) {
   test(`when the ${service} config schema is rendered, then README.md holds exactly that table (regenerate with node scripts/config-table.ts)`, () => {
-    assert.ok(readme.includes(`#### ${service}\n\n${configTable(shape)}\n`), `README.md's ${service} table differs from services/${service}/src/config.ts`);
+    assert.ok(
+      readme.includes(`#### ${service}\n\n${configTable(shape)}\n`),
+      `README.md's ${service} table differs from services/${service}/src/config.ts`,
+    );
   });
 }
 
@@ -16,12 +19,21 @@ test('when README.md names an environment variable in a table, then some service
   const known = new Set(Object.values(CONFIGURED_SERVICES).flatMap((shape) => Object.keys(shape)));
   const named = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
   assert.ok(named.length > 10);
-  assert.deepEqual(named.filter((name) => name !== undefined && !known.has(name)), []);
+  assert.deepEqual(
+    named.filter((name) => name !== undefined && !known.has(name)),
+    [],
+  );
 });
 
 test('when README.md gives commands, then package.json defines each npm script it names', () => {
-  const scripts = Object.keys((JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+  const scripts = Object.keys(
+    (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+      .scripts,
+  );
   const named = new Set([...readme.matchAll(/npm run ([a-z:]+)/g)].map((m) => m[1]));
   assert.ok(named.size > 3);
-  assert.deepEqual([...named].filter((name) => name !== undefined && !scripts.includes(name)), []);
+  assert.deepEqual(
+    [...named].filter((name) => name !== undefined && !scripts.includes(name)),
+    [],
+  );
 });

@@ -31,7 +31,11 @@ export function toReferenceEvent(click: GeneratedClick): ReferenceEvent {
 export async function readAllMetricDocuments(es: ElasticsearchClient, alias: string): Promise<StoredMetricDocument[]> {
   await es.driver.indices.refresh({ index: alias });
   const documents: StoredMetricDocument[] = [];
-  for await (const hit of es.driver.helpers.scrollSearch<Omit<StoredMetricDocument, '_id'>>({ index: alias, size: 5_000, query: { match_all: {} } })) {
+  for await (const hit of es.driver.helpers.scrollSearch<Omit<StoredMetricDocument, '_id'>>({
+    index: alias,
+    size: 5_000,
+    query: { match_all: {} },
+  })) {
     for (const document of hit.body.hits.hits) {
       if (document._source !== undefined) documents.push({ ...document._source, _id: document._id ?? '' });
     }
@@ -54,7 +58,9 @@ export function compareWithReference(
   runAtMs?: number,
 ): { compared: number; byGranularity: Record<ReferenceGranularity, number>; mismatches: string[] } {
   const reference = computeReferenceMetrics(events);
-  const expected = new Map<string, ReferenceDocument>(reference.map((d) => [referenceKey(d.granularity, d.windowStartMs, d.url, d.country), d]));
+  const expected = new Map<string, ReferenceDocument>(
+    reference.map((d) => [referenceKey(d.granularity, d.windowStartMs, d.url, d.country), d]),
+  );
   const mismatches: string[] = [];
   const seen = new Set<string>();
   const byGranularity: Record<ReferenceGranularity, number> = { hour: 0, day: 0, all: 0 };

@@ -48,7 +48,9 @@ let aggregator: AggregatorService | undefined;
 const nowMs = Date.now();
 const startMs = Math.floor(nowMs / DAY_MS) * DAY_MS - 2 * DAY_MS - 9 * HOUR_MS;
 const spanMs = nowMs - 3 * HOUR_MS - startMs;
-const messages: GeneratedMessage[] = [...createClickGenerator({ seed: 4, count: 60_000, startMs, spanMs, duplicateRatio: 0.03, invalidRatio: 0.01, nowMs })];
+const messages: GeneratedMessage[] = [
+  ...createClickGenerator({ seed: 4, count: 60_000, startMs, spanMs, duplicateRatio: 0.03, invalidRatio: 0.01, nowMs }),
+];
 const clicks = messages.filter((m): m is GeneratedClickMessage => m.kind !== 'invalid');
 const events: ReferenceEvent[] = clicks.map((m) => toReferenceEvent(m.event));
 
@@ -63,10 +65,24 @@ async function produce(batch: readonly OutgoingMessage[]): Promise<void> {
 
 /** Waits until ingest stored `rows` events and committed everything (so every pending-hour marker is written too). */
 async function waitForIngest(rows: number): Promise<void> {
-  const stored = await pollUntil(() => countEventRows(cassandra, keyspace), (n) => n >= rows, 240_000, 1_000);
+  const stored = await pollUntil(
+    () => countEventRows(cassandra, keyspace),
+    (n) => n >= rows,
+    240_000,
+    1_000,
+  );
   assert.equal(stored, rows, 'every distinct valid event stored once');
-  const lag = await pollUntil(() => consumerGroupLag(kafka, env.KAFKA_GROUP_ID, topic), (parts) => parts.every((p) => p.lag === 0), 60_000, 500);
-  assert.deepEqual(lag.filter((p) => p.lag !== 0), [], 'ingest committed every message');
+  const lag = await pollUntil(
+    () => consumerGroupLag(kafka, env.KAFKA_GROUP_ID, topic),
+    (parts) => parts.every((p) => p.lag === 0),
+    60_000,
+    500,
+  );
+  assert.deepEqual(
+    lag.filter((p) => p.lag !== 0),
+    [],
+    'ingest committed every message',
+  );
 }
 
 async function timedRun(): Promise<number> {
@@ -83,7 +99,9 @@ async function metric(name: string): Promise<number> {
   return Number(line?.split(' ').at(-1));
 }
 
-async function assertDocumentsMatch(allEvents: readonly ReferenceEvent[]): Promise<{ compared: number; byGranularity: Record<string, number> }> {
+async function assertDocumentsMatch(
+  allEvents: readonly ReferenceEvent[],
+): Promise<{ compared: number; byGranularity: Record<string, number> }> {
   const stored = await readAllMetricDocuments(es, alias);
   const { compared, byGranularity, mismatches } = compareWithReference(stored, allEvents);
   assert.deepEqual(mismatches.slice(0, 20), [], `${mismatches.length} documents differ from the reference`);
@@ -123,7 +141,13 @@ describe('pipeline end to end', { concurrency: false }, () => {
       mine.forEach((e, i) => {
         const next = mine[i + 1];
         const gapMs = next === undefined ? Infinity : next.eventTimeMs - e.eventTimeMs;
-        if (next && e.timeSpentMs === null && gapMs <= 30 * 60_000 && next.sessionId === e.sessionId && Math.floor(next.eventTimeMs / HOUR_MS) > Math.floor(e.eventTimeMs / HOUR_MS)) {
+        if (
+          next &&
+          e.timeSpentMs === null &&
+          gapMs <= 30 * 60_000 &&
+          next.sessionId === e.sessionId &&
+          Math.floor(next.eventTimeMs / HOUR_MS) > Math.floor(e.eventTimeMs / HOUR_MS)
+        ) {
           crossHourGaps += 1;
         }
       });
@@ -171,9 +195,13 @@ describe('pipeline end to end', { concurrency: false }, () => {
     assert.ok(oldHour.length > 0 && oldHour.every((d) => d.final), 'the late clicks go to an hour already indexed as final');
 
     // The same users again, 7 minutes later (some spill into the next hour), plus new users.
-    const originals = clicks.filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= lateHourMs && m.event.eventTimeMs < lateHourMs + HOUR_MS).slice(0, 400);
+    const originals = clicks
+      .filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= lateHourMs && m.event.eventTimeMs < lateHourMs + HOUR_MS)
+      .slice(0, 400);
     const copies = lateCopies(originals, `late-${suffix}`, 7 * 60_000);
-    const newcomers = [...createClickGenerator({ seed: 5, count: 200, startMs: lateHourMs, spanMs: HOUR_MS, nowMs })].filter((m): m is GeneratedClickMessage => m.kind === 'valid');
+    const newcomers = [...createClickGenerator({ seed: 5, count: 200, startMs: lateHourMs, spanMs: HOUR_MS, nowMs })].filter(
+      (m): m is GeneratedClickMessage => m.kind === 'valid',
+    );
     await produce([...copies, ...newcomers.map((m) => ({ key: m.key, value: m.value }))]);
     const allEvents = [...events, ...copies.map((c) => c.reference), ...newcomers.map((m) => toReferenceEvent(m.event))];
     await waitForIngest(new Set(allEvents.map((e) => e.eventId)).size);
@@ -184,7 +212,10 @@ describe('pipeline end to end', { concurrency: false }, () => {
     const { compared } = await assertDocumentsMatch(allEvents);
     const after = await readAllMetricDocuments(es, alias);
     const changed = after.filter((d) => d.granularity === 'hour' && d.window_start === new Date(lateHourMs).toISOString());
-    assert.ok(changed.every((d) => d.final), 'still final after the recomputation');
+    assert.ok(
+      changed.every((d) => d.final),
+      'still final after the recomputation',
+    );
     console.log(
       `e2e incremental run: ${copies.length + newcomers.length} late clicks for ${new Date(lateHourMs).toISOString()}; run over ${hours} pending hours took ${incrementalRunMs} ms; ` +
         `${compared} documents compared again, 0 differences`,

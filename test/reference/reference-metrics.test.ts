@@ -7,7 +7,17 @@ const MIN = 60_000;
 
 /** An event at an ISO instant; defaults: user u1, session s1, url /a, country DE, no time spent, human. */
 function ev(eventId: string, at: string, fields: Partial<ReferenceEvent> = {}): ReferenceEvent {
-  return { eventId, userId: 'u1', sessionId: 's1', eventTimeMs: Date.parse(at), urlKey: '/a', country: 'DE', timeSpentMs: null, isBot: false, ...fields };
+  return {
+    eventId,
+    userId: 'u1',
+    sessionId: 's1',
+    eventTimeMs: Date.parse(at),
+    urlKey: '/a',
+    country: 'DE',
+    timeSpentMs: null,
+    isBot: false,
+    ...fields,
+  };
 }
 
 /** An expected document; `window` is the ISO window start, null for `all`. */
@@ -22,12 +32,31 @@ function doc(
   timeSpentSamples: number,
   avgTimeSpentMs: number | null,
 ): ReferenceDocument {
-  return { granularity, windowStartMs: window === null ? null : Date.parse(window), url, country, clicks, uniqueUsers, timeSpentSumMs, timeSpentSamples, avgTimeSpentMs };
+  return {
+    granularity,
+    windowStartMs: window === null ? null : Date.parse(window),
+    url,
+    country,
+    clicks,
+    uniqueUsers,
+    timeSpentSumMs,
+    timeSpentSamples,
+    avgTimeSpentMs,
+  };
 }
 
 /** The same numbers in the hour, day and all windows (all events in one hour). */
-function inEveryWindow(hour: string, url: string, country: string, ...numbers: [number, number, number, number, number | null]): ReferenceDocument[] {
-  return [doc('hour', hour, url, country, ...numbers), doc('day', `${hour.slice(0, 10)}T00:00:00Z`, url, country, ...numbers), doc('all', null, url, country, ...numbers)];
+function inEveryWindow(
+  hour: string,
+  url: string,
+  country: string,
+  ...numbers: [number, number, number, number, number | null]
+): ReferenceDocument[] {
+  return [
+    doc('hour', hour, url, country, ...numbers),
+    doc('day', `${hour.slice(0, 10)}T00:00:00Z`, url, country, ...numbers),
+    doc('all', null, url, country, ...numbers),
+  ];
 }
 
 /** Documents in the reference's order: granularity (hour, day, all), window start, url, country. */
@@ -47,7 +76,11 @@ const H10 = '2024-05-01T10:00:00Z';
 const cases: { name: string; events: ReferenceEvent[]; expected: ReferenceDocument[] }[] = [
   {
     name: 'when a user has 3 events and changes session, then the gap before the change is unknown',
-    events: [ev('a', '2024-05-01T10:00:00Z'), ev('b', '2024-05-01T10:05:00Z', { urlKey: '/b' }), ev('c', '2024-05-01T10:07:00Z', { sessionId: 's2' })],
+    events: [
+      ev('a', '2024-05-01T10:00:00Z'),
+      ev('b', '2024-05-01T10:05:00Z', { urlKey: '/b' }),
+      ev('c', '2024-05-01T10:07:00Z', { sessionId: 's2' }),
+    ],
     // a: 5 min to b (same session); b: next is c in s2, unknown; c: last, unknown.
     expected: [...inEveryWindow(H10, '/a', 'DE', 2, 1, 5 * MIN, 1, 5 * MIN), ...inEveryWindow(H10, '/b', 'DE', 1, 1, 0, 0, null)],
   },
@@ -166,15 +199,16 @@ await test('computeReferenceMetrics', async (t) => {
 
 await test('referenceTimeSpent', async (t) => {
   await t.test('when a user has 3 events and a session change, then each event gets its own rule', () => {
-    const spent = referenceTimeSpent([ev('a', '2024-05-01T10:00:00Z'), ev('b', '2024-05-01T10:05:00Z'), ev('c', '2024-05-01T10:07:00Z', { sessionId: 's2' })]);
-    assert.deepEqual(
-      [...spent].sort(),
-      [
-        ['a', 5 * MIN],
-        ['b', null],
-        ['c', null],
-      ],
-    );
+    const spent = referenceTimeSpent([
+      ev('a', '2024-05-01T10:00:00Z'),
+      ev('b', '2024-05-01T10:05:00Z'),
+      ev('c', '2024-05-01T10:07:00Z', { sessionId: 's2' }),
+    ]);
+    assert.deepEqual([...spent].sort(), [
+      ['a', 5 * MIN],
+      ['b', null],
+      ['c', null],
+    ]);
   });
 });
 

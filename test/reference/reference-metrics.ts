@@ -132,7 +132,16 @@ export function computeReferenceMetrics(events: readonly ReferenceEvent[]): Refe
       const key = referenceKey(granularity, windowStartMs, event.urlKey, event.country);
       let group = groups.get(key);
       if (group === undefined) {
-        group = { granularity, windowStartMs, url: event.urlKey, country: event.country, clicks: 0, users: new Set(), timeSpentSumMs: 0, timeSpentSamples: 0 };
+        group = {
+          granularity,
+          windowStartMs,
+          url: event.urlKey,
+          country: event.country,
+          clicks: 0,
+          users: new Set(),
+          timeSpentSumMs: 0,
+          timeSpentSamples: 0,
+        };
         groups.set(key, group);
       }
       group.clicks += 1;

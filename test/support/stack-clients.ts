@@ -31,7 +31,10 @@ export function testKafka(): KafkaClient {
 export async function testCassandra(keyspace: string): Promise<CassandraClient> {
   // The tests' own full-table counts make the server warn on every call; the services' clients keep their warnings.
   const quiet = testLogger.child({}, { level: 'error' });
-  return connectCassandra({ contactPoints: stackEnv.CASSANDRA_CONTACT_POINTS.split(','), localDataCenter: stackEnv.CASSANDRA_LOCAL_DC, keyspace }, quiet);
+  return connectCassandra(
+    { contactPoints: stackEnv.CASSANDRA_CONTACT_POINTS.split(','), localDataCenter: stackEnv.CASSANDRA_LOCAL_DC, keyspace },
+    quiet,
+  );
 }
 
 /** Polls `read` until `done(value)` or the timeout; returns the last value either way. */

@@ -15,7 +15,9 @@ function hourGroup(urlKey: string, country: string, userIds: string[], clicks = 
 }
 
 function plain(groups: HourGroupState[]): unknown[] {
-  return groups.map((g) => ({ ...g, userIds: [...g.userIds].sort() })).sort((a, b) => (a.urlKey + a.country < b.urlKey + b.country ? -1 : 1));
+  return groups
+    .map((g) => ({ ...g, userIds: [...g.userIds].sort() }))
+    .sort((a, b) => (a.urlKey + a.country < b.urlKey + b.country ? -1 : 1));
 }
 
 before(async () => {
@@ -54,13 +56,26 @@ test('when a recomputed hour loses a group and a user, then they are gone from t
 });
 
 test('when a day is replaced, then its groups and the per-group day totals follow, and a group that left is removed from both', async () => {
-  const day = (urlKey: string, clicks: number): WindowGroupState => ({ urlKey, country: 'FR', clicks, timeSpentSumMs: 10 * clicks, timeSpentSamples: clicks, uniqueUsers: 1 });
+  const day = (urlKey: string, clicks: number): WindowGroupState => ({
+    urlKey,
+    country: 'FR',
+    clicks,
+    timeSpentSumMs: 10 * clicks,
+    timeSpentSamples: clicks,
+    uniqueUsers: 1,
+  });
   await state.replaceDay(DAY, [day('/a', 3), day('/b', 4)], await state.readDay(DAY));
   await state.replaceDay(DAY + 86_400_000, [day('/a', 7)], await state.readDay(DAY + 86_400_000));
-  assert.deepEqual((await state.readGroupDays('/a', 'FR')).map((t) => t.clicks), [3, 7]);
+  assert.deepEqual(
+    (await state.readGroupDays('/a', 'FR')).map((t) => t.clicks),
+    [3, 7],
+  );
   await state.replaceDay(DAY, [day('/a', 5)], await state.readDay(DAY));
   assert.deepEqual(await state.readDay(DAY), [day('/a', 5)]);
-  assert.deepEqual((await state.readGroupDays('/a', 'FR')).map((t) => t.clicks), [5, 7]);
+  assert.deepEqual(
+    (await state.readGroupDays('/a', 'FR')).map((t) => t.clicks),
+    [5, 7],
+  );
   assert.deepEqual(await state.readGroupDays('/b', 'FR'), []);
 });
 

@@ -72,7 +72,10 @@ export function createAggregatorStateRepository(client: CassandraClient, options
   async function executeAll(statements: readonly Statement[]): Promise<void> {
     if (statements.length === 0) return;
     await withClassifiedErrors(() =>
-      cassandra.concurrent.executeConcurrent(client.driver, [...statements], { concurrencyLevel: options.concurrency, raiseOnFirstError: true }),
+      cassandra.concurrent.executeConcurrent(client.driver, [...statements], {
+        concurrencyLevel: options.concurrency,
+        raiseOnFirstError: true,
+      }),
     );
   }
 
@@ -91,13 +94,19 @@ export function createAggregatorStateRepository(client: CassandraClient, options
     timeSpentSumMs: Number(row.get('time_spent_sum_ms')),
     timeSpentSamples: Number(row.get('time_spent_samples')),
   });
-  const windowGroupOf = (row: cassandra.types.Row): WindowGroupState => ({ ...totalsOf(row), uniqueUsers: Number(row.get('unique_users')) });
+  const windowGroupOf = (row: cassandra.types.Row): WindowGroupState => ({
+    ...totalsOf(row),
+    uniqueUsers: Number(row.get('unique_users')),
+  });
   const long = (value: number): cassandra.types.Long => cassandra.types.Long.fromNumber(value);
 
   return {
     async readHour(hourMs) {
       const hour = new Date(hourMs);
-      const groupRows = await rows(`SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.hour_groups WHERE hour = ?`, [hour]);
+      const groupRows = await rows(
+        `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.hour_groups WHERE hour = ?`,
+        [hour],
+      );
       const users = new Map<string, Set<string>>(groupRows.map((row) => [groupKey(totalsOf(row)), new Set<string>()]));
       for (const row of await rows(`SELECT url_key, country, user_id FROM ${ks}.hour_users WHERE hour = ?`, [hour])) {
         const key = groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string });
@@ -110,7 +119,10 @@ export function createAggregatorStateRepository(client: CassandraClient, options
     },
 
     async readHourTotals(hourMs) {
-      const found = await rows(`SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.hour_groups WHERE hour = ?`, [new Date(hourMs)]);
+      const found = await rows(
+        `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.hour_groups WHERE hour = ?`,
+        [new Date(hourMs)],
+      );
       return found.map(windowGroupOf);
     },
 
@@ -126,24 +138,47 @@ export function createAggregatorStateRepository(client: CassandraClient, options
         const old = before.get(groupKey(group));
         for (const userId of group.userIds) {
           if (old?.userIds.has(userId)) continue;
-          allUsers.push({ query: `INSERT INTO ${ks}.all_users (url_key, country, user_id) VALUES (?, ?, ?)`, params: [group.urlKey, group.country, userId] });
-          addedUsers.push({ query: `INSERT INTO ${ks}.hour_users (hour, url_key, country, user_id) VALUES (?, ?, ?, ?)`, params: [hour, group.urlKey, group.country, userId] });
+          allUsers.push({
+            query: `INSERT INTO ${ks}.all_users (url_key, country, user_id) VALUES (?, ?, ?)`,
+            params: [group.urlKey, group.country, userId],
+          });
+          addedUsers.push({
+            query: `INSERT INTO ${ks}.hour_users (hour, url_key, country, user_id) VALUES (?, ?, ?, ?)`,
+            params: [hour, group.urlKey, group.country, userId],
+          });
         }
         for (const userId of old?.userIds ?? []) {
           if (group.userIds.has(userId)) continue;
-          removed.push({ query: `DELETE FROM ${ks}.hour_users WHERE hour = ? AND url_key = ? AND country = ? AND user_id = ?`, params: [hour, group.urlKey, group.country, userId] });
+          removed.push({
+            query: `DELETE FROM ${ks}.hour_users WHERE hour = ? AND url_key = ? AND country = ? AND user_id = ?`,
+            params: [hour, group.urlKey, group.country, userId],
+          });
         }
         if (old === undefined || !sameTotals(old, group) || old.userIds.size !== group.userIds.size) {
           totals.push({
             query: `INSERT INTO ${ks}.hour_groups (hour, url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-            params: [hour, group.urlKey, group.country, long(group.clicks), long(group.timeSpentSumMs), long(group.timeSpentSamples), long(group.userIds.size)],
+            params: [
+              hour,
+              group.urlKey,
+              group.country,
+              long(group.clicks),
+              long(group.timeSpentSumMs),
+              long(group.timeSpentSamples),
+              long(group.userIds.size),
+            ],
           });
         }
       }
       for (const group of previous) {
         if (after.has(groupKey(group))) continue;
-        removed.push({ query: `DELETE FROM ${ks}.hour_users WHERE hour = ? AND url_key = ? AND country = ?`, params: [hour, group.urlKey, group.country] });
-        removed.push({ query: `DELETE FROM ${ks}.hour_groups WHERE hour = ? AND url_key = ? AND country = ?`, params: [hour, group.urlKey, group.country] });
+        removed.push({
+          query: `DELETE FROM ${ks}.hour_users WHERE hour = ? AND url_key = ? AND country = ?`,
+          params: [hour, group.urlKey, group.country],
+        });
+        removed.push({
+          query: `DELETE FROM ${ks}.hour_groups WHERE hour = ? AND url_key = ? AND country = ?`,
+          params: [hour, group.urlKey, group.country],
+        });
       }
       // All-time users before hour users: whatever an hour holds, the all-time set holds too.
       await executeAll(allUsers);
@@ -151,7 +186,10 @@ export function createAggregatorStateRepository(client: CassandraClient, options
     },
 
     async readDay(dayMs) {
-      const found = await rows(`SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.day_groups WHERE day = ?`, [new Date(dayMs)]);
+      const found = await rows(
+        `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.day_groups WHERE day = ?`,
+        [new Date(dayMs)],
+      );
       return found.map(windowGroupOf);
     },
 
@@ -169,45 +207,70 @@ export function createAggregatorStateRepository(client: CassandraClient, options
             query: `INSERT INTO ${ks}.day_groups (day, url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users) VALUES (?, ?, ?, ?, ?, ?, ?)`,
             params: [day, group.urlKey, group.country, ...sums, long(group.uniqueUsers)],
           },
-          { query: `INSERT INTO ${ks}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?)`, params: [group.urlKey, group.country, day, ...sums] },
+          {
+            query: `INSERT INTO ${ks}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?)`,
+            params: [group.urlKey, group.country, day, ...sums],
+          },
         );
       }
       for (const group of previous) {
         if (after.has(groupKey(group))) continue;
         statements.push(
-          { query: `DELETE FROM ${ks}.day_groups WHERE day = ? AND url_key = ? AND country = ?`, params: [day, group.urlKey, group.country] },
-          { query: `DELETE FROM ${ks}.day_totals WHERE url_key = ? AND country = ? AND day = ?`, params: [group.urlKey, group.country, day] },
+          {
+            query: `DELETE FROM ${ks}.day_groups WHERE day = ? AND url_key = ? AND country = ?`,
+            params: [day, group.urlKey, group.country],
+          },
+          {
+            query: `DELETE FROM ${ks}.day_totals WHERE url_key = ? AND country = ? AND day = ?`,
+            params: [group.urlKey, group.country, day],
+          },
         );
       }
       await executeAll(statements);
     },
 
     async readGroupDays(urlKey, country) {
-      const found = await rows(`SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.day_totals WHERE url_key = ? AND country = ?`, [urlKey, country]);
+      const found = await rows(
+        `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.day_totals WHERE url_key = ? AND country = ?`,
+        [urlKey, country],
+      );
       return found.map(totalsOf);
     },
 
     async countAllUsers(urlKey, country) {
       return withClassifiedErrors(async () => {
-        const result = await client.driver.execute(`SELECT COUNT(*) AS n FROM ${ks}.all_users WHERE url_key = ? AND country = ?`, [urlKey, country], { prepare: true });
+        const result = await client.driver.execute(
+          `SELECT COUNT(*) AS n FROM ${ks}.all_users WHERE url_key = ? AND country = ?`,
+          [urlKey, country],
+          { prepare: true },
+        );
         return Number(result.first()?.get('n') ?? 0);
       });
     },
 
     async listOpenWindows() {
       const found = await rows(`SELECT granularity, window_start FROM ${ks}.open_windows WHERE shard = 0`, []);
-      return found.map((row) => ({ granularity: row.get('granularity') as 'hour' | 'day', windowStartMs: (row.get('window_start') as Date).getTime() }));
+      return found.map((row) => ({
+        granularity: row.get('granularity') as 'hour' | 'day',
+        windowStartMs: (row.get('window_start') as Date).getTime(),
+      }));
     },
 
     async markOpen(windows) {
       await executeAll(
-        windows.map((w) => ({ query: `INSERT INTO ${ks}.open_windows (shard, granularity, window_start) VALUES (0, ?, ?)`, params: [w.granularity, new Date(w.windowStartMs)] })),
+        windows.map((w) => ({
+          query: `INSERT INTO ${ks}.open_windows (shard, granularity, window_start) VALUES (0, ?, ?)`,
+          params: [w.granularity, new Date(w.windowStartMs)],
+        })),
       );
     },
 
     async markFinal(windows) {
       await executeAll(
-        windows.map((w) => ({ query: `DELETE FROM ${ks}.open_windows WHERE shard = 0 AND granularity = ? AND window_start = ?`, params: [w.granularity, new Date(w.windowStartMs)] })),
+        windows.map((w) => ({
+          query: `DELETE FROM ${ks}.open_windows WHERE shard = 0 AND granularity = ? AND window_start = ?`,
+          params: [w.granularity, new Date(w.windowStartMs)],
+        })),
       );
     },
   };

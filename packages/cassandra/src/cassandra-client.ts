@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import type { Logger } from 'pino';
+import type { Logger } from '@clickstream/observability';
 
 /** How to reach Cassandra. Credentials are used for the connection only and never logged. */
 export interface CassandraConnection {

@@ -30,7 +30,9 @@ test('when Cassandra is up, then a CQL query answers with its release version', 
 });
 
 test('when a keyspace and table are created, then a row round-trips through a prepared statement', async () => {
-  await client.driver.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+  await client.driver.execute(
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
+  );
   await client.driver.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.smoke (id text PRIMARY KEY, at timestamp, n bigint)`);
   const at = new Date('2024-05-01T10:00:00.123Z');
   await client.driver.execute(`INSERT INTO ${keyspace}.smoke (id, at, n) VALUES (?, ?, ?)`, ['a', at, 42], { prepare: true });

@@ -53,32 +53,37 @@ export function createEventsRepository(client: CassandraClient, options: { concu
       if (events.length === 0) return;
       // A null bound value writes a tombstone; `unset` writes nothing, so optional fields cost no
       // tombstones for the aggregator's hour reads to skip.
-      const params = events.map((e) => [
-        new Date(Math.floor(e.eventTime.getTime() / HOUR_MS) * HOUR_MS),
-        eventBucket(e.eventId),
-        e.eventTime,
-        e.eventId,
-        e.userId,
-        e.sessionId,
-        e.url,
-        e.urlKey,
-        e.referrer,
-        e.ip,
-        e.userAgent,
-        e.country,
-        e.region,
-        e.city,
-        e.browser,
-        e.browserVersion,
-        e.os,
-        e.osVersion,
-        e.deviceType,
-        e.isBot,
-        e.timeSpentMs,
-        e.ingestedAt,
-      ].map((value) => value ?? cassandra.types.unset));
+      const params = events.map((e) =>
+        [
+          new Date(Math.floor(e.eventTime.getTime() / HOUR_MS) * HOUR_MS),
+          eventBucket(e.eventId),
+          e.eventTime,
+          e.eventId,
+          e.userId,
+          e.sessionId,
+          e.url,
+          e.urlKey,
+          e.referrer,
+          e.ip,
+          e.userAgent,
+          e.country,
+          e.region,
+          e.city,
+          e.browser,
+          e.browserVersion,
+          e.os,
+          e.osVersion,
+          e.deviceType,
+          e.isBot,
+          e.timeSpentMs,
+          e.ingestedAt,
+        ].map((value) => value ?? cassandra.types.unset),
+      );
       await withClassifiedErrors(() =>
-        cassandra.concurrent.executeConcurrent(client.driver, insert, params, { concurrencyLevel: options.concurrency, raiseOnFirstError: true }),
+        cassandra.concurrent.executeConcurrent(client.driver, insert, params, {
+          concurrencyLevel: options.concurrency,
+          raiseOnFirstError: true,
+        }),
       );
     },
 

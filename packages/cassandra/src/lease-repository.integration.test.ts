@@ -41,7 +41,12 @@ test('when eight holders race for a free lease, then exactly one gets it', async
 test('when a holder stops renewing, then its lease expires after the TTL and another holder can take it', async () => {
   assert.equal(await leases.tryAcquire('ttl', 'gone', 1_000), true);
   assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), false);
-  const holder = await pollUntil(() => leases.holderOf('ttl'), (h) => h === null, 15_000, 250);
+  const holder = await pollUntil(
+    () => leases.holderOf('ttl'),
+    (h) => h === null,
+    15_000,
+    250,
+  );
   assert.equal(holder, null);
   assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), true);
   assert.equal(await leases.renew('ttl', 'gone', 60_000), false);

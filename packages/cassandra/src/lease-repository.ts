@@ -28,22 +28,35 @@ export function createLeaseRepository(client: CassandraClient): LeaseRepository 
   return {
     async tryAcquire(name, holder, ttlMs) {
       const result = await withClassifiedErrors(() =>
-        client.driver.execute(`INSERT INTO ${ks}.leases (name, holder) VALUES (?, ?) IF NOT EXISTS USING TTL ?`, [name, holder, ttlSeconds(ttlMs)], lwtOptions),
+        client.driver.execute(
+          `INSERT INTO ${ks}.leases (name, holder) VALUES (?, ?) IF NOT EXISTS USING TTL ?`,
+          [name, holder, ttlSeconds(ttlMs)],
+          lwtOptions,
+        ),
       );
       return result.wasApplied();
     },
     async renew(name, holder, ttlMs) {
       const result = await withClassifiedErrors(() =>
-        client.driver.execute(`UPDATE ${ks}.leases USING TTL ? SET holder = ? WHERE name = ? IF holder = ?`, [ttlSeconds(ttlMs), holder, name, holder], lwtOptions),
+        client.driver.execute(
+          `UPDATE ${ks}.leases USING TTL ? SET holder = ? WHERE name = ? IF holder = ?`,
+          [ttlSeconds(ttlMs), holder, name, holder],
+          lwtOptions,
+        ),
       );
       return result.wasApplied();
     },
     async release(name, holder) {
-      await withClassifiedErrors(() => client.driver.execute(`DELETE FROM ${ks}.leases WHERE name = ? IF holder = ?`, [name, holder], lwtOptions));
+      await withClassifiedErrors(() =>
+        client.driver.execute(`DELETE FROM ${ks}.leases WHERE name = ? IF holder = ?`, [name, holder], lwtOptions),
+      );
     },
     async holderOf(name) {
       const result = await withClassifiedErrors(() =>
-        client.driver.execute(`SELECT holder FROM ${ks}.leases WHERE name = ?`, [name], { prepare: true, consistency: cassandra.types.consistencies.serial }),
+        client.driver.execute(`SELECT holder FROM ${ks}.leases WHERE name = ?`, [name], {
+          prepare: true,
+          consistency: cassandra.types.consistencies.serial,
+        }),
       );
       return (result.first()?.get('holder') as string | undefined) ?? null;
     },

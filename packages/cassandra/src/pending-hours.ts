@@ -25,9 +25,14 @@ export function createPendingHoursRepository(client: CassandraClient): PendingHo
       const params = [...new Set(hoursMs)].map((h) => [0, new Date(h), cassandra.types.TimeUuid.now()]);
       if (params.length === 0) return;
       await withClassifiedErrors(() =>
-        cassandra.concurrent.executeConcurrent(client.driver, `INSERT INTO ${ks}.pending_hours (shard, hour, marker) VALUES (?, ?, ?)`, params, {
-          concurrencyLevel: 16,
-        }),
+        cassandra.concurrent.executeConcurrent(
+          client.driver,
+          `INSERT INTO ${ks}.pending_hours (shard, hour, marker) VALUES (?, ?, ?)`,
+          params,
+          {
+            concurrencyLevel: 16,
+          },
+        ),
       );
     },
     async list() {
@@ -43,9 +48,14 @@ export function createPendingHoursRepository(client: CassandraClient): PendingHo
       if (markers.length === 0) return;
       const params = markers.map((m) => [0, new Date(m.hourMs), cassandra.types.TimeUuid.fromString(m.marker)]);
       await withClassifiedErrors(() =>
-        cassandra.concurrent.executeConcurrent(client.driver, `DELETE FROM ${ks}.pending_hours WHERE shard = ? AND hour = ? AND marker = ?`, params, {
-          concurrencyLevel: 16,
-        }),
+        cassandra.concurrent.executeConcurrent(
+          client.driver,
+          `DELETE FROM ${ks}.pending_hours WHERE shard = ? AND hour = ? AND marker = ?`,
+          params,
+          {
+            concurrencyLevel: 16,
+          },
+        ),
       );
     },
   };

@@ -2,7 +2,8 @@ import { AGGREGATOR_TABLES } from './aggregator-schema.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 
 /** Replication of the keyspace: SimpleStrategy with a factor, or NetworkTopologyStrategy per data centre. */
-export type Replication = { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> };
+export type Replication =
+  { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> };
 
 /**
  * Number of partitions one hour of events is spread over, by a hash of the event id, so that a

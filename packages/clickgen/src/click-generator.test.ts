@@ -10,7 +10,17 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 function generate(overrides: Partial<ClickGeneratorOptions> = {}): GeneratedMessage[] {
-  return [...createClickGenerator({ seed: 42, count: 10_000, startMs: START_MS, spanMs: SPAN_MS, duplicateRatio: 0.05, invalidRatio: 0.04, ...overrides })];
+  return [
+    ...createClickGenerator({
+      seed: 42,
+      count: 10_000,
+      startMs: START_MS,
+      spanMs: SPAN_MS,
+      duplicateRatio: 0.05,
+      invalidRatio: 0.04,
+      ...overrides,
+    }),
+  ];
 }
 
 function validEvents(messages: readonly GeneratedMessage[]): GeneratedClick[] {
@@ -98,7 +108,10 @@ await test('createClickGenerator', async (t) => {
       assert.equal(body['timestamp'], event.timestamp);
       assert.equal(parseTimestamp(body['timestamp']), event.eventTimeMs);
       assert.ok(typeof body['url'] === 'string' && (body['url'].startsWith('/') || /^https?:\/\//.test(body['url'])));
-      assert.ok(Object.keys(body).every((k) => /^[a-z_]+$/.test(k)), `snake_case keys: ${message.value}`);
+      assert.ok(
+        Object.keys(body).every((k) => /^[a-z_]+$/.test(k)),
+        `snake_case keys: ${message.value}`,
+      );
       assert.ok(body['ip'] === undefined || (typeof body['ip'] === 'string' && isIP(body['ip']) === 4));
       assert.ok((body['ip'] === undefined) !== (body['country'] === undefined), 'either ip or a pre-enriched country');
       const timeSpent = body['time_spent_ms'];
@@ -173,7 +186,8 @@ await test('createClickGenerator', async (t) => {
       events.filter((e) => e.sessionId !== null),
       (e) => `${e.userId}|${e.sessionId ?? ''}`,
     );
-    const spans = (unitMs: number): number => [...sessions.values()].filter((s) => new Set(s.map((e) => Math.floor(e.eventTimeMs / unitMs))).size > 1).length;
+    const spans = (unitMs: number): number =>
+      [...sessions.values()].filter((s) => new Set(s.map((e) => Math.floor(e.eventTimeMs / unitMs))).size > 1).length;
     assert.ok(spans(HOUR_MS) >= 50, `sessions across hours: ${spans(HOUR_MS)}`);
     assert.ok(spans(DAY_MS) >= 1, `sessions across days: ${spans(DAY_MS)}`);
     const perSession = [...sessions.values()].map((s) => s.length);
@@ -190,11 +204,18 @@ await test('createClickGenerator', async (t) => {
         gaps.push({ ms: current.eventTimeMs - previous.eventTimeMs, sameSession: previous.sessionId === current.sessionId });
       }
     }
-    const share = (predicate: (gap: { ms: number; sameSession: boolean }) => boolean): number => gaps.filter(predicate).length / gaps.length;
+    const share = (predicate: (gap: { ms: number; sameSession: boolean }) => boolean): number =>
+      gaps.filter(predicate).length / gaps.length;
     assert.ok(share((g) => g.ms >= 1_000 && g.ms <= 5 * 60_000) > 0.6);
     assert.ok(share((g) => g.ms > 30 * 60_000) > 0.02);
-    assert.ok(gaps.some((g) => g.ms > 30 * 60_000 && !g.sameSession), 'long breaks start new sessions');
-    assert.ok(gaps.some((g) => g.ms === 30 * 60_000 && g.sameSession), 'the exact 30-minute boundary occurs');
+    assert.ok(
+      gaps.some((g) => g.ms > 30 * 60_000 && !g.sameSession),
+      'long breaks start new sessions',
+    );
+    assert.ok(
+      gaps.some((g) => g.ms === 30 * 60_000 && g.sameSession),
+      'the exact 30-minute boundary occurs',
+    );
   });
 
   await t.test('when users click concurrently, then the stream interleaves them in roughly time order', () => {
@@ -219,7 +240,10 @@ await test('createClickGenerator', async (t) => {
     assert.ok(perPage.length > 150, `pages seen: ${perPage.length}`);
     const median = perPage[Math.floor(perPage.length / 2)] ?? 1;
     assert.ok((perPage[0] ?? 0) > 20 * median, `top ${perPage[0]} vs median ${median}`);
-    assert.ok(events.some((e) => e.url.startsWith('/')), 'path-only urls');
+    assert.ok(
+      events.some((e) => e.url.startsWith('/')),
+      'path-only urls',
+    );
     assert.ok(new Set(events.map((e) => new URL(e.expected.urlKey, 'http://path.only').host)).size >= 4, 'several hosts');
   });
 
@@ -266,6 +290,9 @@ await test('createClickGenerator', async (t) => {
   }
 
   await t.test('when duplicateRatio + invalidRatio exceed 1, then the generator refuses', () => {
-    assert.throws(() => createClickGenerator({ seed: 1, count: 10, startMs: START_MS, duplicateRatio: 0.6, invalidRatio: 0.6 }), ClickGeneratorOptionsError);
+    assert.throws(
+      () => createClickGenerator({ seed: 1, count: 10, startMs: START_MS, duplicateRatio: 0.6, invalidRatio: 0.6 }),
+      ClickGeneratorOptionsError,
+    );
   });
 });

@@ -1,4 +1,10 @@
 export { createClickGenerator } from './click-generator.ts';
 export { ClickGeneratorOptionsError } from './generator-options.ts';
 export type { ClickGeneratorOptions } from './generator-options.ts';
-export type { GeneratedClick, GeneratedClickMessage, GeneratedInvalidMessage, GeneratedMessage, InvalidReason } from './generated-message.ts';
+export type {
+  GeneratedClick,
+  GeneratedClickMessage,
+  GeneratedInvalidMessage,
+  GeneratedMessage,
+  InvalidReason,
+} from './generated-message.ts';

@@ -2,7 +2,13 @@ import type { InvalidReason } from './generated-message.ts';
 import type { Random } from './random.ts';
 
 /** Every kind of malformed message the generator writes, drawn with equal probability. */
-export const INVALID_REASONS: readonly InvalidReason[] = Object.freeze(['invalid_json', 'missing_field', 'invalid_url', 'invalid_ip', 'timestamp_in_future']);
+export const INVALID_REASONS: readonly InvalidReason[] = Object.freeze([
+  'invalid_json',
+  'missing_field',
+  'invalid_url',
+  'invalid_ip',
+  'timestamp_in_future',
+]);
 
 /** What an otherwise well-formed message would carry; one rule of the contract is then broken. */
 export interface InvalidMessageBase {
@@ -14,7 +20,14 @@ export interface InvalidMessageBase {
   readonly userAgent: string;
 }
 
-const BAD_URLS = ['not a url', 'ftp://files.example.com/catalog.zip', 'javascript:alert(1)', 'www.shop.example/no-scheme', 'http//www.shop.example/typo', 'https://exa mple.com/'];
+const BAD_URLS = [
+  'not a url',
+  'ftp://files.example.com/catalog.zip',
+  'javascript:alert(1)',
+  'www.shop.example/no-scheme',
+  'http//www.shop.example/typo',
+  'https://exa mple.com/',
+];
 const BAD_IPS = ['999.12.0.1', '256.256.256.256', '10.0.0', '1.2.3.4.5', 'not-an-ip', '2001:db8::g1'];
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -23,7 +36,12 @@ const DAY_MS = 24 * HOUR_MS;
  * A message that breaks exactly the rule named by `reason` (the key is null for values that are not
  * JSON). Future timestamps are 25 hours to 30 days after `nowMs`, beyond the 24-hour tolerance.
  */
-export function buildInvalidMessage(reason: InvalidReason, base: InvalidMessageBase, nowMs: number, random: Random): { key: string | null; value: string } {
+export function buildInvalidMessage(
+  reason: InvalidReason,
+  base: InvalidMessageBase,
+  nowMs: number,
+  random: Random,
+): { key: string | null; value: string } {
   const body: Record<string, string | number> = {
     event_id: base.eventId,
     user_id: base.userId,

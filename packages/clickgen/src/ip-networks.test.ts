@@ -6,7 +6,10 @@ import { BINGBOT_PREFIXES, COUNTRY_NETWORKS, GOOGLEBOT_PREFIXES } from './ip-net
 
 await test('IP networks', async (t) => {
   await t.test('when geoip-lite looks up any address of a listed network, then it gives the listed country', () => {
-    const listed = [...COUNTRY_NETWORKS.map((n) => ({ country: n.country, prefixes: n.prefixes })), { country: 'US', prefixes: [...GOOGLEBOT_PREFIXES, ...BINGBOT_PREFIXES] }];
+    const listed = [
+      ...COUNTRY_NETWORKS.map((n) => ({ country: n.country, prefixes: n.prefixes })),
+      { country: 'US', prefixes: [...GOOGLEBOT_PREFIXES, ...BINGBOT_PREFIXES] },
+    ];
     for (const { country, prefixes } of listed) {
       for (const prefix of prefixes) {
         for (const host of [1, 64, 127, 200, 254]) {

@@ -35,7 +35,10 @@ await test('page catalog', async (t) => {
     }
     const all = [...spellings];
     for (const pattern of [/\?utm_source=/, /#/, /:443\//, /:80\//, /WWW\.SHOP\.EXAMPLE/, /\/products\/[^/?#]+\/$/, /^https:\/\/[^/]+$/]) {
-      assert.ok(all.some((url) => pattern.test(url)), String(pattern));
+      assert.ok(
+        all.some((url) => pattern.test(url)),
+        String(pattern),
+      );
     }
   });
 

@@ -27,8 +27,60 @@ interface SiteSpec {
   readonly makePath: (random: Random) => string;
 }
 
-const ADJECTIVES = ['red', 'quiet', 'rapid', 'golden', 'tiny', 'modern', 'classic', 'wild', 'smart', 'bright', 'urban', 'cozy', 'bold', 'fresh', 'silent', 'vivid', 'lucky', 'simple', 'grand', 'rustic'];
-const NOUNS = ['lamp', 'chair', 'river', 'garden', 'rocket', 'kettle', 'jacket', 'camera', 'bicycle', 'notebook', 'coffee', 'sneaker', 'guitar', 'backpack', 'planet', 'window', 'forest', 'teapot', 'blanket', 'compass', 'harbor', 'meadow', 'pencil', 'ladder', 'violin', 'lantern', 'canyon', 'market', 'island', 'bridge'];
+const ADJECTIVES = [
+  'red',
+  'quiet',
+  'rapid',
+  'golden',
+  'tiny',
+  'modern',
+  'classic',
+  'wild',
+  'smart',
+  'bright',
+  'urban',
+  'cozy',
+  'bold',
+  'fresh',
+  'silent',
+  'vivid',
+  'lucky',
+  'simple',
+  'grand',
+  'rustic',
+];
+const NOUNS = [
+  'lamp',
+  'chair',
+  'river',
+  'garden',
+  'rocket',
+  'kettle',
+  'jacket',
+  'camera',
+  'bicycle',
+  'notebook',
+  'coffee',
+  'sneaker',
+  'guitar',
+  'backpack',
+  'planet',
+  'window',
+  'forest',
+  'teapot',
+  'blanket',
+  'compass',
+  'harbor',
+  'meadow',
+  'pencil',
+  'ladder',
+  'violin',
+  'lantern',
+  'canyon',
+  'market',
+  'island',
+  'bridge',
+];
 const VERBS = ['explained', 'reviewed', 'compared', 'revisited', 'unboxed', 'in-depth', 'for-beginners', 'tips', 'myths', 'guide'];
 const SECTIONS = ['world', 'tech', 'science', 'business', 'sport', 'culture'];
 const DOC_AREAS = ['guide', 'api', 'reference', 'tutorials'];
@@ -45,7 +97,8 @@ const SITES: readonly SiteSpec[] = [
   {
     origin: 'https://blog.example.com',
     share: 0.3,
-    makePath: (r) => `/${r.int(2019, 2024)}/${String(r.int(1, 12)).padStart(2, '0')}/${r.pick(ADJECTIVES)}-${r.pick(NOUNS)}-${r.pick(VERBS)}`,
+    makePath: (r) =>
+      `/${r.int(2019, 2024)}/${String(r.int(1, 12)).padStart(2, '0')}/${r.pick(ADJECTIVES)}-${r.pick(NOUNS)}-${r.pick(VERBS)}`,
   },
   {
     origin: 'https://docs.example.org',

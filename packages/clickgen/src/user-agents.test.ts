@@ -21,12 +21,16 @@ await test('user agents', async (t) => {
   });
 
   await t.test('when events are generated, then isbot agrees with the expected bot flag', () => {
-    const events = [...createClickGenerator({ seed: 9, count: 5_000, startMs: Date.UTC(2024, 4, 1), botRatio: 0.1 })].flatMap((m) => (m.event === undefined ? [] : [m.event]));
+    const events = [...createClickGenerator({ seed: 9, count: 5_000, startMs: Date.UTC(2024, 4, 1), botRatio: 0.1 })].flatMap((m) =>
+      m.event === undefined ? [] : [m.event],
+    );
     assert.ok(events.some((e) => e.expected.isBot) && events.some((e) => !e.expected.isBot));
     for (const event of events) {
       if (event.userAgent !== null) assert.equal(isbot(event.userAgent), event.expected.isBot, event.userAgent);
     }
-    const browsers = new Set(events.map((e) => (e.userAgent === null ? 'none' : (new UAParser(e.userAgent).getBrowser().name ?? 'unknown'))));
+    const browsers = new Set(
+      events.map((e) => (e.userAgent === null ? 'none' : (new UAParser(e.userAgent).getBrowser().name ?? 'unknown'))),
+    );
     for (const name of ['Chrome', 'Firefox', 'Safari', 'Edge', 'Mobile Safari']) assert.ok(browsers.has(name), name);
   });
 });

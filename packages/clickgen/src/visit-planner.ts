@@ -47,7 +47,13 @@ const EXTERNAL_REFERRERS = [
  * seconds to a few minutes (log-normal); a few are breaks over 30 minutes that usually start a new
  * session id; a few sit exactly on the 30-minute limit or 1 ms past it.
  */
-export function planHumanVisit(profile: UserProfile, startMs: number, catalog: PageCatalog, limits: VisitLimits, random: Random): PlannedClick[] {
+export function planHumanVisit(
+  profile: UserProfile,
+  startMs: number,
+  catalog: PageCatalog,
+  limits: VisitLimits,
+  random: Random,
+): PlannedClick[] {
   const wanted = random.chance(0.35) ? 1 : 2 + Math.min(48, Math.floor(-Math.log(1 - random.next()) * 6));
   const ip = visitIp(profile, random);
   const newSessionId = (): string | null => (profile.sendsSessionId ? uuidV4(random) : null);
@@ -78,7 +84,9 @@ export function planHumanVisit(profile: UserProfile, startMs: number, catalog: P
     let timeSpentMs: number | null = null;
     if (random.chance(limits.timeSpentProbability)) {
       // The client measures visible time: a share of the gap, or a dwell before the tab closed.
-      timeSpentMs = sameSessionNext ? Math.round((nextTime - timeMs) * (0.55 + 0.45 * random.next())) : clampedLogNormalMs(random, 20_000, 1.0, 500, SESSION_GAP_MS);
+      timeSpentMs = sameSessionNext
+        ? Math.round((nextTime - timeMs) * (0.55 + 0.45 * random.next()))
+        : clampedLogNormalMs(random, 20_000, 1.0, 500, SESSION_GAP_MS);
     }
     const previous = clicks[clicks.length - 1];
     const sessionStart = previous === undefined || previous.sessionId !== sessionId;
@@ -96,11 +104,21 @@ export function planHumanVisit(profile: UserProfile, startMs: number, catalog: P
 }
 
 /** A crawler visit: tens of pages, a few seconds apart, uniformly over the catalog, no session or referrer. */
-export function planCrawlerVisit(profile: UserProfile, startMs: number, catalog: PageCatalog, limits: VisitLimits, random: Random): PlannedClick[] {
+export function planCrawlerVisit(
+  profile: UserProfile,
+  startMs: number,
+  catalog: PageCatalog,
+  limits: VisitLimits,
+  random: Random,
+): PlannedClick[] {
   const wanted = random.int(10, 120);
   const ip = visitIp(profile, random);
   const clicks: PlannedClick[] = [];
-  for (let timeMs = startMs; clicks.length < Math.min(wanted, limits.maxClicks) && timeMs < limits.endMs; timeMs += random.int(500, 15_000)) {
+  for (
+    let timeMs = startMs;
+    clicks.length < Math.min(wanted, limits.maxClicks) && timeMs < limits.endMs;
+    timeMs += random.int(500, 15_000)
+  ) {
     const page = random.pick(catalog.pages);
     clicks.push({ timeMs, page, url: (page.origin ?? '') + page.path, referrer: null, sessionId: null, ip, timeSpentMs: null });
   }

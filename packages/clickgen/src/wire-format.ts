@@ -6,7 +6,12 @@ import type { TimestampStyle } from './user-profiles.ts';
  * denotes: the zone-less `YYYY-MM-DD HH:MM:SS` style has whole seconds, so it rounds down (and
  * falls back to ISO when rounding down would leave the range starting at `notBeforeMs`).
  */
-export function formatTimestamp(timeMs: number, style: TimestampStyle, utcOffsetMinutes: number, notBeforeMs: number): { timestamp: string | number; eventTimeMs: number } {
+export function formatTimestamp(
+  timeMs: number,
+  style: TimestampStyle,
+  utcOffsetMinutes: number,
+  notBeforeMs: number,
+): { timestamp: string | number; eventTimeMs: number } {
   if (style === 'epoch') return { timestamp: timeMs, eventTimeMs: timeMs };
   if (style === 'iso-offset') {
     const local = new Date(timeMs + utcOffsetMinutes * 60_000).toISOString().slice(0, -1);

@@ -59,6 +59,8 @@ export function parseReplication(
   value: string,
 ): { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> } {
   if (/^\d+$/.test(value)) return { class: 'SimpleStrategy', replicationFactor: Number(value) };
-  return { class: 'NetworkTopologyStrategy', dataCenters: Object.fromEntries(value.split(',').map((p) => [p.split(':')[0] ?? '', Number(p.split(':')[1])])) };
+  return {
+    class: 'NetworkTopologyStrategy',
+    dataCenters: Object.fromEntries(value.split(',').map((p) => [p.split(':')[0] ?? '', Number(p.split(':')[1])])),
+  };
 }
-

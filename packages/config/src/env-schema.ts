@@ -5,7 +5,12 @@ export const commaList = (defaultValue: string) =>
   z
     .string()
     .default(defaultValue)
-    .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part.length > 0),
+    )
     .refine((parts) => parts.length > 0, 'must list at least one entry');
 
 /** A TCP port number, 0..65535 (0 lets the OS choose, useful in tests). */

@@ -33,7 +33,11 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, 
   if (!result.success) {
     const problems = result.error.issues.map((issue) => ({ variable: issue.path.join('.') || '(environment)', message: issue.message }));
     const text = problems.map((p) => `${p.variable}: ${p.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${text}`, problems.map((p) => p.variable), { cause: result.error });
+    throw new ConfigError(
+      `invalid configuration: ${text}`,
+      problems.map((p) => p.variable),
+      { cause: result.error },
+    );
   }
   return deepFreeze(result.data);
 }

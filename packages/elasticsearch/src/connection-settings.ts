@@ -13,6 +13,8 @@ export function elasticsearchConnectionOf(settings: ElasticsearchSettings): Elas
   return {
     url: settings.ELASTICSEARCH_URL,
     ...(settings.ELASTICSEARCH_API_KEY ? { apiKey: settings.ELASTICSEARCH_API_KEY } : {}),
-    ...(settings.ELASTICSEARCH_USERNAME ? { username: settings.ELASTICSEARCH_USERNAME, password: settings.ELASTICSEARCH_PASSWORD ?? '' } : {}),
+    ...(settings.ELASTICSEARCH_USERNAME
+      ? { username: settings.ELASTICSEARCH_USERNAME, password: settings.ELASTICSEARCH_PASSWORD ?? '' }
+      : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { Client } from '@elastic/elasticsearch';
-import type { Logger } from 'pino';
+import type { Logger } from '@clickstream/observability';
 
 /** How to reach Elasticsearch. The API key or password is used for the connection only. */
 export interface ElasticsearchConnection {

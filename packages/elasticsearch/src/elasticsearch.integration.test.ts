@@ -30,7 +30,10 @@ test('when documents are bulk-indexed, then a search finds them', async () => {
     { url: '/b', clicks: 5 },
     { url: '/a', clicks: 7 },
   ];
-  const bulk = await client.driver.bulk({ refresh: 'wait_for', operations: docs.flatMap((d, i) => [{ index: { _index: index, _id: String(i) } }, d]) });
+  const bulk = await client.driver.bulk({
+    refresh: 'wait_for',
+    operations: docs.flatMap((d, i) => [{ index: { _index: index, _id: String(i) } }, d]),
+  });
   assert.equal(bulk.errors, false);
   const found = await client.driver.search<{ url: string; clicks: number }>({
     index,

@@ -70,7 +70,9 @@ export async function installMetricsIndex(
       _meta: { description: 'clickstream metric documents (shared/spec/metrics.md)', version: METRICS_INDEX_VERSION },
     });
     if ((await es.indices.exists({ index: options.alias })) && !(await es.indices.existsAlias({ name: options.alias }))) {
-      throw new MetricsIndexConflictError(`'${options.alias}' is a concrete index, not an alias: delete it or choose another ELASTICSEARCH_INDEX`);
+      throw new MetricsIndexConflictError(
+        `'${options.alias}' is a concrete index, not an alias: delete it or choose another ELASTICSEARCH_INDEX`,
+      );
     }
     if (await es.indices.exists({ index: names.index })) {
       await putSameMapping(client, names.index);
@@ -91,7 +93,12 @@ async function createIndex(client: ElasticsearchClient, names: MetricsIndexNames
     await client.driver.indices.create({ index: names.index, aliases: { [names.alias]: { is_write_index: true } } });
   } catch (err) {
     // Another replica created it first: fine, as long as its mapping is ours.
-    if (!(err instanceof errors.ResponseError && err.body !== null && JSON.stringify(err.body).includes('resource_already_exists_exception'))) throw err;
+    if (!(
+      err instanceof errors.ResponseError &&
+      err.body !== null &&
+      JSON.stringify(err.body).includes('resource_already_exists_exception')
+    ))
+      throw err;
     await putSameMapping(client, names.index);
   }
 }
@@ -102,7 +109,10 @@ async function putSameMapping(client: ElasticsearchClient, index: string): Promi
     await client.driver.indices.putMapping({ index, ...METRICS_MAPPINGS });
   } catch (err) {
     if (err instanceof errors.ResponseError && err.statusCode === 400) {
-      throw new MetricsIndexConflictError(`index '${index}' has a mapping that conflicts with version ${METRICS_INDEX_VERSION}: ${err.message}`, { cause: err });
+      throw new MetricsIndexConflictError(
+        `index '${index}' has a mapping that conflicts with version ${METRICS_INDEX_VERSION}: ${err.message}`,
+        { cause: err },
+      );
     }
     throw err;
   }

@@ -66,24 +66,21 @@ describe('installMetricsIndex', () => {
     const mapping = await client.driver.indices.getMapping({ index: alias });
     const properties = mapping[first.index]?.mappings.properties ?? {};
     assert.equal(mapping[first.index]?.mappings.dynamic, 'strict');
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(properties).map(([field, spec]) => [field, spec.type])),
-      {
-        granularity: 'keyword',
-        window_start: 'date',
-        window_end: 'date',
-        url: 'keyword',
-        country: 'keyword',
-        clicks: 'long',
-        unique_users: 'long',
-        unique_users_exact: 'boolean',
-        time_spent_sum_ms: 'long',
-        time_spent_samples: 'long',
-        avg_time_spent_ms: 'double',
-        final: 'boolean',
-        updated_at: 'date',
-      },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(properties).map(([field, spec]) => [field, spec.type])), {
+      granularity: 'keyword',
+      window_start: 'date',
+      window_end: 'date',
+      url: 'keyword',
+      country: 'keyword',
+      clicks: 'long',
+      unique_users: 'long',
+      unique_users_exact: 'boolean',
+      time_spent_sum_ms: 'long',
+      time_spent_samples: 'long',
+      avg_time_spent_ms: 'double',
+      final: 'boolean',
+      updated_at: 'date',
+    });
   });
 
   test('when the alias lost its index link, then installing again restores it', async () => {
@@ -185,31 +182,53 @@ describe('metric queries', () => {
   const alias = `${prefix}-query`;
   before(async () => {
     await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
-    const writes = [hourWrite(1, '/q', 5), hourWrite(2, '/q', 7), hourWrite(3, '/q', 9), hourWrite(2, '/q', 4, 'DE'), hourWrite(2, '/other', 50)];
+    const writes = [
+      hourWrite(1, '/q', 5),
+      hourWrite(2, '/q', 7),
+      hourWrite(3, '/q', 9),
+      hourWrite(2, '/q', 4, 'DE'),
+      hourWrite(2, '/other', 50),
+    ];
     await createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry }).write(writes);
     await client.driver.indices.refresh({ index: alias });
   });
 
   test('when a url, country and hour range are asked for, then exactly those windows come back in time order', async () => {
-    const { rows, total } = await searchMetrics(client, alias, { url: '/q', country: 'FR', granularity: 'hour', fromMs: Date.UTC(2024, 0, 1, 2), toMs: Date.UTC(2024, 0, 1, 4), limit: 10 });
+    const { rows, total } = await searchMetrics(client, alias, {
+      url: '/q',
+      country: 'FR',
+      granularity: 'hour',
+      fromMs: Date.UTC(2024, 0, 1, 2),
+      toMs: Date.UTC(2024, 0, 1, 4),
+      limit: 10,
+    });
     assert.equal(total, 2);
-    assert.deepEqual(rows.map((r) => [r.window_start, r.clicks]), [
-      ['2024-01-01T02:00:00.000Z', 7],
-      ['2024-01-01T03:00:00.000Z', 9],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.window_start, r.clicks]),
+      [
+        ['2024-01-01T02:00:00.000Z', 7],
+        ['2024-01-01T03:00:00.000Z', 9],
+      ],
+    );
   });
 
   test('when no country is given, then every country of the url comes back, and the limit caps the rows but not the total', async () => {
     const { rows, total } = await searchMetrics(client, alias, { url: '/q', granularity: 'hour', limit: 3 });
     assert.equal(total, 4);
-    assert.deepEqual(rows.map((r) => `${r.window_start?.slice(11, 13)} ${r.country}`), ['01 FR', '02 DE', '02 FR']);
+    assert.deepEqual(
+      rows.map((r) => `${r.window_start?.slice(11, 13)} ${r.country}`),
+      ['01 FR', '02 DE', '02 FR'],
+    );
   });
 
   test('when the top groups are asked for, then they come most clicks first', async () => {
     const { rows } = await topMetrics(client, alias, { granularity: 'hour', limit: 2 });
-    assert.deepEqual(rows.map((r) => [r.url, r.clicks]), [
-      ['/other', 50],
-      ['/q', 9],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.url, r.clicks]),
+      [
+        ['/other', 50],
+        ['/q', 9],
+      ],
+    );
   });
 });

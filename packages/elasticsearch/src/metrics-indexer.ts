@@ -5,7 +5,8 @@ import type { BulkItemFailure } from './errors.ts';
 import { BulkItemsRejectedError, BulkItemsRetriableError, classifyElasticsearchError, isRetriableItemStatus } from './errors.ts';
 
 /** One change to the metrics alias: (over)write a document under its deterministic id, or delete it. */
-export type MetricWrite = { readonly action: 'index'; readonly id: string; readonly document: object } | { readonly action: 'delete'; readonly id: string };
+export type MetricWrite =
+  { readonly action: 'index'; readonly id: string; readonly document: object } | { readonly action: 'delete'; readonly id: string };
 
 export interface MetricsIndexer {
   /**
@@ -62,7 +63,9 @@ interface BulkOutcome {
 
 /** Sends one bulk request and sorts the failed items (if any) into retriable and rejected. */
 async function sendBulk(client: ElasticsearchClient, alias: string, writes: readonly MetricWrite[]): Promise<BulkOutcome> {
-  const operations = writes.flatMap((w) => (w.action === 'index' ? [{ index: { _index: alias, _id: w.id } }, w.document] : [{ delete: { _index: alias, _id: w.id } }]));
+  const operations = writes.flatMap((w) =>
+    w.action === 'index' ? [{ index: { _index: alias, _id: w.id } }, w.document] : [{ delete: { _index: alias, _id: w.id } }],
+  );
   let response;
   try {
     response = await client.driver.bulk({ operations });

@@ -34,15 +34,37 @@ export async function searchMetrics(
       },
     });
   }
-  return search(client, alias, { bool: { filter } }, [{ window_start: { order: 'asc', missing: '_first' } }, { country: 'asc' }], question.limit);
+  return search(
+    client,
+    alias,
+    { bool: { filter } },
+    [{ window_start: { order: 'asc', missing: '_first' } }, { country: 'asc' }],
+    question.limit,
+  );
 }
 
 /** The `limit` groups with the most clicks at one granularity (all-time by default), most clicks first. */
-export async function topMetrics(client: ElasticsearchClient, alias: string, question: { granularity?: 'hour' | 'day' | 'all'; limit: number }): Promise<MetricRows> {
-  return search(client, alias, { term: { granularity: question.granularity ?? 'all' } }, [{ clicks: 'desc' }, { url: 'asc' }, { country: 'asc' }], question.limit);
+export async function topMetrics(
+  client: ElasticsearchClient,
+  alias: string,
+  question: { granularity?: 'hour' | 'day' | 'all'; limit: number },
+): Promise<MetricRows> {
+  return search(
+    client,
+    alias,
+    { term: { granularity: question.granularity ?? 'all' } },
+    [{ clicks: 'desc' }, { url: 'asc' }, { country: 'asc' }],
+    question.limit,
+  );
 }
 
-async function search(client: ElasticsearchClient, alias: string, query: estypes.QueryDslQueryContainer, sort: estypes.Sort, limit: number): Promise<MetricRows> {
+async function search(
+  client: ElasticsearchClient,
+  alias: string,
+  query: estypes.QueryDslQueryContainer,
+  sort: estypes.Sort,
+  limit: number,
+): Promise<MetricRows> {
   try {
     const response = await client.driver.search<MetricRow>({ index: alias, query, sort, size: limit, track_total_hits: true });
     const total = response.hits.total;

@@ -11,7 +11,12 @@ const cases: ReadonlyArray<{ when: string; ip: string; policy: IpPolicy; stored:
   { when: 'an IPv4 address already ends in 0 and is truncated', ip: '10.1.2.0', policy: 'truncated', stored: '10.1.2.0' },
   { when: 'an IPv6 address is truncated', ip: '2001:db8:a:b:c:d:e:f', policy: 'truncated', stored: '2001:db8:a::' },
   { when: 'a compressed IPv6 address is truncated', ip: '2001:db8:a:b::1', policy: 'truncated', stored: '2001:db8:a::' },
-  { when: 'an upper-case IPv6 address with leading zeros is truncated', ip: '2001:0DB8:000A:0001::1', policy: 'truncated', stored: '2001:db8:a::' },
+  {
+    when: 'an upper-case IPv6 address with leading zeros is truncated',
+    ip: '2001:0DB8:000A:0001::1',
+    policy: 'truncated',
+    stored: '2001:db8:a::',
+  },
   { when: 'the IPv6 prefix has zeros', ip: '2001:0:0:1::1', policy: 'truncated', stored: '2001::' },
   { when: 'the IPv6 zero run is inside the prefix', ip: '1::2:3:4:5:6:7', policy: 'truncated', stored: '1:0:2::' },
   { when: 'an IPv4-mapped IPv6 address is truncated', ip: '::ffff:203.0.113.57', policy: 'truncated', stored: '::' },

@@ -65,7 +65,13 @@ await test('when the same user agent is parsed twice, then the parse function ru
 
 await test('when more distinct user agents than the cache size are parsed, then the least recently used is parsed again', () => {
   const { parser, calls } = countingParser(2);
-  for (const userAgent of [USER_AGENTS.chromeWindows, USER_AGENTS.iphoneSafari, USER_AGENTS.chromeWindows, USER_AGENTS.ipadSafari, USER_AGENTS.iphoneSafari]) {
+  for (const userAgent of [
+    USER_AGENTS.chromeWindows,
+    USER_AGENTS.iphoneSafari,
+    USER_AGENTS.chromeWindows,
+    USER_AGENTS.ipadSafari,
+    USER_AGENTS.iphoneSafari,
+  ]) {
     parser.parse(userAgent);
   }
   assert.deepEqual(calls, [USER_AGENTS.chromeWindows, USER_AGENTS.iphoneSafari, USER_AGENTS.ipadSafari, USER_AGENTS.iphoneSafari]);

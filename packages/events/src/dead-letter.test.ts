@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildDeadLetter, serializeDeadLetter } from './dead-letter.ts';
 
-const source = { topic: 'clicks', partition: 2, offset: '17', reason: 'invalid_json', message: 'value is not valid UTF-8', at: new Date('2024-05-01T10:00:00Z') } as const;
+const source = {
+  topic: 'clicks',
+  partition: 2,
+  offset: '17',
+  reason: 'invalid_json',
+  message: 'value is not valid UTF-8',
+  at: new Date('2024-05-01T10:00:00Z'),
+} as const;
 
 const cases: ReadonlyArray<{ when: string; value: Buffer | null; stored: string | null; encoding: 'utf8' | 'base64' }> = [
   { when: 'the value is valid UTF-8', value: Buffer.from('{"user_id":"ü"'), stored: '{"user_id":"ü"', encoding: 'utf8' },

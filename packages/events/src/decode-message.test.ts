@@ -10,7 +10,10 @@ const MINIMAL = { user_id: 'u1', timestamp: '2024-05-01T10:00:00Z', url: 'https:
 
 function decode(value: Buffer | string | object | null, key: string | null = null) {
   const bytes = value === null || Buffer.isBuffer(value) ? value : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
-  return decodeClickMessage({ value: bytes, key: key === null ? null : Buffer.from(key), topic: 'clicks', partition: 3, offset: '42' }, NOW);
+  return decodeClickMessage(
+    { value: bytes, key: key === null ? null : Buffer.from(key), topic: 'clicks', partition: 3, offset: '42' },
+    NOW,
+  );
 }
 
 function decodeEvent(value: Buffer | string | object, key: string | null = null): ClickEvent {
@@ -21,12 +24,25 @@ function decodeEvent(value: Buffer | string | object, key: string | null = null)
 
 const show = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
 
-const NO_EXTRAS = { sessionId: null, ip: null, userAgent: null, referrer: null, timeSpentMs: null, country: null, region: null, city: null, browser: null, os: null, device: null };
+const NO_EXTRAS = {
+  sessionId: null,
+  ip: null,
+  userAgent: null,
+  referrer: null,
+  timeSpentMs: null,
+  country: null,
+  region: null,
+  city: null,
+  browser: null,
+  os: null,
+  device: null,
+};
 
 const seeds: ReadonlyArray<{ when: string; value: string; key: string | null; event: ClickEvent }> = [
   {
     when: 'a JSON seed carries pre-enriched geo and user agent',
-    value: '{"click_id":"c1","user_id":"u1","timestamp":"2024-05-01T10:00:00Z","url":"https://Shop.example.com:443/p/1/?q=1#x","country":"us","city":"Boston","browser":"Chrome","operating_system":"Windows","device":"desktop"}',
+    value:
+      '{"click_id":"c1","user_id":"u1","timestamp":"2024-05-01T10:00:00Z","url":"https://Shop.example.com:443/p/1/?q=1#x","country":"us","city":"Boston","browser":"Chrome","operating_system":"Windows","device":"desktop"}',
     key: 'u1',
     event: {
       ...NO_EXTRAS,
@@ -44,7 +60,8 @@ const seeds: ReadonlyArray<{ when: string; value: string; key: string | null; ev
   },
   {
     when: 'a JSON seed carries ip, user agent and seconds spent, without id or key',
-    value: '{"UserID":"u2","Timestamp":1714557600000,"URL":"/home/","ip_address":"8.8.8.8","ua":"Mozilla/5.0 (X11; Linux x86_64)","time_spent":12.5}',
+    value:
+      '{"UserID":"u2","Timestamp":1714557600000,"URL":"/home/","ip_address":"8.8.8.8","ua":"Mozilla/5.0 (X11; Linux x86_64)","time_spent":12.5}',
     key: null,
     event: {
       ...NO_EXTRAS,
@@ -122,12 +139,24 @@ await test('when the contract names are used for every field, then each lands in
   });
 });
 
-const aliases: ReadonlyArray<{ alias: string; replaces: keyof typeof MINIMAL | null; value: unknown; field: keyof ClickEvent; expected: unknown }> = [
+const aliases: ReadonlyArray<{
+  alias: string;
+  replaces: keyof typeof MINIMAL | null;
+  value: unknown;
+  field: keyof ClickEvent;
+  expected: unknown;
+}> = [
   { alias: 'click_id', replaces: null, value: 'c1', field: 'eventId', expected: 'c1' },
   { alias: 'row_key', replaces: null, value: 'r1', field: 'eventId', expected: 'r1' },
   { alias: 'UserID', replaces: 'user_id', value: 'u7', field: 'userId', expected: 'u7' },
   { alias: 'Timestamp', replaces: 'timestamp', value: 1714557600000, field: 'eventTime', expected: new Date('2024-05-01T10:00:00Z') },
-  { alias: 'event_time', replaces: 'timestamp', value: '2024-05-01 09:00:00', field: 'eventTime', expected: new Date('2024-05-01T09:00:00Z') },
+  {
+    alias: 'event_time',
+    replaces: 'timestamp',
+    value: '2024-05-01 09:00:00',
+    field: 'eventTime',
+    expected: new Date('2024-05-01T09:00:00Z'),
+  },
   { alias: 'URL', replaces: 'url', value: '/b/', field: 'urlKey', expected: '/b' },
   { alias: 'page_url', replaces: 'url', value: 'https://example.com/c', field: 'url', expected: 'https://example.com/c' },
   { alias: 'ip_address', replaces: null, value: '1.2.3.4', field: 'ip', expected: '1.2.3.4' },
@@ -151,8 +180,18 @@ const precedence: ReadonlyArray<{ when: string; fields: object; field: keyof Cli
   { when: 'event_id and click_id are both sent', fields: { event_id: 'e', click_id: 'c', row_key: 'r' }, field: 'eventId', expected: 'e' },
   { when: 'click_id and row_key are both sent', fields: { click_id: 'c', row_key: 'r' }, field: 'eventId', expected: 'c' },
   { when: 'user_id and UserID are both sent', fields: { UserID: 'other' }, field: 'userId', expected: 'u1' },
-  { when: 'time_spent_ms and time_spent are both sent', fields: { time_spent_ms: 100, time_spent: 5 }, field: 'timeSpentMs', expected: 100 },
-  { when: 'time_spent_ms is valid and time_spent is not', fields: { time_spent_ms: 100, time_spent: 'x' }, field: 'timeSpentMs', expected: 100 },
+  {
+    when: 'time_spent_ms and time_spent are both sent',
+    fields: { time_spent_ms: 100, time_spent: 5 },
+    field: 'timeSpentMs',
+    expected: 100,
+  },
+  {
+    when: 'time_spent_ms is valid and time_spent is not',
+    fields: { time_spent_ms: 100, time_spent: 'x' },
+    field: 'timeSpentMs',
+    expected: 100,
+  },
   { when: 'os and operating_system are both sent', fields: { os: 'Linux', operating_system: 'Windows' }, field: 'os', expected: 'Linux' },
   { when: 'event_id is empty and click_id is set', fields: { event_id: '', click_id: 'c' }, field: 'eventId', expected: 'c' },
 ];
@@ -172,8 +211,18 @@ const normalisation: ReadonlyArray<{ when: string; fields: object; field: keyof 
   { when: 'an optional field is null', fields: { ip: null }, field: 'ip', expected: null },
   { when: 'time_spent is 86400 seconds', fields: { time_spent: 86_400 }, field: 'timeSpentMs', expected: 86_400_000 },
   { when: 'time_spent_ms is 0', fields: { time_spent_ms: 0 }, field: 'timeSpentMs', expected: 0 },
-  { when: 'the timestamp is exactly 24 h after ingest', fields: { timestamp: NOW.getTime() + DAY_MS }, field: 'eventTime', expected: new Date(NOW.getTime() + DAY_MS) },
-  { when: 'the timestamp is a string of epoch milliseconds', fields: { timestamp: '1714557600000' }, field: 'eventTime', expected: new Date('2024-05-01T10:00:00Z') },
+  {
+    when: 'the timestamp is exactly 24 h after ingest',
+    fields: { timestamp: NOW.getTime() + DAY_MS },
+    field: 'eventTime',
+    expected: new Date(NOW.getTime() + DAY_MS),
+  },
+  {
+    when: 'the timestamp is a string of epoch milliseconds',
+    fields: { timestamp: '1714557600000' },
+    field: 'eventTime',
+    expected: new Date('2024-05-01T10:00:00Z'),
+  },
 ];
 
 await test('decodeClickMessage: normalisation', async (t) => {
@@ -228,7 +277,12 @@ const rejections: ReadonlyArray<{ when: string; value: Buffer | string | object 
   { when: 'user_id is an empty string', value: { ...MINIMAL, user_id: '' }, reason: 'missing_field', mentions: 'user_id' },
   { when: 'timestamp is absent', value: { user_id: 'u1', url: MINIMAL.url }, reason: 'missing_field', mentions: 'timestamp' },
   { when: 'url is null', value: { ...MINIMAL, url: null }, reason: 'missing_field', mentions: 'url' },
-  { when: 'a CSV line has an empty user_id', value: 'c9,,2024-05-01 10:00:00,/a,US,Boston,Chrome,Windows,desktop', reason: 'missing_field', mentions: 'user_id' },
+  {
+    when: 'a CSV line has an empty user_id',
+    value: 'c9,,2024-05-01 10:00:00,/a,US,Boston,Chrome,Windows,desktop',
+    reason: 'missing_field',
+    mentions: 'user_id',
+  },
   { when: 'user_id is a number', value: { ...MINIMAL, user_id: 5 }, reason: 'invalid_type', mentions: 'user_id' },
   { when: 'timestamp is a boolean', value: { ...MINIMAL, timestamp: true }, reason: 'invalid_type', mentions: 'timestamp' },
   { when: 'url is a number', value: { ...MINIMAL, url: 5 }, reason: 'invalid_type', mentions: 'url' },
@@ -239,22 +293,57 @@ const rejections: ReadonlyArray<{ when: string; value: Buffer | string | object 
   { when: 'event_id has 129 characters', value: { ...MINIMAL, event_id: long(129) }, reason: 'invalid_value', mentions: 'event_id' },
   { when: 'user_id has 257 characters', value: { ...MINIMAL, user_id: long(257) }, reason: 'invalid_value', mentions: 'user_id' },
   { when: 'session_id has 257 characters', value: { ...MINIMAL, session_id: long(257) }, reason: 'invalid_value', mentions: 'session_id' },
-  { when: 'user_agent has 2049 characters', value: { ...MINIMAL, user_agent: long(2049) }, reason: 'invalid_value', mentions: 'user_agent' },
+  {
+    when: 'user_agent has 2049 characters',
+    value: { ...MINIMAL, user_agent: long(2049) },
+    reason: 'invalid_value',
+    mentions: 'user_agent',
+  },
   { when: 'referrer has 2049 characters', value: { ...MINIMAL, referrer: long(2049) }, reason: 'invalid_value', mentions: 'referrer' },
   { when: 'time_spent_ms is negative', value: { ...MINIMAL, time_spent_ms: -1 }, reason: 'invalid_value', mentions: 'time_spent_ms' },
-  { when: 'time_spent_ms is over a day', value: { ...MINIMAL, time_spent_ms: 86_400_001 }, reason: 'invalid_value', mentions: 'time_spent_ms' },
+  {
+    when: 'time_spent_ms is over a day',
+    value: { ...MINIMAL, time_spent_ms: 86_400_001 },
+    reason: 'invalid_value',
+    mentions: 'time_spent_ms',
+  },
   { when: 'time_spent is over a day', value: { ...MINIMAL, time_spent: 86_401 }, reason: 'invalid_value', mentions: 'time_spent' },
   { when: 'url is an ftp URL', value: { ...MINIMAL, url: 'ftp://example.com/a' }, reason: 'invalid_url', mentions: 'url' },
   { when: 'url is a bare host', value: { ...MINIMAL, url: 'example.com/a' }, reason: 'invalid_url', mentions: 'url' },
   { when: 'url is protocol-relative', value: { ...MINIMAL, url: '//evil.com/a' }, reason: 'invalid_url', mentions: 'url' },
-  { when: 'url has 2049 characters', value: { ...MINIMAL, url: `https://example.com/${long(2029)}` }, reason: 'invalid_url', mentions: 'url' },
+  {
+    when: 'url has 2049 characters',
+    value: { ...MINIMAL, url: `https://example.com/${long(2029)}` },
+    reason: 'invalid_url',
+    mentions: 'url',
+  },
   { when: 'ip has an octet over 255', value: { ...MINIMAL, ip: '999.1.1.1' }, reason: 'invalid_ip', mentions: 'ip' },
   { when: 'ip is a host name', value: { ...MINIMAL, ip_address: 'localhost' }, reason: 'invalid_ip', mentions: 'ip' },
   { when: 'timestamp is free text', value: { ...MINIMAL, timestamp: 'yesterday' }, reason: 'invalid_timestamp', mentions: 'timestamp' },
-  { when: 'timestamp is a day that does not exist', value: { ...MINIMAL, timestamp: '2024-02-30T10:00:00Z' }, reason: 'invalid_timestamp', mentions: 'timestamp' },
-  { when: 'timestamp is fractional milliseconds', value: { ...MINIMAL, timestamp: 1714557600000.5 }, reason: 'invalid_timestamp', mentions: 'timestamp' },
-  { when: 'timestamp is 1 ms more than 24 h after ingest', value: { ...MINIMAL, timestamp: NOW.getTime() + DAY_MS + 1 }, reason: 'timestamp_in_future', mentions: 'timestamp' },
-  { when: 'timestamp is next year', value: { ...MINIMAL, timestamp: '2025-05-01T10:00:00Z' }, reason: 'timestamp_in_future', mentions: 'timestamp' },
+  {
+    when: 'timestamp is a day that does not exist',
+    value: { ...MINIMAL, timestamp: '2024-02-30T10:00:00Z' },
+    reason: 'invalid_timestamp',
+    mentions: 'timestamp',
+  },
+  {
+    when: 'timestamp is fractional milliseconds',
+    value: { ...MINIMAL, timestamp: 1714557600000.5 },
+    reason: 'invalid_timestamp',
+    mentions: 'timestamp',
+  },
+  {
+    when: 'timestamp is 1 ms more than 24 h after ingest',
+    value: { ...MINIMAL, timestamp: NOW.getTime() + DAY_MS + 1 },
+    reason: 'timestamp_in_future',
+    mentions: 'timestamp',
+  },
+  {
+    when: 'timestamp is next year',
+    value: { ...MINIMAL, timestamp: '2025-05-01T10:00:00Z' },
+    reason: 'timestamp_in_future',
+    mentions: 'timestamp',
+  },
 ];
 
 await test('decodeClickMessage: rejections', async (t) => {

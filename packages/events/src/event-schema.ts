@@ -39,22 +39,37 @@ const clickFieldsSchema = z.object({
   user_id: z.string().max(256),
   timestamp: z.union([z.number(), z.string()], { error: 'expected an ISO-8601 string or epoch milliseconds' }).transform((value, ctx) => {
     const eventTime = parseEventTime(value);
-    if (eventTime === null) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not an ISO-8601 time or epoch milliseconds` });
+    if (eventTime === null)
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not an ISO-8601 time or epoch milliseconds` });
     return eventTime ?? z.NEVER;
   }),
-  url: z.string().max(2048).transform((url, ctx) => {
-    const urlKey = toUrlKey(url);
-    if (urlKey === null) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url)} is not an absolute http(s) URL or a path starting with /` });
-    return urlKey === null ? z.NEVER : { url, urlKey };
-  }),
+  url: z
+    .string()
+    .max(2048)
+    .transform((url, ctx) => {
+      const urlKey = toUrlKey(url);
+      if (urlKey === null)
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url)} is not an absolute http(s) URL or a path starting with /` });
+      return urlKey === null ? z.NEVER : { url, urlKey };
+    }),
   session_id: z.string().max(256).optional(),
-  ip: z.string().refine((ip) => isIP(ip) !== 0, 'expected an IPv4 or IPv6 literal').optional(),
+  ip: z
+    .string()
+    .refine((ip) => isIP(ip) !== 0, 'expected an IPv4 or IPv6 literal')
+    .optional(),
   user_agent: z.string().max(2048).optional(),
   referrer: z.string().max(2048).optional(),
   time_spent_ms: z.int().min(0).max(MAX_TIME_SPENT_MS).optional(),
   // Seconds; the range guarantees the rounded milliseconds stay within 0..MAX_TIME_SPENT_MS.
-  time_spent: z.number().min(0).max(MAX_TIME_SPENT_MS / 1000).optional(),
-  country: z.string().transform((country) => (/^[a-z]{2}$/i.test(country) ? country.toUpperCase() : country)).optional(),
+  time_spent: z
+    .number()
+    .min(0)
+    .max(MAX_TIME_SPENT_MS / 1000)
+    .optional(),
+  country: z
+    .string()
+    .transform((country) => (/^[a-z]{2}$/i.test(country) ? country.toUpperCase() : country))
+    .optional(),
   region: z.string().optional(),
   city: z.string().optional(),
   browser: z.string().optional(),
@@ -69,7 +84,10 @@ const clickFieldsSchema = z.object({
  * fields are ignored. `fallbackEventId` is used when the value has no event id. A timestamp more
  * than 24 h after `now` is `timestamp_in_future`. Never throws for bad data.
  */
-export function validateClickFields(value: Readonly<Record<string, unknown>>, context: { now: Date; fallbackEventId: string }): DecodeResult {
+export function validateClickFields(
+  value: Readonly<Record<string, unknown>>,
+  context: { now: Date; fallbackEventId: string },
+): DecodeResult {
   const fields = canonicalise(value);
   const parsed = clickFieldsSchema.safeParse(fields);
   if (!parsed.success) {
@@ -78,7 +96,10 @@ export function validateClickFields(value: Readonly<Record<string, unknown>>, co
   }
   const f = parsed.data;
   if (f.timestamp.getTime() - context.now.getTime() > MAX_FUTURE_MS) {
-    return invalid('timestamp_in_future', `timestamp ${f.timestamp.toISOString()} is more than 24 h after ingest time ${context.now.toISOString()}`);
+    return invalid(
+      'timestamp_in_future',
+      `timestamp ${f.timestamp.toISOString()} is more than 24 h after ingest time ${context.now.toISOString()}`,
+    );
   }
   return {
     ok: true,
@@ -116,7 +137,10 @@ function canonicalise(value: Readonly<Record<string, unknown>>): Record<string, 
 function describeIssue(issue: z.core.$ZodIssue, fields: Readonly<Record<string, unknown>>): { reason: InvalidReason; message: string } {
   const field = String(issue.path[0]);
   if (fields[field] === undefined) {
-    return { reason: 'missing_field', message: `${field} is missing (accepted names: ${[field, ...(FIELD_ALIASES[field] ?? [])].join(', ')})` };
+    return {
+      reason: 'missing_field',
+      message: `${field} is missing (accepted names: ${[field, ...(FIELD_ALIASES[field] ?? [])].join(', ')})`,
+    };
   }
   const isTypeIssue = issue.code === 'invalid_type' || issue.code === 'invalid_union';
   return { reason: isTypeIssue ? 'invalid_type' : (FIELD_REASONS[field] ?? 'invalid_value'), message: `${field}: ${issue.message}` };

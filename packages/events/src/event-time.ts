@@ -14,9 +14,18 @@ export function parseEventTime(value: string | number): Date | null {
   if (/^\d+$/.test(value)) return fromEpochMs(Number(value));
   const match = ISO_TIMESTAMP.exec(value);
   if (match === null) return null;
-  const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', sign, offsetHours = '00', offsetMinutes = '00'] = match;
+  const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', sign, offsetHours = '00', offsetMinutes = '00'] =
+    match;
   const wallClock = new Date(
-    Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), Number(fraction.slice(0, 3).padEnd(3, '0'))),
+    Date.UTC(
+      Number(year),
+      Number(month) - 1,
+      Number(day),
+      Number(hour),
+      Number(minute),
+      Number(second),
+      Number(fraction.slice(0, 3).padEnd(3, '0')),
+    ),
   );
   // Date.UTC rolls over out-of-range parts (Feb 30 -> Mar 1); a changed date means it was invalid.
   if (!wallClock.toISOString().startsWith(`${year}-${month}-${day}T${hour}:${minute}:${second}`)) return null;

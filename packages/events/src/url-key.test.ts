@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import { toUrlKey } from './url-key.ts';
 
 const cases: ReadonlyArray<{ when: string; url: string; key: string | null }> = [
-  { when: 'an https URL has upper-case host, default port, trailing slash, query and fragment', url: 'https://Shop.example.com:443/p/1/?q=1#x', key: 'https://shop.example.com/p/1' },
+  {
+    when: 'an https URL has upper-case host, default port, trailing slash, query and fragment',
+    url: 'https://Shop.example.com:443/p/1/?q=1#x',
+    key: 'https://shop.example.com/p/1',
+  },
   { when: 'an http URL has its default port', url: 'http://example.com:80/a', key: 'http://example.com/a' },
   { when: 'a URL has a non-default port', url: 'http://example.com:8080/a', key: 'http://example.com:8080/a' },
   { when: 'the scheme is upper-case', url: 'HTTPS://EXAMPLE.COM/Path', key: 'https://example.com/Path' },

@@ -6,7 +6,12 @@ const plain = { KAFKA_BROKERS: ['a:1', 'b:2'], KAFKA_CLIENT_ID: 'clickstream', K
 
 test('when SASL is configured, then the connection carries it', () => {
   const connection = kafkaConnectionOf({ ...plain, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
-  assert.deepEqual(connection, { brokers: ['a:1', 'b:2'], clientId: 'clickstream', ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'p' } });
+  assert.deepEqual(connection, {
+    brokers: ['a:1', 'b:2'],
+    clientId: 'clickstream',
+    ssl: true,
+    sasl: { mechanism: 'plain', username: 'u', password: 'p' },
+  });
 });
 
 test('when SASL is not configured, or has no user name, then the connection has no sasl entry', () => {

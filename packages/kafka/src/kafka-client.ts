@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { LogEntry, SASLOptions } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { Logger } from '@clickstream/observability';
 
 /** How to reach the brokers. Secrets stay in here and are never logged. */
 export interface KafkaConnection {

@@ -48,8 +48,14 @@ test('when a topic is created and messages produced, then a consumer group recei
   await allReceived;
   clearTimeout(timeout);
   await consumer.stop();
-  const values = received.map((m) => JSON.parse(m.value?.toString() ?? 'null') as { n: number }).map((v) => v.n).sort((a, b) => a - b);
-  assert.deepEqual(values, sent.map((_, i) => i));
+  const values = received
+    .map((m) => JSON.parse(m.value?.toString() ?? 'null') as { n: number })
+    .map((v) => v.n)
+    .sort((a, b) => a - b);
+  assert.deepEqual(
+    values,
+    sent.map((_, i) => i),
+  );
   const keys = new Set(received.map((m) => `${m.key?.toString()}@${m.partition}`));
   assert.equal(keys.size, 5, 'one user key stays in one partition');
 });

@@ -44,7 +44,14 @@ await test('buildMetricDocument', async (t) => {
     },
     {
       name: 'when the window is a day without samples, then it ends a day later and the average is null',
-      input: { ...hourInput, granularity: 'day', windowStartMs: Date.UTC(2024, 2, 10), timeSpentSumMs: 0, timeSpentSamples: 0, final: false },
+      input: {
+        ...hourInput,
+        granularity: 'day',
+        windowStartMs: Date.UTC(2024, 2, 10),
+        timeSpentSumMs: 0,
+        timeSpentSamples: 0,
+        final: false,
+      },
       expected: {
         granularity: 'day',
         window_start: '2024-03-10T00:00:00.000Z',
@@ -88,7 +95,10 @@ await test('buildMetricDocument', async (t) => {
   }
 
   const invalid: { name: string; input: MetricDocumentInput }[] = [
-    { name: "when an 'all' document is final, then it throws", input: { ...hourInput, granularity: 'all', windowStartMs: null, final: true } },
+    {
+      name: "when an 'all' document is final, then it throws",
+      input: { ...hourInput, granularity: 'all', windowStartMs: null, final: true },
+    },
     { name: "when an 'hour' document has no start, then it throws", input: { ...hourInput, windowStartMs: null } },
     { name: 'when a count is fractional, then it throws', input: { ...hourInput, clicks: 1.5 } },
     { name: 'when the update time is not a date, then it throws', input: { ...hourInput, updatedAtMs: Number.NaN } },

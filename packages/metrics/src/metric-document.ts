@@ -84,12 +84,7 @@ export function buildMetricDocument(input: MetricDocumentInput): MetricDocument 
  * @param windowStartMs epoch milliseconds of the window start; null exactly for `all`.
  * @throws RangeError when the window start does not fit the granularity.
  */
-export function metricDocumentId(
-  granularity: Granularity,
-  windowStartMs: number | null,
-  url: string,
-  country: string,
-): string {
+export function metricDocumentId(granularity: Granularity, windowStartMs: number | null, url: string, country: string): string {
   windowEndMs(granularity, windowStartMs);
   const tuple = JSON.stringify([granularity, windowStartMs, url, country]);
   return createHash('sha256').update(tuple, 'utf8').digest('hex');

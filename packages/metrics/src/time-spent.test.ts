@@ -13,26 +13,17 @@ const unknown: Expected[string] = { timeSpentMs: null, source: 'unknown' };
 const cases: { name: string; events: MetricEvent[]; expected: Expected }[] = [
   {
     name: 'when an event carries time spent, then that value is used instead of the gap',
-    events: [
-      clickEvent({ eventId: 'a', eventTimeMs: at(0), timeSpentMs: 5_000 }),
-      clickEvent({ eventId: 'b', eventTimeMs: at(1) }),
-    ],
+    events: [clickEvent({ eventId: 'a', eventTimeMs: at(0), timeSpentMs: 5_000 }), clickEvent({ eventId: 'b', eventTimeMs: at(1) })],
     expected: { a: { timeSpentMs: 5_000, source: 'provided' }, b: unknown },
   },
   {
     name: 'when an event carries a time spent of 0, then 0 is known and the gap is not used',
-    events: [
-      clickEvent({ eventId: 'a', eventTimeMs: at(0), timeSpentMs: 0 }),
-      clickEvent({ eventId: 'b', eventTimeMs: at(1) }),
-    ],
+    events: [clickEvent({ eventId: 'a', eventTimeMs: at(0), timeSpentMs: 0 }), clickEvent({ eventId: 'b', eventTimeMs: at(1) })],
     expected: { a: { timeSpentMs: 0, source: 'provided' }, b: unknown },
   },
   {
     name: "when no time spent is carried, then it is the gap to the user's next event",
-    events: [
-      clickEvent({ eventId: 'a', eventTimeMs: at(0) }),
-      clickEvent({ eventId: 'b', eventTimeMs: at(2, 500) }),
-    ],
+    events: [clickEvent({ eventId: 'a', eventTimeMs: at(0) }), clickEvent({ eventId: 'b', eventTimeMs: at(2, 500) })],
     expected: { a: known(2 * 60_000 + 500), b: unknown },
   },
   {
@@ -125,10 +116,7 @@ await test('assignTimeSpent', async (t) => {
   for (const { name, events, expected } of cases) {
     await t.test(name, () => {
       const actual = Object.fromEntries(
-        assignTimeSpent(events).map((event) => [
-          event.eventId,
-          { timeSpentMs: event.timeSpentMs, source: event.timeSpentSource },
-        ]),
+        assignTimeSpent(events).map((event) => [event.eventId, { timeSpentMs: event.timeSpentMs, source: event.timeSpentSource }]),
       );
       assert.deepEqual(actual, expected);
     });

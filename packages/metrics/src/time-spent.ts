@@ -53,10 +53,7 @@ export function assignTimeSpent(events: readonly MetricEvent[]): CountedEvent[] 
   return counted.sort(compareEventOrder);
 }
 
-function resolveTimeSpent(
-  event: MetricEvent,
-  nextEvent: MetricEvent | undefined,
-): Pick<CountedEvent, 'timeSpentMs' | 'timeSpentSource'> {
+function resolveTimeSpent(event: MetricEvent, nextEvent: MetricEvent | undefined): Pick<CountedEvent, 'timeSpentMs' | 'timeSpentSource'> {
   if (event.timeSpentMs !== null) {
     return { timeSpentMs: event.timeSpentMs, timeSpentSource: 'provided' };
   }
@@ -91,13 +88,5 @@ function canonicalCopy(a: MetricEvent, b: MetricEvent): MetricEvent {
 }
 
 function contentKey(event: MetricEvent): string {
-  return JSON.stringify([
-    event.eventTimeMs,
-    event.userId,
-    event.sessionId,
-    event.urlKey,
-    event.country,
-    event.timeSpentMs,
-    event.isBot,
-  ]);
+  return JSON.stringify([event.eventTimeMs, event.userId, event.sessionId, event.urlKey, event.country, event.timeSpentMs, event.isBot]);
 }

@@ -14,28 +14,17 @@ function plain(aggregates: HourAggregate[]): PlainAggregate[] {
 const cases: { name: string; events: MetricEvent[]; expected: PlainAggregate[] }[] = [
   {
     name: 'when the next event lies in the look-ahead, then its gap counts for this hour but it is not counted',
-    events: [
-      clickEvent({ eventId: 'a', eventTimeMs: at(50) }),
-      clickEvent({ eventId: 'next', eventTimeMs: at(70) }),
-    ],
-    expected: [
-      { urlKey: '/home', country: 'FR', clicks: 1, userIds: ['u1'], timeSpentSumMs: 20 * 60_000, timeSpentSamples: 1 },
-    ],
+    events: [clickEvent({ eventId: 'a', eventTimeMs: at(50) }), clickEvent({ eventId: 'next', eventTimeMs: at(70) })],
+    expected: [{ urlKey: '/home', country: 'FR', clicks: 1, userIds: ['u1'], timeSpentSumMs: 20 * 60_000, timeSpentSamples: 1 }],
   },
   {
     name: 'when an event is at the next hour start, then it is only a look-ahead event',
-    events: [
-      clickEvent({ eventId: 'a', eventTimeMs: at(59, 59_999) }),
-      clickEvent({ eventId: 'next', eventTimeMs: at(60) }),
-    ],
+    events: [clickEvent({ eventId: 'a', eventTimeMs: at(59, 59_999) }), clickEvent({ eventId: 'next', eventTimeMs: at(60) })],
     expected: [{ urlKey: '/home', country: 'FR', clicks: 1, userIds: ['u1'], timeSpentSumMs: 1, timeSpentSamples: 1 }],
   },
   {
     name: 'when an event lies before the hour, then it is not counted',
-    events: [
-      clickEvent({ eventId: 'before', eventTimeMs: at(-1) }),
-      clickEvent({ eventId: 'a', eventTimeMs: at(0), timeSpentMs: 1_000 }),
-    ],
+    events: [clickEvent({ eventId: 'before', eventTimeMs: at(-1) }), clickEvent({ eventId: 'a', eventTimeMs: at(0), timeSpentMs: 1_000 })],
     expected: [{ urlKey: '/home', country: 'FR', clicks: 1, userIds: ['u1'], timeSpentSumMs: 1_000, timeSpentSamples: 1 }],
   },
   {
@@ -45,16 +34,22 @@ const cases: { name: string; events: MetricEvent[]; expected: PlainAggregate[] }
       clickEvent({ eventId: 'b', userId: 'u1', eventTimeMs: at(1) }),
       clickEvent({ eventId: 'c', userId: 'u2', sessionId: 's2', eventTimeMs: at(2) }),
     ],
-    expected: [
-      { urlKey: '/home', country: 'FR', clicks: 3, userIds: ['u1', 'u2'], timeSpentSumMs: 60_000, timeSpentSamples: 1 },
-    ],
+    expected: [{ urlKey: '/home', country: 'FR', clicks: 3, userIds: ['u1', 'u2'], timeSpentSumMs: 60_000, timeSpentSamples: 1 }],
   },
   {
     name: 'when events span urls and countries, then there is one sorted aggregate per (url, country)',
     events: [
       clickEvent({ eventId: 'a', userId: 'u1', eventTimeMs: at(0), urlKey: '/pricing', country: 'US' }),
       clickEvent({ eventId: 'b', userId: 'u1', eventTimeMs: at(4), urlKey: '/home', country: 'US' }),
-      clickEvent({ eventId: 'c', userId: 'u2', sessionId: 's2', eventTimeMs: at(1), urlKey: '/pricing', country: 'DE', timeSpentMs: 7_000 }),
+      clickEvent({
+        eventId: 'c',
+        userId: 'u2',
+        sessionId: 's2',
+        eventTimeMs: at(1),
+        urlKey: '/pricing',
+        country: 'DE',
+        timeSpentMs: 7_000,
+      }),
       clickEvent({ eventId: 'd', userId: 'u3', sessionId: 's3', eventTimeMs: at(2), urlKey: '/home', country: 'FR' }),
       clickEvent({ eventId: 'e', userId: 'u4', sessionId: 's4', eventTimeMs: at(3), urlKey: '/pricing', country: 'US' }),
     ],
@@ -76,10 +71,7 @@ const cases: { name: string; events: MetricEvent[]; expected: PlainAggregate[] }
   },
   {
     name: 'when only bots and look-ahead events are present, then there are no aggregates',
-    events: [
-      clickEvent({ eventId: 'bot', eventTimeMs: at(0), isBot: true }),
-      clickEvent({ eventId: 'later', eventTimeMs: at(65) }),
-    ],
+    events: [clickEvent({ eventId: 'bot', eventTimeMs: at(0), isBot: true }), clickEvent({ eventId: 'later', eventTimeMs: at(65) })],
     expected: [],
   },
 ];

@@ -73,9 +73,7 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
       aggregates.push({ urlKey, country, ...group });
     }
   }
-  return aggregates.sort(
-    (a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country),
-  );
+  return aggregates.sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
 }
 
 type GroupAccumulator = {

@@ -18,7 +18,10 @@ export function createLogger(options: { service: string; level: LogLevel; destin
       base: { service: options.service },
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: ['password', '*.password', 'apiKey', '*.apiKey', 'sasl', '*.sasl', 'authorization', '*.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['password', '*.password', 'apiKey', '*.apiKey', 'sasl', '*.sasl', 'authorization', '*.authorization'],
+        censor: '[redacted]',
+      },
     },
     options.destination ?? process.stdout,
   );

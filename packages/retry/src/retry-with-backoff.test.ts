@@ -28,10 +28,14 @@ test('when transient failures outlast the attempts, then RetriesExhaustedError c
   let calls = 0;
   const last = new Transient('still down');
   await assert.rejects(
-    retryWithBackoff('write', () => {
-      calls++;
-      return Promise.reject(last);
-    }, fast),
+    retryWithBackoff(
+      'write',
+      () => {
+        calls++;
+        return Promise.reject(last);
+      },
+      fast,
+    ),
     (err: unknown) => err instanceof RetriesExhaustedError && err.attempts === 4 && err.cause === last && !isRetriable(err),
   );
   assert.equal(calls, 4);
@@ -41,10 +45,14 @@ test('when the failure is not retriable, then it is rethrown at once', async () 
   let calls = 0;
   const bad = new Error('syntax');
   await assert.rejects(
-    retryWithBackoff('op', () => {
-      calls++;
-      return Promise.reject(bad);
-    }, fast),
+    retryWithBackoff(
+      'op',
+      () => {
+        calls++;
+        return Promise.reject(bad);
+      },
+      fast,
+    ),
     (err: unknown) => err === bad,
   );
   assert.equal(calls, 1);
@@ -53,10 +61,15 @@ test('when the failure is not retriable, then it is rethrown at once', async () 
 test('when delays grow, then they stay within half to all of the capped exponential ceiling', async () => {
   const delays: number[] = [];
   await assert.rejects(
-    retryWithBackoff('op', () => Promise.reject(new Transient('x')), { attempts: 5, initialDelayMs: 2, maxDelayMs: 8 }, {
-      onRetry: (_e, _a, delay) => delays.push(delay),
-      random: () => 1,
-    }),
+    retryWithBackoff(
+      'op',
+      () => Promise.reject(new Transient('x')),
+      { attempts: 5, initialDelayMs: 2, maxDelayMs: 8 },
+      {
+        onRetry: (_e, _a, delay) => delays.push(delay),
+        random: () => 1,
+      },
+    ),
   );
   assert.deepEqual(delays, [2, 4, 8, 8]);
 });

@@ -102,7 +102,9 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
 
   test('when late events arrive for a final hour, then the next run recomputes only what they touch and the numbers are right again', async () => {
     const lateHourMs = START_MS + 5 * HOUR_MS;
-    const originals = generated.filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= lateHourMs && m.event.eventTimeMs < lateHourMs + HOUR_MS).slice(0, 60);
+    const originals = generated
+      .filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= lateHourMs && m.event.eventTimeMs < lateHourMs + HOUR_MS)
+      .slice(0, 60);
     await store(lateCopies(originals, 'late-a', 7 * 60_000).map((late) => late.reference));
     const summary = await run();
     assert.ok(summary.hours <= 3 && summary.days <= 2, `incremental: ${summary.hours} hours, ${summary.days} days`);
@@ -128,7 +130,9 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
 
   test('when a window is open at one run and final at a later one, then the later run re-indexes it as final without new events', async () => {
     const hourMs = Date.UTC(2024, 4, 5, 10);
-    const recent = [...createClickGenerator({ seed: 22, count: 300, startMs: hourMs, spanMs: HOUR_MS })].filter((m): m is GeneratedClickMessage => m.kind === 'valid');
+    const recent = [...createClickGenerator({ seed: 22, count: 300, startMs: hourMs, spanMs: HOUR_MS })].filter(
+      (m): m is GeneratedClickMessage => m.kind === 'valid',
+    );
     await store(recent.map((m) => toReferenceEvent(m.event)));
     clockMs = hourMs + 50 * 60_000;
     await run();
@@ -163,9 +167,24 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
         return runAggregation(deps, signal);
       },
     });
-    const second = createAggregatorRunner({ leases, holder: 'replica-2', leaseTtlMs: 30_000, metrics, logger: testLogger, run: (signal) => runAggregation(deps, signal) });
+    const second = createAggregatorRunner({
+      leases,
+      holder: 'replica-2',
+      leaseTtlMs: 30_000,
+      metrics,
+      logger: testLogger,
+      run: (signal) => runAggregation(deps, signal),
+    });
     const firstRun = first.runOnce();
-    assert.equal(await pollUntil(() => leases.holderOf(AGGREGATION_LEASE), (h) => h === 'replica-1', 10_000, 50), 'replica-1');
+    assert.equal(
+      await pollUntil(
+        () => leases.holderOf(AGGREGATION_LEASE),
+        (h) => h === 'replica-1',
+        10_000,
+        50,
+      ),
+      'replica-1',
+    );
     assert.equal(await second.runOnce(), 'skipped');
     openGate();
     assert.equal(await firstRun, 'success');
@@ -183,7 +202,12 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
       withLease(leases, { name: 'lost-lease', holder: 'me', ttlMs: 1_500, logger: testLogger }, async (signal) => {
         // Another replica takes over (as after an expiry): the next renewal is refused.
         await cassandra.driver.execute(`UPDATE ${keyspace}.leases SET holder = 'other' WHERE name = 'lost-lease'`);
-        await pollUntil(() => Promise.resolve(signal.aborted), (aborted) => aborted, 10_000, 50);
+        await pollUntil(
+          () => Promise.resolve(signal.aborted),
+          (aborted) => aborted,
+          10_000,
+          50,
+        );
         return runAggregation(deps, signal);
       }),
       LeaseLostError,

@@ -7,7 +7,12 @@ export type RunOutcome = 'success' | 'failure' | 'skipped';
 /** The aggregator's Prometheus metrics. */
 export function createAggregatorMetrics(registry: Registry) {
   return {
-    runs: new Counter({ name: 'aggregator_runs_total', help: 'aggregation runs, by outcome', labelNames: ['outcome'], registers: [registry] }),
+    runs: new Counter({
+      name: 'aggregator_runs_total',
+      help: 'aggregation runs, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     runSeconds: new Histogram({
       name: 'aggregator_run_duration_seconds',
       help: 'duration of an aggregation run, by outcome',
@@ -21,10 +26,27 @@ export function createAggregatorMetrics(registry: Registry) {
       labelNames: ['action'],
       registers: [registry],
     }),
-    pendingHours: new Gauge({ name: 'aggregator_pending_hours', help: 'distinct hours with pending markers at the start of the last run', registers: [registry] }),
-    openWindows: new Gauge({ name: 'aggregator_open_windows', help: 'hour and day windows indexed as not final, at the start of the last run', registers: [registry] }),
-    retries: new Counter({ name: 'aggregator_retries_total', help: 'retried Cassandra/Elasticsearch calls, by target', labelNames: ['target'], registers: [registry] }),
-    lastSuccess: new Gauge({ name: 'aggregator_last_success_timestamp_seconds', help: 'end of the last successful run, Unix time', registers: [registry] }),
+    pendingHours: new Gauge({
+      name: 'aggregator_pending_hours',
+      help: 'distinct hours with pending markers at the start of the last run',
+      registers: [registry],
+    }),
+    openWindows: new Gauge({
+      name: 'aggregator_open_windows',
+      help: 'hour and day windows indexed as not final, at the start of the last run',
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'aggregator_retries_total',
+      help: 'retried Cassandra/Elasticsearch calls, by target',
+      labelNames: ['target'],
+      registers: [registry],
+    }),
+    lastSuccess: new Gauge({
+      name: 'aggregator_last_success_timestamp_seconds',
+      help: 'end of the last successful run, Unix time',
+      registers: [registry],
+    }),
   };
 }
 

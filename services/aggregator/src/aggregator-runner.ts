@@ -44,8 +44,10 @@ export function createAggregatorRunner(deps: {
     const stopSignal = controller.signal;
     let outcome: RunOutcome;
     try {
-      const leased = await withLease(deps.leases, { name: AGGREGATION_LEASE, holder: deps.holder, ttlMs: deps.leaseTtlMs, logger }, (leaseSignal) =>
-        deps.run(AbortSignal.any([leaseSignal, stopSignal])),
+      const leased = await withLease(
+        deps.leases,
+        { name: AGGREGATION_LEASE, holder: deps.holder, ttlMs: deps.leaseTtlMs, logger },
+        (leaseSignal) => deps.run(AbortSignal.any([leaseSignal, stopSignal])),
       );
       const durationMs = Math.round(performance.now() - started);
       if (leased.acquired) {
@@ -75,7 +77,10 @@ export function createAggregatorRunner(deps: {
     } catch (err) {
       outcome = 'failure';
       last = { outcome, err };
-      logger.error({ err, outcome, durationMs: Math.round(performance.now() - started) }, 'aggregation run failed; its markers stay for the next run');
+      logger.error(
+        { err, outcome, durationMs: Math.round(performance.now() - started) },
+        'aggregation run failed; its markers stay for the next run',
+      );
     }
     metrics.runs.inc({ outcome });
     metrics.runSeconds.observe({ outcome }, (performance.now() - started) / 1_000);

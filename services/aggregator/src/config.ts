@@ -13,8 +13,15 @@ export const aggregatorEnvShape = {
     .default('* * * * *')
     .refine((expression) => cron.validate(expression), 'not a valid node-cron expression')
     .describe('node-cron expression of the runs (a run never overlaps the previous one)'),
-  AGGREGATOR_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(600_000).describe('how long after its end (plus the 30-minute look-ahead) a window stays not final'),
-  AGGREGATOR_LEASE_TTL_MS: positiveInt(120_000).describe('lease that keeps a second replica from running at the same time; renewed during a run'),
+  AGGREGATOR_ALLOWED_LATENESS_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(600_000)
+    .describe('how long after its end (plus the 30-minute look-ahead) a window stays not final'),
+  AGGREGATOR_LEASE_TTL_MS: positiveInt(120_000).describe(
+    'lease that keeps a second replica from running at the same time; renewed during a run',
+  ),
   AGGREGATOR_HOUR_CONCURRENCY: positiveInt(2).describe('hours aggregated in parallel within a run (memory: the events of this many hours)'),
   AGGREGATOR_GROUP_CONCURRENCY: positiveInt(16).describe('(url, country) all-time documents computed in parallel within a run'),
   AGGREGATOR_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra state writes in flight'),

@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import type { WindowGroupState, HourGroupState } from '@clickstream/cassandra';
 import { rollUpDay } from './day-rollup.ts';
 
-function hourGroup(urlKey: string, country: string, clicks: number, users: string[], timeSpentSumMs = 0, timeSpentSamples = 0): HourGroupState {
+function hourGroup(
+  urlKey: string,
+  country: string,
+  clicks: number,
+  users: string[],
+  timeSpentSumMs = 0,
+  timeSpentSamples = 0,
+): HourGroupState {
   return { urlKey, country, clicks, timeSpentSumMs, timeSpentSamples, userIds: new Set(users) };
 }
 

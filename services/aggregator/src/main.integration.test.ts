@@ -11,7 +11,14 @@ import { storedClick } from '../../../test/support/stored-click.ts';
 const suffix = uniqueSuffix();
 const keyspace = `agg_main_${suffix}`;
 const alias = `it-agg-main-${suffix}`;
-const env = { ...stackEnv, CASSANDRA_KEYSPACE: keyspace, ELASTICSEARCH_INDEX: alias, HTTP_PORT: '0', AGGREGATOR_RETRY_ATTEMPTS: '2', AGGREGATOR_RETRY_INITIAL_DELAY_MS: '20' };
+const env = {
+  ...stackEnv,
+  CASSANDRA_KEYSPACE: keyspace,
+  ELASTICSEARCH_INDEX: alias,
+  HTTP_PORT: '0',
+  AGGREGATOR_RETRY_ATTEMPTS: '2',
+  AGGREGATOR_RETRY_INITIAL_DELAY_MS: '20',
+};
 let cassandra: CassandraClient;
 let es: ElasticsearchClient;
 
@@ -66,7 +73,12 @@ describe('npm run aggregator', { concurrency: false }, () => {
     assert.equal(await run.exited, 0, run.stderr());
     const summaries = run.lines.filter((l) => l.msg === 'aggregation run finished');
     assert.equal(summaries.length, 1);
-    assert.deepEqual(Object.keys(summaries[0] ?? {}).filter((k) => ['windows', 'documents', 'durationMs', 'outcome'].includes(k)).sort(), ['documents', 'durationMs', 'outcome', 'windows']);
+    assert.deepEqual(
+      Object.keys(summaries[0] ?? {})
+        .filter((k) => ['windows', 'documents', 'durationMs', 'outcome'].includes(k))
+        .sort(),
+      ['documents', 'durationMs', 'outcome', 'windows'],
+    );
     assert.ok(run.lines.every((l) => l.service === 'aggregator' && typeof l.level === 'string' && typeof l.time === 'string'));
   });
 
@@ -74,7 +86,16 @@ describe('npm run aggregator', { concurrency: false }, () => {
     await ensureSchema(cassandra, { class: 'SimpleStrategy', replicationFactor: 1 });
     const hourMs = Date.UTC(2024, 4, 1, 10);
     await createEventsRepository(cassandra, { concurrency: 4 }).writeEvents([
-      storedClick({ eventId: 'e1', userId: 'u1', sessionId: 's1', eventTimeMs: hourMs + 60_000, urlKey: '/a', country: 'FR', timeSpentMs: 1_000, isBot: false }),
+      storedClick({
+        eventId: 'e1',
+        userId: 'u1',
+        sessionId: 's1',
+        eventTimeMs: hourMs + 60_000,
+        urlKey: '/a',
+        country: 'FR',
+        timeSpentMs: 1_000,
+        isBot: false,
+      }),
     ]);
     const pending = createPendingHoursRepository(cassandra);
     await pending.mark([hourMs]);
@@ -83,7 +104,11 @@ describe('npm run aggregator', { concurrency: false }, () => {
     try {
       const run = startProcess({}, ['--once']);
       assert.equal(await run.exited, 1);
-      assert.ok(run.lines.some((l) => l.msg === 'aggregation run failed; its markers stay for the next run' && l.level === 'error' && l.outcome === 'failure'));
+      assert.ok(
+        run.lines.some(
+          (l) => l.msg === 'aggregation run failed; its markers stay for the next run' && l.level === 'error' && l.outcome === 'failure',
+        ),
+      );
     } finally {
       await es.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
     }
@@ -93,12 +118,27 @@ describe('npm run aggregator', { concurrency: false }, () => {
   test('when scheduled, then it runs on the schedule, answers /healthz, /readyz and /metrics, and stops cleanly on SIGTERM', async () => {
     const run = startProcess({ AGGREGATOR_SCHEDULE: '* * * * * *' });
     try {
-      const listening = await pollUntil(() => Promise.resolve(run.lines.find((l) => typeof l.port === 'number')), (l) => l !== undefined, 60_000, 100);
+      const listening = await pollUntil(
+        () => Promise.resolve(run.lines.find((l) => typeof l.port === 'number')),
+        (l) => l !== undefined,
+        60_000,
+        100,
+      );
       const base = `http://127.0.0.1:${String(listening?.port)}`;
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
-      const ready = await pollUntil(() => fetch(`${base}/readyz`).then((r) => r.status), (status) => status === 200, 60_000, 200);
+      const ready = await pollUntil(
+        () => fetch(`${base}/readyz`).then((r) => r.status),
+        (status) => status === 200,
+        60_000,
+        200,
+      );
       assert.equal(ready, 200);
-      const metrics = await pollUntil(() => fetch(`${base}/metrics`).then((r) => r.text()), (text) => /aggregator_runs_total\{[^}]*outcome="success"[^}]*\} [1-9]/.test(text), 60_000, 250);
+      const metrics = await pollUntil(
+        () => fetch(`${base}/metrics`).then((r) => r.text()),
+        (text) => /aggregator_runs_total\{[^}]*outcome="success"[^}]*\} [1-9]/.test(text),
+        60_000,
+        250,
+      );
       assert.match(metrics, /aggregator_run_duration_seconds_count\{[^}]*outcome="success"/);
       assert.match(metrics, /aggregator_documents_written_total/);
       assert.match(metrics, /aggregator_pending_hours/);

@@ -18,7 +18,12 @@ import {
   ensureSchema,
 } from '@clickstream/cassandra';
 import { ConfigError, parseReplication } from '@clickstream/config';
-import { createElasticsearchClient, createMetricsIndexer, elasticsearchConnectionOf, installMetricsIndex } from '@clickstream/elasticsearch';
+import {
+  createElasticsearchClient,
+  createMetricsIndexer,
+  elasticsearchConnectionOf,
+  installMetricsIndex,
+} from '@clickstream/elasticsearch';
 import { createLogger, createMetricsRegistry, startOpsServer } from '@clickstream/observability';
 import type { Logger, Readiness } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
@@ -47,21 +52,34 @@ export interface AggregatorService {
  * @param env the environment to configure it from.
  * @throws ConfigError naming the wrong variables.
  */
-export async function startAggregator(env: Record<string, string | undefined>, logger?: Logger, options: { schedule?: boolean } = {}): Promise<AggregatorService> {
+export async function startAggregator(
+  env: Record<string, string | undefined>,
+  logger?: Logger,
+  options: { schedule?: boolean } = {},
+): Promise<AggregatorService> {
   const config = loadAggregatorConfig(env);
   const log = logger ?? createLogger({ service: 'aggregator', level: config.LOG_LEVEL });
   const registry = createMetricsRegistry('aggregator');
   const metrics = createAggregatorMetrics(registry);
   let readiness: Readiness = { ready: false, reason: 'starting' };
   const ops = await startOpsServer({ port: config.HTTP_PORT, registry, readiness: () => readiness, logger: log });
-  const retry = { attempts: config.AGGREGATOR_RETRY_ATTEMPTS, initialDelayMs: config.AGGREGATOR_RETRY_INITIAL_DELAY_MS, maxDelayMs: config.AGGREGATOR_RETRY_MAX_DELAY_MS };
+  const retry = {
+    attempts: config.AGGREGATOR_RETRY_ATTEMPTS,
+    initialDelayMs: config.AGGREGATOR_RETRY_INITIAL_DELAY_MS,
+    maxDelayMs: config.AGGREGATOR_RETRY_MAX_DELAY_MS,
+  };
 
   const cassandra = await connectCassandra(cassandraConnectionOf(config), log);
   await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
   const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), log);
   const names = await retryWithBackoff(
     'installing the metrics index',
-    () => installMetricsIndex(elasticsearch, { alias: config.ELASTICSEARCH_INDEX, shards: config.ELASTICSEARCH_SHARDS, replicas: config.ELASTICSEARCH_REPLICAS }),
+    () =>
+      installMetricsIndex(elasticsearch, {
+        alias: config.ELASTICSEARCH_INDEX,
+        shards: config.ELASTICSEARCH_SHARDS,
+        replicas: config.ELASTICSEARCH_REPLICAS,
+      }),
     retry,
     { onRetry: (err, attempt) => log.warn({ err, attempt }, 'metrics index not installed yet, retrying') },
   );
@@ -108,9 +126,15 @@ export async function startAggregator(env: Record<string, string | undefined>, l
   const task =
     options.schedule === false
       ? undefined
-      : cron.schedule(config.AGGREGATOR_SCHEDULE, () => runner.runUnlessBusy().then((outcome) => {
-          if (!stopping && outcome !== 'busy') readiness = outcome === 'failure' ? { ready: false, reason: 'the last aggregation run failed' } : { ready: true };
-        }), { name: 'aggregation', noOverlap: true });
+      : cron.schedule(
+          config.AGGREGATOR_SCHEDULE,
+          () =>
+            runner.runUnlessBusy().then((outcome) => {
+              if (!stopping && outcome !== 'busy')
+                readiness = outcome === 'failure' ? { ready: false, reason: 'the last aggregation run failed' } : { ready: true };
+            }),
+          { name: 'aggregation', noOverlap: true },
+        );
 
   let resolveStopped!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
@@ -134,7 +158,10 @@ export async function startAggregator(env: Record<string, string | undefined>, l
   };
 
   readiness = { ready: true };
-  log.info({ alias: names.alias, index: names.index, schedule: task ? config.AGGREGATOR_SCHEDULE : null, keyspace: config.CASSANDRA_KEYSPACE }, 'aggregator running');
+  log.info(
+    { alias: names.alias, index: names.index, schedule: task ? config.AGGREGATOR_SCHEDULE : null, keyspace: config.CASSANDRA_KEYSPACE },
+    'aggregator running',
+  );
   return { config, httpPort: ops.port, runOnce, stopped, stop };
 }
 

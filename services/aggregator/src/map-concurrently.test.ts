@@ -20,7 +20,10 @@ await test('mapConcurrently', async (t) => {
         inFlight -= 1;
         return item * 10;
       });
-      assert.deepEqual(result, items.map((item) => item * 10));
+      assert.deepEqual(
+        result,
+        items.map((item) => item * 10),
+      );
       assert.ok(most <= limit);
     });
   }

@@ -62,7 +62,9 @@ export async function withLease<T>(
     clearTimeout(timer);
     await renewal;
     if (!controller.signal.aborted) {
-      await leases.release(name, holder).catch((err: unknown) => logger.warn({ err, lease: name }, 'lease release failed; it expires with its TTL'));
+      await leases
+        .release(name, holder)
+        .catch((err: unknown) => logger.warn({ err, lease: name }, 'lease release failed; it expires with its TTL'));
     }
   }
 }

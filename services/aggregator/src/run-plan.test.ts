@@ -80,7 +80,12 @@ await test('planRun', async (t) => {
     });
   }
   await t.test('when the day is not final yet, then it is not finalised even though the run has nothing else to do', () => {
-    const plan = planRun({ pendingHoursMs: [], openWindows: [{ granularity: 'day', windowStartMs: DAY_1 }], nowMs: finalAt(DAY_1, 24 * H) - 1, allowedLatenessMs: LATENESS });
+    const plan = planRun({
+      pendingHoursMs: [],
+      openWindows: [{ granularity: 'day', windowStartMs: DAY_1 }],
+      nowMs: finalAt(DAY_1, 24 * H) - 1,
+      allowedLatenessMs: LATENESS,
+    });
     assert.deepEqual(plan.toFinalise, []);
   });
 });

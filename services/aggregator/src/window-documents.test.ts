@@ -17,7 +17,14 @@ const group = (urlKey: string, clicks: number, uniqueUsers: number, timeSpentSum
 
 await test('windowWrites', async (t) => {
   await t.test('when a group is present, then it is indexed under its deterministic id with its numbers and flags', () => {
-    const [write] = windowWrites({ granularity: 'hour', windowStartMs: HOUR, groups: [group('/a', 4, 2, 9_000, 3)], previousGroups: [], final: true, updatedAtMs: UPDATED });
+    const [write] = windowWrites({
+      granularity: 'hour',
+      windowStartMs: HOUR,
+      groups: [group('/a', 4, 2, 9_000, 3)],
+      previousGroups: [],
+      final: true,
+      updatedAtMs: UPDATED,
+    });
     assert.deepEqual(write, {
       action: 'index',
       id: metricDocumentId('hour', HOUR, '/a', 'FR'),

@@ -41,7 +41,8 @@ export function windowWrites(input: {
     }),
   }));
   for (const gone of input.previousGroups) {
-    if (!present.has(groupKey(gone))) writes.push({ action: 'delete', id: metricDocumentId(granularity, windowStartMs, gone.urlKey, gone.country) });
+    if (!present.has(groupKey(gone)))
+      writes.push({ action: 'delete', id: metricDocumentId(granularity, windowStartMs, gone.urlKey, gone.country) });
   }
   return writes;
 }
@@ -50,7 +51,12 @@ export function windowWrites(input: {
  * The write of one (url, country)'s all-time document: the sums of its day totals and its exact
  * all-time distinct users; a delete when it has no day left. Never final. Pure.
  */
-export function allTimeWrite(input: { group: GroupRef; days: readonly GroupTotals[]; uniqueUsers: number; updatedAtMs: number }): MetricWrite {
+export function allTimeWrite(input: {
+  group: GroupRef;
+  days: readonly GroupTotals[];
+  uniqueUsers: number;
+  updatedAtMs: number;
+}): MetricWrite {
   const { urlKey, country } = input.group;
   const id = metricDocumentId('all', null, urlKey, country);
   if (input.days.length === 0) return { action: 'delete', id };

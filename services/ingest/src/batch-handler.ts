@@ -76,6 +76,9 @@ export function createBatchHandler(dependencies: {
     metrics.lag.set({ partition: String(batch.partition) }, batch.lagAfter);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.batchSeconds.observe(seconds);
-    log.debug({ messages: batch.messages.length, stored: processed.rows.length, invalid: processed.deadLetters.length, seconds }, 'batch written');
+    log.debug(
+      { messages: batch.messages.length, stored: processed.rows.length, invalid: processed.deadLetters.length, seconds },
+      'batch written',
+    );
   };
 }

@@ -7,7 +7,16 @@ import type { GeneratedClickMessage, GeneratedMessage } from '@clickstream/click
 import type { CassandraClient } from '@clickstream/cassandra';
 import { createMessageProducer, deleteTopics, ensureTopics, topicMessageCount } from '@clickstream/kafka';
 import type { KafkaClient } from '@clickstream/kafka';
-import { countEventRows, pollUntil, readTopic, stackEnv, testCassandra, testKafka, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import {
+  countEventRows,
+  pollUntil,
+  readTopic,
+  stackEnv,
+  testCassandra,
+  testKafka,
+  testLogger,
+  uniqueSuffix,
+} from '../../../test/support/stack-clients.ts';
 import { startIngest } from './main.ts';
 
 const HOUR_MS = 3_600_000;
@@ -77,8 +86,16 @@ describe('ingest against real Kafka and Cassandra', { concurrency: false }, () =
     await produce(topic, messages);
     const service = await startIngest(envFor(topic, `g1-${suffix}`), testLogger);
     try {
-      const rows = await pollUntil(() => countEventRows(cassandra, keyspace), (n) => n >= valid.length, 90_000);
-      const deadLetters = await pollUntil(() => topicMessageCount(kafka, `${topic}-dlq`), (n) => n >= invalid.length, 30_000);
+      const rows = await pollUntil(
+        () => countEventRows(cassandra, keyspace),
+        (n) => n >= valid.length,
+        90_000,
+      );
+      const deadLetters = await pollUntil(
+        () => topicMessageCount(kafka, `${topic}-dlq`),
+        (n) => n >= invalid.length,
+        30_000,
+      );
       assert.equal(rows, valid.length);
       assert.equal(deadLetters, invalid.length);
       const dlq = await readTopic(kafka, `${topic}-dlq`, invalid.length, 30_000);
@@ -99,7 +116,11 @@ describe('ingest against real Kafka and Cassandra', { concurrency: false }, () =
     const service = await startIngest(envFor(topic, `g2-${suffix}`), testLogger);
     try {
       // The second group ends when its dead letters are all out again: it has read everything.
-      await pollUntil(() => topicMessageCount(kafka, `${topic}-dlq`), (n) => n >= 2 * invalid.length, 90_000);
+      await pollUntil(
+        () => topicMessageCount(kafka, `${topic}-dlq`),
+        (n) => n >= 2 * invalid.length,
+        90_000,
+      );
       assert.equal(await topicMessageCount(kafka, `${topic}-dlq`), 2 * invalid.length);
     } finally {
       await service.stop();
@@ -123,9 +144,17 @@ describe('ingest against real Kafka and Cassandra', { concurrency: false }, () =
     await producer.disconnect();
     const service = await startIngest(envFor(poisonTopic, `g3-${suffix}`), testLogger);
     try {
-      const rows = await pollUntil(() => countEventRows(cassandra, keyspace), (n) => n >= before + good.length, 60_000);
+      const rows = await pollUntil(
+        () => countEventRows(cassandra, keyspace),
+        (n) => n >= before + good.length,
+        60_000,
+      );
       assert.equal(rows, before + good.length);
-      const dead = await pollUntil(() => topicMessageCount(kafka, `${poisonTopic}-dlq`), (n) => n >= 12, 30_000);
+      const dead = await pollUntil(
+        () => topicMessageCount(kafka, `${poisonTopic}-dlq`),
+        (n) => n >= 12,
+        30_000,
+      );
       assert.equal(dead, 12);
     } finally {
       await service.stop();
@@ -144,13 +173,22 @@ describe('ingest against real Kafka and Cassandra', { concurrency: false }, () =
         stdio: ['ignore', 'ignore', 'inherit'],
       });
     const first = start();
-    const partial = await pollUntil(() => countEventRows(cassandra, keyspace), (n) => n > before + 2_000, 120_000, 100);
+    const partial = await pollUntil(
+      () => countEventRows(cassandra, keyspace),
+      (n) => n > before + 2_000,
+      120_000,
+      100,
+    );
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     assert.ok(partial - before < expected.size, `killed mid-stream (${partial - before} of ${expected.size} rows written)`);
     const second = start();
     try {
-      const rows = await pollUntil(() => countEventRows(cassandra, keyspace), (n) => n >= before + expected.size, 180_000);
+      const rows = await pollUntil(
+        () => countEventRows(cassandra, keyspace),
+        (n) => n >= before + expected.size,
+        180_000,
+      );
       assert.equal(rows - before, expected.size);
     } finally {
       second.kill('SIGTERM');

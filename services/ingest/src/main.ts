@@ -3,7 +3,13 @@
  * Kafka, validates and enriches them, writes them to Cassandra and the invalid ones to the
  * dead-letter topic; offsets are committed only once a batch is durable.
  */
-import { cassandraConnectionOf, connectCassandra, createEventsRepository, createPendingHoursRepository, ensureSchema } from '@clickstream/cassandra';
+import {
+  cassandraConnectionOf,
+  connectCassandra,
+  createEventsRepository,
+  createPendingHoursRepository,
+  ensureSchema,
+} from '@clickstream/cassandra';
 import { ConfigError, parseReplication } from '@clickstream/config';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
 import { createKafkaClient, createMessageProducer, ensureTopics, kafkaConnectionOf, startBatchConsumer } from '@clickstream/kafka';
@@ -50,14 +56,22 @@ export async function startIngest(env: Record<string, string | undefined>, logge
 
   const handleBatch = createBatchHandler({
     process: createBatchProcessor({
-      enrich: createEnricher({ geo: createGeoLookup(), userAgents: createUserAgentParser({ cacheSize: config.INGEST_UA_CACHE_SIZE }), ipPolicy: config.INGEST_IP_POLICY }),
+      enrich: createEnricher({
+        geo: createGeoLookup(),
+        userAgents: createUserAgentParser({ cacheSize: config.INGEST_UA_CACHE_SIZE }),
+        ipPolicy: config.INGEST_IP_POLICY,
+      }),
       now: () => new Date(),
     }),
     events: createEventsRepository(cassandra, { concurrency: config.INGEST_WRITE_CONCURRENCY }),
     pendingHours: createPendingHoursRepository(cassandra),
     deadLetters,
     deadLetterTopic: config.KAFKA_DLQ_TOPIC,
-    retryPolicy: { attempts: config.INGEST_RETRY_ATTEMPTS, initialDelayMs: config.INGEST_RETRY_INITIAL_DELAY_MS, maxDelayMs: config.INGEST_RETRY_MAX_DELAY_MS },
+    retryPolicy: {
+      attempts: config.INGEST_RETRY_ATTEMPTS,
+      initialDelayMs: config.INGEST_RETRY_INITIAL_DELAY_MS,
+      maxDelayMs: config.INGEST_RETRY_MAX_DELAY_MS,
+    },
     metrics,
     logger: log,
     onRetrying: (retrying) => {
@@ -71,7 +85,8 @@ export async function startIngest(env: Record<string, string | undefined>, logge
       log.info('stopping: finishing or abandoning the in-flight batch (uncommitted)');
       const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.INGEST_SHUTDOWN_TIMEOUT_MS).unref());
       const outcome = await Promise.race([consumer.stop().then(() => 'stopped' as const), timeout]);
-      if (outcome === 'timeout') log.warn({ timeoutMs: config.INGEST_SHUTDOWN_TIMEOUT_MS }, 'in-flight batch abandoned, its offsets stay uncommitted');
+      if (outcome === 'timeout')
+        log.warn({ timeoutMs: config.INGEST_SHUTDOWN_TIMEOUT_MS }, 'in-flight batch abandoned, its offsets stay uncommitted');
       await Promise.allSettled([deadLetters.disconnect(), cassandra.shutdown(), ops.close()]);
       log.info({ exitCode }, 'stopped');
       resolveStopped(exitCode);

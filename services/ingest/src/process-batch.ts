@@ -23,7 +23,10 @@ export interface ProcessedBatch {
  * The pure part of the ingest pipeline: decode -> validate -> enrich for every message of a
  * batch. Never throws for bad data: an invalid message becomes a dead letter with its reason.
  */
-export function createBatchProcessor(dependencies: { enrich: Enricher; now: () => Date }): (messages: readonly ClickMessage[]) => ProcessedBatch {
+export function createBatchProcessor(dependencies: {
+  enrich: Enricher;
+  now: () => Date;
+}): (messages: readonly ClickMessage[]) => ProcessedBatch {
   const { enrich, now } = dependencies;
   return (messages) => {
     const at = now();

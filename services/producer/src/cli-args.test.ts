@@ -30,7 +30,11 @@ describe('parseCliArgs, valid flags', () => {
     { when: 'a negative --seed in = form', argv: ['--seed=-3'], then: { seed: -3 } },
     { when: '--invalid-ratio 0.05', argv: ['--invalid-ratio', '0.05'], then: { invalidRatio: 0.05 } },
     { when: '--duplicate-ratio 1 (the upper bound)', argv: ['--duplicate-ratio', '1'], then: { duplicateRatio: 1 } },
-    { when: 'ratios adding up to exactly 1', argv: ['--invalid-ratio', '0.5', '--duplicate-ratio', '0.5'], then: { invalidRatio: 0.5, duplicateRatio: 0.5 } },
+    {
+      when: 'ratios adding up to exactly 1',
+      argv: ['--invalid-ratio', '0.5', '--duplicate-ratio', '0.5'],
+      then: { invalidRatio: 0.5, duplicateRatio: 0.5 },
+    },
     { when: '--span-hours 2', argv: ['--span-hours', '2'], then: { spanMs: 2 * HOUR_MS, startMs: NOW_MS - 2 * HOUR_MS } },
     { when: 'a fractional --span-hours', argv: ['--span-hours', '0.5'], then: { spanMs: HOUR_MS / 2, startMs: NOW_MS - HOUR_MS / 2 } },
     { when: '--users 50', argv: ['--users', '50'], then: { users: 50 } },
@@ -51,7 +55,17 @@ describe('parseCliArgs, help', () => {
     });
   }
   test('the usage text lists every flag', () => {
-    for (const flag of ['--count', '--rate', '--seed', '--invalid-ratio', '--duplicate-ratio', '--span-hours', '--users', '--topic', '--help']) {
+    for (const flag of [
+      '--count',
+      '--rate',
+      '--seed',
+      '--invalid-ratio',
+      '--duplicate-ratio',
+      '--span-hours',
+      '--users',
+      '--topic',
+      '--help',
+    ]) {
       assert.ok(USAGE.includes(flag), flag);
     }
   });
@@ -71,15 +85,27 @@ describe('parseCliArgs, bad input', () => {
     { when: '--rate 0', argv: ['--rate', '0'], message: /^--rate must be greater than 0 \(got "0"\)$/ },
     { when: 'a negative --rate', argv: ['--rate=-5'], message: /^--rate must be greater than 0/ },
     { when: 'a non-numeric --rate', argv: ['--rate', 'fast'], message: /^--rate must be a number/ },
-    { when: '--invalid-ratio above 1', argv: ['--invalid-ratio', '1.5'], message: /^--invalid-ratio must be between 0 and 1 \(got "1.5"\)$/ },
+    {
+      when: '--invalid-ratio above 1',
+      argv: ['--invalid-ratio', '1.5'],
+      message: /^--invalid-ratio must be between 0 and 1 \(got "1.5"\)$/,
+    },
     { when: '--duplicate-ratio below 0', argv: ['--duplicate-ratio=-0.1'], message: /^--duplicate-ratio must be between 0 and 1/ },
     { when: 'a percentage given as a ratio', argv: ['--invalid-ratio', '5%'], message: /^--invalid-ratio must be a number/ },
-    { when: 'ratios adding up to more than 1', argv: ['--invalid-ratio', '0.6', '--duplicate-ratio', '0.5'], message: /^--invalid-ratio plus --duplicate-ratio must not exceed 1 \(got 0.6 \+ 0.5\)$/ },
+    {
+      when: 'ratios adding up to more than 1',
+      argv: ['--invalid-ratio', '0.6', '--duplicate-ratio', '0.5'],
+      message: /^--invalid-ratio plus --duplicate-ratio must not exceed 1 \(got 0.6 \+ 0.5\)$/,
+    },
     { when: '--span-hours 0', argv: ['--span-hours', '0'], message: /^--span-hours must be greater than 0/ },
     { when: 'a fractional --seed', argv: ['--seed', '1.5'], message: /^--seed must be a whole number/ },
     { when: '--users 0', argv: ['--users', '0'], message: /^--users must be at least 1/ },
     { when: 'a topic name with a space', argv: ['--topic', 'my topic'], message: /^--topic must be a Kafka topic name/ },
-    { when: 'two bad flags', argv: ['--count', 'x', '--rate', '0'], message: /^--count must be a whole number.*; --rate must be greater than 0/ },
+    {
+      when: 'two bad flags',
+      argv: ['--count', 'x', '--rate', '0'],
+      message: /^--count must be a whole number.*; --rate must be greater than 0/,
+    },
   ];
   for (const { when, argv, message } of cases) {
     test(`when ${when}, then an error names the flag`, () => {

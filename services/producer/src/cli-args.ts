@@ -70,23 +70,22 @@ const decimal = () => z.string().trim().regex(DECIMAL, 'must be a number').trans
 const ratio = () => decimal().pipe(z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'));
 
 // Keys are the flag names, so an issue's path names the flag the user typed.
-const flagsSchema = z
-  .object({
-    count: wholeNumber(1, 'must be at least 1').optional(),
-    rate: decimal().pipe(z.number().positive('must be greater than 0')).optional(),
-    seed: wholeNumber(Number.MIN_SAFE_INTEGER, 'is too small').optional(),
-    'invalid-ratio': ratio().optional(),
-    'duplicate-ratio': ratio().optional(),
-    'span-hours': decimal()
-      .pipe(z.number().positive('must be greater than 0'))
-      .refine((hours) => Math.round(hours * HOUR_MS) >= 1, 'must be at least one millisecond')
-      .optional(),
-    users: wholeNumber(1, 'must be at least 1').optional(),
-    topic: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (letters, digits, ".", "_", "-"; at most 249)')
-      .optional(),
-  });
+const flagsSchema = z.object({
+  count: wholeNumber(1, 'must be at least 1').optional(),
+  rate: decimal().pipe(z.number().positive('must be greater than 0')).optional(),
+  seed: wholeNumber(Number.MIN_SAFE_INTEGER, 'is too small').optional(),
+  'invalid-ratio': ratio().optional(),
+  'duplicate-ratio': ratio().optional(),
+  'span-hours': decimal()
+    .pipe(z.number().positive('must be greater than 0'))
+    .refine((hours) => Math.round(hours * HOUR_MS) >= 1, 'must be at least one millisecond')
+    .optional(),
+  users: wholeNumber(1, 'must be at least 1').optional(),
+  topic: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (letters, digits, ".", "_", "-"; at most 249)')
+    .optional(),
+});
 
 /**
  * Parses the producer's command-line flags (`process.argv.slice(2)`). Pure: `nowMs` is the clock

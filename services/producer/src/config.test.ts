@@ -24,8 +24,16 @@ describe('loadProducerConfig', () => {
     { when: 'the partitions are not a number', env: { KAFKA_TOPIC_PARTITIONS: 'three' }, variables: ['KAFKA_TOPIC_PARTITIONS'] },
     { when: 'the partitions are 0', env: { KAFKA_TOPIC_PARTITIONS: '0' }, variables: ['KAFKA_TOPIC_PARTITIONS'] },
     { when: 'the log level is unknown', env: { LOG_LEVEL: 'loud' }, variables: ['LOG_LEVEL'] },
-    { when: 'SASL lacks credentials', env: { KAFKA_SASL_MECHANISM: 'scram-sha-512' }, variables: ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] },
-    { when: 'SASL lacks the password', env: { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' }, variables: ['KAFKA_SASL_PASSWORD'] },
+    {
+      when: 'SASL lacks credentials',
+      env: { KAFKA_SASL_MECHANISM: 'scram-sha-512' },
+      variables: ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'],
+    },
+    {
+      when: 'SASL lacks the password',
+      env: { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' },
+      variables: ['KAFKA_SASL_PASSWORD'],
+    },
   ];
   for (const { when, env, variables } of wrong) {
     test(`when ${when}, then a ConfigError names ${variables.join(', ')}`, () => {

@@ -72,7 +72,15 @@ export async function runProducer(options: RunProducerOptions): Promise<Producer
   const created = await ensureTopics(client, [{ topic, partitions: config.KAFKA_TOPIC_PARTITIONS }]);
   const log = logger.child({ topic });
   log.info(
-    { count: run.count, ratePerSec: run.ratePerSec, seed: run.seed, invalidRatio: run.invalidRatio, duplicateRatio: run.duplicateRatio, spanMs: run.spanMs, topicCreated: created.length > 0 },
+    {
+      count: run.count,
+      ratePerSec: run.ratePerSec,
+      seed: run.seed,
+      invalidRatio: run.invalidRatio,
+      duplicateRatio: run.duplicateRatio,
+      spanMs: run.spanMs,
+      topicCreated: created.length > 0,
+    },
     'producing clicks',
   );
 
@@ -87,7 +95,10 @@ export async function runProducer(options: RunProducerOptions): Promise<Producer
       throw err;
     }
   };
-  const limiter = run.ratePerSec === null ? null : createRateLimiter({ ratePerSec: run.ratePerSec, burst: burstFor(batchSize), nowMs: () => performance.now() });
+  const limiter =
+    run.ratePerSec === null
+      ? null
+      : createRateLimiter({ ratePerSec: run.ratePerSec, burst: burstFor(batchSize), nowMs: () => performance.now() });
   const progress = createProgressReporter({
     mode: options.progress ?? progressModeFor(output),
     total: run.count,

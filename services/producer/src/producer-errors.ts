@@ -9,7 +9,10 @@ export class KafkaUnavailableError extends Error {
 
   constructor(brokers: readonly string[], options?: { cause?: unknown }) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
-    super(`cannot reach Kafka at ${brokers.join(',')}${reason} (is the stack up? npm run stack:status; KAFKA_BROKERS sets the brokers)`, options);
+    super(
+      `cannot reach Kafka at ${brokers.join(',')}${reason} (is the stack up? npm run stack:status; KAFKA_BROKERS sets the brokers)`,
+      options,
+    );
     this.brokers = brokers;
   }
 }

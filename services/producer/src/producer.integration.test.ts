@@ -90,7 +90,10 @@ describe('runProducer against the local Kafka', () => {
       const key = m.key?.toString();
       if (key !== undefined) partitionsByKey.set(key, (partitionsByKey.get(key) ?? new Set()).add(m.partition));
     }
-    assert.ok([...partitionsByKey.values()].every((partitions) => partitions.size === 1), 'one user key stays in one partition');
+    assert.ok(
+      [...partitionsByKey.values()].every((partitions) => partitions.size === 1),
+      'one user key stays in one partition',
+    );
   });
 
   test('when a rate is given, then the run takes about count / rate seconds', async () => {
@@ -106,10 +109,15 @@ describe('runProducer against the local Kafka', () => {
 });
 
 describe('the produce command, stopped by a signal', () => {
-  for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, exitCode] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     test(`when it gets ${signal} mid-run, then it finishes the batch in flight, logs the summary and exits ${exitCode}`, async () => {
       const topic = uniqueTopic(signal.toLowerCase());
-      const child = spawn(process.execPath, [MAIN, '--count', '1000000', '--rate', '2000', '--topic', topic], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [MAIN, '--count', '1000000', '--rate', '2000', '--topic', topic], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let stdout = '';
       child.stdout.setEncoding('utf8');
       const { promise: started, resolve } = Promise.withResolvers<void>();
@@ -124,7 +132,10 @@ describe('the produce command, stopped by a signal', () => {
       const [code] = await exited;
 
       assert.equal(code, exitCode);
-      const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       const last = lines.at(-1) ?? {};
       assert.equal(last.msg, 'stopped early');
       assert.equal(last.stoppedBy, signal);

@@ -31,8 +31,13 @@ const summary: ProducerSummary = {
 };
 
 describe('progressModeFor', () => {
-  for (const [isTTY, mode] of [[true, 'bar'], [false, 'log'], [undefined, 'log']] as const) {
-    test(`when isTTY is ${String(isTTY)}, then the mode is ${mode}`, () => assert.equal(progressModeFor(isTTY === undefined ? {} : { isTTY }), mode));
+  for (const [isTTY, mode] of [
+    [true, 'bar'],
+    [false, 'log'],
+    [undefined, 'log'],
+  ] as const) {
+    test(`when isTTY is ${String(isTTY)}, then the mode is ${mode}`, () =>
+      assert.equal(progressModeFor(isTTY === undefined ? {} : { isTTY }), mode));
   }
 });
 
@@ -76,8 +81,26 @@ describe('createProgressReporter', () => {
       producing.map((line) => line.sent),
       [100, 200, 300, 400, 500, 600, 700, 800, 900],
     );
-    assert.deepEqual(producing[0], { ...producing[0], service: 'producer', level: 'info', topic: 'clicks', total: 1_000, percent: 10, ratePerSec: 500, elapsedMs: 200 });
-    assert.deepEqual(lines.at(-1), { ...lines.at(-1), msg: 'produced', sent: 1_000, valid: 900, duplicate: 50, invalid: 50, ratePerSec: 400, durationMs: 2_500 });
+    assert.deepEqual(producing[0], {
+      ...producing[0],
+      service: 'producer',
+      level: 'info',
+      topic: 'clicks',
+      total: 1_000,
+      percent: 10,
+      ratePerSec: 500,
+      elapsedMs: 200,
+    });
+    assert.deepEqual(lines.at(-1), {
+      ...lines.at(-1),
+      msg: 'produced',
+      sent: 1_000,
+      valid: 900,
+      duplicate: 50,
+      invalid: 50,
+      ratePerSec: 400,
+      durationMs: 2_500,
+    });
   });
 
   test('when a terminal, then a bar with the count and the rate, and a text summary under it', () => {
@@ -109,6 +132,9 @@ describe('formatSummary', () => {
     assert.equal(formatSummary(summary), 'sent 1000/1000 messages to clicks: 900 valid, 50 duplicate, 50 invalid in 2.50 s (400 msg/s)');
   });
   test('when the run was stopped, then it says by what', () => {
-    assert.match(formatSummary({ ...summary, sent: 300, stoppedBy: 'SIGINT' }), /^sent 300\/1000 messages to clicks \(stopped by SIGINT\): /);
+    assert.match(
+      formatSummary({ ...summary, sent: 300, stoppedBy: 'SIGINT' }),
+      /^sent 300\/1000 messages to clicks \(stopped by SIGINT\): /,
+    );
   });
 });

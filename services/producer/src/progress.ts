@@ -26,7 +26,14 @@ export const LOG_INTERVAL_MS = 5_000;
  * Whether a progress log line is due: every completed tenth of the total, or `intervalMs` after
  * the last line, whichever comes first; never for the last message (the summary follows).
  */
-export function progressLogDue(state: { sent: number; total: number; lastSent: number; lastLoggedMs: number; nowMs: number; intervalMs: number }): boolean {
+export function progressLogDue(state: {
+  sent: number;
+  total: number;
+  lastSent: number;
+  lastLoggedMs: number;
+  nowMs: number;
+  intervalMs: number;
+}): boolean {
   const { sent, total, lastSent, lastLoggedMs, nowMs, intervalMs } = state;
   if (sent >= total || sent <= lastSent) return false;
   const tenth = (n: number): number => Math.floor((n * 10) / total);
@@ -54,7 +61,8 @@ export function createProgressReporter(options: {
     const bar = new SingleBar(
       {
         stream,
-        format: 'producing |{bar}| {percentage}% | {value}/{total} msgs | {rate} msg/s | elapsed {duration_formatted} | ETA {eta_formatted}',
+        format:
+          'producing |{bar}| {percentage}% | {value}/{total} msgs | {rate} msg/s | elapsed {duration_formatted} | ETA {eta_formatted}',
         etaBuffer: 50,
         fps: 10,
       },
@@ -90,7 +98,13 @@ export function createProgressReporter(options: {
       lastLoggedMs = now;
       const elapsedMs = now - startMs;
       logger.info(
-        { sent: counts.sent, total, percent: Math.floor((counts.sent * 100) / total), ratePerSec: ratePerSec(counts.sent, elapsedMs), elapsedMs: Math.round(elapsedMs) },
+        {
+          sent: counts.sent,
+          total,
+          percent: Math.floor((counts.sent * 100) / total),
+          ratePerSec: ratePerSec(counts.sent, elapsedMs),
+          elapsedMs: Math.round(elapsedMs),
+        },
         'producing',
       );
     },

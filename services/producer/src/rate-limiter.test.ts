@@ -24,11 +24,25 @@ describe('batchSizeFor', () => {
 });
 
 describe('createRateLimiter', () => {
-  const cases: { when: string; rate: number; burst: number; steps: ({ advance: number } | { take: number })[]; size: number; waitMs: number }[] = [
+  const cases: {
+    when: string;
+    rate: number;
+    burst: number;
+    steps: ({ advance: number } | { take: number })[];
+    size: number;
+    waitMs: number;
+  }[] = [
     { when: 'nothing has accrued yet', rate: 1_000, burst: 100, steps: [], size: 100, waitMs: 100 },
     { when: 'half a batch has accrued', rate: 1_000, burst: 100, steps: [{ advance: 50 }], size: 100, waitMs: 50 },
     { when: 'a full batch has accrued', rate: 1_000, burst: 100, steps: [{ advance: 100 }], size: 100, waitMs: 0 },
-    { when: 'the sender was idle for long, then took one batch', rate: 1_000, burst: 100, steps: [{ advance: 10_000 }, { take: 100 }], size: 100, waitMs: 100 },
+    {
+      when: 'the sender was idle for long, then took one batch',
+      rate: 1_000,
+      burst: 100,
+      steps: [{ advance: 10_000 }, { take: 100 }],
+      size: 100,
+      waitMs: 100,
+    },
     { when: 'a batch was taken without allowance (debt)', rate: 1_000, burst: 100, steps: [{ take: 100 }], size: 100, waitMs: 200 },
     { when: 'the rate is below one a second', rate: 0.5, burst: 1, steps: [], size: 1, waitMs: 2_000 },
     { when: 'the wait is a fraction of a millisecond', rate: 3, burst: 1, steps: [{ advance: 333 }], size: 1, waitMs: 1 },
@@ -70,7 +84,15 @@ describe('acquire, a simulated paced run', () => {
     // Timers fire late; what accrues meanwhile is kept for the next batch.
     { when: 'every timer fires 2 ms late', count: 5_000, rate: 2_000, sendMs: 0, lateMs: 2, durationMs: 2_502 },
     // Why the burst is two batches: with one, each late millisecond is lost and the rate falls short.
-    { when: 'every timer fires 2 ms late and only one batch may be banked', count: 5_000, rate: 2_000, sendMs: 0, lateMs: 2, burst: 200, durationMs: 25 * 102 },
+    {
+      when: 'every timer fires 2 ms late and only one batch may be banked',
+      count: 5_000,
+      rate: 2_000,
+      sendMs: 0,
+      lateMs: 2,
+      burst: 200,
+      durationMs: 25 * 102,
+    },
   ];
   for (const { when, count, rate, sendMs, lateMs = 0, burst, durationMs } of cases) {
     test(`when ${when}, then ${count} messages at ${rate}/s take ${durationMs} ms`, async () => {
@@ -81,7 +103,7 @@ describe('acquire, a simulated paced run', () => {
         clock.advance(ms + lateMs);
         return Promise.resolve(true);
       };
-      for (let left = count; left > 0; ) {
+      for (let left = count; left > 0;) {
         const size = Math.min(batchSize, left);
         assert.equal(await acquire(limiter, size, sleep), true);
         clock.advance(sendMs);

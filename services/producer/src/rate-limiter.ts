@@ -35,7 +35,8 @@ export interface RateLimiter {
  */
 export function createRateLimiter(options: { ratePerSec: number; burst: number; nowMs: () => number }): RateLimiter {
   const { ratePerSec, burst, nowMs } = options;
-  if (!(ratePerSec > 0 && Number.isFinite(ratePerSec))) throw new RangeError(`ratePerSec must be a positive finite number, got ${ratePerSec}`);
+  if (!(ratePerSec > 0 && Number.isFinite(ratePerSec)))
+    throw new RangeError(`ratePerSec must be a positive finite number, got ${ratePerSec}`);
   if (!(burst >= 1)) throw new RangeError(`burst must be at least 1, got ${burst}`);
   let tokens = 0;
   let lastMs = nowMs();

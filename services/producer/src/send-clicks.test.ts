@@ -20,8 +20,17 @@ describe('sendClicks', () => {
   for (const { count, batchSize, batches } of cases) {
     test(`when ${count} messages go in batches of ${batchSize}, then the batches hold ${batches.join(', ')}`, async () => {
       const sent: (readonly OutgoingMessage[])[] = [];
-      const result = await sendClicks({ messages: generate(count), topic: 't', batchSize, pace: always, send: (m) => Promise.resolve(void sent.push(m)) });
-      assert.deepEqual(sent.map((b) => b.length), batches);
+      const result = await sendClicks({
+        messages: generate(count),
+        topic: 't',
+        batchSize,
+        pace: always,
+        send: (m) => Promise.resolve(void sent.push(m)),
+      });
+      assert.deepEqual(
+        sent.map((b) => b.length),
+        batches,
+      );
       assert.deepEqual(result, { counts: { sent: count, valid: count, duplicate: 0, invalid: 0 }, stopped: false });
     });
   }
@@ -29,11 +38,23 @@ describe('sendClicks', () => {
   test('when some messages are invalid or duplicates, then each is sent as generated (key and value) and counted by kind', async () => {
     const sent: OutgoingMessage[] = [];
     const options = { invalidRatio: 0.1, duplicateRatio: 0.05 };
-    const { counts } = await sendClicks({ messages: generate(2_000, options), topic: 't', batchSize: 300, pace: always, send: (m) => Promise.resolve(void sent.push(...m)) });
+    const { counts } = await sendClicks({
+      messages: generate(2_000, options),
+      topic: 't',
+      batchSize: 300,
+      pace: always,
+      send: (m) => Promise.resolve(void sent.push(...m)),
+    });
     const expected = [...generate(2_000, options)];
-    assert.deepEqual(sent, expected.map((m) => ({ key: m.key, value: m.value })));
+    assert.deepEqual(
+      sent,
+      expected.map((m) => ({ key: m.key, value: m.value })),
+    );
     assert.deepEqual(counts, { sent: 2_000, valid: 1_700, duplicate: 100, invalid: 200 });
-    assert.ok(sent.some((m) => m.key === null), 'a non-JSON value goes without a key');
+    assert.ok(
+      sent.some((m) => m.key === null),
+      'a non-JSON value goes without a key',
+    );
   });
 
   test('when the run is aborted during a send, then that batch completes and is counted, and no other batch is sent', async () => {
