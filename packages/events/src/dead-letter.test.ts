@@ -44,7 +44,9 @@ await test('when a record is serialised, then it is JSON with snake_case keys an
     encoding: 'base64',
     value_truncated: false,
     value_bytes: 1,
-    value_sha256: createHash('sha256').update(Buffer.from([0xff])).digest('hex'),
+    value_sha256: createHash('sha256')
+      .update(Buffer.from([0xff]))
+      .digest('hex'),
     key_truncated: false,
     key_bytes: null,
     key_sha256: null,

@@ -122,11 +122,17 @@ export function validateClickFields(value: Readonly<Record<string, unknown>>, co
       ip: f.ip ?? null,
       userAgent: f.user_agent ?? null,
       referrer: f.referrer ?? null,
-      timeSpentMs: f.time_spent_ms ?? (f.time_spent === undefined ? null : Math.round(f.time_spent * 1000)),
+      timeSpentMs: timeSpentMs(f.time_spent_ms, f.time_spent),
       ...hints.values,
     },
     ignoredHints: hints.ignored,
   };
+}
+
+/** Milliseconds spent, the contract field winning over seconds; `+ 0` turns a JSON `-0` into 0. */
+function timeSpentMs(ms: number | undefined, seconds: number | undefined): number | null {
+  if (ms !== undefined) return ms + 0;
+  return seconds === undefined ? null : Math.round(seconds * 1000) + 0;
 }
 
 /** The sound hints, and the names of those sent but ignored. */
