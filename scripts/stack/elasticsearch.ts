@@ -48,6 +48,7 @@ export function traversableByOthers(path: string): boolean {
  */
 export function placeElasticsearchHome(stateDir: string, log: Log, options?: { asRoot?: boolean; outsideRoot?: string }): string {
   const dir = join(stateDir, 'elasticsearch');
+  mkdirSync(stateDir, { recursive: true });
   const asRoot = options?.asRoot ?? isRoot();
   const isLink = existsSync(dir) && lstatSync(dir).isSymbolicLink();
   if (!asRoot || (!isLink && traversableByOthers(stateDir))) {

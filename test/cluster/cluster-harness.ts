@@ -99,7 +99,7 @@ export async function createScenario(name: string, partitions: number): Promise<
     CASSANDRA_KEYSPACE: keyspace,
     ELASTICSEARCH_INDEX: alias,
     HTTP_PORT: '0',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'warn',
   };
   return {
     name,
