@@ -13,7 +13,7 @@ import { compareWithReference, readAllMetricDocuments, toReferenceEvent } from '
 import { stackEnv, testLogger } from '../support/stack-clients.ts';
 import { createScenario, generateMessages, IngestFleet, killClusterNode, restartClusterNode } from './cluster-harness.ts';
 import type { Scenario } from './cluster-harness.ts';
-import { assertEveryRowOnce } from './node-loss-checks.ts';
+import { assertEveryRowOnce, assertNoRestarts } from './node-loss-checks.ts';
 
 const VICTIM = 'cassandra-2';
 const data = generateMessages(404, 20_000);
@@ -73,4 +73,5 @@ test(`when ${VICTIM} is down, then one aggregator pass indexes every document ex
   );
   assert.ok(compared > 0, 'documents were compared');
   assert.deepEqual(mismatches.slice(0, 20), [], `${mismatches.length} documents differ from the reference`);
+  assertNoRestarts(fleet);
 });

@@ -249,13 +249,14 @@ export class IngestFleet {
     this.#members.set(name, member);
     void member.exit.then(({ code, signal }) => {
       if (member.stoppedOnPurpose || this.#closing) return;
-      const tail = readFileSync(this.logFile(name), 'utf8').split('\n').slice(-6).join('\n');
-      this.restarts.push({ name, code, signal, log: tail });
-      console.log(
-        `[${this.scenario.name}] ingest ${name} exited by itself (${signal ?? `code ${code}`}); restarting it. Last lines:\n${tail}`,
-      );
+      const restart = { name, code, signal: signal as string | null, log: '' };
+      this.restarts.push(restart);
       // Restarted after a second, like a crash-looping pod would be (without the growing back-off).
       setTimeout(() => {
+        restart.log = readFileSync(this.logFile(name), 'utf8').trim().split('\n').slice(-3).join('\n').slice(-2_000);
+        console.log(
+          `[${this.scenario.name}] ingest ${name} exited by itself (${signal ?? `code ${code}`}); restarting it. Last lines:\n${restart.log}`,
+        );
         if (!this.#closing) this.start(name);
       }, 1_000).unref();
     });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createScenario, generateMessages, IngestFleet, storedRows, waitForRows } from './cluster-harness.ts';
 import type { Scenario } from './cluster-harness.ts';
-import { assertEveryRowOnce } from './node-loss-checks.ts';
+import { assertEveryRowOnce, assertNoRestarts } from './node-loss-checks.ts';
 
 const data = generateMessages(303);
 let scenario: Scenario;
@@ -32,6 +32,7 @@ test('when one of three ingest processes is stopped and another started mid-inge
   const rowsAtChange = await storedRows(scenario);
   assert.equal(stoppedCode, 0, 'the stopped process exited 0 on SIGTERM');
   await assertEveryRowOnce(scenario, fleet, data, { stopped: 'a', started: 'd', rowsAtChange });
+  assertNoRestarts(fleet);
   const codes = await fleet.stopAll();
   assert.deepEqual(codes, { a: 0, b: 0, c: 0, d: 0 }, 'every process exits 0 on SIGTERM');
 });

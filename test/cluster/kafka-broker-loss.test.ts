@@ -14,7 +14,7 @@ import {
   waitForRows,
 } from './cluster-harness.ts';
 import type { Scenario } from './cluster-harness.ts';
-import { assertEveryRowOnce } from './node-loss-checks.ts';
+import { assertEveryRowOnce, assertNoRestarts } from './node-loss-checks.ts';
 
 const VICTIM = 'kafka-1';
 const data = generateMessages(202);
@@ -41,4 +41,5 @@ test(`when ${VICTIM} is killed mid-ingest, then ingest keeps running and every r
   killed = true;
   const rowsAtKill = await storedRows(scenario);
   await assertEveryRowOnce(scenario, fleet, data, { killed: VICTIM, rowsAtKill });
+  assertNoRestarts(fleet);
 });
