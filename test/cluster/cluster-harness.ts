@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createClickGenerator } from '@clickstream/clickgen';
 import type { GeneratedClickMessage, GeneratedMessage } from '@clickstream/clickgen';
 import { connectCassandra, ensureSchema } from '@clickstream/cassandra';
@@ -142,6 +143,18 @@ export interface RowCount {
 
 /** Reads every stored event id (a full scan: test-sized tables only) and compares with the expected ids. */
 export async function countRows(scenario: Scenario, expectedIds: ReadonlySet<string>): Promise<RowCount> {
+  // The scan needs 2 replicas of 3; right after a kill the coordinator may still wait for the dead one: read again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await scanRows(scenario, expectedIds);
+    } catch (err) {
+      if (attempt === 3) throw err;
+      await sleep(5_000);
+    }
+  }
+}
+
+async function scanRows(scenario: Scenario, expectedIds: ReadonlySet<string>): Promise<RowCount> {
   const seen = new Map<string, number>();
   await new Promise<void>((resolve, reject) => {
     scenario.cassandra.driver.eachRow(

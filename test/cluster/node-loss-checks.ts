@@ -13,7 +13,7 @@ export async function assertEveryRowOnce(
   data: { expectedIds: ReadonlySet<string>; invalid: number },
   context: Record<string, unknown>,
 ): Promise<void> {
-  await waitForRows(scenario, data.expectedIds.size, 600_000);
+  await waitForRows(scenario, data.expectedIds.size, 300_000);
   const lag = await waitForCommitted(scenario, 300_000);
   const rows = await countRows(scenario, data.expectedIds);
   const deadLetters = await deadLetterCount(scenario);
