@@ -26,5 +26,5 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['@clickstream/*/src/*'], message: 'Import the package by name.' }] }],
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );

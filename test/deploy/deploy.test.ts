@@ -85,7 +85,8 @@ function scriptArgs(script: string): string[] {
   const pkg = JSON.parse(readText('package.json')) as { scripts: Record<string, string> };
   const line = pkg.scripts[script];
   assert.ok(line, `package.json has no "${script}" script`);
-  return line.split(/\s+/);
+  // Outside npm (an image, a manifest) the Node 24 launcher is not needed: the image's node is 24.
+  return line.split(/\s+/).filter((arg) => arg !== 'scripts/node24.mjs');
 }
 
 // --- docker-compose.yml -----------------------------------------------------------------------
