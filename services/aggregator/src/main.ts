@@ -104,6 +104,7 @@ export async function startAggregator(
               metrics.retries.inc({ target: 'elasticsearch' });
               log.warn({ err, attempt, delayMs }, 'bulk write failed, retrying the failed items');
             },
+            onQuarantine: (records) => metrics.quarantined.inc(records.length),
           }),
           allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
           hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
