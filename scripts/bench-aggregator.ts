@@ -349,7 +349,8 @@ function runPyspark(documents: Map<string, string>): number | null {
   const run = spawnSync(
     'python3',
     ['scripts/bench/pyspark-metrics.py', '--input', join(workDir, 'events.csv'), '--output', output, '--master', 'local[2]'],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    // Spark binds its driver to the host's address; loopback works in a private network namespace too.
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SPARK_LOCAL_IP: process.env.SPARK_LOCAL_IP ?? '127.0.0.1' } },
   );
   if (run.status !== 0) throw new Error(`pyspark job failed (exit ${run.status}): ${run.stderr.slice(-2_000)}`);
   const result = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { session_start_s: number; compute_s: number; rows: number };
