@@ -137,4 +137,31 @@ describe('a document Elasticsearch refuses for good', { concurrency: false }, ()
     assert.equal(await quarantinedCounter(), 6);
     assert.equal(await service.runOnce(), 'success', 'and a run with nothing pending succeeds');
   });
+
+  test('when a stored event lies in year -1 (a v1 row), then its windows are quarantined as unparseable dates and the run succeeds', async () => {
+    const ancientMs = Date.UTC(-1, 0, 1, 10, 5);
+    const ancient: ReferenceEvent = {
+      ...victim,
+      eventId: 'v1-year-minus-one',
+      userId: 'ancient-user',
+      eventTimeMs: ancientMs,
+      timeSpentMs: 500,
+    };
+    await store([ancient]);
+    assert.equal(await service.runOnce(), 'success');
+    await es.driver.indices.refresh({ index: quarantineIndexName(alias) });
+    const records = (await listQuarantinedDocuments(es, alias)).filter((r) => r.window_start?.startsWith('-000001'));
+    assert.deepEqual(records.map((r) => r.granularity).sort(), ['day', 'hour']);
+    for (const record of records) assert.match(record.reason, /failed to parse/);
+    assert.equal((await createPendingHoursRepository(cassandra).list()).length, 0);
+    const ancientKeys = [
+      referenceKey('hour', Date.UTC(-1, 0, 1, 10), victim.urlKey, victim.country),
+      referenceKey('day', Date.UTC(-1, 0, 1), victim.urlKey, victim.country),
+    ];
+    assert.deepEqual(
+      (await mismatches()).sort(),
+      [...badKeys(victim.urlKey), ...ancientKeys.map((key) => `missing document ${key}`)].sort(),
+      'only the refused windows are missing; the all-time document of the group counts the event',
+    );
+  });
 });
