@@ -322,7 +322,9 @@ function summariseProfile(dir: string): string {
                         ? 'services/aggregator (run steps)'
                         : url.startsWith('node:')
                           ? 'node internals (net, streams, buffers)'
-                          : 'other';
+                          : url === ''
+                            ? `unnamed (${functionName || 'anonymous'})`
+                            : `other ${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? url.split('/').slice(-2).join('/')}`;
     categoryOf.set(node.id, category);
   }
   const totals = new Map<string, number>();
@@ -330,8 +332,10 @@ function summariseProfile(dir: string): string {
     const category = categoryOf.get(id) ?? 'other';
     totals.set(category, (totals.get(category) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
   });
+  const all = [...totals.values()].reduce((sum, ms) => sum + ms, 0);
   return [...totals.entries()]
     .sort((a, b) => b[1] - a[1])
+    .filter(([, ms]) => ms >= all / 200)
     .map(([category, ms]) => `${category} ${ms.toFixed(0)}`)
     .join('; ');
 }
