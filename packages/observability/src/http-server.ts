@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -16,7 +16,8 @@ export interface OpsServer {
 /**
  * Starts the operations HTTP endpoint of a service: `GET /healthz` (200 while the process runs),
  * `GET /readyz` (200 when `readiness()` says ready, else 503 with the reason) and `GET /metrics`
- * (Prometheus text format). Binds all interfaces so an orchestrator can probe it.
+ * (Prometheus text format). Binds all interfaces so an orchestrator can probe it. A service that
+ * serves more on the same port (the dashboard) passes `handle` for the other GET paths.
  */
 export async function startOpsServer(options: {
   port: number;
@@ -24,8 +25,9 @@ export async function startOpsServer(options: {
   registry: Registry;
   readiness: () => Readiness;
   logger: Logger;
+  handle?: (req: IncomingMessage, res: ServerResponse) => void;
 }): Promise<OpsServer> {
-  const { registry, readiness, logger } = options;
+  const { registry, readiness, logger, handle } = options;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -44,6 +46,8 @@ export async function startOpsServer(options: {
           res.writeHead(500).end();
         },
       );
+    } else if (handle) {
+      handle(req, res);
     } else {
       res.writeHead(404).end();
     }
