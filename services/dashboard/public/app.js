@@ -111,6 +111,15 @@ function drawChart(id, points, granularity) {
   if (points.length === 0) return;
   const data = [points.map((p) => p.windowStartMs / 1000), points.map((p) => p.clicks)];
   const bars = granularity === 'day';
+  const size = granularity === 'hour' ? 3600 : 86400;
+  // 24-hour UTC labels; the date under the first label of each day (hours) or month (days).
+  const xLabels = (u, splits) =>
+    splits.map((s, i) => {
+      const text = iso(s * 1000);
+      const previous = i === 0 ? '' : iso(splits[i - 1] * 1000);
+      if (granularity === 'day') return text.slice(5, 7) === previous.slice(5, 7) ? text.slice(8, 10) : text.slice(5, 10);
+      return text.slice(0, 10) === previous.slice(0, 10) ? text.slice(11, 16) : `${text.slice(11, 16)}\n${text.slice(5, 10)}`;
+    });
   const chart = new uPlot(
     {
       width: Math.max(target.clientWidth, 280),
@@ -118,7 +127,11 @@ function drawChart(id, points, granularity) {
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       legend: { show: true },
       cursor: { points: { show: !bars } },
-      scales: { y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        // Half a window of room on each side, so the first and last bars are whole.
+        x: { time: true, range: (u, min, max) => [min - size / 2, max + size / 2] },
+        y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] },
+      },
       series: [
         { label: granularity === 'hour' ? 'Hour (UTC)' : 'Day (UTC)' },
         {
@@ -130,7 +143,10 @@ function drawChart(id, points, granularity) {
           ...(bars ? { paths: uPlot.paths.bars({ size: [0.7, 60] }) } : {}),
         },
       ],
-      axes: [{}, { size: 60, values: (u, values) => values.map((v) => number.format(v)) }],
+      axes: [
+        { values: xLabels, space: 50 },
+        { size: 60, values: (u, values) => values.map((v) => number.format(v)) },
+      ],
     },
     data,
     target,
@@ -165,9 +181,11 @@ async function loadClicks(panelId, granularity, windows) {
     $(`#${panelId}-summary`).textContent =
       body.totalClicks === 0
         ? `No clicks in this range${state.url || state.country ? ' for this filter' : ''}.`
-        : `${number.format(body.totalClicks)} clicks from ${granularity === 'hour' ? hourText(body.fromMs) : dayText(body.fromMs)} to ${
-            granularity === 'hour' ? hourText(body.toMs) : dayText(body.toMs)
-          } UTC` + (open > 0 ? `; ${open} ${granularity}${open > 1 ? 's' : ''} still open (may change).` : '.');
+        : `${number.format(body.totalClicks)} clicks ` +
+          (granularity === 'hour'
+            ? `from ${hourText(body.fromMs)} to ${hourText(body.toMs)} UTC`
+            : `from ${dayText(body.fromMs)} to ${dayText(body.toMs - 1)} (UTC days, both included)`) +
+          (open > 0 ? `; ${open} ${granularity}${open > 1 ? 's' : ''} still open (may change).` : '.');
     drawChart(`${panelId}-chart`, body.totalClicks === 0 ? [] : body.points, granularity);
     return true;
   } catch (err) {
@@ -212,12 +230,18 @@ async function loadTop(by) {
         const key = cell(r.key, 'key');
         key.title = r.key;
         const tr = row(key, cell(number.format(r.clicks), 'num'), users, cell(secondsText(r.avgTimeSpentMs), 'num'));
-        if (r.openGroups > 0) tr.classList.add('open');
+        // All-time rows are never final, so only hour and day rows are marked.
+        if (r.openGroups > 0 && body.window.granularity !== 'all') tr.classList.add('open');
         return tr;
       }),
     );
     const what = by === 'url' ? 'pages' : 'countries';
-    const open = body.rows.some((r) => r.openGroups > 0) ? ' Rows in italics are still open (may change).' : '';
+    const open =
+      body.window.granularity === 'all'
+        ? ' All-time numbers grow with every aggregator run.'
+        : body.rows.some((r) => r.openGroups > 0)
+          ? ' Rows in italics are still open (may change).'
+          : '';
     $('.summary', panel).textContent =
       body.rows.length === 0
         ? `No data yet for ${windowText(body.window)}${state.url || state.country ? ' and this filter' : ''}.`
