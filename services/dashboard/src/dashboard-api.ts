@@ -13,11 +13,14 @@ export interface ApiResponse {
 /** The open windows the freshness panel lists at most. */
 const OPEN_WINDOWS_SHOWN = 50;
 
-/**
- * The dashboard's JSON API over the metrics alias: `GET /api/clicks`, `/api/top` and
- * `/api/freshness`. Bad parameters answer 400 naming each one, Elasticsearch not answering 503;
- * any other failure is logged and answers 500. Never throws.
- */
+/** The JSON API: the paths it serves, and the answer to a call of one of them. */
+export interface DashboardApi {
+  readonly paths: ReadonlySet<string>;
+  /** Never rejects: bad parameters answer 400 naming each one, Elasticsearch not answering 503, anything else 500 (logged). */
+  answer(path: string, search: URLSearchParams): Promise<ApiResponse>;
+}
+
+/** The dashboard's JSON API over the metrics alias: `GET /api/clicks`, `/api/top` and `/api/freshness`. */
 export function createDashboardApi(deps: {
   client: ElasticsearchClient;
   alias: string;
@@ -25,7 +28,7 @@ export function createDashboardApi(deps: {
   now: () => number;
   queryDuration: Histogram;
   logger: Logger;
-}): (path: string, search: URLSearchParams) => Promise<ApiResponse> | undefined {
+}): DashboardApi {
   const { client, alias, logger } = deps;
   const options = { timeoutMs: deps.queryTimeoutMs };
 
@@ -76,9 +79,9 @@ export function createDashboardApi(deps: {
     '/api/freshness': freshness,
   };
 
-  return (path, search) => {
+  const answer = (path: string, search: URLSearchParams): Promise<ApiResponse> => {
     const route = routes[path];
-    if (route === undefined) return undefined;
+    if (route === undefined) return Promise.resolve({ status: 404, body: { error: 'not_found', message: `no API at ${path}` } });
     const timer = deps.queryDuration.startTimer({ route: path });
     return route(search).then(
       (response) => {
@@ -100,6 +103,7 @@ export function createDashboardApi(deps: {
       },
     );
   };
+  return { paths: new Set(Object.keys(routes)), answer };
 }
 
 function badRequest(issues: ParamIssue[]): ApiResponse {

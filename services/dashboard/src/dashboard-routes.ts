@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Counter, Logger } from '@clickstream/observability';
-import type { ApiResponse } from './dashboard-api.ts';
+import type { Counter, FallbackHandler } from '@clickstream/observability';
+import type { DashboardApi } from './dashboard-api.ts';
 
 interface Asset {
   readonly type: string;
@@ -38,36 +38,40 @@ const SECURITY_HEADERS = {
 };
 
 /**
- * The request handler of the page and its API (the ops endpoints are answered before it): the
- * static assets, `GET /api/*` as JSON (never cached), 404 for anything else.
+ * The request handler of the page and its API (the lifecycle answers the ops endpoints first):
+ * the static assets and `GET /api/*` as JSON (never cached); other methods 405; returns false for
+ * any other path (the ops server answers 404).
  */
 export function createDashboardHandler(deps: {
   assets: ReadonlyMap<string, Asset>;
-  api: (path: string, search: URLSearchParams) => Promise<ApiResponse> | undefined;
+  api: DashboardApi;
   requests: Counter;
-  logger: Logger;
-}): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+}): FallbackHandler {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
     const raw = req.url ?? '/';
     const queryAt = raw.indexOf('?');
     const path = queryAt === -1 ? raw : raw.slice(0, queryAt);
     const asset = deps.assets.get(path);
+    if (asset === undefined && !deps.api.paths.has(path)) {
+      deps.requests.inc({ route: 'other', status: 404 });
+      return false;
+    }
+    if (req.method !== 'GET') {
+      deps.requests.inc({ route: asset ? 'asset' : path, status: 405 });
+      res.writeHead(405, { ...SECURITY_HEADERS, allow: 'GET' }).end();
+      return true;
+    }
     if (asset !== undefined) {
       deps.requests.inc({ route: 'asset', status: 200 });
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' }).end(asset.body);
-      return;
+      return true;
     }
-    const answer = deps.api(path, new URLSearchParams(queryAt === -1 ? '' : raw.slice(queryAt + 1)));
-    if (answer === undefined) {
-      deps.requests.inc({ route: 'other', status: 404 });
-      res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
-      return;
-    }
-    void answer.then((response) => {
+    void deps.api.answer(path, new URLSearchParams(queryAt === -1 ? '' : raw.slice(queryAt + 1))).then((response) => {
       deps.requests.inc({ route: path, status: response.status });
       res
         .writeHead(response.status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
         .end(JSON.stringify(response.body));
     });
+    return true;
   };
 }
