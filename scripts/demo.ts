@@ -4,8 +4,9 @@
  * Brings up the servers (docker compose when a Docker engine answers, else the local stack),
  * starts ingest and aggregator as child processes (their JSON logs go to .stack/demo/*.log),
  * produces N synthetic clicks with the producer's progress bar, waits until every click is
- * ingested and every touched hour aggregated, and prints the top pages as a table. Then it keeps
- * the pipeline running until Ctrl-C (or stops at once with `--exit`), and stops what it started.
+ * ingested and every touched hour aggregated, and prints the top pages as a table. The dashboard
+ * (http://localhost:8083/) starts beside ingest and aggregator. Then it keeps the pipeline and the
+ * dashboard running until Ctrl-C (or stops at once with `--exit`), and stops what it started.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -166,7 +167,7 @@ async function stopAll(): Promise<void> {
   await Promise.all(
     started.services.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))),
   );
-  if (started.services.length > 0) say('ingest and aggregator stopped');
+  if (started.services.length > 0) say('ingest, aggregator and dashboard stopped');
   if (started.compose) {
     spawnSync('docker', ['compose', 'stop', 'kafka', 'cassandra', 'elasticsearch'], { stdio: 'inherit' });
   } else if (started.stack.length > 0) {
@@ -187,6 +188,8 @@ try {
   await waitForReady('ingest', 8081, ingest);
   const aggregator = startService('aggregator', 'services/aggregator/src/main.ts');
   await waitForReady('aggregator', 8082, aggregator);
+  const dashboard = startService('dashboard', 'services/dashboard/src/main.ts');
+  await waitForReady('dashboard', 8083, dashboard);
   say(`producing ${args.count} clicks (seed ${args.seed}) to the topic '${topic}'`);
   await runProducer();
   await waitUntilAggregated();
@@ -202,10 +205,13 @@ try {
       `metrics in Elasticsearch (${env.ELASTICSEARCH_URL}/${env.ELASTICSEARCH_INDEX || 'clickstream-metrics'}), invalid events on '${env.KAFKA_DLQ_TOPIC || 'clickstream-dlq'}' (npm run dlq); ` +
       `ask more with npm run query -- --url <url_key>`,
   );
+  say('the dashboard: http://localhost:8083/');
   if (args.exit) {
     await stopAll();
   } else {
-    say('the pipeline keeps running (ingest :8081, aggregator :8082; try npm run produce in another terminal). Ctrl-C stops it.');
+    say(
+      'the pipeline keeps running (ingest :8081, aggregator :8082, dashboard http://localhost:8083/; try npm run produce in another terminal). Ctrl-C stops it.',
+    );
     // The children keep running; this keeps the demo alive until a signal stops it.
     setInterval(() => undefined, 1 << 30);
   }
