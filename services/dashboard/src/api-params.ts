@@ -26,8 +26,8 @@ const text = (max: number) =>
     .string()
     .min(1, 'must not be empty (leave the parameter out instead)')
     .max(max, `at most ${max} characters`)
-    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters')
-    .refine((value) => value.isWellFormed(), 'must be well-formed Unicode');
+    // (URLSearchParams has already replaced lone surrogates and bad UTF-8 with U+FFFD.)
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters');
 
 /** An instant: `YYYY-MM-DD` (UTC midnight) or an ISO-8601 date-time with `Z` or an offset; epoch ms out. */
 const instant = z
