@@ -14,12 +14,19 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectCassandra, createPendingHoursRepository } from '@clickstream/cassandra';
-import { consumerGroupLag, createKafkaClient } from '@clickstream/kafka';
+import { cassandraConnectionOf, connectCassandra, createPendingHoursRepository } from '@clickstream/cassandra';
+import { ConfigError } from '@clickstream/config';
+import { elasticsearchConnectionOf } from '@clickstream/elasticsearch';
+import { consumerGroupLag, createKafkaClient, kafkaConnectionOf } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
+import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
+import type { AggregatorConfig } from '../services/aggregator/src/config.ts';
+import { loadDashboardConfig } from '../services/dashboard/src/config.ts';
+import type { DashboardConfig } from '../services/dashboard/src/config.ts';
+import { loadIngestConfig } from '../services/ingest/src/config.ts';
+import type { IngestConfig } from '../services/ingest/src/config.ts';
 import { printTopMetrics } from './query.ts';
 import { stackDown, stackIsUp, stackUp, stateDirOf } from './stack/stack.ts';
-import type { ServerName } from './stack/stack.ts';
 
 const USAGE = 'usage: npm run demo -- [--count N] [--seed S] [--exit]';
 let args: { count: number; seed: number; exit: boolean };
@@ -40,21 +47,38 @@ try {
 }
 
 const say = (line: string): void => console.log(`[demo] ${line}`);
-const env: Record<string, string | undefined> & { KAFKA_BROKERS: string; CASSANDRA_CONTACT_POINTS: string; ELASTICSEARCH_URL: string } = {
+const env: Record<string, string | undefined> = {
   ...process.env,
-  KAFKA_BROKERS: process.env.KAFKA_BROKERS || 'localhost:9092',
-  CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS || 'localhost:9042',
-  ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL || 'http://localhost:9200',
   // Runs every 10 seconds (node-cron's optional seconds field), so the demo does not wait a minute.
   AGGREGATOR_SCHEDULE: process.env.AGGREGATOR_SCHEDULE || '*/10 * * * * *',
 };
-const groupId = env.KAFKA_GROUP_ID || 'clickstream-ingest';
-const topic = env.KAFKA_TOPIC || 'clickstream';
+if (env.HTTP_PORT) {
+  say('HTTP_PORT is ignored: ingest, aggregator and dashboard run side by side on their own default ports');
+  delete env.HTTP_PORT;
+}
+// The services' own configuration, parsed as they will parse it: the same defaults, ports,
+// credentials and TLS settings, and the same error for a wrong variable.
+let ingestConfig: IngestConfig;
+let aggregatorConfig: AggregatorConfig;
+let dashboardConfig: DashboardConfig;
+try {
+  ingestConfig = loadIngestConfig(env);
+  aggregatorConfig = loadAggregatorConfig(env);
+  dashboardConfig = loadDashboardConfig(env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`demo: ${err.message}`);
+  process.exit(2);
+}
+const topic = ingestConfig.KAFKA_TOPIC;
+const dashboardUrl = `http://localhost:${dashboardConfig.HTTP_PORT}/`;
 const logDir = join(stateDirOf(), 'demo');
 mkdirSync(logDir, { recursive: true });
 
 /** What this run started, so that stopping undoes exactly that. */
-const started: { services: ChildProcess[]; stack: ServerName[]; compose: boolean } = { services: [], stack: [], compose: false };
+const started: { services: ChildProcess[]; stack: string[]; compose: boolean } = { services: [], stack: [], compose: false };
+/** Aborted by Ctrl-C while the stack is starting: it stops launching nodes and stops those it launched. */
+const stackStart = { abort: new AbortController(), done: Promise.resolve() };
 
 function dockerAnswers(): boolean {
   return spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
@@ -73,7 +97,16 @@ async function bringUpServers(): Promise<void> {
     return;
   }
   say('no Docker engine: starting the local stack (the first time downloads the servers, a few minutes)');
-  started.stack = await stackUp({ log: (line) => say(`stack: ${line}`) });
+  const up = stackUp({
+    log: (line) => say(`stack: ${line}`),
+    signal: stackStart.abort.signal,
+    onStarted: (name) => started.stack.push(name),
+  });
+  stackStart.done = up.then(
+    () => undefined,
+    () => undefined,
+  );
+  await up;
 }
 
 function startService(name: string, script: string, extraArgs: string[] = []): ChildProcess {
@@ -134,20 +167,13 @@ function runProducer(): Promise<void> {
 /** Waits until ingest has committed every message and the aggregator has no hour left to do. */
 async function waitUntilAggregated(): Promise<void> {
   const logger = createLogger({ service: 'demo', level: 'fatal' });
-  const kafka = createKafkaClient({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'clickstream-demo', retries: 2 }, logger);
-  const cassandra = await connectCassandra(
-    {
-      contactPoints: env.CASSANDRA_CONTACT_POINTS.split(','),
-      localDataCenter: env.CASSANDRA_LOCAL_DC || 'datacenter1',
-      keyspace: env.CASSANDRA_KEYSPACE || 'clickstream',
-    },
-    logger,
-  );
+  const kafka = createKafkaClient({ ...kafkaConnectionOf(ingestConfig), clientId: 'clickstream-demo', retries: 2 }, logger);
+  const cassandra = await connectCassandra(cassandraConnectionOf(aggregatorConfig), logger);
   const pending = createPendingHoursRepository(cassandra);
   const since = Date.now();
   try {
     for (;;) {
-      const lag = (await consumerGroupLag(kafka, groupId, topic)).reduce((sum, p) => sum + p.lag, 0);
+      const lag = (await consumerGroupLag(kafka, ingestConfig.KAFKA_GROUP_ID, topic)).reduce((sum, p) => sum + p.lag, 0);
       const hours = lag === 0 ? new Set((await pending.list()).map((p) => p.hourMs)).size : null;
       if (hours === 0) return;
       say(lag > 0 ? `waiting: ${lag} messages left to ingest` : `waiting: ${hours} hour window(s) left to aggregate`);
@@ -163,6 +189,9 @@ let stopping = false;
 async function stopAll(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // A stack still starting stops launching; a failed start already stopped what it launched.
+  stackStart.abort.abort();
+  await stackStart.done;
   for (const child of started.services) if (child.exitCode === null) child.kill('SIGTERM');
   await Promise.all(
     started.services.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))),
@@ -171,6 +200,7 @@ async function stopAll(): Promise<void> {
   if (started.compose) {
     spawnSync('docker', ['compose', 'stop', 'kafka', 'cassandra', 'elasticsearch'], { stdio: 'inherit' });
   } else if (started.stack.length > 0) {
+    // stackDown stops only those of them still running.
     await stackDown({ log: (line) => say(`stack: ${line}`), only: started.stack });
   }
 }
@@ -185,32 +215,32 @@ try {
   const began = Date.now();
   await bringUpServers();
   const ingest = startService('ingest', 'services/ingest/src/main.ts');
-  await waitForReady('ingest', 8081, ingest);
+  await waitForReady('ingest', ingestConfig.HTTP_PORT, ingest);
   const aggregator = startService('aggregator', 'services/aggregator/src/main.ts');
-  await waitForReady('aggregator', 8082, aggregator);
+  await waitForReady('aggregator', aggregatorConfig.HTTP_PORT, aggregator);
   const dashboard = startService('dashboard', 'services/dashboard/src/main.ts');
-  await waitForReady('dashboard', 8083, dashboard);
+  await waitForReady('dashboard', dashboardConfig.HTTP_PORT, dashboard);
   say(`producing ${args.count} clicks (seed ${args.seed}) to the topic '${topic}'`);
   await runProducer();
   await waitUntilAggregated();
   say(`all clicks ingested and aggregated, ${Math.round((Date.now() - began) / 1000)} s after the start`);
   await printTopMetrics({
-    url: env.ELASTICSEARCH_URL,
-    index: env.ELASTICSEARCH_INDEX || 'clickstream-metrics',
+    connection: elasticsearchConnectionOf(aggregatorConfig),
+    index: aggregatorConfig.ELASTICSEARCH_INDEX,
     granularity: 'all',
     limit: 15,
   });
   say(
-    `the data: events in Cassandra (${env.CASSANDRA_CONTACT_POINTS}, table ${env.CASSANDRA_KEYSPACE || 'clickstream'}.events), ` +
-      `metrics in Elasticsearch (${env.ELASTICSEARCH_URL}/${env.ELASTICSEARCH_INDEX || 'clickstream-metrics'}), invalid events on '${env.KAFKA_DLQ_TOPIC || 'clickstream-dlq'}' (npm run dlq); ` +
+    `the data: events in Cassandra (${aggregatorConfig.CASSANDRA_CONTACT_POINTS.join(',')}, table ${aggregatorConfig.CASSANDRA_KEYSPACE}.events), ` +
+      `metrics in Elasticsearch (${aggregatorConfig.ELASTICSEARCH_URL}, alias ${aggregatorConfig.ELASTICSEARCH_INDEX}), invalid events on '${ingestConfig.KAFKA_DLQ_TOPIC}' (npm run dlq); ` +
       `ask more with npm run query -- --url <url_key>`,
   );
-  say('the dashboard: http://localhost:8083/');
+  say(`the dashboard: ${dashboardUrl}`);
   if (args.exit) {
     await stopAll();
   } else {
     say(
-      'the pipeline keeps running (ingest :8081, aggregator :8082, dashboard http://localhost:8083/; try npm run produce in another terminal). Ctrl-C stops it.',
+      `the pipeline keeps running (ingest :${ingestConfig.HTTP_PORT}, aggregator :${aggregatorConfig.HTTP_PORT}, dashboard ${dashboardUrl}; try npm run produce in another terminal). Ctrl-C stops it.`,
     );
     // The children keep running; this keeps the demo alive until a signal stops it.
     setInterval(() => undefined, 1 << 30);

@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { LogEntry, SASLOptions } from 'kafkajs';
 import type { Logger } from '@clickstream/observability';
+import { registerCompressionCodecs } from './codecs.ts';
 
 /** How to reach the brokers. Secrets stay in here and are never logged. */
 export interface KafkaConnection {
@@ -17,7 +18,6 @@ export interface KafkaConnection {
 /** The handle every other function of this package takes. The driver stays inside the package. */
 export interface KafkaClient {
   readonly kafka: Kafka;
-  readonly logger: Logger;
 }
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -30,6 +30,7 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 /** Creates a kafkajs client whose own log lines go through pino (child `component: kafkajs`). */
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
+  registerCompressionCodecs();
   const kafka = new Kafka({
     clientId: connection.clientId,
     brokers: [...connection.brokers],
@@ -46,7 +47,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
         kafkaLogger[levelNames[level] ?? 'info'](rest, message);
       },
   });
-  return { kafka, logger };
+  return { kafka };
 }
 
 /**
