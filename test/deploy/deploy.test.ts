@@ -26,6 +26,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
 import { aggregatorConfigSchema, aggregatorEnvShape } from '../../services/aggregator/src/config.ts';
 import { ingestConfigSchema, ingestEnvShape } from '../../services/ingest/src/config.ts';
+import { producerConfigSchema, producerEnvShape } from '../../services/producer/src/config.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const readText = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -45,10 +46,6 @@ interface ServiceContract {
   parse(env: Env): ParseResult;
 }
 
-// The producer's config is not exported as a schema: its variables are ingest's Kafka ones.
-const producerVariables = ['KAFKA_BROKERS', 'KAFKA_TOPIC', 'LOG_LEVEL'] as const;
-const producerSchema = ingestConfigSchema.pick({ KAFKA_BROKERS: true, KAFKA_TOPIC: true, LOG_LEVEL: true });
-
 const contracts: Record<string, ServiceContract> = {
   ingest: { port: 8081, script: 'ingest', variables: Object.keys(ingestEnvShape), parse: (env) => ingestConfigSchema.safeParse(env) },
   aggregator: {
@@ -57,7 +54,12 @@ const contracts: Record<string, ServiceContract> = {
     variables: Object.keys(aggregatorEnvShape),
     parse: (env) => aggregatorConfigSchema.safeParse(env),
   },
-  producer: { port: undefined, script: 'produce', variables: producerVariables, parse: (env) => producerSchema.strict().safeParse(env) },
+  producer: {
+    port: undefined,
+    script: 'produce',
+    variables: Object.keys(producerEnvShape),
+    parse: (env) => producerConfigSchema.safeParse(env),
+  },
 };
 
 function contractOf(service: string): ServiceContract {
