@@ -4,8 +4,9 @@
  * Brings up the servers (docker compose when a Docker engine answers, else the local stack),
  * starts ingest and aggregator as child processes (their JSON logs go to .stack/demo/*.log),
  * produces N synthetic clicks with the producer's progress bar, waits until every click is
- * ingested and every touched hour aggregated, and prints the top pages as a table. Then it keeps
- * the pipeline running until Ctrl-C (or stops at once with `--exit`), and stops what it started.
+ * ingested and every touched hour aggregated, and prints the top pages as a table. The dashboard
+ * (http://localhost:8083/) starts beside ingest and aggregator. Then it keeps the pipeline and the
+ * dashboard running until Ctrl-C (or stops at once with `--exit`), and stops what it started.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +21,8 @@ import { consumerGroupLag, createKafkaClient, kafkaConnectionOf } from '@clickst
 import { createLogger } from '@clickstream/observability';
 import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
 import type { AggregatorConfig } from '../services/aggregator/src/config.ts';
+import { loadDashboardConfig } from '../services/dashboard/src/config.ts';
+import type { DashboardConfig } from '../services/dashboard/src/config.ts';
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
 import type { IngestConfig } from '../services/ingest/src/config.ts';
 import { printTopMetrics } from './query.ts';
@@ -50,22 +53,25 @@ const env: Record<string, string | undefined> = {
   AGGREGATOR_SCHEDULE: process.env.AGGREGATOR_SCHEDULE || '*/10 * * * * *',
 };
 if (env.HTTP_PORT) {
-  say('HTTP_PORT is ignored: ingest and aggregator run side by side on their own default ports');
+  say('HTTP_PORT is ignored: ingest, aggregator and dashboard run side by side on their own default ports');
   delete env.HTTP_PORT;
 }
 // The services' own configuration, parsed as they will parse it: the same defaults, ports,
 // credentials and TLS settings, and the same error for a wrong variable.
 let ingestConfig: IngestConfig;
 let aggregatorConfig: AggregatorConfig;
+let dashboardConfig: DashboardConfig;
 try {
   ingestConfig = loadIngestConfig(env);
   aggregatorConfig = loadAggregatorConfig(env);
+  dashboardConfig = loadDashboardConfig(env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   console.error(`demo: ${err.message}`);
   process.exit(2);
 }
 const topic = ingestConfig.KAFKA_TOPIC;
+const dashboardUrl = `http://localhost:${dashboardConfig.HTTP_PORT}/`;
 const logDir = join(stateDirOf(), 'demo');
 mkdirSync(logDir, { recursive: true });
 
@@ -190,7 +196,7 @@ async function stopAll(): Promise<void> {
   await Promise.all(
     started.services.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))),
   );
-  if (started.services.length > 0) say('ingest and aggregator stopped');
+  if (started.services.length > 0) say('ingest, aggregator and dashboard stopped');
   if (started.compose) {
     spawnSync('docker', ['compose', 'stop', 'kafka', 'cassandra', 'elasticsearch'], { stdio: 'inherit' });
   } else if (started.stack.length > 0) {
@@ -212,6 +218,8 @@ try {
   await waitForReady('ingest', ingestConfig.HTTP_PORT, ingest);
   const aggregator = startService('aggregator', 'services/aggregator/src/main.ts');
   await waitForReady('aggregator', aggregatorConfig.HTTP_PORT, aggregator);
+  const dashboard = startService('dashboard', 'services/dashboard/src/main.ts');
+  await waitForReady('dashboard', dashboardConfig.HTTP_PORT, dashboard);
   say(`producing ${args.count} clicks (seed ${args.seed}) to the topic '${topic}'`);
   await runProducer();
   await waitUntilAggregated();
@@ -227,11 +235,12 @@ try {
       `metrics in Elasticsearch (${aggregatorConfig.ELASTICSEARCH_URL}, alias ${aggregatorConfig.ELASTICSEARCH_INDEX}), invalid events on '${ingestConfig.KAFKA_DLQ_TOPIC}' (npm run dlq); ` +
       `ask more with npm run query -- --url <url_key>`,
   );
+  say(`the dashboard: ${dashboardUrl}`);
   if (args.exit) {
     await stopAll();
   } else {
     say(
-      `the pipeline keeps running (ingest :${ingestConfig.HTTP_PORT}, aggregator :${aggregatorConfig.HTTP_PORT}; try npm run produce in another terminal). Ctrl-C stops it.`,
+      `the pipeline keeps running (ingest :${ingestConfig.HTTP_PORT}, aggregator :${aggregatorConfig.HTTP_PORT}, dashboard ${dashboardUrl}; try npm run produce in another terminal). Ctrl-C stops it.`,
     );
     // The children keep running; this keeps the demo alive until a signal stops it.
     setInterval(() => undefined, 1 << 30);

@@ -69,10 +69,17 @@ function serversOf(stateDir: string, count: NodeCount): StackServer[] {
   return [kafkaServer(stateDir, count), cassandraServer(stateDir, count), elasticsearchServer(stateDir)];
 }
 
-/** Every node of a topology, server by server. */
+/** The topology status and tests look at by default: the last `stack:up`'s while any of its nodes runs, else one node. */
+function currentNodeCount(stateDir: string): NodeCount {
+  const recorded = recordedNodeCount(stateDir);
+  const running = serversOf(stateDir, recorded).some((server) => server.nodes.some((node) => livePid(node.pidFile) !== null));
+  return running ? recorded : 1;
+}
+
+/** Every node of a topology (the running one unless `nodes` is given), server by server. */
 export function stackNodes(options?: { stateDir?: string; nodes?: NodeCount }): StackNode[] {
   const stateDir = stateDirOf(options);
-  return serversOf(stateDir, options?.nodes ?? recordedNodeCount(stateDir)).flatMap((s) => s.nodes);
+  return serversOf(stateDir, options?.nodes ?? currentNodeCount(stateDir)).flatMap((s) => s.nodes);
 }
 
 /** Every node of every topology, each once (for stopping whatever runs from this state folder). */
@@ -83,7 +90,7 @@ function allKnownNodes(stateDir: string): StackNode[] {
   return [...byName.values()];
 }
 
-/** Each node of the stack (the recorded topology unless `nodes` is given): answering or not, and its pid. */
+/** Each node of the stack (the running topology unless `nodes` is given): answering or not, and its pid. */
 export async function stackStatus(options?: { stateDir?: string; nodes?: NodeCount }): Promise<NodeStatus[]> {
   return Promise.all(
     stackNodes(options).map(async (node) => {
@@ -160,7 +167,17 @@ export async function stackUp(options: StackOptions): Promise<string[]> {
     throw new Error(`a ${recorded}-node stack is running from ${stateDir}; run npm run stack:down first`);
   writeFileSync(topologyFile(stateDir), String(count));
   const started: string[] = [];
-  const results = await Promise.allSettled(serversOf(stateDir, count).map((server) => bringUpServer(server, options, started)));
+  // The first server that fails stops the others from waiting on: what started is stopped below.
+  const abort = new AbortController();
+  options.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+  const results = await Promise.allSettled(
+    serversOf(stateDir, count).map((server) =>
+      bringUpServer(server, { ...options, signal: abort.signal }, started).catch((err: unknown) => {
+        abort.abort();
+        throw err;
+      }),
+    ),
+  );
   const failures = results.flatMap((r) =>
     r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : [],
   );

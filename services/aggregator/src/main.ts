@@ -106,6 +106,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
                   metrics.retries.inc({ target: 'elasticsearch' });
                   logger.warn({ err, attempt, delayMs }, 'bulk write failed, retrying the failed items');
                 },
+                onQuarantine: (records) => metrics.quarantined.inc(records.length),
               }),
               allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
               hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
