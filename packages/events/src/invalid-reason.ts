@@ -13,6 +13,7 @@ export const INVALID_REASONS = [
   'invalid_timestamp',
   'timestamp_in_future',
   'too_large',
+  'store_rejected',
 ] as const;
 
 export type InvalidReason = (typeof INVALID_REASONS)[number];
