@@ -146,7 +146,7 @@ describe('ingest runtime against real Kafka and Cassandra', { concurrency: false
   });
 
   test('when the Cassandra connection drops and later stalls mid-run, then ingest retries, /readyz turns 503 within 5 s of the stall, and every row is present once', async () => {
-    const { topic, keyspace, expected } = await scenario('store-fault', 22, 15_000);
+    const { topic, keyspace, expected } = await scenario('storefault', 22, 15_000);
     const cassandra = await testCassandra(keyspace);
     const [host = '127.0.0.1', port = '9042'] = (stackEnv.CASSANDRA_CONTACT_POINTS.split(',')[0] ?? '').split(':');
     const proxy = await startTcpProxy({ host, port: Number(port) });
