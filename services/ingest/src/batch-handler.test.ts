@@ -53,11 +53,13 @@ function messages(...values: string[]): ConsumedMessage[] {
 
 /** The pure steps, faked: decoding is "id:<x>" or a dead letter. */
 function fakeProcess(batch: readonly ConsumedMessage[]): ProcessedBatch {
-  const out: ProcessedBatch = { rows: [], deadLetters: [], affectedHoursMs: [10 * HOUR_MS] };
+  const out: ProcessedBatch = { rows: [], sources: [], deadLetters: [], affectedHoursMs: [10 * HOUR_MS], ignoredHints: {} };
   for (const m of batch) {
     const text = m.value?.toString() ?? '';
-    if (text.startsWith('id:')) out.rows.push(click(text.slice(3)));
-    else
+    if (text.startsWith('id:')) {
+      out.rows.push(click(text.slice(3)));
+      out.sources.push(m);
+    } else
       out.deadLetters.push({
         key: null,
         value: `{"reason":"invalid_json","source_offset":"${m.offset}"}`,

@@ -1,11 +1,11 @@
 import type { EventsRepository, PendingHoursRepository, RejectedEvent } from '@clickstream/cassandra';
-import { buildDeadLetter, serializeDeadLetter } from '@clickstream/events';
 import type { EnrichedClick } from '@clickstream/events';
 import type { ConsumedBatch, MessageProducer } from '@clickstream/kafka';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
 import type { IngestMetrics } from './ingest-metrics.ts';
+import { toDeadLetter } from './process-batch.ts';
 import type { DeadLetterMessage, ProcessedBatch } from './process-batch.ts';
 
 /** Kafka failed to take the dead letters; retriable like any broker hiccup. */
@@ -95,7 +95,7 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
         if (outcome.failure) throw outcome.failure;
       });
       if (!batch.isRunning()) return;
-      const storeRejected = rejected.length > 0 ? storeRejections(batch, rejected, dependencies.process, now(), log) : [];
+      const storeRejected = rejected.length > 0 ? storeRejections(processed, rejected, now(), log) : [];
       for (const r of storeRejected)
         log.warn({ offset: r.offset, message: r.error }, 'Cassandra refused a row for its content; sent to the dead-letter topic');
 
@@ -118,6 +118,7 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
       await withRetry('cassandra', () => watch(pendingHours.mark(processed.affectedHoursMs)));
 
       metrics.stored.inc(processed.rows.length - rejected.length);
+      for (const [hint, count] of Object.entries(processed.ignoredHints)) metrics.hintsIgnored.inc({ hint }, count);
       for (const d of dead) {
         metrics.invalid.inc({ reason: d.reason });
         log.debug({ offset: d.offset, reason: d.reason }, 'invalid event sent to the dead-letter topic');
@@ -138,38 +139,25 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
   };
 }
 
-/**
- * The dead letters of rows Cassandra refused: each row's source message is found by processing
- * the batch's messages one by one again (rare path; the pure steps are deterministic per message).
- */
+/** The dead letters of rows Cassandra refused, each built from the message its row came from. */
 function storeRejections(
-  batch: ConsumedBatch,
+  processed: ProcessedBatch,
   rejected: readonly RejectedEvent[],
-  process: (messages: ConsumedBatch['messages']) => ProcessedBatch,
   at: Date,
   logger: Logger,
 ): { offset: string; error: string; deadLetter: DeadLetterMessage }[] {
-  const byId = new Map(rejected.map((r) => [r.event.eventId, r]));
-  const out: { offset: string; error: string; deadLetter: DeadLetterMessage }[] = [];
-  for (const message of batch.messages) {
-    const row = process([message]).rows[0];
-    const refused = row ? byId.get(row.eventId) : undefined;
-    if (!refused) continue;
-    // One dead letter per refused row: a duplicate message of the same click maps to the same row.
-    byId.delete(row?.eventId ?? '');
-    const record = buildDeadLetter({ ...message, reason: 'store_rejected', message: `Cassandra refused the row: ${refused.message}`, at });
-    out.push({
-      offset: message.offset,
-      error: refused.message,
-      deadLetter: { key: message.key, value: serializeDeadLetter(record), reason: 'store_rejected', offset: message.offset },
-    });
-  }
-  for (const lost of byId.values()) {
-    // Not expected (processing is deterministic): say so loudly rather than drop the row in silence.
-    logger.error(
-      { eventId: lost.event.eventId, message: lost.message },
-      'refused row has no source message in its batch; it is neither stored nor dead-lettered',
-    );
-  }
-  return out;
+  const sourceOf = new Map(processed.rows.map((row, i) => [row, processed.sources[i]]));
+  return rejected.flatMap((r) => {
+    const source = sourceOf.get(r.event);
+    if (!source) {
+      // Not expected (rows and sources are parallel): say so loudly rather than drop the row in silence.
+      logger.error(
+        { eventId: r.event.eventId, message: r.message },
+        'refused row has no source message; it is neither stored nor dead-lettered',
+      );
+      return [];
+    }
+    const deadLetter = toDeadLetter(source, 'store_rejected', `Cassandra refused the row: ${r.message}`, at);
+    return [{ offset: source.offset, error: r.message, deadLetter }];
+  });
 }

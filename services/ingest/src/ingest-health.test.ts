@@ -5,7 +5,6 @@ import { createIngestHealth } from './ingest-health.ts';
 function clocked(): { health: ReturnType<typeof createIngestHealth>; advance: (ms: number) => void } {
   let nowMs = 0;
   const health = createIngestHealth({ storeStallMs: 3_000, progressStallMs: 60_000, now: () => nowMs });
-  health.setRunning(true);
   return { health, advance: (ms) => (nowMs += ms) };
 }
 
@@ -22,7 +21,7 @@ test('when a store write has not returned for the stall time, then readiness fai
   assert.deepEqual(health.readiness(), { ready: true });
 });
 
-test('when writes are retrying, or the service is not running, then it is not ready', () => {
+test('when writes are retrying, then it is not ready until every retrying step is over', () => {
   const { health } = clocked();
   health.setRetrying(true);
   health.setRetrying(true);
@@ -30,8 +29,6 @@ test('when writes are retrying, or the service is not running, then it is not re
   assert.equal(health.readiness().ready, false, 'one of two retrying steps is still retrying');
   health.setRetrying(false);
   assert.equal(health.readiness().ready, true);
-  health.setRunning(false);
-  assert.equal(health.readiness().ready, false);
 });
 
 const liveness: { when: string; steps: (h: ReturnType<typeof clocked>) => void; healthy: boolean }[] = [

@@ -1,22 +1,14 @@
-import type { Readiness } from '@clickstream/observability';
+import type { Liveness, Readiness } from '@clickstream/observability';
 import type { StoreWatch } from './batch-handler.ts';
 
-/** What `/healthz` reports: healthy, or not with a short reason. */
-export interface Liveness {
-  healthy: boolean;
-  reason?: string;
-}
-
 export interface IngestHealth extends StoreWatch {
-  /** Marks the service started (true) or shutting down (false). */
-  setRunning(running: boolean): void;
   /** A write step is retrying (true) or over (false). */
   setRetrying(retrying: boolean): void;
   /** An offset was committed: the consumer made progress. */
   progressed(): void;
   /** The latest lag over the partitions this member owns. */
   setLag(totalLag: number): void;
-  /** `/readyz`: not ready while starting, stopping, retrying, or while a store operation has not returned for `storeStallMs`. */
+  /** For `/readyz` (the lifecycle adds starting/stopping): not ready while retrying, or while a store operation has not returned for `storeStallMs`. */
   readiness(): Readiness;
   /** `/healthz`: unhealthy when the lag stayed above 0 without any commit for `progressStallMs`. */
   liveness(): Liveness;
@@ -31,7 +23,6 @@ export function createIngestHealth(options: { storeStallMs: number; progressStal
   const now = options.now ?? Date.now;
   const pending = new Map<number, number>();
   let nextId = 0;
-  let running = false;
   let retrying = 0;
   let lag = 0;
   let lastProgressMs = now();
@@ -46,10 +37,6 @@ export function createIngestHealth(options: { storeStallMs: number; progressStal
         pending.delete(id);
       }
     },
-    setRunning(value) {
-      running = value;
-      lastProgressMs = now();
-    },
     setRetrying(value) {
       retrying = Math.max(0, retrying + (value ? 1 : -1));
     },
@@ -62,7 +49,6 @@ export function createIngestHealth(options: { storeStallMs: number; progressStal
       lag = totalLag;
     },
     readiness() {
-      if (!running) return { ready: false, reason: 'not running' };
       if (retrying > 0) return { ready: false, reason: 'writes failing, retrying' };
       let oldest = Infinity;
       for (const startedMs of pending.values()) oldest = Math.min(oldest, startedMs);
@@ -72,7 +58,7 @@ export function createIngestHealth(options: { storeStallMs: number; progressStal
       return { ready: true };
     },
     liveness() {
-      if (!running || lag === 0) return { healthy: true };
+      if (lag === 0) return { healthy: true };
       const idleMs = now() - lastProgressMs;
       if (idleMs < options.progressStallMs) return { healthy: true };
       return { healthy: false, reason: `no offset committed for ${Math.round(idleMs / 1000)} s while ${lag} messages wait` };

@@ -1,12 +1,12 @@
+import { DEAD_LETTER_MAX_MESSAGE_BYTES } from '@clickstream/events';
 import type { TopicSpec } from '@clickstream/kafka';
 import type { IngestConfig } from './config.ts';
 
 /**
- * Largest message the dead-letter topic takes: Kafka's own default (1 MiB + record overhead), set
- * explicitly so a broker configured smaller cannot refuse a dead-letter record, which is bounded
- * well below it (see the dead-letter record's size limit in @clickstream/events).
+ * `max.message.bytes` of the dead-letter topic: the bound of one dead-letter message plus room for
+ * the record batch around it, set explicitly so a broker configured smaller cannot refuse one.
  */
-export const DEAD_LETTER_MAX_MESSAGE_BYTES = 1_048_588;
+export const DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES = DEAD_LETTER_MAX_MESSAGE_BYTES + 64 * 1024;
 
 /**
  * The topics ingest creates when they are missing, with explicit settings: partitions,
@@ -22,7 +22,7 @@ export function topicSpecs(config: IngestConfig): TopicSpec[] {
     {
       topic: config.KAFKA_DLQ_TOPIC,
       ...common,
-      configs: { ...durability, 'cleanup.policy': 'delete', 'max.message.bytes': String(DEAD_LETTER_MAX_MESSAGE_BYTES) },
+      configs: { ...durability, 'cleanup.policy': 'delete', 'max.message.bytes': String(DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES) },
     },
   ];
 }
