@@ -3,11 +3,9 @@ import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { createLogger } from '@clickstream/observability';
 import { startBatchConsumer } from './batch-consumer.ts';
 import type { BatchConsumerOptions, ConsumedBatch } from './batch-consumer.ts';
 
-const logger = createLogger({ service: 'test', level: 'silent' });
 const events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' };
 
 /** A stand-in for one kafkajs consumer: the test hands batches to eachBatch and emits its events. */
@@ -70,7 +68,7 @@ function fakeClient(): { client: Parameters<typeof startBatchConsumer>[0]; membe
       return member as unknown as Consumer;
     },
   } as unknown as Kafka;
-  return { client: { kafka, logger }, members };
+  return { client: { kafka }, members };
 }
 
 /** A handler whose batches finish when the test says so. */

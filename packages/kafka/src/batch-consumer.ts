@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { createLogger } from '@clickstream/observability';
+import type { Logger } from '@clickstream/observability';
 import type { KafkaClient } from './kafka-client.ts';
 import { isMembershipError, isPermanentKafkaError } from './kafka-errors.ts';
 
@@ -66,6 +68,8 @@ export interface BatchConsumerOptions {
   onAssignment?: (partitions: readonly number[]) => void;
   /** After each commit: the partition and the next offset to read. */
   onCommit?: (partition: number, nextOffset: string) => void;
+  /** Where rejoins, abandoned batches and failed commits are logged; silent when unset. */
+  logger?: Logger;
 }
 
 interface PartitionChain {
@@ -87,7 +91,10 @@ const RESTART_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
  * permanent Kafka error (authorization, unsupported feature) calls `onFatal`.
  */
 export async function startBatchConsumer(client: KafkaClient, options: BatchConsumerOptions): Promise<BatchConsumer> {
-  const log = client.logger.child({ component: 'batch-consumer', groupId: options.groupId });
+  const log = (options.logger ?? createLogger({ service: 'kafka', level: 'silent' })).child({
+    component: 'batch-consumer',
+    groupId: options.groupId,
+  });
   const maxInFlight = options.maxBatchesInFlight ?? 1;
   /** Bumped on every join, rebalance and crash: batches of an older generation are abandoned. */
   let generation = 0;

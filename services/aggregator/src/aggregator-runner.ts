@@ -16,8 +16,6 @@ export interface AggregatorRunner {
   abort(reason: Error): void;
   /** Resolves once no run is in progress. */
   idle(): Promise<void>;
-  /** The outcome of the last finished run, or null before the first. */
-  lastOutcome(): { outcome: RunOutcome; err?: unknown } | null;
 }
 
 /**
@@ -36,7 +34,6 @@ export function createAggregatorRunner(deps: {
   const { metrics, logger } = deps;
   let current: Promise<RunOutcome> | undefined;
   let controller: AbortController | undefined;
-  let last: { outcome: RunOutcome; err?: unknown } | null = null;
 
   const runNow = async (): Promise<RunOutcome> => {
     const started = performance.now();
@@ -53,7 +50,6 @@ export function createAggregatorRunner(deps: {
       if (leased.acquired) {
         const summary = leased.result;
         outcome = 'success';
-        last = { outcome };
         metrics.pendingHours.set(summary.hours);
         metrics.openWindows.set(summary.openWindows);
         metrics.documents.inc({ action: 'indexed' }, summary.indexed);
@@ -71,12 +67,10 @@ export function createAggregatorRunner(deps: {
         );
       } else {
         outcome = 'skipped';
-        last = { outcome };
         logger.info({ outcome, durationMs }, 'aggregation run skipped: another replica holds the lease');
       }
     } catch (err) {
       outcome = 'failure';
-      last = { outcome, err };
       logger.error(
         { err, outcome, durationMs: Math.round(performance.now() - started) },
         'aggregation run failed; its markers stay for the next run',
@@ -113,6 +107,5 @@ export function createAggregatorRunner(deps: {
     async idle() {
       while (current) await current;
     },
-    lastOutcome: () => last,
   };
 }

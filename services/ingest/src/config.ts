@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
+import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt, serviceConfigSchema } from '@clickstream/config';
 import { IP_POLICIES } from '@clickstream/enrichment';
 
 /** An optional positive integer: unset or empty means "not set". */
@@ -56,7 +56,7 @@ export const ingestEnvShape = {
   INGEST_LAG_POLL_INTERVAL_MS: positiveInt(5_000).describe('how often the consumer lag of the owned partitions is read from the brokers'),
 };
 
-export const ingestConfigSchema = z.object(ingestEnvShape);
+export const ingestConfigSchema = serviceConfigSchema(ingestEnvShape);
 export type IngestConfig = Readonly<z.output<typeof ingestConfigSchema>>;
 
 /** Parses and freezes the ingest configuration; throws ConfigError naming the wrong variables. */

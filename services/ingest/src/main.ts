@@ -83,6 +83,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       handleBatch,
       onCommit: () => health.progressed(),
       onCrash: (err, recovering) => logger.warn({ err, recovering }, 'Kafka consumer crashed'),
+      logger,
       // Retries exhausted or a permanent Kafka error: exit non-zero without committing; the
       // orchestrator restarts the service and it resumes from the last committed offsets.
       onFatal: (err) => fail(err, 'ingest cannot continue; exiting without committing the current batch'),
