@@ -115,6 +115,9 @@ after(async () => {
   const cassandra = await testCassandra('system');
   for (const ks of keyspaces) await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
   await cassandra.shutdown();
+  // Known issue: after the fault test some client handle (the driver reconnecting to the closed
+  // proxy, it seems) can keep this file's process alive; every result is reported by now.
+  setTimeout(() => process.exit(), 10_000).unref();
 });
 
 describe('ingest runtime against real Kafka and Cassandra', { concurrency: false }, () => {
