@@ -23,6 +23,7 @@ import {
   createMetricsIndexer,
   elasticsearchConnectionOf,
   installMetricsIndex,
+  metricsIndexNames,
 } from '@clickstream/elasticsearch';
 import { exitProcess, runService, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
@@ -41,6 +42,11 @@ export interface AggregatorApi {
   readonly runOnce: () => Promise<RunOutcome>;
 }
 export type AggregatorService = RunningService<AggregatorConfig, AggregatorApi> & AggregatorApi;
+
+/** The metrics index as `installMetricsIndex` creates it (at start, or by `npm run migrate`). */
+export function metricsIndexOptions(config: AggregatorConfig): { alias: string; shards: number; replicas: number } {
+  return { alias: config.ELASTICSEARCH_INDEX, shards: config.ELASTICSEARCH_SHARDS, replicas: config.ELASTICSEARCH_REPLICAS };
+}
 
 /** How late a scheduled firing may be before `/healthz` fails. */
 const SCHEDULE_TOLERANCE_MS = 60_000;
@@ -66,20 +72,19 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
 
       const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
       onClose('cassandra', () => cassandra.shutdown());
-      await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
+      if (config.MIGRATE_ON_START) await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
-      const names = await retryWithBackoff(
-        'installing the metrics index',
-        () =>
-          installMetricsIndex(elasticsearch, {
-            alias: config.ELASTICSEARCH_INDEX,
-            shards: config.ELASTICSEARCH_SHARDS,
-            replicas: config.ELASTICSEARCH_REPLICAS,
-          }),
-        retry,
-        { onRetry: (err, attempt) => logger.warn({ err, attempt }, 'metrics index not installed yet, retrying') },
-      );
+      const names = config.MIGRATE_ON_START
+        ? await retryWithBackoff(
+            'installing the metrics index',
+            () => installMetricsIndex(elasticsearch, metricsIndexOptions(config)),
+            retry,
+            {
+              onRetry: (err, attempt) => logger.warn({ err, attempt }, 'metrics index not installed yet, retrying'),
+            },
+          )
+        : metricsIndexNames(config.ELASTICSEARCH_INDEX);
 
       const runner = createAggregatorRunner({
         leases: createLeaseRepository(cassandra),
@@ -101,6 +106,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
                   metrics.retries.inc({ target: 'elasticsearch' });
                   logger.warn({ err, attempt, delayMs }, 'bulk write failed, retrying the failed items');
                 },
+                onQuarantine: (records) => metrics.quarantined.inc(records.length),
               }),
               allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
               hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,

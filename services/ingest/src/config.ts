@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt, serviceConfigSchema } from '@clickstream/config';
+import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt, schemaEnv, serviceConfigSchema } from '@clickstream/config';
 import { IP_POLICIES } from '@clickstream/enrichment';
 
 /** An optional positive integer: unset or empty means "not set". */
@@ -26,6 +26,7 @@ export const ingestEnvShape = {
     "min.insync.replicas of the topics ingest creates (acks=all writes need this many replicas); unset = the brokers' default (use 2 with 3 replicas)",
   ),
   ...cassandraEnv,
+  ...schemaEnv,
   INGEST_IP_POLICY: z
     .enum(IP_POLICIES)
     .default('truncated')
