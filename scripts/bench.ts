@@ -1,36 +1,61 @@
 /**
- * `npm run bench [-- --count N] [--seed S]`: measures ingest on this machine and prints the figures.
+ * `npm run bench [-- --count N] [--seed S] [--partitions P]`: ingest against the store's own limit,
+ * on this machine, in one run.
  *
- * 1. pipeline: decode -> validate -> enrich of N generated messages in this process, no I/O
- *    (the CPU ceiling of one ingest process);
- * 2. produce: the same N messages to a fresh topic (3 partitions), acks from all replicas;
- * 3. ingest: the real service (in this process) from a new consumer group until every message is
- *    committed, i.e. durably written to Cassandra or the dead-letter topic.
- * Prints events/s of each, the ratio ingest / pipeline, and the process' peak RSS. Brings the local
- * stack up when it is not up (and stops it again); uses its own topic and keyspace and drops them.
+ * 1. produce: N generated messages (1% invalid, 1% duplicates) to a fresh topic of P partitions;
+ * 2. raw limit: the valid rows written straight to Cassandra through the events repository in the
+ *    fastest form it has (unlogged single-partition batches, grouped over the whole data set, with
+ *    the best of a few concurrencies), before and after the ingest run; the higher figure counts;
+ * 3. ingest: the real service as a child process (`services/ingest/src/main.ts`, default
+ *    configuration plus the environment this script runs in), from a new consumer group. Its rate is
+ *    taken from the first commit to the last (lag 0), as the service runs once started; its peak
+ *    RSS is read from /proc.
+ * Prints events/s of each, the ratio ingest / raw limit and the load average before and after.
+ * Brings the local stack up when it is not up (and stops it again); uses its own topic and
+ * keyspaces and drops them.
  */
-import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { createEventsRepository, ensureSchema } from '@clickstream/cassandra';
 import { createClickGenerator } from '@clickstream/clickgen';
-import type { ClickMessage } from '@clickstream/events';
+import type { ClickMessage, EnrichedClick } from '@clickstream/events';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
 import { consumerGroupLag, createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/kafka';
-import { startIngest } from '../services/ingest/src/main.ts';
+import { loadIngestConfig } from '../services/ingest/src/config.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
-import { stackEnv, testCassandra, testKafka, testLogger, uniqueSuffix } from '../test/support/stack-clients.ts';
+import { stackEnv, testCassandra, testKafka, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, seed: { type: 'string', default: '7' } } });
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '200000' },
+    seed: { type: 'string', default: '7' },
+    partitions: { type: 'string', default: '6' },
+  },
+});
 const count = Number(values.count);
 const seed = Number(values.seed);
-if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed)) {
-  console.error('usage: npm run bench -- [--count N] [--seed S]   (N a positive integer, S an integer)');
+const partitions = Number(values.partitions);
+if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed) || !Number.isSafeInteger(partitions) || partitions < 1) {
+  console.error('usage: npm run bench -- [--count N] [--seed S] [--partitions P]   (N, P positive integers, S an integer)');
   process.exit(2);
 }
 
 const HOUR_MS = 3_600_000;
 const now = Date.now();
+const perSecond = (n: number, ms: number): number => Math.round((n * 1000) / ms);
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const figures: [string, string][] = [];
+const figure = (name: string, value: string | number): void => void figures.push([name, String(value)]);
+
+const loadBefore = load();
 const messages = [
   ...createClickGenerator({
     seed,
@@ -42,10 +67,10 @@ const messages = [
     nowMs: now,
   }),
 ];
-const perSecond = (n: number, ms: number): number => Math.round((n * 1000) / ms);
-const figures: Record<string, string> = { messages: String(messages.length) };
+figure('messages', messages.length);
+figure('topic partitions', partitions);
 
-// 1. The pure pipeline, in batches like the consumer hands over.
+// The valid rows, made by the service's own pure steps, for the raw-limit writes.
 const processBatch = createBatchProcessor({
   enrich: createEnricher({ geo: createGeoLookup(), userAgents: createUserAgentParser({ cacheSize: 10_000 }), ipPolicy: 'truncated' }),
   now: () => new Date(),
@@ -58,16 +83,51 @@ const asConsumed: ClickMessage[] = messages.map((m, i) => ({
   value: Buffer.from(m.value),
   timestampMs: now,
 }));
-let pipelineStart = performance.now();
-let rows = 0;
-for (let i = 0; i < asConsumed.length; i += 500) rows += processBatch(asConsumed.slice(i, i + 500)).rows.length;
-let pipelineMs = performance.now() - pipelineStart;
-// Again, warm (JIT, UA cache): the steady state of a long-running service.
-pipelineStart = performance.now();
-for (let i = 0; i < asConsumed.length; i += 500) processBatch(asConsumed.slice(i, i + 500));
-pipelineMs = Math.min(pipelineMs, performance.now() - pipelineStart);
-figures['pipeline events/s (decode+validate+enrich, no I/O)'] = String(perSecond(messages.length, pipelineMs));
-figures['valid rows'] = String(rows);
+const rows: EnrichedClick[] = [];
+const pipelineStart = performance.now();
+for (let i = 0; i < asConsumed.length; i += 1_000) rows.push(...processBatch(asConsumed.slice(i, i + 1_000)).rows);
+figure('pipeline events/s (decode+validate+enrich, one core, no I/O)', perSecond(messages.length, performance.now() - pipelineStart));
+figure('valid rows', rows.length);
+
+/** Rows/s of the whole data set written through the repository at `concurrency` statements in flight. */
+async function rawWrite(keyspace: string, concurrency: number): Promise<number> {
+  const cassandra = await testCassandra(keyspace);
+  try {
+    await ensureSchema(cassandra, { class: 'SimpleStrategy', replicationFactor: 1 });
+    const defaults = loadIngestConfig({});
+    const repo = createEventsRepository(cassandra, {
+      concurrency,
+      maxBatchBytes: defaults.INGEST_WRITE_BATCH_MAX_BYTES,
+      maxBatchRows: defaults.INGEST_WRITE_BATCH_MAX_ROWS,
+    });
+    const start = performance.now();
+    for (let i = 0; i < rows.length; i += 50_000) {
+      const outcome = await repo.writeEvents(rows.slice(i, i + 50_000));
+      if (outcome.unwritten.length > 0 || outcome.rejected.length > 0) throw new Error('raw write lost rows');
+    }
+    return perSecond(rows.length, performance.now() - start);
+  } finally {
+    await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+    await cassandra.shutdown();
+  }
+}
+
+async function rawLimit(label: string): Promise<number> {
+  let best = 0;
+  for (const concurrency of [16, 32, 64]) {
+    const rate = await rawWrite(`bench_raw_${uniqueSuffix()}`, concurrency);
+    console.log(`raw limit (${label}), concurrency ${concurrency}: ${rate} rows/s`);
+    best = Math.max(best, rate);
+  }
+  return best;
+}
+
+/** Peak and current resident set of a process, MiB (Linux /proc). */
+function rssMiB(pid: number): { peak: number; now: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { peak: Math.round(kib('VmHWM') / 1024), now: Math.round(kib('VmRSS') / 1024) };
+}
 
 let startedStack = false;
 if (!(await stackIsUp())) {
@@ -81,51 +141,65 @@ const keyspace = `bench_${suffix}`;
 const groupId = `bench-${suffix}`;
 const kafka = testKafka();
 try {
-  // 2. Produce.
   await ensureTopics(kafka, [
-    { topic, partitions: 3 },
-    { topic: `${topic}-dlq`, partitions: 3 },
+    { topic, partitions },
+    { topic: `${topic}-dlq`, partitions: 1 },
   ]);
   const producer = await createMessageProducer(kafka);
   const produceStart = performance.now();
   for (let i = 0; i < messages.length; i += 2_000) await producer.send(topic, messages.slice(i, i + 2_000));
-  const produceMs = performance.now() - produceStart;
+  figure('produce events/s (acks=all)', perSecond(messages.length, performance.now() - produceStart));
   await producer.disconnect();
-  figures['produce events/s (acks=all)'] = String(perSecond(messages.length, produceMs));
 
-  // 3. Ingest until the group's lag is 0: every message durably handled and committed.
-  const ingestStart = performance.now();
-  const service = await startIngest(
-    {
+  const rawBefore = await rawLimit('before');
+
+  // Ingest as in production: its own process, default configuration.
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'services/ingest/src/main.ts'], {
+    env: {
+      ...process.env,
       ...stackEnv,
       KAFKA_TOPIC: topic,
       KAFKA_DLQ_TOPIC: `${topic}-dlq`,
       KAFKA_GROUP_ID: groupId,
       CASSANDRA_KEYSPACE: keyspace,
       HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     },
-    testLogger,
-  );
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const ingest: { exitCode: number | null } = { exitCode: null };
+  child.once('exit', (code) => (ingest.exitCode = code ?? 1));
+  const spawnedAt = performance.now();
+  let firstCommit: { atMs: number; done: number } | undefined;
+  let peakRss = 0;
   let lastReportMs = performance.now();
   for (;;) {
+    if (ingest.exitCode !== null) throw new Error(`ingest exited with code ${ingest.exitCode}`);
     const lag = (await consumerGroupLag(kafka, groupId, topic)).reduce((sum, p) => sum + p.lag, 0);
+    const done = messages.length - lag;
+    if (child.pid !== undefined) peakRss = Math.max(peakRss, rssMiB(child.pid).peak);
+    if (!firstCommit && done > 0) firstCommit = { atMs: performance.now(), done };
     if (lag === 0) break;
     if (performance.now() - lastReportMs > 5_000) {
-      const done = messages.length - lag;
-      const elapsedMs = performance.now() - ingestStart;
-      console.log(`ingest: ${done}/${messages.length} committed, ${perSecond(done, elapsedMs)} events/s so far`);
+      console.log(`ingest: ${done}/${messages.length} committed`);
       lastReportMs = performance.now();
     }
-    if (performance.now() - ingestStart > 15 * 60_000) throw new Error('ingest did not finish within 15 minutes');
-    await sleep(200);
+    if (performance.now() - spawnedAt > 15 * 60_000) throw new Error('ingest did not finish within 15 minutes');
+    await sleep(100);
   }
-  const ingestMs = performance.now() - ingestStart;
-  await service.stop();
-  figures['ingest events/s (Kafka -> Cassandra + DLQ, committed; includes start-up)'] = String(perSecond(messages.length, ingestMs));
-  figures['ingest seconds'] = (ingestMs / 1000).toFixed(1);
-  figures['ingest / pipeline ratio'] = (pipelineMs / ingestMs).toFixed(3);
-  figures['peak RSS of this process (MiB)'] = String(Math.round(process.resourceUsage().maxRSS / 1024));
+  const endMs = performance.now();
+  child.kill('SIGTERM');
+  await new Promise((resolve) => (ingest.exitCode !== null ? resolve(ingest.exitCode) : child.once('exit', resolve)));
+
+  const rawAfter = await rawLimit('after');
+  const raw = Math.max(rawBefore, rawAfter);
+  const start = firstCommit ?? { atMs: spawnedAt, done: 0 };
+  const ingestRate = perSecond(messages.length - start.done, endMs - start.atMs);
+  figure('raw limit rows/s (unlogged partition batches, best concurrency), before / after', `${rawBefore} / ${rawAfter}`);
+  figure('ingest events/s (first commit -> lag 0, committed = durable)', ingestRate);
+  figure('ingest seconds from spawn to lag 0 (start-up included)', ((endMs - spawnedAt) / 1000).toFixed(1));
+  figure('ratio ingest / raw limit', (ingestRate / raw).toFixed(3));
+  figure('ingest peak RSS (MiB, VmHWM of the ingest process)', peakRss);
 } finally {
   await deleteTopics(kafka, [topic, `${topic}-dlq`]).catch(() => undefined);
   const cassandra = await testCassandra(keyspace);
@@ -133,6 +207,8 @@ try {
   await cassandra.shutdown();
   if (startedStack) await stackDown({ log: (line) => console.log(`[stack] ${line}`) });
 }
+figure('load average (1/5/15 min) before', loadBefore);
+figure('load average (1/5/15 min) after', load());
 
 console.log('\nbenchmark figures (this machine, one run):');
-for (const [name, value] of Object.entries(figures)) console.log(`  ${name.padEnd(72)} ${value}`);
+for (const [name, value] of figures) console.log(`  ${name.padEnd(80)} ${value}`);

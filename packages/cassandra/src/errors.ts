@@ -11,7 +11,10 @@ const transientCodes = new Set<number>([
   types.responseErrorCodes.readFailure,
 ]);
 
-/** Cassandra could not take or answer a request right now (timeout, unavailable, overloaded, no host): retry with backoff. */
+/** InvalidQuery answers about the schema, not the row: the statement itself cannot work. */
+const schemaProblem = /unconfigured table|keyspace .* does not exist|undefined column|unknown identifier|no keyspace has been specified/i;
+
+/** Cassandra could not take or answer a request right now (timeout, unavailable, overloaded, no host, closed socket): retry with backoff. */
 export class CassandraUnavailableError extends Error {
   override readonly name = 'CassandraUnavailableError';
   readonly code = 'cassandra_unavailable';
@@ -19,16 +22,41 @@ export class CassandraUnavailableError extends Error {
 }
 
 /**
+ * True for failures of the connection or the cluster's state rather than of the statement: no
+ * host, a timeout, a closed socket (the base DriverError the driver raises when a connection
+ * drops mid-request), unavailable replicas, overload, a bootstrapping node, write/read failures.
+ */
+export function isTransientCassandraError(err: unknown): boolean {
+  return (
+    err instanceof errors.NoHostAvailableError ||
+    err instanceof errors.OperationTimedOutError ||
+    err instanceof errors.BusyConnectionError ||
+    (err instanceof errors.ResponseError && transientCodes.has(err.code)) ||
+    // Exactly the base class: "Socket was closed", "Connection was closed"; subclasses name their cause.
+    (err instanceof errors.DriverError && err.constructor === errors.DriverError)
+  );
+}
+
+/**
+ * True when Cassandra (or the driver's encoder, before sending) refused one statement for the
+ * values it carries: an InvalidQuery about the data (a partition key over 64 KiB, a batch too
+ * large, a value the server rejects) or a value the driver cannot encode. Not for schema problems
+ * (a missing table is every row's problem, not this row's).
+ */
+export function isContentRejection(err: unknown): boolean {
+  if (err instanceof errors.ResponseError)
+    return Number(err.code) === Number(types.responseErrorCodes.invalid) && !schemaProblem.test(err.message);
+  return err instanceof TypeError || err instanceof RangeError;
+}
+
+/**
  * Maps a driver error to {@link CassandraUnavailableError} when it is transient; any other error
  * (syntax, schema, authentication) is returned unchanged and is not retriable.
  */
 export function classifyCassandraError(err: unknown): unknown {
-  const transient =
-    err instanceof errors.NoHostAvailableError ||
-    err instanceof errors.OperationTimedOutError ||
-    err instanceof errors.BusyConnectionError ||
-    (err instanceof errors.ResponseError && transientCodes.has(err.code));
-  return transient ? new CassandraUnavailableError(err instanceof Error ? err.message : String(err), { cause: err }) : err;
+  return isTransientCassandraError(err)
+    ? new CassandraUnavailableError(err instanceof Error ? err.message : String(err), { cause: err })
+    : err;
 }
 
 /** Runs a Cassandra operation, rethrowing transient driver errors as {@link CassandraUnavailableError}. */

@@ -1,7 +1,8 @@
 import cassandra from 'cassandra-driver';
 import type { EnrichedClick } from '@clickstream/events';
 import type { CassandraClient } from './cassandra-client.ts';
-import { withClassifiedErrors } from './errors.ts';
+import pLimit from 'p-limit';
+import { CassandraUnavailableError, isContentRejection, isTransientCassandraError, withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
 import { EVENT_BUCKETS } from './schema.ts';
 
@@ -19,13 +20,33 @@ export interface StoredEventFacts {
   isBot: boolean;
 }
 
+/** A row Cassandra refused for what it carries; `message` is the server's or driver's reason. */
+export interface RejectedEvent {
+  event: EnrichedClick;
+  message: string;
+}
+
+/** What one `writeEvents` call achieved; every row given is in exactly one of: stored, `rejected`, `unwritten`. */
+export interface WriteEventsOutcome {
+  /** Rows refused for their content (never worth retrying): they belong on the dead-letter topic. */
+  rejected: RejectedEvent[];
+  /** Rows not written because of a transient failure: write them again (idempotent). */
+  unwritten: EnrichedClick[];
+  /** The transient failure behind `unwritten`, when there is one. */
+  failure?: CassandraUnavailableError;
+}
+
 export interface EventsRepository {
   /**
-   * Writes events with at most `concurrency` requests in flight; resolves once every row is
-   * acknowledged (LOCAL_QUORUM). Idempotent: writing an event again overwrites its own row.
-   * Throws CassandraUnavailableError on transient failures (the caller retries the whole call).
+   * Writes events as unlogged single-partition batches (rows grouped by `(event_hour, bucket)`,
+   * each batch at most `maxBatchBytes` of values and `maxBatchRows` rows), with at most
+   * `concurrency` statements in flight over all calls of this repository. Statements are
+   * idempotent (a replayed event overwrites its own row), so the driver may try another host.
+   * Resolves once every row is acknowledged (LOCAL_QUORUM), refused for its content or left
+   * unwritten by a transient failure (see {@link WriteEventsOutcome}); rejects only for failures
+   * that are neither (schema missing, authentication): those are bugs or misconfiguration.
    */
-  writeEvents(events: readonly EnrichedClick[]): Promise<void>;
+  writeEvents(events: readonly EnrichedClick[]): Promise<WriteEventsOutcome>;
   /** Every stored event with `fromMs <= event_time < toMs`, read hour partition by hour partition. */
   readEvents(fromMs: number, toMs: number): Promise<StoredEventFacts[]>;
 }
@@ -40,51 +61,160 @@ export function eventBucket(eventId: string): number {
   return hash % EVENT_BUCKETS;
 }
 
-export function createEventsRepository(client: CassandraClient, options: { concurrency: number }): EventsRepository {
+/** Bytes a row's values take on the wire, roughly: what Cassandra's batch size warning counts. */
+function estimatedRowBytes(values: readonly unknown[]): number {
+  let bytes = 64;
+  for (const value of values) bytes += typeof value === 'string' ? Buffer.byteLength(value, 'utf8') + 4 : 12;
+  return bytes;
+}
+
+/**
+ * Splits rows into single-partition chunks in order: one chunk per partition key until it would
+ * exceed `maxBytes` or `maxRows` (a row larger than `maxBytes` is a chunk of its own).
+ */
+export function chunkByPartition<T>(
+  rows: readonly T[],
+  partitionKey: (row: T) => string,
+  rowBytes: (row: T) => number,
+  limits: { maxBytes: number; maxRows: number },
+): T[][] {
+  const open = new Map<string, { rows: T[]; bytes: number }>();
+  const chunks: T[][] = [];
+  for (const row of rows) {
+    const key = partitionKey(row);
+    const bytes = rowBytes(row);
+    let chunk = open.get(key);
+    if (chunk && (chunk.bytes + bytes > limits.maxBytes || chunk.rows.length >= limits.maxRows)) {
+      chunks.push(chunk.rows);
+      chunk = undefined;
+    }
+    if (!chunk) {
+      chunk = { rows: [], bytes: 0 };
+      open.set(key, chunk);
+    }
+    chunk.rows.push(row);
+    chunk.bytes += bytes;
+  }
+  for (const chunk of open.values()) chunks.push(chunk.rows);
+  return chunks;
+}
+
+interface BoundRow {
+  event: EnrichedClick;
+  params: unknown[];
+  key: string;
+  bytes: number;
+}
+
+export function createEventsRepository(
+  client: CassandraClient,
+  options: { concurrency: number; maxBatchBytes?: number; maxBatchRows?: number },
+): EventsRepository {
   const ks = client.keyspace;
   const insert = `INSERT INTO ${ks}.events (event_hour, bucket, event_time, event_id, user_id, session_id, url, url_key, referrer, ip, user_agent,
     country, region, city, browser, browser_version, os, os_version, device_type, is_bot, time_spent_ms, ingested_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   const select = `SELECT event_id, user_id, session_id, event_time, url_key, country, time_spent_ms, is_bot FROM ${ks}.events
     WHERE event_hour = ? AND bucket = ? AND event_time >= ? AND event_time < ?`;
+  const limits = { maxBytes: options.maxBatchBytes ?? 32_768, maxRows: options.maxBatchRows ?? 100 };
+  const limit = pLimit(options.concurrency);
+  const writeOptions = { prepare: true, isIdempotent: true } as const;
+
+  const bind = (e: EnrichedClick): BoundRow => {
+    const hourMs = Math.floor(e.eventTime.getTime() / HOUR_MS) * HOUR_MS;
+    const bucket = eventBucket(e.eventId);
+    // A null bound value writes a tombstone; `unset` writes nothing, so optional fields cost no
+    // tombstones for the aggregator's hour reads to skip.
+    const params = [
+      new Date(hourMs),
+      bucket,
+      e.eventTime,
+      e.eventId,
+      e.userId,
+      e.sessionId,
+      e.url,
+      e.urlKey,
+      e.referrer,
+      e.ip,
+      e.userAgent,
+      e.country,
+      e.region,
+      e.city,
+      e.browser,
+      e.browserVersion,
+      e.os,
+      e.osVersion,
+      e.deviceType,
+      e.isBot,
+      e.timeSpentMs,
+      e.ingestedAt,
+    ].map((value) => value ?? cassandra.types.unset);
+    return { event: e, params, key: `${hourMs}/${bucket}`, bytes: estimatedRowBytes(params) };
+  };
+
+  /** One statement: a single row, or an unlogged batch of rows of one partition. */
+  const execute = (rows: readonly BoundRow[]): Promise<unknown> =>
+    limit(() =>
+      rows.length === 1
+        ? client.driver.execute(insert, rows[0]?.params ?? [], writeOptions)
+        : client.driver.batch(
+            rows.map((r) => ({ query: insert, params: r.params })),
+            { ...writeOptions, logged: false },
+          ),
+    );
 
   return {
     async writeEvents(events) {
-      if (events.length === 0) return;
-      // A null bound value writes a tombstone; `unset` writes nothing, so optional fields cost no
-      // tombstones for the aggregator's hour reads to skip.
-      const params = events.map((e) =>
-        [
-          new Date(Math.floor(e.eventTime.getTime() / HOUR_MS) * HOUR_MS),
-          eventBucket(e.eventId),
-          e.eventTime,
-          e.eventId,
-          e.userId,
-          e.sessionId,
-          e.url,
-          e.urlKey,
-          e.referrer,
-          e.ip,
-          e.userAgent,
-          e.country,
-          e.region,
-          e.city,
-          e.browser,
-          e.browserVersion,
-          e.os,
-          e.osVersion,
-          e.deviceType,
-          e.isBot,
-          e.timeSpentMs,
-          e.ingestedAt,
-        ].map((value) => value ?? cassandra.types.unset),
+      const outcome: WriteEventsOutcome = { rejected: [], unwritten: [] };
+      const fatal: unknown[] = [];
+      const settle = (rows: readonly BoundRow[], err: unknown): boolean => {
+        if (isTransientCassandraError(err)) {
+          outcome.unwritten.push(...rows.map((r) => r.event));
+          outcome.failure ??= new CassandraUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
+          return true;
+        }
+        if (isContentRejection(err) && rows.length === 1 && rows[0]) {
+          outcome.rejected.push({ event: rows[0].event, message: err instanceof Error ? err.message : String(err) });
+          return true;
+        }
+        return false;
+      };
+      const bound: BoundRow[] = [];
+      for (const event of events) {
+        try {
+          bound.push(bind(event));
+        } catch (err) {
+          if (!settle([{ event, params: [], key: '', bytes: 0 }], err)) throw err;
+        }
+      }
+      const chunks = chunkByPartition(
+        bound,
+        (r) => r.key,
+        (r) => r.bytes,
+        limits,
       );
-      await withClassifiedErrors(() =>
-        cassandra.concurrent.executeConcurrent(client.driver, insert, params, {
-          concurrencyLevel: options.concurrency,
-          raiseOnFirstError: true,
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          try {
+            await execute(chunk);
+          } catch (err) {
+            if (settle(chunk, err)) return;
+            if (!isContentRejection(err)) return void fatal.push(err);
+            // One row spoils the batch (or the batch is too large): find out row by row.
+            await Promise.all(
+              chunk.map(async (row) => {
+                try {
+                  await execute([row]);
+                } catch (rowErr) {
+                  if (!settle([row], rowErr)) fatal.push(rowErr);
+                }
+              }),
+            );
+          }
         }),
       );
+      if (fatal.length > 0) throw fatal[0];
+      return outcome;
     },
 
     async readEvents(fromMs, toMs) {

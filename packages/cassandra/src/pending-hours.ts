@@ -24,14 +24,15 @@ export function createPendingHoursRepository(client: CassandraClient): PendingHo
     async mark(hoursMs) {
       const params = [...new Set(hoursMs)].map((h) => [0, new Date(h), cassandra.types.TimeUuid.now()]);
       if (params.length === 0) return;
+      // Idempotent: the marker id is chosen here, so a retry (on another host) writes the same row.
       await withClassifiedErrors(() =>
-        cassandra.concurrent.executeConcurrent(
-          client.driver,
-          `INSERT INTO ${ks}.pending_hours (shard, hour, marker) VALUES (?, ?, ?)`,
-          params,
-          {
-            concurrencyLevel: 16,
-          },
+        Promise.all(
+          params.map((p) =>
+            client.driver.execute(`INSERT INTO ${ks}.pending_hours (shard, hour, marker) VALUES (?, ?, ?)`, p, {
+              prepare: true,
+              isIdempotent: true,
+            }),
+          ),
         ),
       );
     },

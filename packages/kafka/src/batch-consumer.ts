@@ -1,5 +1,9 @@
-import type { Consumer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { createLogger } from '@clickstream/observability';
+import type { Logger } from '@clickstream/observability';
 import type { KafkaClient } from './kafka-client.ts';
+import { isMembershipError, isPermanentKafkaError } from './kafka-errors.ts';
 
 /** One message as the consumer hands it over: raw bytes and where it came from. */
 export interface ConsumedMessage {
@@ -17,90 +21,279 @@ export interface ConsumedBatch {
   messages: ConsumedMessage[];
   /** Messages left in the partition after this batch (high watermark - last offset - 1). */
   lagAfter: number;
-  /** Keeps the group membership alive during long work; call between slow steps. */
+  /**
+   * Keeps the group membership alive during long work; call between slow steps and retries.
+   * Never throws: a lost membership (rebalance) makes `isRunning()` false instead.
+   */
   heartbeat(): Promise<void>;
-  /** False once the consumer is stopping or the partition was revoked: abandon, do not commit. */
+  /** False once the batch is abandoned (rebalance, consumer restart, fatal error): stop, it will not be committed. */
   isRunning(): boolean;
 }
 
 export interface BatchConsumer {
-  /** Stops fetching, waits for the in-flight batch handler, leaves the group. */
+  /**
+   * Stops fetching, lets the batches in flight finish and commit (or be abandoned uncommitted),
+   * then leaves the group. Resolves once disconnected.
+   */
   stop(): Promise<void>;
+  /** Partitions of the topic assigned to this member by the last rebalance. */
+  assignedPartitions(): readonly number[];
 }
 
+export interface BatchConsumerOptions {
+  groupId: string;
+  topic: string;
+  fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  maxBytesPerPartition?: number;
+  /** Partitions whose batches are handed over at the same time (kafkajs partitionsConsumedConcurrently). */
+  partitionsConcurrently?: number;
+  /**
+   * Batches handed to `handleBatch` whose promise has not settled yet, over all partitions. While
+   * a batch is written the next ones are fetched and processed; at this bound fetching waits.
+   */
+  maxBatchesInFlight?: number;
+  /**
+   * Handles one batch; resolves once it is durable, rejects when it cannot be (retries exhausted,
+   * unknown error). The consumer does not wait for it before fetching the partition's next batch
+   * (see `maxBatchesInFlight`), but commits each batch's offsets only after it and every earlier
+   * batch of its partition resolved, in order.
+   */
+  handleBatch: (batch: ConsumedBatch) => Promise<void>;
+  /** The service cannot continue (a batch failed for good, or a permanent Kafka error): exit without committing. */
+  onFatal: (err: unknown) => void;
+  /** Every consumer crash, also the ones the consumer recovers from by rejoining. */
+  onCrash?: (err: unknown, recovering: boolean) => void;
+  /** The partitions this member owns after each rebalance. */
+  onAssignment?: (partitions: readonly number[]) => void;
+  /** After each commit: the partition and the next offset to read. */
+  onCommit?: (partition: number, nextOffset: string) => void;
+  /** Where rejoins, abandoned batches and failed commits are logged; silent when unset. */
+  logger?: Logger;
+}
+
+interface PartitionChain {
+  generation: number;
+  /** Settles with true once the last batch handed over is durable, false when it was abandoned or failed. */
+  tail: Promise<boolean>;
+}
+
+const RESTART_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+
 /**
- * Runs a consumer group member that hands whole batches to `handleBatch`. The batch's offsets
- * are committed only after `handleBatch` resolves (at-least-once): if it rejects, nothing of the
- * batch is committed, and `onFatal` is called so the service can exit and be restarted.
+ * Runs a consumer group member that hands whole batches to `handleBatch` and commits each batch
+ * only after it is durable (at-least-once), in offset order per partition.
+ *
+ * Nothing transient is fatal: a rebalance, a revoked partition, a lost coordinator or broker makes
+ * the in-flight batches of the old membership abandoned (never committed, read again by whoever
+ * owns the partition next) and the member rejoins: kafkajs restarts itself for retriable crashes,
+ * and this function starts a fresh consumer for the others. Only a batch that fails for good or a
+ * permanent Kafka error (authorization, unsupported feature) calls `onFatal`.
  */
-export async function startBatchConsumer(
-  client: KafkaClient,
-  options: {
-    groupId: string;
-    topic: string;
-    fromBeginning?: boolean;
-    sessionTimeoutMs?: number;
-    maxBytesPerPartition?: number;
-    handleBatch: (batch: ConsumedBatch) => Promise<void>;
-    onFatal: (err: unknown) => void;
-  },
-): Promise<BatchConsumer> {
-  const consumer: Consumer = client.kafka.consumer({
+export async function startBatchConsumer(client: KafkaClient, options: BatchConsumerOptions): Promise<BatchConsumer> {
+  const log = (options.logger ?? createLogger({ service: 'kafka', level: 'silent' })).child({
+    component: 'batch-consumer',
     groupId: options.groupId,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: 3_000,
-    maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
-    allowAutoTopicCreation: false,
-    // A failed batch must not be retried by kafkajs behind our back: the service decides.
-    retry: { retries: 5, restartOnFailure: () => Promise.resolve(false) },
   });
+  const maxInFlight = options.maxBatchesInFlight ?? 1;
+  /** Bumped on every join, rebalance and crash: batches of an older generation are abandoned. */
+  let generation = 0;
+  let stopping = false;
   let fatal = false;
-  consumer.on(consumer.events.CRASH, (event) => {
-    if (!fatal) {
-      fatal = true;
-      options.onFatal(event.payload.error);
-    }
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 1,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      const isRunning = (): boolean => payload.isRunning();
-      const isStale = (): boolean => payload.isStale();
-      if (batch.isEmpty()) return;
-      const last = batch.lastOffset();
-      try {
-        await options.handleBatch({
-          topic: batch.topic,
-          partition: batch.partition,
-          messages: batch.messages.map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key,
-            value: m.value,
-            timestampMs: Number(m.timestamp),
-          })),
-          lagAfter: Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
-          heartbeat: () => payload.heartbeat(),
-          isRunning: () => isRunning() && !isStale(),
-        });
-      } catch (err) {
-        // The handler already retried what was retriable: the batch stays uncommitted and the service exits.
-        fatal = true;
-        options.onFatal(err);
-        throw err;
+  let restarts = 0;
+  let assigned: number[] = [];
+  let inFlight = 0;
+  const settled = new Set<() => void>();
+  const chains = new Map<number, PartitionChain>();
+  let consumer: Consumer;
+
+  const fail = (err: unknown): void => {
+    if (fatal) return;
+    fatal = true;
+    generation++;
+    options.onFatal(err);
+  };
+
+  const nextGeneration = (why: string): void => {
+    generation++;
+    log.debug({ generation, why }, 'batches in flight from the previous membership are abandoned');
+  };
+
+  const createMember = (): Consumer => {
+    const member = client.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      allowAutoTopicCreation: false,
+      // A crash with a retriable cause restarts the consumer (rejoin, read again from the committed offsets).
+      retry: { retries: 5, restartOnFailure: () => Promise.resolve(!stopping && !fatal) },
+    });
+    member.on(member.events.GROUP_JOIN, (event) => {
+      nextGeneration('joined');
+      restarts = 0;
+      assigned = [...(event.payload.memberAssignment[options.topic] ?? [])].sort((a, b) => a - b);
+      options.onAssignment?.(assigned);
+    });
+    member.on(member.events.REBALANCING, () => nextGeneration('rebalancing'));
+    member.on(member.events.CRASH, (event) => {
+      const err = event.payload.error;
+      nextGeneration('crashed');
+      if (stopping || fatal) return;
+      const permanent = isPermanentKafkaError(err);
+      options.onCrash?.(err, !permanent);
+      if (permanent) {
+        fail(err);
+      } else if (!event.payload.restart) {
+        // kafkajs gives up on causes it does not call retriable (a rebalance error while rejoining,
+        // for one): start a fresh member after a growing pause.
+        const delayMs = RESTART_DELAYS_MS[Math.min(restarts++, RESTART_DELAYS_MS.length - 1)] ?? 30_000;
+        log.warn({ err, delayMs }, 'consumer stopped on a transient error; rejoining with a new member');
+        setTimeout(() => void restartMember(), delayMs).unref();
+      } else {
+        log.warn({ err }, 'consumer crashed on a transient error; kafkajs restarts it');
       }
-      if (!isRunning() || isStale()) return;
-      // Resolve as well as commit: kafkajs fetches from the resolved offset, so a batch that is
-      // committed but not resolved would be fetched and handled a second time.
-      payload.resolveOffset(last);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    });
+    return member;
+  };
+
+  const run = async (member: Consumer): Promise<void> => {
+    await member.connect();
+    await member.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
+    await member.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+      eachBatch: (payload) => eachBatch(member, payload),
+    });
+  };
+
+  const restartMember = async (): Promise<void> => {
+    if (stopping || fatal) return;
+    await consumer.disconnect().catch(() => undefined);
+    consumer = createMember();
+    try {
+      await run(consumer);
+    } catch (err) {
+      // Connecting failed (brokers unreachable): try again later, unless it can never work.
+      if (isPermanentKafkaError(err)) return fail(err);
+      const delayMs = RESTART_DELAYS_MS[Math.min(restarts++, RESTART_DELAYS_MS.length - 1)] ?? 30_000;
+      log.warn({ err, delayMs }, 'rejoining failed; trying again');
+      setTimeout(() => void restartMember(), delayMs).unref();
+    }
+  };
+
+  const waitForRoom = async (payload: EachBatchPayload, heartbeat: () => Promise<void>, batchGeneration: number): Promise<void> => {
+    // kafkajs' own stop (on a crash, too) waits for eachBatch: leave as soon as it is stopping.
+    while (inFlight >= maxInFlight && !stopping && !fatal && batchGeneration === generation && payload.isRunning()) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          settled.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, 1_000);
+        settled.add(done);
+      });
+      await heartbeat();
+    }
+  };
+
+  const eachBatch = async (member: Consumer, payload: EachBatchPayload): Promise<void> => {
+    const { batch } = payload;
+    if (batch.isEmpty() || stopping || fatal || member !== consumer) return;
+    const batchGeneration = generation;
+    const running = (): boolean => !fatal && batchGeneration === generation && member === consumer;
+    const heartbeat = async (): Promise<void> => {
+      if (!running()) return;
+      try {
+        await payload.heartbeat();
+      } catch (err) {
+        // kafkajs sees the same error on its own next heartbeat and rejoins; this batch is lost to the old membership.
+        if (isMembershipError(err)) nextGeneration('membership lost during a batch');
+        else log.debug({ err }, 'heartbeat failed');
+      }
+    };
+    let chain = chains.get(batch.partition);
+    if (chain?.generation !== batchGeneration) {
+      chain = { generation: batchGeneration, tail: Promise.resolve(true) };
+      chains.set(batch.partition, chain);
+    }
+    const last = batch.lastOffset();
+    const consumed: ConsumedBatch = {
+      topic: batch.topic,
+      partition: batch.partition,
+      messages: batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        timestampMs: Number(m.timestamp),
+      })),
+      lagAfter: Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
+      heartbeat,
+      isRunning: running,
+    };
+
+    inFlight++;
+    let work: Promise<void>;
+    try {
+      // The handler's synchronous part (decoding, enrichment) runs now; its writes overlap the next fetch.
+      work = options.handleBatch(consumed);
+    } catch (err) {
+      work = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const previous = chain.tail;
+    chain.tail = (async (): Promise<boolean> => {
+      try {
+        try {
+          await work;
+        } catch (err) {
+          if (running()) fail(err);
+          else log.debug({ err, partition: batch.partition }, 'abandoned batch failed');
+          return false;
+        }
+        // Never commit past an earlier batch of the partition that is not durable.
+        if (!(await previous) || !running()) return false;
+        const nextOffset = (BigInt(last) + 1n).toString();
+        try {
+          await member.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+          options.onCommit?.(batch.partition, nextOffset);
+        } catch (err) {
+          // The batch is durable; a later commit covers it, or it is read again (idempotent writes).
+          if (isMembershipError(err)) nextGeneration('commit refused: membership lost');
+          log.warn({ err, partition: batch.partition, offset: nextOffset }, 'offset commit failed; the batch stays uncommitted');
+        }
+        return true;
+      } finally {
+        inFlight--;
+        for (const wake of [...settled]) wake();
+      }
+    })();
+    // Lets kafkajs fetch the partition's next batch while this one is written; on a rejoin kafkajs
+    // forgets resolved offsets and reads again from the committed ones.
+    payload.resolveOffset(last);
+    await waitForRoom(payload, heartbeat, batchGeneration);
+  };
+
+  consumer = createMember();
+  await run(consumer);
+
+  return {
+    assignedPartitions: () => assigned,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      try {
+        consumer.pause([{ topic: options.topic }]);
+      } catch {
+        // Not running (between restarts): nothing to pause.
+      }
+      // Let the batches in flight finish and commit; the caller bounds the whole stop with its own deadline.
+      while (inFlight > 0 && !fatal) await sleep(50);
+      await Promise.all([...chains.values()].map((c) => c.tail));
+      await consumer.disconnect();
     },
-  });
-  return { stop: () => consumer.disconnect() };
+  };
 }

@@ -3,7 +3,10 @@ import type { KafkaClient } from './kafka-client.ts';
 export interface TopicSpec {
   topic: string;
   partitions: number;
-  replicationFactor?: number;
+  /** Copies of each partition; unset = the brokers' `default.replication.factor`. */
+  replicationFactor?: number | undefined;
+  /** Topic-level settings (`min.insync.replicas`, `max.message.bytes`, ...), as strings like Kafka's own tools take them. */
+  configs?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -19,7 +22,12 @@ export async function ensureTopics(client: KafkaClient, topics: readonly TopicSp
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: t.replicationFactor ?? -1 })),
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor ?? -1,
+          configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
       });
     }
     return missing.map((t) => t.topic);
@@ -69,4 +77,33 @@ export async function topicMessageCount(client: KafkaClient, topic: string): Pro
   } finally {
     await admin.disconnect();
   }
+}
+
+export interface LagReader {
+  /** End offset minus committed offset (start offset when nothing is committed) of each partition of the topic. */
+  read(): Promise<{ partition: number; lag: number }[]>;
+  close(): Promise<void>;
+}
+
+/** A {@link consumerGroupLag} that keeps one admin connection for repeated reads (metrics, liveness). */
+export function createLagReader(client: KafkaClient, groupId: string, topic: string): LagReader {
+  const admin = client.kafka.admin({ retry: { retries: 1 } });
+  let connected: Promise<void> | undefined;
+  return {
+    async read() {
+      connected ??= admin.connect().catch((err: unknown) => {
+        connected = undefined;
+        throw err;
+      });
+      await connected;
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const committedByPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      return ends.map((end) => {
+        const done = committedByPartition.get(end.partition) ?? -1;
+        const low = Number(end.low);
+        return { partition: end.partition, lag: Math.max(0, Number(end.high) - Math.max(done < 0 ? low : done, low)) };
+      });
+    },
+    close: () => admin.disconnect(),
+  };
 }

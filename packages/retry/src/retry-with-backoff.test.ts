@@ -73,3 +73,23 @@ test('when delays grow, then they stay within half to all of the capped exponent
   );
   assert.deepEqual(delays, [2, 4, 8, 8]);
 });
+
+test('when an operation is retried, then `between` runs before and after every wait, never before the first attempt', async () => {
+  const steps: string[] = [];
+  let calls = 0;
+  await retryWithBackoff(
+    'op',
+    () => {
+      steps.push(`attempt ${++calls}`);
+      return calls < 3 ? Promise.reject(new Transient('x')) : Promise.resolve();
+    },
+    fast,
+    {
+      between: () => {
+        steps.push('between');
+        return Promise.resolve();
+      },
+    },
+  );
+  assert.deepEqual(steps, ['attempt 1', 'between', 'between', 'attempt 2', 'between', 'between', 'attempt 3']);
+});

@@ -29,13 +29,20 @@ export interface RetryPolicy {
  * Runs `operation` until it succeeds. A retriable failure (see {@link isRetriable}) is retried after
  * an exponentially growing, jittered delay, up to `policy.attempts` attempts in all, then
  * {@link RetriesExhaustedError} is thrown. A non-retriable failure is rethrown at once. `signal`
- * aborts the waiting between attempts.
+ * aborts the waiting between attempts. `between` runs before and after each wait (a consumer's
+ * heartbeat, so a long retry does not cost the group membership); a failure of it is the caller's
+ * to handle inside it.
  */
 export async function retryWithBackoff<T>(
   what: string,
   operation: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
-  hooks: { onRetry?: (err: unknown, attempt: number, delayMs: number) => void; signal?: AbortSignal; random?: () => number } = {},
+  hooks: {
+    onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+    between?: () => Promise<void>;
+    signal?: AbortSignal;
+    random?: () => number;
+  } = {},
 ): Promise<T> {
   const random = hooks.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
@@ -47,7 +54,9 @@ export async function retryWithBackoff<T>(
       const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
       const delayMs = Math.round(ceiling / 2 + (random() * ceiling) / 2);
       hooks.onRetry?.(err, attempt, delayMs);
+      await hooks.between?.();
       await sleep(delayMs, undefined, hooks.signal ? { signal: hooks.signal } : {});
+      await hooks.between?.();
     }
   }
 }

@@ -1,10 +1,12 @@
-import type { EventsRepository, PendingHoursRepository } from '@clickstream/cassandra';
+import type { EventsRepository, PendingHoursRepository, RejectedEvent } from '@clickstream/cassandra';
+import type { EnrichedClick } from '@clickstream/events';
 import type { ConsumedBatch, MessageProducer } from '@clickstream/kafka';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
 import type { IngestMetrics } from './ingest-metrics.ts';
-import type { ProcessedBatch } from './process-batch.ts';
+import { toDeadLetter } from './process-batch.ts';
+import type { DeadLetterMessage, ProcessedBatch } from './process-batch.ts';
 
 /** Kafka failed to take the dead letters; retriable like any broker hiccup. */
 export class DeadLetterPublishError extends Error {
@@ -13,14 +15,19 @@ export class DeadLetterPublishError extends Error {
   readonly retriable = true;
 }
 
-/**
- * Handles one consumed batch: processes it, writes the valid rows to Cassandra, publishes the
- * invalid messages to the dead-letter topic (acks = all) and records the affected hours for the
- * aggregator, each step retried with backoff when the failure is retriable. It resolves only when
- * all of that is durable, so the caller may then commit the batch's offsets; it rejects when
- * retries are exhausted (nothing committed). It returns early, uncommitted, when the consumer stops.
- */
-export function createBatchHandler(dependencies: {
+/** The batch was abandoned (rebalance, consumer stopping) between two steps: stop, commit nothing. */
+class BatchAbandoned extends Error {
+  override readonly name = 'BatchAbandoned';
+  readonly code = 'batch_abandoned';
+  readonly retriable = false;
+}
+
+/** Tracks store operations so readiness can see one that has not returned for too long. */
+export interface StoreWatch {
+  track<T>(operation: Promise<T>): Promise<T>;
+}
+
+export interface BatchHandlerDependencies {
   process: (messages: ConsumedBatch['messages']) => ProcessedBatch;
   events: EventsRepository;
   pendingHours: PendingHoursRepository;
@@ -29,57 +36,128 @@ export function createBatchHandler(dependencies: {
   retryPolicy: RetryPolicy;
   metrics: IngestMetrics;
   logger: Logger;
+  /** Called with true when a step's write first fails and is retried, and with false once that step is over. */
   onRetrying?: (retrying: boolean) => void;
-}): (batch: ConsumedBatch) => Promise<void> {
+  storeWatch?: StoreWatch;
+  now?: () => Date;
+}
+
+/**
+ * Handles one consumed batch: processes it, writes the valid rows to Cassandra, publishes the
+ * invalid messages and the rows Cassandra refused for their content (`store_rejected`) to the
+ * dead-letter topic (acks = all), then records the affected hours for the aggregator. Outages are
+ * retried with backoff, with a heartbeat between attempts; rows already written are not written
+ * again. It resolves only when all of that is durable, so the caller may then commit the batch's
+ * offsets; it rejects when retries are exhausted (nothing committed). It returns early, without
+ * finishing, when the batch is abandoned (rebalance, consumer stopping): the caller commits nothing.
+ */
+export function createBatchHandler(dependencies: BatchHandlerDependencies): (batch: ConsumedBatch) => Promise<void> {
   const { events, pendingHours, deadLetters, deadLetterTopic, retryPolicy, metrics, logger } = dependencies;
+  const now = dependencies.now ?? (() => new Date());
+  const watch = <T>(operation: Promise<T>): Promise<T> => dependencies.storeWatch?.track(operation) ?? operation;
+
   return async (batch) => {
     const started = process.hrtime.bigint();
-    const log = logger.child({ topic: batch.topic, partition: batch.partition, offset: batch.messages[0]?.offset });
+    const first = batch.messages[0]?.offset;
+    const log = logger.child({ topic: batch.topic, partition: batch.partition, offset: first });
     metrics.consumed.inc(batch.messages.length);
     const processed = dependencies.process(batch.messages);
 
     const withRetry = async (target: string, operation: () => Promise<void>): Promise<void> => {
+      let retried = false;
       try {
-        await retryWithBackoff(`${target} (batch at offset ${batch.messages[0]?.offset})`, operation, retryPolicy, {
+        await retryWithBackoff(`${target} (batch at offset ${first})`, operation, retryPolicy, {
           onRetry: (err, attempt, delayMs) => {
             metrics.retries.inc({ target });
-            dependencies.onRetrying?.(true);
+            if (!retried) dependencies.onRetrying?.(true);
+            retried = true;
             log.warn({ err, attempt, delayMs, target }, 'write failed, retrying');
+          },
+          between: async () => {
+            await batch.heartbeat();
+            if (!batch.isRunning()) throw new BatchAbandoned('batch abandoned during retries');
           },
         });
       } finally {
-        dependencies.onRetrying?.(false);
+        if (retried) dependencies.onRetrying?.(false);
       }
     };
 
-    await withRetry('cassandra', () => events.writeEvents(processed.rows));
-    if (!batch.isRunning()) return;
-    await batch.heartbeat();
-    await withRetry('dead-letter topic', async () => {
-      try {
-        await deadLetters.send(
-          deadLetterTopic,
-          processed.deadLetters.map((d) => ({ key: d.key, value: d.value, headers: { reason: d.reason } })),
-        );
-      } catch (err) {
-        throw new DeadLetterPublishError(err instanceof Error ? err.message : String(err), { cause: err });
-      }
-    });
-    // Markers last: the aggregator must find the rows once it sees a marker.
-    await withRetry('cassandra', () => pendingHours.mark(processed.affectedHoursMs));
+    try {
+      // 1. Rows. A retry writes only what is still unwritten; content rejections are final.
+      const rejected: RejectedEvent[] = [];
+      let pending: readonly EnrichedClick[] = processed.rows;
+      await withRetry('cassandra', async () => {
+        if (pending.length === 0) return;
+        const outcome = await watch(events.writeEvents(pending));
+        rejected.push(...outcome.rejected);
+        pending = outcome.unwritten;
+        if (outcome.failure) throw outcome.failure;
+      });
+      if (!batch.isRunning()) return;
+      const storeRejected = rejected.length > 0 ? storeRejections(processed, rejected, now(), log) : [];
+      for (const r of storeRejected)
+        log.warn({ offset: r.offset, message: r.error }, 'Cassandra refused a row for its content; sent to the dead-letter topic');
 
-    metrics.stored.inc(processed.rows.length);
-    for (const [hint, count] of Object.entries(processed.ignoredHints)) metrics.hintsIgnored.inc({ hint }, count);
-    for (const dead of processed.deadLetters) {
-      metrics.invalid.inc({ reason: dead.reason });
-      log.info({ offset: dead.offset, reason: dead.reason }, 'invalid event sent to the dead-letter topic');
+      // 2. Dead letters: invalid messages and refused rows.
+      await batch.heartbeat();
+      const dead = [...processed.deadLetters, ...storeRejected.map((r) => r.deadLetter)];
+      await withRetry('dead-letter topic', async () => {
+        try {
+          await deadLetters.send(
+            deadLetterTopic,
+            dead.map((d) => ({ key: d.key, value: d.value, headers: { reason: d.reason } })),
+          );
+        } catch (err) {
+          throw new DeadLetterPublishError(err instanceof Error ? err.message : String(err), { cause: err });
+        }
+      });
+      if (!batch.isRunning()) return;
+
+      // 3. Markers last: the aggregator must find the rows once it sees a marker.
+      await withRetry('cassandra', () => watch(pendingHours.mark(processed.affectedHoursMs)));
+
+      metrics.stored.inc(processed.rows.length - rejected.length);
+      for (const [hint, count] of Object.entries(processed.ignoredHints)) metrics.hintsIgnored.inc({ hint }, count);
+      for (const d of dead) {
+        metrics.invalid.inc({ reason: d.reason });
+        log.debug({ offset: d.offset, reason: d.reason }, 'invalid event sent to the dead-letter topic');
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.batchSeconds.observe(seconds);
+      log.debug(
+        { messages: batch.messages.length, stored: processed.rows.length - rejected.length, invalid: dead.length, seconds },
+        'batch written',
+      );
+    } catch (err) {
+      if (err instanceof BatchAbandoned || !batch.isRunning()) {
+        log.info('batch abandoned (rebalance or stop); it stays uncommitted and is read again');
+        return;
+      }
+      throw err;
     }
-    metrics.lag.set({ partition: String(batch.partition) }, batch.lagAfter);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.batchSeconds.observe(seconds);
-    log.debug(
-      { messages: batch.messages.length, stored: processed.rows.length, invalid: processed.deadLetters.length, seconds },
-      'batch written',
-    );
   };
+}
+
+/** The dead letters of rows Cassandra refused, each built from the message its row came from. */
+function storeRejections(
+  processed: ProcessedBatch,
+  rejected: readonly RejectedEvent[],
+  at: Date,
+  logger: Logger,
+): { offset: string; error: string; deadLetter: DeadLetterMessage }[] {
+  const sourceOf = new Map(processed.rows.map((row, i) => [row, processed.sources[i]]));
+  return rejected.flatMap((r) => {
+    const source = sourceOf.get(r.event);
+    if (!source) {
+      // Not expected (rows and sources are parallel): say so loudly rather than drop the row in silence.
+      logger.error(
+        { eventId: r.event.eventId, message: r.message },
+        'refused row has no source message; it is neither stored nor dead-lettered',
+      );
+      return [];
+    }
+    const deadLetter = toDeadLetter(source, 'store_rejected', `Cassandra refused the row: ${r.message}`, at);
+    return [{ offset: source.offset, error: r.message, deadLetter }];
+  });
 }

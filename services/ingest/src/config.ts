@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt, schemaEnv, serviceConfigSchema } from '@clickstream/config';
 import { IP_POLICIES } from '@clickstream/enrichment';
 
+/** An optional positive integer: unset or empty means "not set". */
+const optionalPositiveInt = () =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z.coerce.number().int().positive().optional(),
+  );
+
 /** Every environment variable the ingest service reads, with defaults and descriptions. */
 export const ingestEnvShape = {
   ...loggingEnv,
@@ -12,20 +19,42 @@ export const ingestEnvShape = {
   KAFKA_TOPIC_PARTITIONS: positiveInt(3).describe(
     'partitions of the topics when ingest has to create them (existing topics are left alone)',
   ),
+  KAFKA_TOPIC_REPLICATION_FACTOR: optionalPositiveInt().describe(
+    "replication factor of the topics ingest creates; unset = the brokers' default.replication.factor (use 3 on a cluster)",
+  ),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: optionalPositiveInt().describe(
+    "min.insync.replicas of the topics ingest creates (acks=all writes need this many replicas); unset = the brokers' default (use 2 with 3 replicas)",
+  ),
   ...cassandraEnv,
   ...schemaEnv,
   INGEST_IP_POLICY: z
     .enum(IP_POLICIES)
     .default('truncated')
     .describe('IP stored with the event: full, truncated (IPv4 /24, IPv6 /48) or none'),
-  INGEST_WRITE_CONCURRENCY: positiveInt(64).describe('Cassandra writes in flight per batch'),
+  INGEST_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra write statements in flight over the whole process'),
+  INGEST_WRITE_BATCH_MAX_BYTES: positiveInt(24_576).describe(
+    "largest unlogged batch of one partition's rows, in bytes of values (keep under Cassandra's batch_size_warn_threshold, 64 KiB here)",
+  ),
+  INGEST_WRITE_BATCH_MAX_ROWS: positiveInt(100).describe('most rows in one unlogged batch'),
+  INGEST_PARTITIONS_CONCURRENTLY: positiveInt(3).describe('Kafka partitions whose batches are processed at the same time'),
+  INGEST_BATCHES_IN_FLIGHT: positiveInt(4).describe(
+    'batches being written at once over all partitions; the next batches are fetched and processed meanwhile, offsets still commit in order after each batch is durable',
+  ),
+  INGEST_FETCH_MAX_BYTES_PER_PARTITION: positiveInt(1_048_576).describe(
+    'most bytes one fetch takes from one partition (the size of a batch)',
+  ),
   INGEST_RETRY_ATTEMPTS: positiveInt(8).describe('attempts of a failing Cassandra/Kafka write before the service exits without committing'),
   INGEST_RETRY_INITIAL_DELAY_MS: positiveInt(200).describe('first backoff delay; doubles per attempt'),
   INGEST_RETRY_MAX_DELAY_MS: positiveInt(10_000).describe('longest backoff delay'),
   INGEST_UA_CACHE_SIZE: positiveInt(10_000).describe('parsed user agents kept in the LRU cache'),
   INGEST_SHUTDOWN_TIMEOUT_MS: positiveInt(20_000).describe(
-    'longest wait for the in-flight batch on SIGTERM before abandoning it (uncommitted)',
+    'longest wait for the in-flight batches on SIGTERM before abandoning them (uncommitted)',
   ),
+  INGEST_STORE_STALL_MS: positiveInt(3_000).describe('/readyz turns 503 once a Cassandra write has not returned for this long'),
+  INGEST_PROGRESS_STALL_MS: positiveInt(300_000).describe(
+    '/healthz turns 503 when the lag stayed above 0 with no offset committed for this long (a wedged consumer)',
+  ),
+  INGEST_LAG_POLL_INTERVAL_MS: positiveInt(5_000).describe('how often the consumer lag of the owned partitions is read from the brokers'),
 };
 
 export const ingestConfigSchema = serviceConfigSchema(ingestEnvShape);

@@ -20,27 +20,29 @@ import type { Logger } from '@clickstream/observability';
 import { createBatchHandler } from './batch-handler.ts';
 import { loadIngestConfig } from './config.ts';
 import type { IngestConfig } from './config.ts';
-import { createIngestMetrics } from './ingest-metrics.ts';
+import { createIngestHealth } from './ingest-health.ts';
+import { createIngestMetrics, startLagMonitor } from './ingest-metrics.ts';
 import { createBatchProcessor } from './process-batch.ts';
 import { geoDatabaseNotice } from './geo-database-age.ts';
+import { topicSpecs } from './topic-specs.ts';
 
 export type IngestService = RunningService<IngestConfig, void>;
 
 /** The topics ingest reads and writes, as `ensureTopics` creates them (at start, or by `npm run migrate`). */
 export function ingestTopics(config: IngestConfig): TopicSpec[] {
-  return [
-    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS },
-    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS },
-  ];
+  return topicSpecs(config);
 }
 
-/** The ingest service as the lifecycle runs it; stopping lets the in-flight batch finish or abandons it uncommitted. */
+/** The ingest service as the lifecycle runs it; stopping lets the in-flight batches finish or abandons them uncommitted. */
 export const ingestService: ServiceDefinition<IngestConfig, void> = {
   name: 'ingest',
   loadConfig: loadIngestConfig,
   shutdownTimeoutMs: (config) => config.INGEST_SHUTDOWN_TIMEOUT_MS,
-  async start({ config, logger, registry, onDrain, onClose, addReadinessCheck, fail }) {
+  async start({ config, logger, registry, onDrain, onClose, addReadinessCheck, addLivenessCheck, fail }) {
     const metrics = createIngestMetrics(registry);
+    const health = createIngestHealth({ storeStallMs: config.INGEST_STORE_STALL_MS, progressStallMs: config.INGEST_PROGRESS_STALL_MS });
+    addReadinessCheck(() => health.readiness());
+    addLivenessCheck(() => health.liveness());
     const geo = geoDatabaseNotice(geoDatabaseDate(), Date.now());
     logger[geo.level](geo.fields, geo.msg);
     const kafka = createKafkaClient(kafkaConnectionOf(config), logger);
@@ -54,8 +56,6 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
     const deadLetters = await createMessageProducer(kafka);
     onClose('dead-letter producer', () => deadLetters.disconnect());
 
-    let writesFailing = false;
-    addReadinessCheck(() => (writesFailing ? { ready: false, reason: 'writes failing, retrying' } : { ready: true }));
     const handleBatch = createBatchHandler({
       process: createBatchProcessor({
         enrich: createEnricher({
@@ -65,7 +65,11 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
         }),
         now: () => new Date(),
       }),
-      events: createEventsRepository(cassandra, { concurrency: config.INGEST_WRITE_CONCURRENCY }),
+      events: createEventsRepository(cassandra, {
+        concurrency: config.INGEST_WRITE_CONCURRENCY,
+        maxBatchBytes: config.INGEST_WRITE_BATCH_MAX_BYTES,
+        maxBatchRows: config.INGEST_WRITE_BATCH_MAX_ROWS,
+      }),
       pendingHours: createPendingHoursRepository(cassandra),
       deadLetters,
       deadLetterTopic: config.KAFKA_DLQ_TOPIC,
@@ -76,23 +80,40 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       },
       metrics,
       logger,
-      onRetrying: (retrying) => (writesFailing = retrying),
+      onRetrying: (retrying) => health.setRetrying(retrying),
+      storeWatch: health,
     });
 
     const consumer = await startBatchConsumer(kafka, {
       groupId: config.KAFKA_GROUP_ID,
       topic: config.KAFKA_TOPIC,
       fromBeginning: true,
+      partitionsConcurrently: config.INGEST_PARTITIONS_CONCURRENTLY,
+      maxBatchesInFlight: config.INGEST_BATCHES_IN_FLIGHT,
+      maxBytesPerPartition: config.INGEST_FETCH_MAX_BYTES_PER_PARTITION,
       handleBatch,
-      // Retries exhausted or the consumer crashed: exit non-zero without committing; the
+      onCommit: () => health.progressed(),
+      onCrash: (err, recovering) => logger.warn({ err, recovering }, 'Kafka consumer crashed'),
+      logger,
+      // Retries exhausted or a permanent Kafka error: exit non-zero without committing; the
       // orchestrator restarts the service and it resumes from the last committed offsets.
       onFatal: (err) => fail(err, 'ingest cannot continue; exiting without committing the current batch'),
     });
     onDrain(
       'consumer',
       () => consumer.stop(),
-      () => logger.warn('in-flight batch abandoned, its offsets stay uncommitted'),
+      () => logger.warn('in-flight batches abandoned, their offsets stay uncommitted'),
     );
+    const lagMonitor = startLagMonitor(kafka, {
+      groupId: config.KAFKA_GROUP_ID,
+      topic: config.KAFKA_TOPIC,
+      intervalMs: config.INGEST_LAG_POLL_INTERVAL_MS,
+      assigned: () => consumer.assignedPartitions(),
+      metrics,
+      onLag: (total) => health.setLag(total),
+      logger,
+    });
+    onClose('lag monitor', () => lagMonitor.stop());
     logger.info({ topic: config.KAFKA_TOPIC, groupId: config.KAFKA_GROUP_ID, dlq: config.KAFKA_DLQ_TOPIC }, 'ingest running');
   },
 };

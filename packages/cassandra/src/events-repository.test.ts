@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chunkByPartition } from './events-repository.ts';
+
+const rows = (spec: string): { key: string; bytes: number; n: number }[] =>
+  spec.split(' ').map((part, n) => ({ key: part[0] ?? '', bytes: Number(part.slice(1)), n }));
+const chunk = (spec: string, maxBytes: number, maxRows: number): string[] =>
+  chunkByPartition(
+    rows(spec),
+    (r) => r.key,
+    (r) => r.bytes,
+    { maxBytes, maxRows },
+  ).map((c) => c.map((r) => `${r.key}${r.n}`).join(','));
+
+const cases: { when: string; spec: string; maxBytes: number; maxRows: number; then: string[] }[] = [
+  { when: 'rows of two partitions interleave', spec: 'a1 b1 a1 b1', maxBytes: 100, maxRows: 10, then: ['a0,a2', 'b1,b3'] },
+  { when: 'a partition exceeds the byte bound', spec: 'a40 a40 a40', maxBytes: 100, maxRows: 10, then: ['a0,a1', 'a2'] },
+  { when: 'a partition exceeds the row bound', spec: 'a1 a1 a1 a1 a1', maxBytes: 100, maxRows: 2, then: ['a0,a1', 'a2,a3', 'a4'] },
+  { when: 'one row alone is over the byte bound', spec: 'a500 a1', maxBytes: 100, maxRows: 10, then: ['a0', 'a1'] },
+  { when: 'there are no rows', spec: '', maxBytes: 100, maxRows: 10, then: [] },
+];
+
+for (const c of cases) {
+  test(`when ${c.when}, then the chunks are ${JSON.stringify(c.then)}`, () => {
+    const got = c.spec === '' ? chunkByPartition([], String, () => 0, c) : chunk(c.spec, c.maxBytes, c.maxRows);
+    assert.deepEqual([...got].sort(), [...c.then].sort());
+  });
+}
+
+test('when rows are chunked, then every row is in exactly one chunk and each chunk holds one partition', () => {
+  const input = Array.from({ length: 1000 }, (_, n) => ({ key: `k${n % 7}`, bytes: (n * 37) % 300, n }));
+  const chunks = chunkByPartition(
+    input,
+    (r) => r.key,
+    (r) => r.bytes,
+    { maxBytes: 1000, maxRows: 20 },
+  );
+  assert.deepEqual(
+    chunks
+      .flat()
+      .map((r) => r.n)
+      .sort((a, b) => a - b),
+    input.map((r) => r.n),
+  );
+  for (const c of chunks) {
+    assert.equal(new Set(c.map((r) => r.key)).size, 1);
+    assert.ok(c.length <= 20 && (c.length === 1 || c.reduce((s, r) => s + r.bytes, 0) <= 1000));
+  }
+});

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CassandraUnavailableError } from '@clickstream/cassandra';
+import type { EventsRepository, PendingHoursRepository, WriteEventsOutcome } from '@clickstream/cassandra';
+import type { EnrichedClick } from '@clickstream/events';
+import type { ConsumedBatch, ConsumedMessage, MessageProducer, OutgoingMessage } from '@clickstream/kafka';
+import { createLogger, createMetricsRegistry } from '@clickstream/observability';
+import { RetriesExhaustedError } from '@clickstream/retry';
+import { createBatchHandler } from './batch-handler.ts';
+import type { BatchHandlerDependencies } from './batch-handler.ts';
+import { createIngestMetrics } from './ingest-metrics.ts';
+import type { ProcessedBatch } from './process-batch.ts';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const HOUR_MS = 3_600_000;
+
+function click(id: string): EnrichedClick {
+  return {
+    eventId: id,
+    userId: 'u',
+    sessionId: null,
+    eventTime: new Date(10 * HOUR_MS),
+    url: '/p',
+    urlKey: '/p',
+    ip: null,
+    userAgent: null,
+    referrer: null,
+    timeSpentMs: null,
+    country: 'ZZ',
+    region: null,
+    city: null,
+    browser: null,
+    browserVersion: null,
+    os: null,
+    osVersion: null,
+    deviceType: null,
+    isBot: false,
+    ingestedAt: new Date(11 * HOUR_MS),
+  };
+}
+
+/** A message per value: `id:<x>` is a valid click with id x, anything else is invalid. */
+function messages(...values: string[]): ConsumedMessage[] {
+  return values.map((value, i) => ({
+    topic: 't',
+    partition: 0,
+    offset: String(100 + i),
+    key: null,
+    value: Buffer.from(value),
+    timestampMs: 0,
+  }));
+}
+
+/** The pure steps, faked: decoding is "id:<x>" or a dead letter. */
+function fakeProcess(batch: readonly ConsumedMessage[]): ProcessedBatch {
+  const out: ProcessedBatch = { rows: [], sources: [], deadLetters: [], affectedHoursMs: [10 * HOUR_MS], ignoredHints: {} };
+  for (const m of batch) {
+    const text = m.value?.toString() ?? '';
+    if (text.startsWith('id:')) {
+      out.rows.push(click(text.slice(3)));
+      out.sources.push(m);
+    } else
+      out.deadLetters.push({
+        key: null,
+        value: `{"reason":"invalid_json","source_offset":"${m.offset}"}`,
+        reason: 'invalid_json',
+        offset: m.offset,
+      });
+  }
+  return out;
+}
+
+interface Harness {
+  steps: string[];
+  sent: OutgoingMessage[];
+  written: string[][];
+  heartbeats: number;
+  running: boolean;
+  deps: BatchHandlerDependencies;
+  batch: ConsumedBatch;
+}
+
+function harness(values: string[], write: (rows: readonly EnrichedClick[], attempt: number) => WriteEventsOutcome | Error): Harness {
+  const h: Harness = { steps: [], sent: [], written: [], heartbeats: 0, running: true } as unknown as Harness;
+  let attempt = 0;
+  const events: EventsRepository = {
+    writeEvents: (rows) => {
+      h.steps.push('rows');
+      h.written.push(rows.map((r) => r.eventId));
+      const result = write(rows, ++attempt);
+      return result instanceof Error ? Promise.reject(result) : Promise.resolve(result);
+    },
+    readEvents: () => Promise.resolve([]),
+  };
+  const pendingHours: PendingHoursRepository = {
+    mark: () => {
+      h.steps.push('markers');
+      return Promise.resolve();
+    },
+    list: () => Promise.resolve([]),
+    remove: () => Promise.resolve(),
+  };
+  const deadLetters: MessageProducer = {
+    send: (_topic, sent) => {
+      h.steps.push('dead letters');
+      h.sent.push(...sent);
+      return Promise.resolve();
+    },
+    disconnect: () => Promise.resolve(),
+  };
+  h.deps = {
+    process: fakeProcess,
+    events,
+    pendingHours,
+    deadLetters,
+    deadLetterTopic: 'dlq',
+    retryPolicy: { attempts: 4, initialDelayMs: 1, maxDelayMs: 2 },
+    metrics: createIngestMetrics(createMetricsRegistry('test')),
+    logger,
+  };
+  h.batch = {
+    topic: 't',
+    partition: 0,
+    messages: messages(...values),
+    lagAfter: 0,
+    heartbeat: () => {
+      h.heartbeats++;
+      h.steps.push('heartbeat');
+      return Promise.resolve();
+    },
+    isRunning: () => h.running,
+  };
+  return h;
+}
+
+const stored = (): WriteEventsOutcome => ({ rejected: [], unwritten: [] });
+const outage = (rows: readonly EnrichedClick[]): WriteEventsOutcome => ({
+  rejected: [],
+  unwritten: [...rows],
+  failure: new CassandraUnavailableError('Socket was closed'),
+});
+
+test('when a batch has valid and invalid messages, then rows, dead letters and markers are written in that order before it resolves', async () => {
+  const h = harness(['id:a', 'bad', 'id:b'], stored);
+  await createBatchHandler(h.deps)(h.batch);
+  assert.deepEqual(
+    h.steps.filter((s) => s !== 'heartbeat'),
+    ['rows', 'dead letters', 'markers'],
+  );
+  assert.deepEqual(h.written, [['a', 'b']]);
+  assert.deepEqual(
+    h.sent.map((m) => m.headers?.reason),
+    ['invalid_json'],
+  );
+});
+
+test('when the batch is abandoned after its rows are written, then it returns early: no dead letters, no markers', async () => {
+  const h = harness(['id:a', 'bad'], () => {
+    h.running = false;
+    return stored();
+  });
+  await createBatchHandler(h.deps)(h.batch);
+  assert.deepEqual(h.steps, ['rows']);
+});
+
+test('when Cassandra fails transiently, then only the unwritten rows are written again, with a heartbeat between attempts', async () => {
+  const h = harness(['id:a', 'id:b', 'id:c'], (rows, attempt) => {
+    if (attempt === 1)
+      return { rejected: [], unwritten: rows.filter((r) => r.eventId !== 'a'), failure: new CassandraUnavailableError('timeout') };
+    if (attempt === 2) return outage(rows);
+    return stored();
+  });
+  const retrying: boolean[] = [];
+  await createBatchHandler({ ...h.deps, onRetrying: (r) => retrying.push(r) })(h.batch);
+  assert.deepEqual(h.written, [
+    ['a', 'b', 'c'],
+    ['b', 'c'],
+    ['b', 'c'],
+  ]);
+  // Every retry is preceded and followed by a heartbeat.
+  assert.deepEqual(h.steps.slice(0, 7), ['rows', 'heartbeat', 'heartbeat', 'rows', 'heartbeat', 'heartbeat', 'rows']);
+  assert.deepEqual(retrying, [true, false], 'readiness is told once when retrying starts and once when it ends');
+  assert.deepEqual(h.steps.slice(-2), ['dead letters', 'markers']);
+});
+
+test('when the outage outlasts the retry budget, then the handler rejects before any dead letter or marker', async () => {
+  const h = harness(['id:a', 'bad'], outage);
+  await assert.rejects(createBatchHandler(h.deps)(h.batch), RetriesExhaustedError);
+  assert.equal(h.steps.filter((s) => s === 'rows').length, 4);
+  assert.ok(!h.steps.includes('dead letters') && !h.steps.includes('markers'));
+});
+
+test('when the consumer loses the batch during retries, then the handler stops retrying and resolves without the later steps', async () => {
+  const h = harness(['id:a'], (rows, attempt) => {
+    if (attempt === 2) h.running = false;
+    return outage(rows);
+  });
+  await createBatchHandler(h.deps)(h.batch);
+  assert.equal(h.steps.filter((s) => s === 'rows').length, 2);
+  assert.ok(!h.steps.includes('markers'));
+});
+
+test('when Cassandra refuses one row for its content, then it becomes a store_rejected dead letter of its source message and the rest is stored', async () => {
+  const h = harness(['id:a', 'id:huge', 'bad', 'id:c'], (rows) => ({
+    rejected: rows
+      .filter((r) => r.eventId === 'huge')
+      .map((event) => ({ event, message: 'Key length of 70000 is longer than maximum of 65535' })),
+    unwritten: [],
+  }));
+  await createBatchHandler(h.deps)(h.batch);
+  assert.deepEqual(
+    h.sent.map((m) => m.headers?.reason),
+    ['invalid_json', 'store_rejected'],
+  );
+  const record = JSON.parse(String(h.sent[1]?.value)) as Record<string, unknown>;
+  assert.equal(record.reason, 'store_rejected');
+  assert.equal(record.source_offset, '101');
+  assert.equal(record.value, 'id:huge');
+  assert.match(String(record.message), /Key length/);
+  const metrics = await h.deps.metrics.stored.get();
+  assert.equal(metrics.values[0]?.value, 2, 'two of three rows stored');
+  assert.deepEqual(h.steps.slice(-2), ['dead letters', 'markers']);
+});
+
+test('when the dead-letter topic fails transiently, then the send is retried and the markers still come last', async () => {
+  const h = harness(['bad'], stored);
+  let failures = 1;
+  const real = h.deps.deadLetters;
+  h.deps.deadLetters = {
+    ...real,
+    send: (topic, sent) => (failures-- > 0 ? Promise.reject(new Error('broker gone')) : real.send(topic, sent)),
+  };
+  await createBatchHandler(h.deps)(h.batch);
+  assert.equal(h.sent.length, 1);
+  assert.equal(h.steps.at(-1), 'markers');
+});

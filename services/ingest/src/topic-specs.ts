@@ -1,0 +1,28 @@
+import { DEAD_LETTER_MAX_MESSAGE_BYTES } from '@clickstream/events';
+import type { TopicSpec } from '@clickstream/kafka';
+import type { IngestConfig } from './config.ts';
+
+/**
+ * `max.message.bytes` of the dead-letter topic: the bound of one dead-letter message plus room for
+ * the record batch around it, set explicitly so a broker configured smaller cannot refuse one.
+ */
+export const DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES = DEAD_LETTER_MAX_MESSAGE_BYTES + 64 * 1024;
+
+/**
+ * The topics ingest creates when they are missing, with explicit settings: partitions,
+ * replication factor and `min.insync.replicas` from the configuration (unset = the brokers'
+ * defaults), and on the dead-letter topic a `max.message.bytes` that fits every dead-letter record.
+ */
+export function topicSpecs(config: IngestConfig): TopicSpec[] {
+  const durability: Record<string, string> =
+    config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS === undefined ? {} : { 'min.insync.replicas': String(config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS) };
+  const common = { partitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR };
+  return [
+    { topic: config.KAFKA_TOPIC, ...common, configs: { ...durability, 'cleanup.policy': 'delete' } },
+    {
+      topic: config.KAFKA_DLQ_TOPIC,
+      ...common,
+      configs: { ...durability, 'cleanup.policy': 'delete', 'max.message.bytes': String(DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES) },
+    },
+  ];
+}
