@@ -1,23 +1,11 @@
 import cassandra from 'cassandra-driver';
 import type { EnrichedClick } from '@clickstream/events';
+import { HOUR_MS, hourStartMs } from '@clickstream/metrics';
+import type { MetricEvent } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
 import { EVENT_BUCKETS } from './schema.ts';
-
-const HOUR_MS = 3_600_000;
-
-/** What the aggregator needs of a stored event. */
-export interface StoredEventFacts {
-  eventId: string;
-  userId: string;
-  sessionId: string | null;
-  eventTimeMs: number;
-  urlKey: string;
-  country: string;
-  timeSpentMs: number | null;
-  isBot: boolean;
-}
 
 export interface EventsRepository {
   /**
@@ -27,7 +15,7 @@ export interface EventsRepository {
    */
   writeEvents(events: readonly EnrichedClick[]): Promise<void>;
   /** Every stored event with `fromMs <= event_time < toMs`, read hour partition by hour partition. */
-  readEvents(fromMs: number, toMs: number): Promise<StoredEventFacts[]>;
+  readEvents(fromMs: number, toMs: number): Promise<MetricEvent[]>;
 }
 
 /** FNV-1a (32 bit) of the event id: a stable bucket in 0..EVENT_BUCKETS-1. */
@@ -55,7 +43,7 @@ export function createEventsRepository(client: CassandraClient, options: { concu
       // tombstones for the aggregator's hour reads to skip.
       const params = events.map((e) =>
         [
-          new Date(Math.floor(e.eventTime.getTime() / HOUR_MS) * HOUR_MS),
+          new Date(hourStartMs(e.eventTime.getTime())),
           eventBucket(e.eventId),
           e.eventTime,
           e.eventId,
@@ -88,12 +76,12 @@ export function createEventsRepository(client: CassandraClient, options: { concu
     },
 
     async readEvents(fromMs, toMs) {
-      const queries: Promise<StoredEventFacts[]>[] = [];
-      for (let hour = Math.floor(fromMs / HOUR_MS) * HOUR_MS; hour < toMs; hour += HOUR_MS) {
+      const queries: Promise<MetricEvent[]>[] = [];
+      for (let hour = hourStartMs(fromMs); hour < toMs; hour += HOUR_MS) {
         for (let bucket = 0; bucket < EVENT_BUCKETS; bucket++) {
           queries.push(
             withClassifiedErrors(async () => {
-              const rows: StoredEventFacts[] = [];
+              const rows: MetricEvent[] = [];
               const params = [new Date(hour), bucket, new Date(fromMs), new Date(toMs)];
               for await (const r of pagedRows(client, select, params)) {
                 rows.push({

@@ -29,13 +29,6 @@ const TABLES: readonly string[] = [
     device_type text, is_bot boolean, time_spent_ms int, ingested_at timestamp,
     PRIMARY KEY ((event_hour, bucket), event_time, event_id)
   ) WITH CLUSTERING ORDER BY (event_time ASC, event_id ASC)`,
-  // Hours whose numbers may have changed, written by ingest after the events and before the
-  // offsets are committed; one row per (ingest batch, hour), removed by the aggregator once done.
-  // A resurrected marker only causes a harmless recomputation, so tombstones may go early.
-  `CREATE TABLE IF NOT EXISTS %KS%.pending_hours (
-    shard int, hour timestamp, marker timeuuid,
-    PRIMARY KEY (shard, hour, marker)
-  ) WITH gc_grace_seconds = 3600`,
   ...AGGREGATOR_TABLES,
 ];
 

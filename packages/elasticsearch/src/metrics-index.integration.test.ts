@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildMetricDocument, metricDocumentId } from '@clickstream/metrics';
+import type { MetricDocument } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import { RetriesExhaustedError } from '@clickstream/retry';
 import {
@@ -124,7 +125,11 @@ describe('metrics indexer', () => {
   test('when an item breaks the mapping, then the write fails naming that item and its reason, and is not retried', async () => {
     let retries = 0;
     const indexer = createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry, onRetry: () => (retries += 1) });
-    const bad: MetricWrite = { action: 'index', id: 'bad-doc', document: { ...hourWrite(5, '/b').document, clicks: 'many' } };
+    const bad: MetricWrite = {
+      action: 'index',
+      id: 'bad-doc',
+      document: { ...hourWrite(5, '/b').document, clicks: 'many' } as unknown as MetricDocument,
+    };
     await assert.rejects(indexer.write([hourWrite(6, '/b'), bad]), (err: unknown) => {
       assert.ok(err instanceof BulkItemsRejectedError);
       assert.equal(err.failures.length, 1);

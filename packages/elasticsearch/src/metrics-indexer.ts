@@ -1,12 +1,19 @@
+import type { estypes } from '@elastic/elasticsearch';
+import type { MetricDocument } from '@clickstream/metrics';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import type { BulkItemFailure } from './errors.ts';
 import { BulkItemsRejectedError, BulkItemsRetriableError, classifyElasticsearchError, isRetriableItemStatus } from './errors.ts';
 
-/** One change to the metrics alias: (over)write a document under its deterministic id, or delete it. */
-export type MetricWrite =
-  { readonly action: 'index'; readonly id: string; readonly document: object } | { readonly action: 'delete'; readonly id: string };
+/**
+ * One change to the metrics alias: (over)write a document under its deterministic id, or delete
+ * it. With a `version` (a fencing version: larger for each newer lease grant), Elasticsearch
+ * refuses the write (409, a rejected item) when the document already has a larger version.
+ */
+export type MetricWrite = (
+  { readonly action: 'index'; readonly id: string; readonly document: MetricDocument } | { readonly action: 'delete'; readonly id: string }
+) & { readonly version?: number };
 
 export interface MetricsIndexer {
   /**
@@ -63,9 +70,16 @@ interface BulkOutcome {
 
 /** Sends one bulk request and sorts the failed items (if any) into retriable and rejected. */
 async function sendBulk(client: ElasticsearchClient, alias: string, writes: readonly MetricWrite[]): Promise<BulkOutcome> {
-  const operations = writes.flatMap((w) =>
-    w.action === 'index' ? [{ index: { _index: alias, _id: w.id } }, w.document] : [{ delete: { _index: alias, _id: w.id } }],
-  );
+  const operations: (estypes.BulkOperationContainer | MetricDocument)[] = [];
+  for (const w of writes) {
+    const target = {
+      _index: alias,
+      _id: w.id,
+      ...(w.version === undefined ? {} : { version: w.version, version_type: 'external_gte' as const }),
+    };
+    if (w.action === 'index') operations.push({ index: target }, w.document);
+    else operations.push({ delete: target });
+  }
   let response;
   try {
     response = await client.driver.bulk({ operations });

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MetricEvent } from './metric-event.ts';
 import { HOUR_10_MS, at, clickEvent } from './test-events.ts';
-import type { HourAggregate, MergeableTotals } from './window-aggregates.ts';
+import type { HourGroup, MergeableTotals } from './groups.ts';
 import { aggregateHour, averageTimeSpentMs, mergeTotals } from './window-aggregates.ts';
 
-type PlainAggregate = Omit<HourAggregate, 'userIds'> & { userIds: string[] };
+type PlainAggregate = Omit<HourGroup, 'userIds'> & { userIds: string[] };
 
-function plain(aggregates: HourAggregate[]): PlainAggregate[] {
+function plain(aggregates: HourGroup[]): PlainAggregate[] {
   return aggregates.map((aggregate) => ({ ...aggregate, userIds: [...aggregate.userIds].sort() }));
 }
 

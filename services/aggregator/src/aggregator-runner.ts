@@ -3,6 +3,7 @@ import type { Logger } from '@clickstream/observability';
 import type { AggregatorMetrics, RunOutcome } from './aggregator-metrics.ts';
 import type { RunSummary } from './aggregation-run.ts';
 import { withLease } from './run-lease.ts';
+import type { LeaseClock, LeaseGrant } from './run-lease.ts';
 
 /** The lease every aggregator replica competes for before a run. */
 export const AGGREGATION_LEASE = 'aggregation';
@@ -16,8 +17,6 @@ export interface AggregatorRunner {
   abort(reason: Error): void;
   /** Resolves once no run is in progress. */
   idle(): Promise<void>;
-  /** The outcome of the last finished run, or null before the first. */
-  lastOutcome(): { outcome: RunOutcome; err?: unknown } | null;
 }
 
 /**
@@ -29,14 +28,15 @@ export function createAggregatorRunner(deps: {
   leases: LeaseRepository;
   holder: string;
   leaseTtlMs: number;
-  run: (signal: AbortSignal) => Promise<RunSummary>;
+  /** One aggregation pass under a grant (its signal also aborts on {@link AggregatorRunner.abort}). */
+  run: (grant: LeaseGrant) => Promise<RunSummary>;
   metrics: AggregatorMetrics;
   logger: Logger;
+  clock?: LeaseClock;
 }): AggregatorRunner {
   const { metrics, logger } = deps;
   let current: Promise<RunOutcome> | undefined;
   let controller: AbortController | undefined;
-  let last: { outcome: RunOutcome; err?: unknown } | null = null;
 
   const runNow = async (): Promise<RunOutcome> => {
     const started = performance.now();
@@ -46,15 +46,14 @@ export function createAggregatorRunner(deps: {
     try {
       const leased = await withLease(
         deps.leases,
-        { name: AGGREGATION_LEASE, holder: deps.holder, ttlMs: deps.leaseTtlMs, logger },
-        (leaseSignal) => deps.run(AbortSignal.any([leaseSignal, stopSignal])),
+        { name: AGGREGATION_LEASE, holder: deps.holder, ttlMs: deps.leaseTtlMs, logger, ...(deps.clock ? { clock: deps.clock } : {}) },
+        (grant) => deps.run({ signal: AbortSignal.any([grant.signal, stopSignal]), token: grant.token }),
       );
       const durationMs = Math.round(performance.now() - started);
       if (leased.acquired) {
         const summary = leased.result;
         outcome = 'success';
-        last = { outcome };
-        metrics.pendingHours.set(summary.hours);
+        metrics.pendingHours.set(summary.pendingHours);
         metrics.openWindows.set(summary.openWindows);
         metrics.documents.inc({ action: 'indexed' }, summary.indexed);
         metrics.documents.inc({ action: 'deleted' }, summary.deleted);
@@ -62,7 +61,7 @@ export function createAggregatorRunner(deps: {
         logger.info(
           {
             outcome,
-            pendingMarkers: summary.pendingMarkers,
+            pendingHours: summary.pendingHours,
             windows: { hour: summary.hours, day: summary.days, finalised: summary.finalised, all: summary.allTimeGroups },
             documents: { indexed: summary.indexed, deleted: summary.deleted },
             durationMs,
@@ -71,12 +70,10 @@ export function createAggregatorRunner(deps: {
         );
       } else {
         outcome = 'skipped';
-        last = { outcome };
         logger.info({ outcome, durationMs }, 'aggregation run skipped: another replica holds the lease');
       }
     } catch (err) {
       outcome = 'failure';
-      last = { outcome, err };
       logger.error(
         { err, outcome, durationMs: Math.round(performance.now() - started) },
         'aggregation run failed; its markers stay for the next run',
@@ -113,6 +110,5 @@ export function createAggregatorRunner(deps: {
     async idle() {
       while (current) await current;
     },
-    lastOutcome: () => last,
   };
 }

@@ -31,6 +31,7 @@ import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import type { RunOutcome } from './aggregator-metrics.ts';
 import { createAggregatorRunner } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
+import type { AggregationDependencies } from './aggregation-run.ts';
 import { loadAggregatorConfig } from './config.ts';
 import type { AggregatorConfig } from './config.ts';
 
@@ -84,38 +85,36 @@ export async function startAggregator(
     { onRetry: (err, attempt) => log.warn({ err, attempt }, 'metrics index not installed yet, retrying') },
   );
 
+  // Built once: every run shares the repositories and the indexer.
+  const aggregation: AggregationDependencies = {
+    events: createEventsRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
+    pendingHours: createPendingHoursRepository(cassandra),
+    state: createAggregatorStateRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
+    indexer: createMetricsIndexer(elasticsearch, {
+      alias: names.alias,
+      bulkSize: config.AGGREGATOR_BULK_SIZE,
+      retry,
+      onRetry: (err, attempt, delayMs) => {
+        metrics.retries.inc({ target: 'elasticsearch' });
+        log.warn({ err, attempt, delayMs }, 'bulk write failed, retrying the failed items');
+      },
+    }),
+    allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
+    hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
+    groupConcurrency: config.AGGREGATOR_GROUP_CONCURRENCY,
+    bulkSize: config.AGGREGATOR_BULK_SIZE,
+    retry,
+    now: Date.now,
+    logger: log,
+    onRetry: (target) => metrics.retries.inc({ target }),
+  };
   const runner = createAggregatorRunner({
     leases: createLeaseRepository(cassandra),
     holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     leaseTtlMs: config.AGGREGATOR_LEASE_TTL_MS,
     metrics,
     logger: log,
-    run: (signal) =>
-      runAggregation(
-        {
-          events: createEventsRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
-          pendingHours: createPendingHoursRepository(cassandra),
-          state: createAggregatorStateRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
-          indexer: createMetricsIndexer(elasticsearch, {
-            alias: names.alias,
-            bulkSize: config.AGGREGATOR_BULK_SIZE,
-            retry,
-            onRetry: (err, attempt, delayMs) => {
-              metrics.retries.inc({ target: 'elasticsearch' });
-              log.warn({ err, attempt, delayMs }, 'bulk write failed, retrying the failed items');
-            },
-          }),
-          allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
-          hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
-          groupConcurrency: config.AGGREGATOR_GROUP_CONCURRENCY,
-          bulkSize: config.AGGREGATOR_BULK_SIZE,
-          retry,
-          now: Date.now,
-          logger: log,
-          onRetry: (target) => metrics.retries.inc({ target }),
-        },
-        signal,
-      ),
+    run: (grant) => runAggregation(aggregation, grant),
   });
 
   const runOnce = async (): Promise<RunOutcome> => {
