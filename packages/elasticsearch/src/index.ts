@@ -16,3 +16,4 @@ export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
 export { searchMetrics, topMetrics } from './metrics-queries.ts';
 export type { MetricRow, MetricRows } from './metrics-queries.ts';
+export { deleteHourDocumentsBefore } from './metrics-retention.ts';

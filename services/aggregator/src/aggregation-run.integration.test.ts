@@ -53,6 +53,7 @@ function dependencies(retry = fastRetry): AggregationDependencies {
     state: createAggregatorStateRepository(cassandra, { concurrency: 32 }),
     indexer: createMetricsIndexer(es, { alias, bulkSize: 500, retry }),
     allowedLatenessMs: 10 * 60_000,
+    eventsRetentionMs: 0,
     hourConcurrency: 2,
     groupConcurrency: 16,
     bulkSize: 500,

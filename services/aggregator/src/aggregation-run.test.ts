@@ -22,6 +22,7 @@ function setUp(events: MetricEvent[]) {
     state: store.state,
     indexer: store.indexer,
     allowedLatenessMs: 600_000,
+    eventsRetentionMs: 0,
     hourConcurrency: 2,
     groupConcurrency: 4,
     bulkSize: 10,

@@ -30,6 +30,10 @@ export interface AggregationDependencies {
   readonly state: AggregatorStateRepository;
   readonly indexer: MetricsIndexer;
   readonly allowedLatenessMs: number;
+  /** Retention of raw events in ms (0: forever): hours that started earlier are not recomputed. */
+  readonly eventsRetentionMs: number;
+  /** Deletes the hour documents of windows that started before the given time (the optional hour-document retention). */
+  readonly expireHourDocuments?: { readonly retentionMs: number; readonly deleteBefore: (cutoffMs: number) => Promise<number> };
   /** Hours recomputed (or read back for a day) in parallel. */
   readonly hourConcurrency: number;
   /** (url, country) groups whose all-time users or document are handled in parallel. */
@@ -99,7 +103,8 @@ interface RunContext {
  * 4. finalise: re-index as final the open windows that became final meanwhile;
  * 5. all-time: for every (url, country) whose day numbers changed, index its all-time document
  *    (day totals summed, exact users from the stored all-time count), then store the days' state;
- * 6. release: record the change counters read in step 1 as done (increments made meanwhile stay pending).
+ * 6. release: record the change counters read in step 1 as done (increments made meanwhile stay pending),
+ *    after deleting the hour documents past their retention when one is set.
  *
  * A failure at any point leaves the counters pending, so the next run redoes the work; every
  * step is idempotent (documents have deterministic ids, state is replaced, not added to).
@@ -119,6 +124,7 @@ export async function runAggregation(deps: AggregationDependencies, grant: Lease
   }
   await finaliseWindows(run);
   await publishAllTime(run);
+  await expireHourDocuments(run);
   await releasePending(run);
   return { pendingHours: run.work.hours.length, openWindows: run.openWindows, ...run.counts };
 }
@@ -275,6 +281,14 @@ export async function publishAllTime(run: RunContext): Promise<void> {
     const at = new Date(change.dayMs).toISOString();
     await write(run, `storing the state of day ${at}`, (fence) => deps.state.replaceDay(change.dayMs, change.next, change.previous, fence));
   }
+}
+
+/** With an hour-document retention: the hour documents past it are deleted (day and all-time documents stay). */
+export async function expireHourDocuments(run: RunContext): Promise<void> {
+  const expiry = run.deps.expireHourDocuments;
+  if (expiry === undefined || expiry.retentionMs === 0) return;
+  run.signal.throwIfAborted();
+  run.counts.deleted += await expiry.deleteBefore(run.nowMs - expiry.retentionMs);
 }
 
 /** Step 6: the counters read at the start are recorded as done. */

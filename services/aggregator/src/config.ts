@@ -30,6 +30,29 @@ export const aggregatorEnvShape = {
   AGGREGATOR_RETRY_INITIAL_DELAY_MS: positiveInt(200).describe('first backoff delay of a retried call; doubles per attempt'),
   AGGREGATOR_RETRY_MAX_DELAY_MS: positiveInt(10_000).describe('longest backoff delay of a retried call'),
   AGGREGATOR_SHUTDOWN_TIMEOUT_MS: positiveInt(20_000).describe('longest wait for a running pass on SIGTERM'),
+  AGGREGATOR_EVENTS_TTL_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7_300)
+    .default(0)
+    .describe(
+      'retention of raw events (Cassandra TTL from when each is written; 0 keeps them forever); older hours are no longer recomputed',
+    ),
+  AGGREGATOR_USER_STATE_TTL_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7_300)
+    .default(0)
+    .describe('retention of per-user aggregation state (hour user sets, all-time user sets; 0 keeps it forever)'),
+  AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7_300)
+    .default(0)
+    .describe('hour documents whose window started longer ago are deleted by each run (0 keeps them forever)'),
   ELASTICSEARCH_SHARDS: positiveInt(1).describe('primary shards of a new metrics index'),
   ELASTICSEARCH_REPLICAS: z.coerce.number().int().min(0).default(0).describe('replicas of a new metrics index'),
 };

@@ -21,6 +21,7 @@ import { ConfigError, parseReplication } from '@clickstream/config';
 import {
   createElasticsearchClient,
   createMetricsIndexer,
+  deleteHourDocumentsBefore,
   elasticsearchConnectionOf,
   installMetricsIndex,
 } from '@clickstream/elasticsearch';
@@ -34,6 +35,8 @@ import { runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
 import { loadAggregatorConfig } from './config.ts';
 import type { AggregatorConfig } from './config.ts';
+
+const DAY_S = 86_400;
 
 export interface AggregatorService {
   readonly config: AggregatorConfig;
@@ -71,7 +74,9 @@ export async function startAggregator(
   };
 
   const cassandra = await connectCassandra(cassandraConnectionOf(config), log);
-  await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
+  await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), {
+    eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S,
+  });
   const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), log);
   const names = await retryWithBackoff(
     'installing the metrics index',
@@ -89,7 +94,10 @@ export async function startAggregator(
   const aggregation: AggregationDependencies = {
     events: createEventsRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
     pendingHours: createPendingHoursRepository(cassandra),
-    state: createAggregatorStateRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
+    state: createAggregatorStateRepository(cassandra, {
+      concurrency: config.AGGREGATOR_WRITE_CONCURRENCY,
+      userStateTtlSeconds: config.AGGREGATOR_USER_STATE_TTL_DAYS * DAY_S,
+    }),
     indexer: createMetricsIndexer(elasticsearch, {
       alias: names.alias,
       bulkSize: config.AGGREGATOR_BULK_SIZE,
@@ -100,6 +108,11 @@ export async function startAggregator(
       },
     }),
     allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
+    eventsRetentionMs: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S * 1_000,
+    expireHourDocuments: {
+      retentionMs: config.AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS * DAY_S * 1_000,
+      deleteBefore: (cutoffMs) => deleteHourDocumentsBefore(elasticsearch, names.alias, cutoffMs),
+    },
     hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
     groupConcurrency: config.AGGREGATOR_GROUP_CONCURRENCY,
     bulkSize: config.AGGREGATOR_BULK_SIZE,

@@ -88,4 +88,14 @@ await test('planRun', async (t) => {
     });
     assert.deepEqual(plan.toFinalise, []);
   });
+  await t.test('when a pending hour started before the retention of raw events, then it is not recomputed; later ones are', () => {
+    const plan = planRun({
+      pendingHoursMs: [DAY_1 + 3 * H, DAY_2 + 5 * H, DAY_2 + 6 * H],
+      openWindows: [],
+      nowMs: DAY_2 + 30 * H,
+      allowedLatenessMs: LATENESS,
+      retentionMs: 26 * H,
+    });
+    assert.deepEqual(plan.days, [{ dayMs: DAY_2, hoursMs: [DAY_2 + 5 * H, DAY_2 + 6 * H] }]);
+  });
 });

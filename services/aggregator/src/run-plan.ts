@@ -17,7 +17,8 @@ export interface RunPlan {
 
 /**
  * Plans a run from the pending hour markers and the open windows. Every day holding a pending
- * hour is recomputed (the all-time documents follow from the days). Pure.
+ * hour is recomputed (the all-time documents follow from the days), unless the hour started
+ * before the retention of raw events: its documents stay as they are. Pure.
  *
  * @param pendingHoursMs starts of the pending hours; duplicates allowed.
  * @param nowMs the run's clock, epoch ms.
@@ -28,8 +29,11 @@ export function planRun(input: {
   openWindows: readonly WindowRef[];
   nowMs: number;
   allowedLatenessMs: number;
+  /** Retention of raw events in ms (0: forever): older hours may have lost events and are not recomputed. */
+  retentionMs?: number;
 }): RunPlan {
-  const hours = [...new Set(input.pendingHoursMs)].sort((a, b) => a - b);
+  const oldestMs = input.retentionMs ? input.nowMs - input.retentionMs : Number.NEGATIVE_INFINITY;
+  const hours = [...new Set(input.pendingHoursMs)].filter((hourMs) => hourMs >= oldestMs).sort((a, b) => a - b);
   const byDay = new Map<number, number[]>();
   for (const hourMs of hours) {
     const dayMs = dayStartMs(hourMs);
