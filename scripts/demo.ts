@@ -18,7 +18,6 @@ import { consumerGroupLag, createKafkaClient } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 import { printTopMetrics } from './query.ts';
 import { stackDown, stackIsUp, stackUp, stateDirOf } from './stack/stack.ts';
-import type { ServerName } from './stack/stack.ts';
 
 const USAGE = 'usage: npm run demo -- [--count N] [--seed S] [--exit]';
 let args: { count: number; seed: number; exit: boolean };
@@ -53,7 +52,9 @@ const logDir = join(stateDirOf(), 'demo');
 mkdirSync(logDir, { recursive: true });
 
 /** What this run started, so that stopping undoes exactly that. */
-const started: { services: ChildProcess[]; stack: ServerName[]; compose: boolean } = { services: [], stack: [], compose: false };
+const started: { services: ChildProcess[]; stack: string[]; compose: boolean } = { services: [], stack: [], compose: false };
+/** Aborted by Ctrl-C while the stack is starting: it stops launching nodes and stops those it launched. */
+const stackStart = { abort: new AbortController(), done: Promise.resolve() };
 
 function dockerAnswers(): boolean {
   return spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
@@ -72,7 +73,16 @@ async function bringUpServers(): Promise<void> {
     return;
   }
   say('no Docker engine: starting the local stack (the first time downloads the servers, a few minutes)');
-  started.stack = await stackUp({ log: (line) => say(`stack: ${line}`) });
+  const up = stackUp({
+    log: (line) => say(`stack: ${line}`),
+    signal: stackStart.abort.signal,
+    onStarted: (name) => started.stack.push(name),
+  });
+  stackStart.done = up.then(
+    () => undefined,
+    () => undefined,
+  );
+  await up;
 }
 
 function startService(name: string, script: string, extraArgs: string[] = []): ChildProcess {
@@ -162,6 +172,9 @@ let stopping = false;
 async function stopAll(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // A stack still starting stops launching; a failed start already stopped what it launched.
+  stackStart.abort.abort();
+  await stackStart.done;
   for (const child of started.services) if (child.exitCode === null) child.kill('SIGTERM');
   await Promise.all(
     started.services.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))),
@@ -170,6 +183,7 @@ async function stopAll(): Promise<void> {
   if (started.compose) {
     spawnSync('docker', ['compose', 'stop', 'kafka', 'cassandra', 'elasticsearch'], { stdio: 'inherit' });
   } else if (started.stack.length > 0) {
+    // stackDown stops only those of them still running.
     await stackDown({ log: (line) => say(`stack: ${line}`), only: started.stack });
   }
 }

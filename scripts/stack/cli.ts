@@ -1,16 +1,28 @@
-/** `npm run stack:up | stack:down | stack:status`: see stack.ts. */
-import { stackDown, stackStatus, stackUp, stateDirOf } from './stack.ts';
+/**
+ * `npm run stack:up | stack:down | stack:status [-- --nodes 3]`: see stack.ts. The node count
+ * comes from `--nodes`, else STACK_NODES, else 1 for `up`; `status` shows the nodes of the last
+ * `up` unless told; `down` stops every node running from this state folder.
+ */
+import { parseArgs } from 'node:util';
+import { parseNodeCount, stackDown, stackStatus, stackUp, stateDirOf } from './stack.ts';
 
-const command = process.argv[2];
+const USAGE = 'usage: node scripts/stack/cli.ts up|down|status [--nodes 1|3]   (or STACK_NODES=3)';
 const log = (line: string): void => console.log(`[stack] ${line}`);
 
 try {
-  switch (command) {
+  const { positionals, values } = parseArgs({ allowPositionals: true, options: { nodes: { type: 'string' } } });
+  const requested = values.nodes ?? process.env.STACK_NODES;
+  const nodes = requested === undefined || requested === '' ? undefined : parseNodeCount(requested);
+  switch (positionals[0]) {
     case 'up': {
-      const started = Date.now();
-      const servers = await stackUp({ log });
+      const began = Date.now();
+      const abort = new AbortController();
+      // Ctrl-C while starting: stop launching, stop what this call launched, then exit.
+      process.once('SIGINT', () => abort.abort());
+      process.once('SIGTERM', () => abort.abort());
+      const started = await stackUp({ log, nodes: nodes ?? 1, signal: abort.signal });
       log(
-        `up in ${Math.round((Date.now() - started) / 1000)} s (${servers.length > 0 ? `started ${servers.join(', ')}` : 'nothing new started'}); state in ${stateDirOf()}`,
+        `up in ${Math.round((Date.now() - began) / 1000)} s (${started.length > 0 ? `started ${started.join(', ')}` : 'nothing new started'}); state in ${stateDirOf()}`,
       );
       break;
     }
@@ -18,7 +30,7 @@ try {
       await stackDown({ log });
       break;
     case 'status': {
-      const status = await stackStatus();
+      const status = await stackStatus({ nodes });
       for (const s of status) {
         console.log(
           `${s.name.padEnd(14)} ${s.answering ? 'up  ' : 'down'}  ${s.address.padEnd(24)} ${s.pid ? `pid ${s.pid}` : 'not started here'}  ${s.detail}`,
@@ -28,7 +40,7 @@ try {
       break;
     }
     default:
-      console.error('usage: node scripts/stack/cli.ts up|down|status');
+      console.error(USAGE);
       process.exitCode = 2;
   }
 } catch (err) {

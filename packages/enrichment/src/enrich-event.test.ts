@@ -106,6 +106,16 @@ const cases: ReadonlyArray<{ when: string; event: Partial<ClickEvent>; ipPolicy?
     expected: { country: 'ZZ', region: null, city: null },
   },
   {
+    when: 'the IP is IPv4-mapped IPv6',
+    event: { ip: '::ffff:9.9.9.9' },
+    expected: { ip: '9.9.9.0', country: 'US', region: 'CA', city: 'Berkeley' },
+  },
+  {
+    when: 'the IP is IPv4-mapped IPv6 in hex groups',
+    event: { ip: '::FFFF:0909:0909' },
+    expected: { ip: '9.9.9.0', country: 'US', region: 'CA', city: 'Berkeley' },
+  },
+  {
     when: 'the IP is loopback',
     event: { ip: '127.0.0.1' },
     expected: { ip: '127.0.0.0', country: 'ZZ', region: null, city: null },

@@ -1,6 +1,6 @@
 import type { ClickEvent, EnrichedClick } from '@clickstream/events';
 import type { GeoLookup } from './geo-lookup.ts';
-import { applyIpPolicy, type IpPolicy } from './ip-policy.ts';
+import { applyIpPolicy, lookupAddress, type IpPolicy } from './ip-policy.ts';
 import type { UserAgentParser } from './user-agent.ts';
 
 /** ISO 3166-1 user-assigned code the contract uses for an unknown country. */
@@ -20,13 +20,14 @@ export type Enricher = (event: ClickEvent, ingestedAt: Date) => EnrichedClick;
  * browser, os and versions fall back to null. `deviceType` is the event's `device`
  * (lower-cased), else the parsed type (`desktop` when the parser gives none), else null when
  * there is no user agent. `isBot` is false without a user agent. The stored IP is the event's
- * IP under `ipPolicy`.
+ * IP under `ipPolicy`; an IPv4-mapped IPv6 address is looked up (and truncated) as the IPv4
+ * address it carries.
  */
 export function createEnricher(dependencies: { geo: GeoLookup; userAgents: UserAgentParser; ipPolicy: IpPolicy }): Enricher {
   const { geo, userAgents, ipPolicy } = dependencies;
   return (event, ingestedAt) => {
     const { device, ...fields } = event;
-    const location = event.ip === null ? null : geo.lookup(event.ip);
+    const location = event.ip === null ? null : geo.lookup(lookupAddress(event.ip));
     const agent = event.userAgent === null ? null : userAgents.parse(event.userAgent);
     // Looked-up parts are kept only where the lookup agrees with what the producer pre-enriched.
     const place = event.country === null || event.country === location?.country ? location : null;

@@ -19,7 +19,17 @@ const cases: ReadonlyArray<{ when: string; ip: string; policy: IpPolicy; stored:
   },
   { when: 'the IPv6 prefix has zeros', ip: '2001:0:0:1::1', policy: 'truncated', stored: '2001::' },
   { when: 'the IPv6 zero run is inside the prefix', ip: '1::2:3:4:5:6:7', policy: 'truncated', stored: '1:0:2::' },
-  { when: 'an IPv4-mapped IPv6 address is truncated', ip: '::ffff:203.0.113.57', policy: 'truncated', stored: '::' },
+  { when: 'an IPv4-mapped IPv6 address is truncated', ip: '::ffff:203.0.113.57', policy: 'truncated', stored: '203.0.113.0' },
+  { when: 'an IPv4-mapped IPv6 address in hex is truncated', ip: '::ffff:cb00:7139', policy: 'truncated', stored: '203.0.113.0' },
+  {
+    when: 'an IPv4-mapped IPv6 address is spelled out in full',
+    ip: '0:0:0:0:0:FFFF:203.0.113.57',
+    policy: 'truncated',
+    stored: '203.0.113.0',
+  },
+  { when: 'an IPv4-mapped IPv6 address is kept whole', ip: '::ffff:203.0.113.57', policy: 'full', stored: '::ffff:203.0.113.57' },
+  { when: 'an IPv4-compatible (not mapped) IPv6 address is truncated', ip: '::203.0.113.57', policy: 'truncated', stored: '::' },
+  { when: 'an IPv6 address merely ends like a mapped one', ip: '1::ffff:cb00:7139', policy: 'truncated', stored: '1::' },
   { when: 'an IPv6 address has a zone id', ip: 'fe80::1%eth0', policy: 'truncated', stored: null },
   { when: 'the value is not an IP', ip: 'localhost', policy: 'truncated', stored: null },
 ];

@@ -14,9 +14,22 @@ export type IpPolicy = (typeof IP_POLICIES)[number];
 export function applyIpPolicy(ip: string, policy: IpPolicy): string | null {
   if (policy === 'full') return ip;
   if (policy === 'none') return null;
-  const family = isIP(ip);
-  if (family === 4) return `${ip.slice(0, ip.lastIndexOf('.'))}.0`;
-  return family === 6 ? truncateIpv6(ip) : null;
+  const address = lookupAddress(ip);
+  const family = isIP(address);
+  if (family === 4) return `${address.slice(0, address.lastIndexOf('.'))}.0`;
+  return family === 6 ? truncateIpv6(address) : null;
+}
+
+/**
+ * The address to look up and truncate: the IPv4 address an IPv4-mapped IPv6 address carries
+ * (`::ffff:203.0.113.57`, in any spelling, -> `203.0.113.57`), else `ip` unchanged.
+ */
+export function lookupAddress(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressIpv6(ip) ?? '');
+  if (mapped === null) return ip;
+  const [high, low] = [parseInt(mapped[1] ?? '0', 16), parseInt(mapped[2] ?? '0', 16)];
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
 }
 
 function truncateIpv6(ip: string): string | null {

@@ -14,7 +14,7 @@ export interface ClickEvent {
   userAgent: string | null;
   referrer: string | null;
   timeSpentMs: number | null;
-  /** Pre-enriched by the producer; a 2-letter country is upper-cased. */
+  /** Pre-enriched by the producer when sound: an ISO 3166-1 alpha-2 code, upper case. */
   country: string | null;
   region: string | null;
   city: string | null;
@@ -34,4 +34,8 @@ export interface EnrichedClick extends Omit<ClickEvent, 'country' | 'device'> {
   ingestedAt: Date;
 }
 
-export type DecodeResult = { ok: true; event: ClickEvent } | Invalid;
+/** The pre-enriched fields of a click: hints, used only when sound. */
+export type HintName = 'country' | 'region' | 'city' | 'browser' | 'os' | 'device';
+
+/** A decoded click, with the hints it carried that were not sound and so were left out. */
+export type DecodeResult = { ok: true; event: ClickEvent; ignoredHints: readonly HintName[] } | Invalid;

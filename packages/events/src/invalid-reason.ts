@@ -1,7 +1,8 @@
 /**
  * Every machine-readable reason an event can be rejected for; it is the `reason` of a
  * dead-letter record. `invalid_value` covers rule violations that are not about type
- * (a string too long, a number out of range).
+ * (a string too long, a number out of range, a control character, a blank identifier).
+ * `store_rejected` is given by the ingest runtime when the store refuses a row for its content.
  */
 export const INVALID_REASONS = [
   'invalid_json',
@@ -11,8 +12,10 @@ export const INVALID_REASONS = [
   'invalid_url',
   'invalid_ip',
   'invalid_timestamp',
+  'timestamp_out_of_range',
   'timestamp_in_future',
   'too_large',
+  'store_rejected',
 ] as const;
 
 export type InvalidReason = (typeof INVALID_REASONS)[number];

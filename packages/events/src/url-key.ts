@@ -23,3 +23,17 @@ export function toUrlKey(url: string): string | null {
 function trimTrailingSlash(path: string): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
+
+/**
+ * `url` without credentials: an absolute URL with `user:pass@` (or `user@`) is re-serialised
+ * without them (WHATWG serialisation, so its host is then lower-cased too); any other value is
+ * returned unchanged. Paths cannot carry credentials.
+ */
+export function stripCredentials(url: string): string {
+  if (url.startsWith('/')) return url;
+  const parsed = URL.parse(url);
+  if (parsed === null || (parsed.username === '' && parsed.password === '')) return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}

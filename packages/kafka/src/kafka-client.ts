@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { LogEntry, SASLOptions } from 'kafkajs';
 import type { Logger } from '@clickstream/observability';
+import { registerCompressionCodecs } from './codecs.ts';
 
 /** How to reach the brokers. Secrets stay in here and are never logged. */
 export interface KafkaConnection {
@@ -30,6 +31,7 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 /** Creates a kafkajs client whose own log lines go through pino (child `component: kafkajs`). */
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
+  registerCompressionCodecs();
   const kafka = new Kafka({
     clientId: connection.clientId,
     brokers: [...connection.brokers],

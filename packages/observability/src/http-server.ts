@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -7,36 +7,55 @@ import type { Registry } from 'prom-client';
 /** What `/readyz` reports: ready, or not with a short reason. */
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
+/** What `/healthz` reports: alive and making progress, or wedged (with a reason) so that the orchestrator restarts it. */
+export interface Liveness {
+  readonly healthy: boolean;
+  readonly reason?: string;
+}
+
+/** Serves a request the ops endpoints do not (a service's own pages); returns false to answer 404. */
+export type FallbackHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 export interface OpsServer {
   /** The port actually bound (useful with port 0 in tests). */
   readonly port: number;
   close(): Promise<void>;
 }
 
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
 /**
- * Starts the operations HTTP endpoint of a service: `GET /healthz` (200 while the process runs),
- * `GET /readyz` (200 when `readiness()` says ready, else 503 with the reason) and `GET /metrics`
- * (Prometheus text format). Binds all interfaces so an orchestrator can probe it.
+ * Starts the operations HTTP endpoint of a service: `GET /healthz` (200 while `liveness()` says
+ * healthy, else 503 with the reason; 200 when no liveness is given), `GET /readyz` (200 when
+ * `readiness()` says ready, else 503 with the reason) and `GET /metrics` (Prometheus text format).
+ * Any other request goes to `fallback()` when given (404 otherwise). Binds all interfaces so an
+ * orchestrator can probe it.
  */
 export async function startOpsServer(options: {
   port: number;
   host?: string;
   registry: Registry;
   readiness: () => Readiness;
+  liveness?: () => Liveness;
+  fallback?: () => FallbackHandler | undefined;
   logger: Logger;
 }): Promise<OpsServer> {
   const { registry, readiness, logger } = options;
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!OPS_PATHS.has(path)) {
+      if (options.fallback?.()?.(req, res) !== true) res.writeHead(404).end();
+    } else if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
     } else if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      const state = options.liveness?.() ?? { healthy: true };
+      res.writeHead(state.healthy ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(state.healthy ? { status: 'ok' } : { status: 'unhealthy', reason: state.reason ?? 'unhealthy' }));
     } else if (path === '/readyz') {
       const state = readiness();
       res.writeHead(state.ready ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify(state.ready ? { status: 'ready' } : { status: 'not_ready', reason: state.reason }));
-    } else if (path === '/metrics') {
+    } else {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (err: unknown) => {
@@ -44,8 +63,6 @@ export async function startOpsServer(options: {
           res.writeHead(500).end();
         },
       );
-    } else {
-      res.writeHead(404).end();
     }
   });
   await new Promise<void>((resolve, reject) => {

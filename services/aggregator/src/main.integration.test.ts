@@ -62,10 +62,13 @@ after(async () => {
 });
 
 describe('npm run aggregator', { concurrency: false }, () => {
-  test('when a variable is wrong, then it exits 1 with a message naming the variable', async () => {
+  test('when a variable is wrong, then it exits 1 with one JSON log line naming the variable', async () => {
     const run = startProcess({ AGGREGATOR_LEASE_TTL_MS: 'soon' }, ['--once']);
     assert.equal(await run.exited, 1);
-    assert.match(run.stderr(), /AGGREGATOR_LEASE_TTL_MS/);
+    assert.equal(run.lines.length, 1, run.stderr());
+    assert.equal(run.lines[0]?.level, 'fatal');
+    assert.equal(run.lines[0]?.service, 'aggregator');
+    assert.deepEqual(run.lines[0]?.variables, ['AGGREGATOR_LEASE_TTL_MS']);
   });
 
   test('when run with --once, then it does one pass, logs one line with windows, documents and duration, and exits 0', async () => {

@@ -69,6 +69,7 @@ export function createBatchHandler(dependencies: {
     await withRetry('cassandra', () => pendingHours.mark(processed.affectedHoursMs));
 
     metrics.stored.inc(processed.rows.length);
+    for (const [hint, count] of Object.entries(processed.ignoredHints)) metrics.hintsIgnored.inc({ hint }, count);
     for (const dead of processed.deadLetters) {
       metrics.invalid.inc({ reason: dead.reason });
       log.info({ offset: dead.offset, reason: dead.reason }, 'invalid event sent to the dead-letter topic');

@@ -12,6 +12,12 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    hintsIgnored: new Counter({
+      name: 'ingest_hints_ignored_total',
+      help: 'pre-enriched hints (country, region, city, browser, os, device) left out as unsound, by hint; the click is stored',
+      labelNames: ['hint'],
+      registers: [registry],
+    }),
     retries: new Counter({
       name: 'ingest_retries_total',
       help: 'retried writes, by target',

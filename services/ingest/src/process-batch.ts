@@ -1,9 +1,9 @@
-import { buildDeadLetter, decodeClickMessage, serializeDeadLetter } from '@clickstream/events';
-import type { ClickMessage, EnrichedClick, InvalidReason } from '@clickstream/events';
+import { buildDeadLetter, deadLetterKey, decodeClickMessage, serializeDeadLetter } from '@clickstream/events';
+import type { ClickMessage, EnrichedClick, HintName, InvalidReason } from '@clickstream/events';
 import type { Enricher } from '@clickstream/enrichment';
 import { hoursAffectedBy } from '@clickstream/metrics';
 
-/** A message for the dead-letter topic: the original key, the serialised dead-letter record. */
+/** A message for the dead-letter topic: the original key (cut to its bound), the serialised dead-letter record. */
 export interface DeadLetterMessage {
   key: Buffer | null;
   value: string;
@@ -14,9 +14,22 @@ export interface DeadLetterMessage {
 /** What one batch of messages turns into, before anything is written. */
 export interface ProcessedBatch {
   rows: EnrichedClick[];
+  /** The message each row came from, index by index (for a `store_rejected` dead letter). */
+  sources: ClickMessage[];
   deadLetters: DeadLetterMessage[];
   /** Hours whose metrics these rows can change (see `hoursAffectedBy`); bots change none. */
   affectedHoursMs: number[];
+  /** Pre-enriched hints that were sent but not sound, so left out, counted by hint name. */
+  ignoredHints: Partial<Record<HintName, number>>;
+}
+
+/**
+ * The dead-letter message of `message`, rejected for `reason` at `at`: bounded whatever the
+ * message's size (see `buildDeadLetter`), keyed by the original key cut to its bound.
+ */
+export function toDeadLetter(message: ClickMessage, reason: InvalidReason, text: string, at: Date): DeadLetterMessage {
+  const record = buildDeadLetter({ ...message, reason, message: text, at });
+  return { key: deadLetterKey(message.key), value: serializeDeadLetter(record), reason, offset: message.offset };
 }
 
 /**
@@ -31,19 +44,22 @@ export function createBatchProcessor(dependencies: {
   return (messages) => {
     const at = now();
     const rows: EnrichedClick[] = [];
+    const sources: ClickMessage[] = [];
     const deadLetters: DeadLetterMessage[] = [];
     const hours = new Set<number>();
+    const ignoredHints: Partial<Record<HintName, number>> = {};
     for (const message of messages) {
       const decoded = decodeClickMessage(message, at);
       if (!decoded.ok) {
-        const record = buildDeadLetter({ ...message, reason: decoded.reason, message: decoded.message, at });
-        deadLetters.push({ key: message.key, value: serializeDeadLetter(record), reason: decoded.reason, offset: message.offset });
+        deadLetters.push(toDeadLetter(message, decoded.reason, decoded.message, at));
         continue;
       }
+      for (const hint of decoded.ignoredHints) ignoredHints[hint] = (ignoredHints[hint] ?? 0) + 1;
       const row = enrich(decoded.event, at);
       rows.push(row);
+      sources.push(message);
       if (!row.isBot) for (const hour of hoursAffectedBy(row.eventTime.getTime())) hours.add(hour);
     }
-    return { rows, deadLetters, affectedHoursMs: [...hours].sort((a, b) => a - b) };
+    return { rows, sources, deadLetters, affectedHoursMs: [...hours].sort((a, b) => a - b), ignoredHints };
   };
 }

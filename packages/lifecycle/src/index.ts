@@ -1,0 +1,12 @@
+export { startService } from './service-lifecycle.ts';
+export type {
+  LifecycleConfig,
+  RunningService,
+  ServiceContext,
+  ServiceDefinition,
+  ServiceState,
+  StartOptions,
+} from './service-lifecycle.ts';
+export { exitProcess, runService } from './run-service.ts';
+export type { RunServiceOptions, SignalSource } from './run-service.ts';
+export { withDeadline } from './with-deadline.ts';

@@ -1,0 +1,59 @@
+import { ConfigError } from '@clickstream/config';
+import { createLogger } from '@clickstream/observability';
+import type { Logger } from '@clickstream/observability';
+import { startService } from './service-lifecycle.ts';
+import type { LifecycleConfig, RunningService, ServiceDefinition } from './service-lifecycle.ts';
+
+/** Where the stop signals come from: `process`, or an EventEmitter in tests. */
+export interface SignalSource {
+  once(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
+  off(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
+}
+
+export interface RunServiceOptions<C extends LifecycleConfig, A> {
+  env: Record<string, string | undefined>;
+  /** What the process does once started; resolves with the exit code. Default: run until stopped. */
+  run?: (service: RunningService<C, A>) => Promise<number>;
+  /** Default: `process`. */
+  signals?: SignalSource;
+  /** Default: a root logger on stdout (tests pass their own). */
+  logger?: Logger;
+}
+
+/**
+ * A service's whole process: starts it, stops it on SIGTERM/SIGINT (a second signal kills at once),
+ * and resolves with the exit code: 0 after a clean stop, 1 after a fatal error, a failed start or
+ * a configuration error. A configuration error or failed start is logged as one JSON line.
+ */
+export async function runService<C extends LifecycleConfig, A>(
+  definition: ServiceDefinition<C, A>,
+  options: RunServiceOptions<C, A>,
+): Promise<number> {
+  const signals = options.signals ?? process;
+  let service: RunningService<C, A>;
+  try {
+    service = await startService(definition, options.env, options.logger ? { logger: options.logger } : {});
+  } catch (err) {
+    // LOG_LEVEL itself may be the wrong variable: this line is logged at the default level.
+    const logger = options.logger ?? createLogger({ service: definition.name, level: 'info' });
+    if (err instanceof ConfigError) logger.fatal({ code: err.code, variables: err.variables }, err.message);
+    else logger.fatal({ err }, `${definition.name} failed to start`);
+    return 1;
+  }
+  const onSignal = (): void => void service.stop();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) signals.once(signal, onSignal);
+  try {
+    return options.run ? await options.run(service) : await service.stopped;
+  } finally {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) signals.off(signal, onSignal);
+  }
+}
+
+/**
+ * Ends the process with `code` once the event loop drains, or after 1 s at the latest: client
+ * libraries may keep timers alive after everything was closed.
+ */
+export function exitProcess(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(), 1_000).unref();
+}

@@ -1,0 +1,148 @@
+/**
+ * Cassandra 5.0 for the local stack (Java 17 exactly: no released Cassandra runs on 18+). One
+ * node on 127.0.0.1:9042, or a ring of three on 127.0.0.1-3:9042 seeded by the first, which join
+ * one after the other (Cassandra bootstraps one node at a time).
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectCassandra, pingCassandra } from '@clickstream/cassandra';
+import { createLogger } from '@clickstream/observability';
+import { confDir, fetchWithMaven, javaHome, javaMajor, renderTemplate, startDetached } from './process.ts';
+import type { Log } from './process.ts';
+import { hostOf, nodeName, STACK_VERSIONS } from './topology.ts';
+import type { NodeCount, StackNode, StackServer } from './topology.ts';
+
+const quietLogger = createLogger({ service: 'stack', level: 'silent' });
+
+export const CASSANDRA_PORT = 9042;
+
+/** Cassandra's Java 17 flags, from its conf/jvm17-server.options. */
+const CASSANDRA_JVM17 = [
+  '-XX:+UseG1GC',
+  '-XX:+ParallelRefProcEnabled',
+  '-XX:MaxTenuringThreshold=1',
+  '-XX:G1HeapRegionSize=16m',
+  '-XX:G1RSetUpdatingPauseTimePercent=5',
+  '-XX:MaxGCPauseMillis=300',
+  '-XX:InitiatingHeapOccupancyPercent=70',
+  '-Djdk.attach.allowAttachSelf=true',
+  ...[
+    'java.base/jdk.internal.misc',
+    'java.management.rmi/com.sun.jmx.remote.internal.rmi',
+    'java.rmi/sun.rmi.registry',
+    'java.rmi/sun.rmi.server',
+    'java.sql/java.sql',
+    'java.base/java.lang.ref',
+    'jdk.unsupported/sun.misc',
+    'jdk.compiler/com.sun.tools.javac.file',
+    'jdk.attach/sun.tools.attach',
+  ].flatMap((module) => ['--add-exports', `${module}=ALL-UNNAMED`]),
+  ...[
+    'java.base/java.lang.module',
+    'java.base/jdk.internal.loader',
+    'java.base/jdk.internal.ref',
+    'java.base/jdk.internal.reflect',
+    'java.base/jdk.internal.math',
+    'java.base/jdk.internal.module',
+    'java.base/jdk.internal.util.jar',
+    'jdk.management/com.sun.management.internal',
+    'java.base/sun.nio.ch',
+    'java.base/java.io',
+    'java.base/java.lang.reflect',
+    'jdk.compiler/com.sun.tools.javac',
+    'java.base/java.lang',
+    'java.base/java.util',
+  ].flatMap((module) => ['--add-opens', `${module}=ALL-UNNAMED`]),
+  '-Dio.netty.tryReflectionSetAccessible=true',
+  '-Dio.netty.allocator.useCacheForAllThreads=true',
+  '-Dio.netty.allocator.maxOrder=11',
+];
+
+/** Cassandra's nodes in a stack of `count` nodes, with their files under `stateDir`. */
+export function cassandraServer(stateDir: string, count: NodeCount): StackServer {
+  const lib = join(stateDir, 'cassandra', 'lib');
+  // Three nodes share the machine with three brokers and Elasticsearch: smaller heaps keep the cluster within ~7 GB.
+  const memory = count === 1 ? { heap: '1g', direct: '512m', memtableMiB: '256' } : { heap: '768m', direct: '256m', memtableMiB: '128' };
+
+  const nodes = Array.from({ length: count }, (_, i): StackNode => {
+    const name = nodeName('cassandra', i + 1, count);
+    const host = hostOf(i + 1);
+    const dir = join(stateDir, name);
+    const logsDir = join(dir, 'logs');
+    const address = `${host}:${CASSANDRA_PORT}`;
+    return {
+      name,
+      server: 'cassandra',
+      address,
+      pidFile: join(dir, `${name}.pid`),
+      logsDir,
+      // A joining node waits for gossip and streams the schema before it answers.
+      startTimeoutMs: 240_000,
+      start(log: Log): Promise<void> {
+        for (const sub of ['data', 'commitlog', 'saved_caches', 'hints', 'cdc_raw', 'logs', 'conf'])
+          mkdirSync(join(dir, sub), { recursive: true });
+        const yaml = join(dir, 'conf', 'cassandra.yaml');
+        writeFileSync(
+          yaml,
+          renderTemplate('cassandra.yaml', {
+            STATE: dir,
+            HOST: host,
+            SEEDS: `${hostOf(1)}:7000`,
+            TOKEN_RF: String(count),
+            MEMTABLE_MIB: memory.memtableMiB,
+          }),
+        );
+        const jamm = readdirSync(lib).find((f) => f.startsWith('jamm-') && f.endsWith('.jar'));
+        if (!jamm) throw new Error(`cassandra: no jamm jar in ${lib}`);
+        const args = [
+          `-Xms${memory.heap}`,
+          `-Xmx${memory.heap}`,
+          `-XX:MaxDirectMemorySize=${memory.direct}`,
+          '-Xss512k',
+          ...CASSANDRA_JVM17,
+          `-javaagent:${join(lib, jamm)}`,
+          `-Dcassandra.config=file://${yaml}`,
+          `-Dcassandra.storagedir=${dir}`,
+          `-Dcassandra.logdir=${logsDir}`,
+          `-Dlogback.configurationFile=${join(confDir, 'cassandra-logback.xml')}`,
+          '-Dcassandra-foreground=yes',
+          // Local JMX listens on 127.0.0.1 whatever the node's address: one port per node.
+          `-Dcassandra.jmx.local.port=${7199 + i}`,
+          '-Dcassandra.skip_wait_for_gossip_to_settle=0',
+          '-Dcassandra.ring_delay_ms=1000',
+          '-Dcassandra.superuser_setup_delay_ms=0',
+          '-cp',
+          `${join(dir, 'conf')}:${lib}/*`,
+          'org.apache.cassandra.service.CassandraDaemon',
+        ];
+        const pid = startDetached('java', args, { logFile: join(logsDir, 'stdout.log'), pidFile: this.pidFile });
+        log(`${name}: started (pid ${pid}, log ${join(logsDir, 'system.log')})`);
+        return Promise.resolve();
+      },
+      async probe(): Promise<string> {
+        const client = await connectCassandra(
+          { contactPoints: [address], localDataCenter: 'datacenter1', keyspace: 'system' },
+          quietLogger,
+        );
+        try {
+          return `release ${(await pingCassandra(client)).releaseVersion}`;
+        } finally {
+          await client.shutdown();
+        }
+      },
+    };
+  });
+
+  return {
+    server: 'cassandra',
+    nodes,
+    sequential: true,
+    async prepare(log: Log): Promise<void> {
+      await fetchWithMaven('cassandra', STACK_VERSIONS.cassandra, 'cassandra.pom.xml', lib, log);
+      const major = javaMajor(javaHome());
+      if (major !== 17)
+        throw new Error(`cassandra: needs Java 17 exactly (no released Cassandra runs on 18+), found Java ${major}; set JAVA_HOME`);
+      for (const node of nodes) mkdirSync(node.logsDir, { recursive: true });
+    },
+  };
+}
