@@ -14,8 +14,25 @@ export interface EventsRepository {
    * Throws CassandraUnavailableError on transient failures (the caller retries the whole call).
    */
   writeEvents(events: readonly EnrichedClick[]): Promise<void>;
-  /** Every stored event with `fromMs <= event_time < toMs`, read hour partition by hour partition. */
-  readEvents(fromMs: number, toMs: number): Promise<MetricEvent[]>;
+  /**
+   * Every stored event with `fromMs <= event_time < toMs`, read hour partition by hour partition,
+   * page by page. `keepUser` keeps only some users' events (the others are dropped as their page
+   * arrives, so memory holds the kept ones); past `maxEvents` kept events, rejects with
+   * {@link TooManyEventsError} instead of growing further.
+   */
+  readEvents(fromMs: number, toMs: number, read?: { keepUser?: (userId: string) => boolean; maxEvents?: number }): Promise<MetricEvent[]>;
+}
+
+/** A read would keep more events in memory than allowed: read fewer (e.g. a slice of the users) at a time. */
+export class TooManyEventsError extends Error {
+  override readonly name = 'TooManyEventsError';
+  readonly code = 'too_many_events';
+  readonly retriable = false;
+  readonly maxEvents: number;
+  constructor(maxEvents: number) {
+    super(`more than ${maxEvents} events to hold at once`);
+    this.maxEvents = maxEvents;
+  }
 }
 
 /** FNV-1a (32 bit) of the event id: a stable bucket in 0..EVENT_BUCKETS-1. */
@@ -75,8 +92,9 @@ export function createEventsRepository(client: CassandraClient, options: { concu
       );
     },
 
-    async readEvents(fromMs, toMs) {
+    async readEvents(fromMs, toMs, read = {}) {
       const queries: Promise<MetricEvent[]>[] = [];
+      let kept = 0;
       for (let hour = hourStartMs(fromMs); hour < toMs; hour += HOUR_MS) {
         for (let bucket = 0; bucket < EVENT_BUCKETS; bucket++) {
           queries.push(
@@ -84,9 +102,13 @@ export function createEventsRepository(client: CassandraClient, options: { concu
               const rows: MetricEvent[] = [];
               const params = [new Date(hour), bucket, new Date(fromMs), new Date(toMs)];
               for await (const r of pagedRows(client, select, params)) {
+                const userId = r.get('user_id') as string;
+                if (read.keepUser !== undefined && !read.keepUser(userId)) continue;
+                kept += 1;
+                if (read.maxEvents !== undefined && kept > read.maxEvents) throw new TooManyEventsError(read.maxEvents);
                 rows.push({
                   eventId: r.get('event_id') as string,
-                  userId: r.get('user_id') as string,
+                  userId,
                   sessionId: (r.get('session_id') as string | null) ?? null,
                   eventTimeMs: (r.get('event_time') as Date).getTime(),
                   urlKey: r.get('url_key') as string,

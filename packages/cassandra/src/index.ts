@@ -3,7 +3,7 @@ export type { CassandraClient, CassandraConnection } from './cassandra-client.ts
 export { CassandraUnavailableError, classifyCassandraError } from './errors.ts';
 export { EVENT_BUCKETS, ensureSchema } from './schema.ts';
 export type { Replication } from './schema.ts';
-export { createEventsRepository, eventBucket } from './events-repository.ts';
+export { TooManyEventsError, createEventsRepository, eventBucket } from './events-repository.ts';
 export type { EventsRepository } from './events-repository.ts';
 export { createPendingHoursRepository } from './pending-hours.ts';
 export type { PendingHoursRepository, PendingWindow, PendingWork } from './pending-hours.ts';

@@ -108,3 +108,30 @@ function assertHourStart(startMs: number): void {
     throw new RangeError(`${startMs} is not the start of a UTC hour`);
   }
 }
+
+/**
+ * Merges the aggregates of one hour computed over disjoint slices of its users (each slice with
+ * all of its users' events) into the hour's aggregates: exact, since clicks, time spent and user
+ * sets of different users add up. Pure.
+ *
+ * @returns one group per (url, country), ordered by url then country (code points).
+ */
+export function mergeHourSlices(slices: readonly (readonly HourGroup[])[]): HourGroup[] {
+  if (slices.length === 1) return [...(slices[0] ?? [])];
+  const groups = new Map<string, { urlKey: string; country: string; parts: MergeableTotals[]; userIds: Set<string> }>();
+  for (const slice of slices) {
+    for (const group of slice) {
+      const key = JSON.stringify([group.urlKey, group.country]);
+      let merged = groups.get(key);
+      if (merged === undefined) {
+        merged = { urlKey: group.urlKey, country: group.country, parts: [], userIds: new Set() };
+        groups.set(key, merged);
+      }
+      merged.parts.push(group);
+      for (const userId of group.userIds) merged.userIds.add(userId);
+    }
+  }
+  return [...groups.values()]
+    .map((group) => ({ urlKey: group.urlKey, country: group.country, ...mergeTotals(group.parts), userIds: group.userIds }))
+    .sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
+}

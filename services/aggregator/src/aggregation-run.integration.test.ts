@@ -54,6 +54,7 @@ function dependencies(retry = fastRetry): AggregationDependencies {
     indexer: createMetricsIndexer(es, { alias, bulkSize: 500, retry }),
     allowedLatenessMs: 10 * 60_000,
     eventsRetentionMs: 0,
+    maxEventsInMemory: 300_000,
     hourConcurrency: 2,
     groupConcurrency: 16,
     bulkSize: 500,

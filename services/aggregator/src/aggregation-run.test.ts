@@ -14,7 +14,7 @@ function click(eventId: string, userId: string, urlKey: string, minute: number):
   return { eventId, userId, sessionId: null, eventTimeMs: HOUR + minute * 60_000, urlKey, country: 'FR', timeSpentMs: 1_000, isBot: false };
 }
 
-function setUp(events: MetricEvent[]) {
+function setUp(events: MetricEvent[], maxEventsInMemory = 300_000) {
   const store = fakeAggregationStore(events);
   const deps: AggregationDependencies = {
     events: store.events,
@@ -23,6 +23,7 @@ function setUp(events: MetricEvent[]) {
     indexer: store.indexer,
     allowedLatenessMs: 600_000,
     eventsRetentionMs: 0,
+    maxEventsInMemory,
     hourConcurrency: 2,
     groupConcurrency: 4,
     bulkSize: 10,
@@ -102,6 +103,28 @@ await test('runAggregation', async (t) => {
     assert.equal(summary.allTimeGroups, 1);
     assert.equal(indexedIds(store.indexer.writes).length, 3);
   });
+
+  await t.test(
+    'when an hour holds more events than memory may, then it is read in slices of its users and the documents are the same',
+    async () => {
+      const events = Array.from({ length: 40 }, (_, i) => click(`e${i}`, `u${i % 13}`, `/p${i % 3}`, i));
+      const whole = setUp(events);
+      await whole.mark(events);
+      await runAggregation(whole.deps, whole.grant());
+      const sliced = setUp(events, 8);
+      await sliced.mark(events);
+      await runAggregation(sliced.deps, sliced.grant());
+      assert.deepEqual(
+        [...sliced.store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document } : null]).sort(),
+        [...whole.store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document } : null]).sort(),
+      );
+      assert.ok(
+        sliced.store.reads.length > whole.store.reads.length,
+        `more, smaller reads: ${sliced.store.reads.join()} vs ${whole.store.reads.join()}`,
+      );
+      assert.ok(Math.max(...sliced.store.reads) <= 8, 'never more than 8 events held by one read');
+    },
+  );
 
   await t.test('when the lease is lost mid-run, then the run stops before its next write and its hours stay pending', async () => {
     const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 70)];

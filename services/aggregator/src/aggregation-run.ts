@@ -1,4 +1,4 @@
-import { createWriteFence, externalVersionOf } from '@clickstream/cassandra';
+import { TooManyEventsError, createWriteFence, externalVersionOf } from '@clickstream/cassandra';
 import type { AggregatorStateRepository, EventsRepository, PendingHoursRepository, PendingWork, WriteFence } from '@clickstream/cassandra';
 import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
 import {
@@ -7,6 +7,7 @@ import {
   aggregateHour,
   groupKey,
   isFinal,
+  mergeHourSlices,
   rollUpDay,
   sameNumbers,
   windowGroupOf,
@@ -34,6 +35,8 @@ export interface AggregationDependencies {
   readonly eventsRetentionMs: number;
   /** Deletes the hour documents of windows that started before the given time (the optional hour-document retention). */
   readonly expireHourDocuments?: { readonly retentionMs: number; readonly deleteBefore: (cutoffMs: number) => Promise<number> };
+  /** Events held in memory per hour read; a bigger hour is read in slices of its users. */
+  readonly maxEventsInMemory: number;
   /** Hours recomputed (or read back for a day) in parallel. */
   readonly hourConcurrency: number;
   /** (url, country) groups whose all-time users or document are handled in parallel. */
@@ -161,10 +164,7 @@ export async function recomputeHours(run: RunContext, day: DayPlan): Promise<Hou
   const { deps } = run;
   const changes = await mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs) => {
     const at = new Date(hourMs).toISOString();
-    const events = await withRetry(run, `reading the events of ${at}`, () =>
-      deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS),
-    );
-    const next = aggregateHour(events, hourMs);
+    const next = await aggregateHourBounded(run, hourMs);
     const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
     return { hourMs, next, previous };
   });
@@ -182,6 +182,44 @@ export async function recomputeHours(run: RunContext, day: DayPlan): Promise<Hou
     run.counts.hours += 1;
   }
   return changes;
+}
+
+/**
+ * One hour's groups with at most `maxEventsInMemory` events held at a time: the hour (plus its
+ * look-ahead) is read whole when it fits, otherwise in slices of its users (each slice with all of
+ * its users' events, so time spent stays exact), 4, 16, ... slices until each fits, and the
+ * slices' groups are merged. A bigger hour costs more reads, never more memory.
+ */
+async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<HourGroup[]> {
+  const { deps } = run;
+  const at = new Date(hourMs).toISOString();
+  for (let slices = 1; ; slices *= 4) {
+    try {
+      const parts: HourGroup[][] = [];
+      for (let index = 0; index < slices; index += 1) {
+        const read = {
+          maxEvents: deps.maxEventsInMemory,
+          ...(slices > 1 ? { keepUser: (userId: string) => userSlice(userId, slices) === index } : {}),
+        };
+        const events = await withRetry(run, `reading the events of ${at}`, () =>
+          deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, read),
+        );
+        parts.push(aggregateHour(events, hourMs));
+      }
+      if (slices > 1) deps.logger.info({ hour: at, slices }, 'hour aggregated in slices of its users to bound memory');
+      return mergeHourSlices(parts);
+    } catch (err) {
+      // One user alone above the limit cannot be sliced further: give up rather than loop.
+      if (!(err instanceof TooManyEventsError) || slices >= 4_096) throw err;
+    }
+  }
+}
+
+/** The slice (0..slices-1) of a user: FNV-1a of the user id. */
+export function userSlice(userId: string, slices: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < userId.length; i += 1) hash = Math.imul(hash ^ userId.charCodeAt(i), 0x01000193) >>> 0;
+  return hash % slices;
 }
 
 /** The users new to a recomputed hour go into their group's all-time set (the stored count follows). */

@@ -22,6 +22,9 @@ export const aggregatorEnvShape = {
   AGGREGATOR_LEASE_TTL_MS: positiveInt(120_000).describe(
     'lease that keeps a second replica from running at the same time; renewed during a run',
   ),
+  AGGREGATOR_MAX_EVENTS_IN_MEMORY: positiveInt(250_000).describe(
+    'events held per hour read; a bigger hour is read in slices of its users (memory: about 300 bytes per event)',
+  ),
   AGGREGATOR_HOUR_CONCURRENCY: positiveInt(2).describe('hours aggregated in parallel within a run (memory: the events of this many hours)'),
   AGGREGATOR_GROUP_CONCURRENCY: positiveInt(16).describe('(url, country) all-time documents computed in parallel within a run'),
   AGGREGATOR_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra state writes in flight'),

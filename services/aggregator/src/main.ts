@@ -110,6 +110,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
           retentionMs: config.AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS * DAY_S * 1_000,
           deleteBefore: (cutoffMs) => deleteHourDocumentsBefore(elasticsearch, names.alias, cutoffMs),
         },
+        maxEventsInMemory: config.AGGREGATOR_MAX_EVENTS_IN_MEMORY,
         hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
         groupConcurrency: config.AGGREGATOR_GROUP_CONCURRENCY,
         bulkSize: config.AGGREGATOR_BULK_SIZE,

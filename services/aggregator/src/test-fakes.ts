@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/require-await -- in-memory fakes of async interfaces answer at once */
 // Test-only fakes of the aggregator's dependencies, shared by its unit tests; not exported from the package.
+import { TooManyEventsError } from '@clickstream/cassandra';
 import type { AggregatorStateRepository, EventsRepository, LeaseRepository, PendingHoursRepository } from '@clickstream/cassandra';
 import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
 import { groupKey, windowGroupOf, windowKey } from '@clickstream/metrics';
@@ -71,6 +72,8 @@ export function fakeLeases(options: { heldBy?: string; renewals?: (boolean | Err
 /** Everything a run needs, in memory; `log` records the writes in order. */
 export function fakeAggregationStore(events: MetricEvent[]) {
   const log: string[] = [];
+  /** Events returned by each read. */
+  const reads: number[] = [];
   const pending = new Map<number, number>();
   const done = new Map<number, number>();
   const hours = new Map<number, HourGroup[]>();
@@ -84,8 +87,11 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     async writeEvents() {
       throw new Error('not used');
     },
-    async readEvents(fromMs, toMs) {
-      return events.filter((e) => e.eventTimeMs >= fromMs && e.eventTimeMs < toMs);
+    async readEvents(fromMs, toMs, read = {}) {
+      const kept = events.filter((e) => e.eventTimeMs >= fromMs && e.eventTimeMs < toMs && (read.keepUser?.(e.userId) ?? true));
+      if (read.maxEvents !== undefined && kept.length > read.maxEvents) throw new TooManyEventsError(read.maxEvents);
+      reads.push(kept.length);
+      return kept;
     },
   };
   const pendingHours: PendingHoursRepository = {
@@ -158,5 +164,5 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       return { indexed: writes.length - deleted, deleted };
     },
   };
-  return { log, documents, indexer, events: eventsRepository, pendingHours, state };
+  return { log, reads, documents, indexer, events: eventsRepository, pendingHours, state };
 }

@@ -58,6 +58,7 @@ test('when 110,000 batches mark hours between runs, then every run succeeds, the
     indexer: createMetricsIndexer(es, { alias, bulkSize: 500, retry }),
     allowedLatenessMs: 600_000,
     eventsRetentionMs: 0,
+    maxEventsInMemory: 300_000,
     hourConcurrency: 2,
     groupConcurrency: 8,
     bulkSize: 500,
