@@ -75,6 +75,37 @@ export function createAggregatorStateRepository(
     );
   }
 
+  /**
+   * Statements of one partition (e.g. one hour's state) as unlogged batches of at most
+   * {@link BATCH_BYTES}: one request per batch instead of one per row, each batch applied as one
+   * mutation. Replaying a batch is harmless (every statement is an idempotent, fenced write).
+   */
+  async function executeInPartitionBatches(statements: readonly Statement[]): Promise<void> {
+    const batches: Statement[][] = [];
+    let batch: Statement[] = [];
+    let bytes = 0;
+    for (const statement of statements) {
+      const size = 64 + statement.params.reduce<number>((sum, p) => sum + (typeof p === 'string' ? Buffer.byteLength(p) : 8), 0);
+      if (batch.length > 0 && (bytes + size > BATCH_BYTES || batch.length >= 250)) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(statement);
+      bytes += size;
+    }
+    if (batch.length > 0) batches.push(batch);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length) {
+        const queries = batches[next] ?? [];
+        next += 1;
+        await withClassifiedErrors(() => client.driver.batch(queries, { prepare: true, logged: false }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, batches.length) }, worker));
+  }
+
   async function rows(query: string, params: unknown[]): Promise<cassandra.types.Row[]> {
     return withClassifiedErrors(async () => {
       const result: cassandra.types.Row[] = [];
@@ -186,7 +217,8 @@ export function createAggregatorStateRepository(
           },
         );
       }
-      await executeAll(statements);
+      // One partition (the hour) for both tables: batched by size.
+      await executeInPartitionBatches(statements);
     },
 
     async readDay(dayMs) {
