@@ -18,7 +18,9 @@ COPY package.json package-lock.json ./
 COPY packages/ packages/
 COPY services/ services/
 # No dependency needs an install script; refusing them keeps the build reproducible and safe.
-RUN npm ci --omit=dev --workspaces --include-workspace-root --ignore-scripts --no-audit --no-fund \
+# --omit=optional: the image's own Node runs the services; the per-platform Node packages that
+# `npm ci` brings for developers (package.json optionalDependencies) would be a second one.
+RUN npm ci --omit=dev --workspaces --include-workspace-root --ignore-scripts --omit=optional --no-audit --no-fund \
  && npm cache clean --force
 
 # --- runtime stage -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { aggregatorEnvShape } from '../services/aggregator/src/config.ts';
+import { dashboardEnvShape } from '../services/dashboard/src/config.ts';
 import { ingestEnvShape } from '../services/ingest/src/config.ts';
 import { producerEnvShape } from '../services/producer/src/config.ts';
 
@@ -13,6 +14,7 @@ export const CONFIGURED_SERVICES: Readonly<Record<string, Record<string, z.ZodTy
   ingest: ingestEnvShape,
   aggregator: aggregatorEnvShape,
   producer: producerEnvShape,
+  dashboard: dashboardEnvShape,
 };
 
 /** The default a variable takes when unset, as a user would write it. */

@@ -4,8 +4,9 @@
  * Brings up the servers (docker compose when a Docker engine answers, else the local stack),
  * starts ingest and aggregator as child processes (their JSON logs go to .stack/demo/*.log),
  * produces N synthetic clicks with the producer's progress bar, waits until every click is
- * ingested and every touched hour aggregated, and prints the top pages as a table. Then it keeps
- * the pipeline running until Ctrl-C (or stops at once with `--exit`), and stops what it started.
+ * ingested and every touched hour aggregated, and prints the top pages as a table. The dashboard
+ * (http://localhost:8083/) starts beside ingest and aggregator. Then it keeps the pipeline and the
+ * dashboard running until Ctrl-C (or stops at once with `--exit`), and stops what it started.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -13,9 +14,17 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectCassandra, createPendingHoursRepository } from '@clickstream/cassandra';
-import { consumerGroupLag, createKafkaClient } from '@clickstream/kafka';
+import { cassandraConnectionOf, connectCassandra, createPendingHoursRepository } from '@clickstream/cassandra';
+import { ConfigError } from '@clickstream/config';
+import { elasticsearchConnectionOf } from '@clickstream/elasticsearch';
+import { consumerGroupLag, createKafkaClient, kafkaConnectionOf } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
+import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
+import type { AggregatorConfig } from '../services/aggregator/src/config.ts';
+import { loadDashboardConfig } from '../services/dashboard/src/config.ts';
+import type { DashboardConfig } from '../services/dashboard/src/config.ts';
+import { loadIngestConfig } from '../services/ingest/src/config.ts';
+import type { IngestConfig } from '../services/ingest/src/config.ts';
 import { printTopMetrics } from './query.ts';
 import { stackDown, stackIsUp, stackUp, stateDirOf } from './stack/stack.ts';
 
@@ -38,16 +47,31 @@ try {
 }
 
 const say = (line: string): void => console.log(`[demo] ${line}`);
-const env: Record<string, string | undefined> & { KAFKA_BROKERS: string; CASSANDRA_CONTACT_POINTS: string; ELASTICSEARCH_URL: string } = {
+const env: Record<string, string | undefined> = {
   ...process.env,
-  KAFKA_BROKERS: process.env.KAFKA_BROKERS || 'localhost:9092',
-  CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS || 'localhost:9042',
-  ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL || 'http://localhost:9200',
   // Runs every 10 seconds (node-cron's optional seconds field), so the demo does not wait a minute.
   AGGREGATOR_SCHEDULE: process.env.AGGREGATOR_SCHEDULE || '*/10 * * * * *',
 };
-const groupId = env.KAFKA_GROUP_ID || 'clickstream-ingest';
-const topic = env.KAFKA_TOPIC || 'clickstream';
+if (env.HTTP_PORT) {
+  say('HTTP_PORT is ignored: ingest, aggregator and dashboard run side by side on their own default ports');
+  delete env.HTTP_PORT;
+}
+// The services' own configuration, parsed as they will parse it: the same defaults, ports,
+// credentials and TLS settings, and the same error for a wrong variable.
+let ingestConfig: IngestConfig;
+let aggregatorConfig: AggregatorConfig;
+let dashboardConfig: DashboardConfig;
+try {
+  ingestConfig = loadIngestConfig(env);
+  aggregatorConfig = loadAggregatorConfig(env);
+  dashboardConfig = loadDashboardConfig(env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`demo: ${err.message}`);
+  process.exit(2);
+}
+const topic = ingestConfig.KAFKA_TOPIC;
+const dashboardUrl = `http://localhost:${dashboardConfig.HTTP_PORT}/`;
 const logDir = join(stateDirOf(), 'demo');
 mkdirSync(logDir, { recursive: true });
 
@@ -143,20 +167,13 @@ function runProducer(): Promise<void> {
 /** Waits until ingest has committed every message and the aggregator has no hour left to do. */
 async function waitUntilAggregated(): Promise<void> {
   const logger = createLogger({ service: 'demo', level: 'fatal' });
-  const kafka = createKafkaClient({ brokers: env.KAFKA_BROKERS.split(','), clientId: 'clickstream-demo', retries: 2 }, logger);
-  const cassandra = await connectCassandra(
-    {
-      contactPoints: env.CASSANDRA_CONTACT_POINTS.split(','),
-      localDataCenter: env.CASSANDRA_LOCAL_DC || 'datacenter1',
-      keyspace: env.CASSANDRA_KEYSPACE || 'clickstream',
-    },
-    logger,
-  );
+  const kafka = createKafkaClient({ ...kafkaConnectionOf(ingestConfig), clientId: 'clickstream-demo', retries: 2 }, logger);
+  const cassandra = await connectCassandra(cassandraConnectionOf(aggregatorConfig), logger);
   const pending = createPendingHoursRepository(cassandra);
   const since = Date.now();
   try {
     for (;;) {
-      const lag = (await consumerGroupLag(kafka, groupId, topic)).reduce((sum, p) => sum + p.lag, 0);
+      const lag = (await consumerGroupLag(kafka, ingestConfig.KAFKA_GROUP_ID, topic)).reduce((sum, p) => sum + p.lag, 0);
       const hours = lag === 0 ? (await pending.pending()).hours.length : null;
       if (hours === 0) return;
       say(lag > 0 ? `waiting: ${lag} messages left to ingest` : `waiting: ${hours} hour window(s) left to aggregate`);
@@ -179,7 +196,7 @@ async function stopAll(): Promise<void> {
   await Promise.all(
     started.services.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve))),
   );
-  if (started.services.length > 0) say('ingest and aggregator stopped');
+  if (started.services.length > 0) say('ingest, aggregator and dashboard stopped');
   if (started.compose) {
     spawnSync('docker', ['compose', 'stop', 'kafka', 'cassandra', 'elasticsearch'], { stdio: 'inherit' });
   } else if (started.stack.length > 0) {
@@ -198,28 +215,33 @@ try {
   const began = Date.now();
   await bringUpServers();
   const ingest = startService('ingest', 'services/ingest/src/main.ts');
-  await waitForReady('ingest', 8081, ingest);
+  await waitForReady('ingest', ingestConfig.HTTP_PORT, ingest);
   const aggregator = startService('aggregator', 'services/aggregator/src/main.ts');
-  await waitForReady('aggregator', 8082, aggregator);
+  await waitForReady('aggregator', aggregatorConfig.HTTP_PORT, aggregator);
+  const dashboard = startService('dashboard', 'services/dashboard/src/main.ts');
+  await waitForReady('dashboard', dashboardConfig.HTTP_PORT, dashboard);
   say(`producing ${args.count} clicks (seed ${args.seed}) to the topic '${topic}'`);
   await runProducer();
   await waitUntilAggregated();
   say(`all clicks ingested and aggregated, ${Math.round((Date.now() - began) / 1000)} s after the start`);
   await printTopMetrics({
-    url: env.ELASTICSEARCH_URL,
-    index: env.ELASTICSEARCH_INDEX || 'clickstream-metrics',
+    connection: elasticsearchConnectionOf(aggregatorConfig),
+    index: aggregatorConfig.ELASTICSEARCH_INDEX,
     granularity: 'all',
     limit: 15,
   });
   say(
-    `the data: events in Cassandra (${env.CASSANDRA_CONTACT_POINTS}, table ${env.CASSANDRA_KEYSPACE || 'clickstream'}.events), ` +
-      `metrics in Elasticsearch (${env.ELASTICSEARCH_URL}/${env.ELASTICSEARCH_INDEX || 'clickstream-metrics'}), invalid events on '${env.KAFKA_DLQ_TOPIC || 'clickstream-dlq'}' (npm run dlq); ` +
+    `the data: events in Cassandra (${aggregatorConfig.CASSANDRA_CONTACT_POINTS.join(',')}, table ${aggregatorConfig.CASSANDRA_KEYSPACE}.events), ` +
+      `metrics in Elasticsearch (${aggregatorConfig.ELASTICSEARCH_URL}, alias ${aggregatorConfig.ELASTICSEARCH_INDEX}), invalid events on '${ingestConfig.KAFKA_DLQ_TOPIC}' (npm run dlq); ` +
       `ask more with npm run query -- --url <url_key>`,
   );
+  say(`the dashboard: ${dashboardUrl}`);
   if (args.exit) {
     await stopAll();
   } else {
-    say('the pipeline keeps running (ingest :8081, aggregator :8082; try npm run produce in another terminal). Ctrl-C stops it.');
+    say(
+      `the pipeline keeps running (ingest :${ingestConfig.HTTP_PORT}, aggregator :${aggregatorConfig.HTTP_PORT}, dashboard ${dashboardUrl}; try npm run produce in another terminal). Ctrl-C stops it.`,
+    );
     // The children keep running; this keeps the demo alive until a signal stops it.
     setInterval(() => undefined, 1 << 30);
   }

@@ -1,10 +1,14 @@
 /**
  * `npm run dlq -- [--max N] [--idle-ms MS]`: prints the dead-letter topic (KAFKA_DLQ_TOPIC, default
- * clickstream-dlq) from the beginning, one JSON record per line, then a count per reason. Reads
- * with a throw-away consumer group, so it never moves the offsets of any service. Stops after
- * `--max` records or when nothing new arrived for `--idle-ms` (default 5000).
+ * clickstream-dlq) from the beginning, one JSON record per line, then a count per reason. A record
+ * whose value or key was cut to fit is followed, on stderr (stdout stays one JSON record per line),
+ * by a `# truncated:` line with the original byte
+ * length and SHA-256 (to match it to its source). Reads with a throw-away consumer group, so it
+ * never moves the offsets of any service. Stops after `--max` records or when nothing new arrived
+ * for `--idle-ms` (default 5000).
  */
 import { parseArgs } from 'node:util';
+import { DEAD_LETTER_KEY_MAX_BYTES, DEAD_LETTER_VALUE_MAX_BYTES } from '@clickstream/events';
 import { createKafkaClient, startBatchConsumer } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 
@@ -22,6 +26,31 @@ const kafka = createKafkaClient(
   createLogger({ service: 'dlq', level: 'fatal' }),
 );
 
+type Record = { [field: string]: unknown };
+
+function parseRecord(text: string): Record | null {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One line saying what was cut: the source offset, the original sizes and their SHA-256. */
+function truncationNote(record: Record): string {
+  const parts = [`# truncated: ${String(record.source_topic)}/${String(record.source_partition)}@${String(record.source_offset)}`];
+  if (record.value_truncated === true) {
+    parts.push(
+      `value was ${String(record.value_bytes)} bytes (first <= ${DEAD_LETTER_VALUE_MAX_BYTES} kept), sha256 ${String(record.value_sha256)}`,
+    );
+  }
+  if (record.key_truncated === true) {
+    parts.push(`key was ${String(record.key_bytes)} bytes (first ${DEAD_LETTER_KEY_MAX_BYTES} kept), sha256 ${String(record.key_sha256)}`);
+  }
+  return parts.join('; ');
+}
+
 const reasons = new Map<string, number>();
 let printed = 0;
 let finish!: () => void;
@@ -37,8 +66,10 @@ try {
       for (const message of batch.messages) {
         if (printed >= max) break;
         const text = message.value?.toString('utf8') ?? 'null';
+        const record = parseRecord(text);
         console.log(text);
-        const reason = (JSON.parse(text) as { reason?: string } | null)?.reason ?? 'unknown';
+        if (record?.value_truncated === true || record?.key_truncated === true) console.error(truncationNote(record));
+        const reason = typeof record?.reason === 'string' ? record.reason : 'unknown';
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         printed += 1;
       }

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, elasticsearchEnv, parseConfig } from '@clickstream/config';
 import { createElasticsearchClient, elasticsearchConnectionOf, searchMetrics, topMetrics } from '@clickstream/elasticsearch';
+import type { ElasticsearchConnection } from '@clickstream/elasticsearch';
 import type { MetricRow } from '@clickstream/elasticsearch';
 import { toUrlKey } from '@clickstream/events';
 import { createLogger } from '@clickstream/observability';
@@ -140,12 +141,12 @@ export function metricsTable(rows: readonly MetricRow[]): string {
 
 /** Prints the groups with the most clicks (all-time by default) as a table; used by `npm run demo`. */
 export async function printTopMetrics(options: {
-  url: string;
+  connection: ElasticsearchConnection;
   index: string;
   granularity?: 'hour' | 'day' | 'all';
   limit: number;
 }): Promise<void> {
-  const client = createElasticsearchClient({ url: options.url }, createLogger({ service: 'query', level: 'warn' }));
+  const client = createElasticsearchClient(options.connection, createLogger({ service: 'query', level: 'warn' }));
   try {
     const { rows } = await topMetrics(client, options.index, {
       limit: options.limit,

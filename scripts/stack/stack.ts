@@ -160,7 +160,17 @@ export async function stackUp(options: StackOptions): Promise<string[]> {
     throw new Error(`a ${recorded}-node stack is running from ${stateDir}; run npm run stack:down first`);
   writeFileSync(topologyFile(stateDir), String(count));
   const started: string[] = [];
-  const results = await Promise.allSettled(serversOf(stateDir, count).map((server) => bringUpServer(server, options, started)));
+  // The first server that fails stops the others from waiting on: what started is stopped below.
+  const abort = new AbortController();
+  options.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+  const results = await Promise.allSettled(
+    serversOf(stateDir, count).map((server) =>
+      bringUpServer(server, { ...options, signal: abort.signal }, started).catch((err: unknown) => {
+        abort.abort();
+        throw err;
+      }),
+    ),
+  );
   const failures = results.flatMap((r) =>
     r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : [],
   );

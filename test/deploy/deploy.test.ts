@@ -25,7 +25,9 @@ import { Service } from 'kubernetes-models/v1/Service';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
 import { aggregatorConfigSchema, aggregatorEnvShape } from '../../services/aggregator/src/config.ts';
+import { dashboardConfigSchema, dashboardEnvShape } from '../../services/dashboard/src/config.ts';
 import { ingestConfigSchema, ingestEnvShape } from '../../services/ingest/src/config.ts';
+import { producerConfigSchema, producerEnvShape } from '../../services/producer/src/config.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const readText = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -45,10 +47,6 @@ interface ServiceContract {
   parse(env: Env): ParseResult;
 }
 
-// The producer's config is not exported as a schema: its variables are ingest's Kafka ones.
-const producerVariables = ['KAFKA_BROKERS', 'KAFKA_TOPIC', 'LOG_LEVEL'] as const;
-const producerSchema = ingestConfigSchema.pick({ KAFKA_BROKERS: true, KAFKA_TOPIC: true, LOG_LEVEL: true });
-
 const contracts: Record<string, ServiceContract> = {
   ingest: { port: 8081, script: 'ingest', variables: Object.keys(ingestEnvShape), parse: (env) => ingestConfigSchema.safeParse(env) },
   aggregator: {
@@ -57,7 +55,18 @@ const contracts: Record<string, ServiceContract> = {
     variables: Object.keys(aggregatorEnvShape),
     parse: (env) => aggregatorConfigSchema.safeParse(env),
   },
-  producer: { port: undefined, script: 'produce', variables: producerVariables, parse: (env) => producerSchema.strict().safeParse(env) },
+  dashboard: {
+    port: 8083,
+    script: 'dashboard',
+    variables: Object.keys(dashboardEnvShape),
+    parse: (env) => dashboardConfigSchema.safeParse(env),
+  },
+  producer: {
+    port: undefined,
+    script: 'produce',
+    variables: Object.keys(producerEnvShape),
+    parse: (env) => producerConfigSchema.safeParse(env),
+  },
 };
 
 function contractOf(service: string): ServiceContract {
@@ -154,9 +163,9 @@ describe('docker-compose.yml', () => {
       kibana: /^docker\.elastic\.co\/kibana\/kibana:8\.19\.7$/,
     };
     for (const [name, image] of Object.entries(expectedImages)) assert.match(composeService(name).image ?? '', image, name);
-    for (const name of ['ingest', 'aggregator', 'producer'])
+    for (const name of ['ingest', 'aggregator', 'dashboard', 'producer'])
       assert.ok(composeService(name).build !== undefined, `${name} builds the image`);
-    for (const name of [...SERVERS, 'ingest', 'aggregator'])
+    for (const name of [...SERVERS, 'ingest', 'aggregator', 'dashboard'])
       assert.equal(composeService(name).profiles, undefined, `${name} starts by default`);
     assert.deepEqual(composeService('producer').profiles, ['producer']);
     assert.deepEqual(composeService('kibana').profiles, ['kibana']);
@@ -173,6 +182,7 @@ describe('docker-compose.yml', () => {
     assert.ok(published('elasticsearch').includes('9200:9200'), 'elasticsearch on host port 9200');
     assert.ok(published('ingest').includes('8081:8081'), 'ingest on host port 8081');
     assert.ok(published('aggregator').includes('8082:8082'), 'aggregator on host port 8082');
+    assert.ok(published('dashboard').includes('8083:8083'), 'dashboard on host port 8083');
     for (const server of SERVERS) {
       const volumes = (composeService(server).volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[0] : v.source));
       assert.ok(
@@ -196,12 +206,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets only variables the services read, with values their config accepts', () => {
-    for (const name of ['ingest', 'aggregator', 'producer'])
+    for (const name of ['ingest', 'aggregator', 'dashboard', 'producer'])
       assertEnvAccepted(name, composeEnv(composeService(name)), `docker-compose.yml ${name}`);
   });
 
   it('runs the npm scripts of the interface, probes the HTTP port and waits out the shutdown', () => {
-    for (const name of ['ingest', 'aggregator', 'producer']) {
+    for (const name of ['ingest', 'aggregator', 'dashboard', 'producer']) {
       const service = composeService(name);
       const contract = contractOf(name);
       const extra = name === 'producer' ? ['--count', '100000'] : [];
@@ -338,7 +348,7 @@ describe('deploy/ Kubernetes manifests', () => {
         `deploy/ has a ${kind}`,
       );
     }
-    assert.deepEqual(deployments.map((d) => d.metadata?.name).sort(), ['aggregator', 'ingest']);
+    assert.deepEqual(deployments.map((d) => d.metadata?.name).sort(), ['aggregator', 'dashboard', 'ingest']);
   });
 
   it('every variable a pod receives is one its service reads, with a value its config accepts', () => {

@@ -17,7 +17,6 @@ export interface CassandraConnection {
 export interface CassandraClient {
   readonly driver: cassandra.Client;
   readonly keyspace: string;
-  readonly logger: Logger;
   shutdown(): Promise<void>;
 }
 
@@ -40,7 +39,7 @@ export async function connectCassandra(connection: CassandraConnection, logger: 
     if (level === 'warning' || level === 'error') log.warn({ className }, message);
   });
   await driver.connect();
-  return { driver, keyspace: connection.keyspace, logger, shutdown: () => driver.shutdown() };
+  return { driver, keyspace: connection.keyspace, shutdown: () => driver.shutdown() };
 }
 
 /** Runs a trivial CQL query; resolves with the server's release version, rejects when it cannot. */

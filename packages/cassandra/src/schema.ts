@@ -1,9 +1,9 @@
+import { KEYSPACE_NAME } from '@clickstream/config';
+import type { Replication } from '@clickstream/config';
 import { AGGREGATOR_TABLES } from './aggregator-schema.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 
-/** Replication of the keyspace: SimpleStrategy with a factor, or NetworkTopologyStrategy per data centre. */
-export type Replication =
-  { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> };
+export type { Replication };
 
 /**
  * Number of partitions one hour of events is spread over, by a hash of the event id, so that a
@@ -52,7 +52,7 @@ export async function ensureSchema(
   options: { eventsTtlSeconds?: number } = {},
 ): Promise<void> {
   const ks = client.keyspace;
-  if (!/^[a-z][a-z0-9_]{0,47}$/.test(ks)) throw new Error(`invalid keyspace name '${ks}': lower-case letters, digits and _`);
+  if (!KEYSPACE_NAME.test(ks)) throw new Error(`invalid keyspace name '${ks}': lower-case letters, digits and _`);
   await client.driver.execute(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replicationCql(replication)}`);
   for (const table of TABLES) await client.driver.execute(table.replaceAll('%KS%', ks));
   const ttl = options.eventsTtlSeconds;

@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '@clickstream/observability';
 import { booleanFlag, commaList, optionalString, port } from './env-schema.ts';
 
+/** A Cassandra keyspace name this project accepts (Cassandra allows 48 characters; lower case keeps CQL unquoted). */
+export const KEYSPACE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
+
+/** Replication of a keyspace: SimpleStrategy with a factor, or NetworkTopologyStrategy per data centre. */
+export type Replication =
+  { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> };
+
 /**
  * Environment variables shared by the services, each with its default and description. A
  * service's schema spreads the groups it needs; the keys are the variable names users set.
@@ -29,7 +36,7 @@ export const cassandraEnv = {
   CASSANDRA_LOCAL_DC: z.string().min(1).default('datacenter1').describe('local data centre for the load-balancing policy'),
   CASSANDRA_KEYSPACE: z
     .string()
-    .regex(/^[a-z][a-z0-9_]{0,47}$/, 'lower-case letters, digits and _, starting with a letter')
+    .regex(KEYSPACE_NAME, 'lower-case letters, digits and _, starting with a letter')
     .default('clickstream')
     .describe('keyspace holding the events and the aggregator state'),
   CASSANDRA_REPLICATION: z
@@ -55,9 +62,7 @@ export const elasticsearchEnv = {
 };
 
 /** Parses CASSANDRA_REPLICATION into the form `ensureSchema` takes. */
-export function parseReplication(
-  value: string,
-): { class: 'SimpleStrategy'; replicationFactor: number } | { class: 'NetworkTopologyStrategy'; dataCenters: Record<string, number> } {
+export function parseReplication(value: string): Replication {
   if (/^\d+$/.test(value)) return { class: 'SimpleStrategy', replicationFactor: Number(value) };
   return {
     class: 'NetworkTopologyStrategy',

@@ -1,3 +1,5 @@
 export { booleanFlag, commaList, optionalString, port, positiveInt } from './env-schema.ts';
-export { ConfigError, describeVariables, parseConfig } from './parse-config.ts';
-export { cassandraEnv, elasticsearchEnv, httpEnv, kafkaEnv, loggingEnv, parseReplication } from './connection-env.ts';
+export { ConfigError, parseConfig } from './parse-config.ts';
+export { cassandraEnv, elasticsearchEnv, httpEnv, KEYSPACE_NAME, kafkaEnv, loggingEnv, parseReplication } from './connection-env.ts';
+export type { Replication } from './connection-env.ts';
+export { crossFieldIssues, serviceConfigSchema } from './service-schema.ts';

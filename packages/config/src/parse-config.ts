@@ -41,8 +41,3 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, 
   }
   return deepFreeze(result.data);
 }
-
-/** The variable names a schema reads, with their descriptions (for docs and the README check). */
-export function describeVariables(shape: Record<string, z.ZodType>): { name: string; description: string }[] {
-  return Object.entries(shape).map(([name, type]) => ({ name, description: type.description ?? '' }));
-}

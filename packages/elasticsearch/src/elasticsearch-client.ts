@@ -13,10 +13,10 @@ export interface ElasticsearchConnection {
 /** The handle the indexer and queries take. The driver stays inside this package. */
 export interface ElasticsearchClient {
   readonly driver: Client;
-  readonly logger: Logger;
   close(): Promise<void>;
 }
 
+/** Creates the client; requests that fail are logged at debug level (the caller decides what a failure means). */
 export function createElasticsearchClient(connection: ElasticsearchConnection, logger: Logger): ElasticsearchClient {
   const driver = new Client({
     node: connection.url,
@@ -25,7 +25,11 @@ export function createElasticsearchClient(connection: ElasticsearchConnection, l
     requestTimeout: connection.requestTimeoutMs ?? 30_000,
     maxRetries: 3,
   });
-  return { driver, logger, close: () => driver.close() };
+  const log = logger.child({ component: 'elasticsearch-client' });
+  driver.diagnostic.on('response', (err) => {
+    if (err) log.debug({ err }, 'request failed');
+  });
+  return { driver, close: () => driver.close() };
 }
 
 /**

@@ -43,7 +43,6 @@ export async function startBatchConsumer(
     maxBytesPerPartition?: number;
     handleBatch: (batch: ConsumedBatch) => Promise<void>;
     onFatal: (err: unknown) => void;
-    onCrash?: (err: unknown) => void;
   },
 ): Promise<BatchConsumer> {
   const consumer: Consumer = client.kafka.consumer({
@@ -57,7 +56,6 @@ export async function startBatchConsumer(
   });
   let fatal = false;
   consumer.on(consumer.events.CRASH, (event) => {
-    options.onCrash?.(event.payload.error);
     if (!fatal) {
       fatal = true;
       options.onFatal(event.payload.error);

@@ -18,7 +18,6 @@ export interface KafkaConnection {
 /** The handle every other function of this package takes. The driver stays inside the package. */
 export interface KafkaClient {
   readonly kafka: Kafka;
-  readonly logger: Logger;
 }
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -48,7 +47,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
         kafkaLogger[levelNames[level] ?? 'info'](rest, message);
       },
   });
-  return { kafka, logger };
+  return { kafka };
 }
 
 /**

@@ -103,9 +103,13 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
     ...createClickGenerator({ seed: 21, count: 4_000, startMs: START_MS, spanMs: 30 * HOUR_MS, duplicateRatio: 0.05, botRatio: 0.05 }),
   ].filter((m): m is GeneratedClickMessage => m.kind !== 'invalid');
 
+  // The generated clicks stored and aggregated once, by whichever test comes first: each test
+  // builds on this baseline, not on the tests before it, so that any one can run alone.
+  let baselineRun: Promise<RunSummary> | undefined;
+  const baseline = (): Promise<RunSummary> => (baselineRun ??= store(generated.map((m) => toReferenceEvent(m.event))).then(() => run()));
+
   test('when hours are pending, then one run indexes every hour, day and all-time document as the reference computes it, and clears the markers', async () => {
-    await store(generated.map((m) => toReferenceEvent(m.event)));
-    const summary = await run();
+    const summary = await baseline();
     assert.ok(summary.hours >= 30 && summary.days === 3, `hours ${summary.hours}, days ${summary.days}`);
     await assertMatchesReference();
     assert.equal(await pendingCount(), 0);
@@ -113,6 +117,7 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
   });
 
   test('when late events arrive for a final hour, then the next run recomputes only what they touch and the numbers are right again', async () => {
+    await baseline();
     const lateHourMs = START_MS + 5 * HOUR_MS;
     const originals = generated
       .filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= lateHourMs && m.event.eventTimeMs < lateHourMs + HOUR_MS)
@@ -124,6 +129,7 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
   });
 
   test('when Elasticsearch refuses writes, then the run fails and keeps its markers, and the next run makes the documents right', async () => {
+    await baseline();
     const index = `${alias}-v1`;
     const originals = generated.filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= START_MS + 20 * HOUR_MS).slice(0, 40);
     await store(lateCopies(originals, 'late-b', 3 * 60_000).map((late) => late.reference));
@@ -141,6 +147,7 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
   });
 
   test('when a window is open at one run and final at a later one, then the later run re-indexes it as final without new events', async () => {
+    await baseline();
     const hourMs = Date.UTC(2024, 4, 5, 10);
     const recent = [...createClickGenerator({ seed: 22, count: 300, startMs: hourMs, spanMs: HOUR_MS })].filter(
       (m): m is GeneratedClickMessage => m.kind === 'valid',
@@ -161,6 +168,7 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
   });
 
   test('when two replicas run at once, then the second is refused the lease and skips, and no document is duplicated', async () => {
+    await baseline();
     const originals = generated.filter((m) => m.kind === 'valid').slice(100, 160);
     await store(lateCopies(originals, 'late-c', 11 * 60_000).map((late) => late.reference));
     const leases = createLeaseRepository(cassandra);
@@ -205,6 +213,7 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
   });
 
   test('when a replica is paused past its lease while another takes over and finishes, then on resuming its writes are refused and the numbers stay exact', async () => {
+    await baseline();
     const leases = createLeaseRepository(cassandra);
     const hourMs = START_MS + 8 * HOUR_MS;
     const inHour = generated.filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= hourMs && m.event.eventTimeMs < hourMs + HOUR_MS);

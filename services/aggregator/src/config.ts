@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import cron from 'node-cron';
-import { cassandraEnv, elasticsearchEnv, httpEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
+import { cassandraEnv, elasticsearchEnv, httpEnv, loggingEnv, parseConfig, positiveInt, serviceConfigSchema } from '@clickstream/config';
 
 /** Every environment variable the aggregator reads, with defaults and descriptions. */
 export const aggregatorEnvShape = {
@@ -60,7 +60,7 @@ export const aggregatorEnvShape = {
   ELASTICSEARCH_REPLICAS: z.coerce.number().int().min(0).default(0).describe('replicas of a new metrics index'),
 };
 
-export const aggregatorConfigSchema = z.object(aggregatorEnvShape);
+export const aggregatorConfigSchema = serviceConfigSchema(aggregatorEnvShape);
 export type AggregatorConfig = Readonly<z.output<typeof aggregatorConfigSchema>>;
 
 /** Parses and freezes the aggregator configuration; throws ConfigError naming the wrong variables. */

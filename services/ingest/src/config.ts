@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
+import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt, serviceConfigSchema } from '@clickstream/config';
 import { IP_POLICIES } from '@clickstream/enrichment';
 
 /** Every environment variable the ingest service reads, with defaults and descriptions. */
@@ -27,7 +27,7 @@ export const ingestEnvShape = {
   ),
 };
 
-export const ingestConfigSchema = z.object(ingestEnvShape);
+export const ingestConfigSchema = serviceConfigSchema(ingestEnvShape);
 export type IngestConfig = Readonly<z.output<typeof ingestConfigSchema>>;
 
 /** Parses and freezes the ingest configuration; throws ConfigError naming the wrong variables. */

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { kafkaEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
+import type { z } from 'zod';
+import { kafkaEnv, loggingEnv, parseConfig, positiveInt, serviceConfigSchema } from '@clickstream/config';
 
 /** Every environment variable the producer reads, with defaults and descriptions. */
 export const producerEnvShape = {
@@ -11,13 +11,7 @@ export const producerEnvShape = {
   ),
 };
 
-export const producerConfigSchema = z.object(producerEnvShape).superRefine((config, ctx) => {
-  if (config.KAFKA_SASL_MECHANISM === undefined) return;
-  for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
-    if (config[variable] === undefined)
-      ctx.addIssue({ code: 'custom', path: [variable], message: 'required when KAFKA_SASL_MECHANISM is set' });
-  }
-});
+export const producerConfigSchema = serviceConfigSchema(producerEnvShape);
 export type ProducerConfig = Readonly<z.output<typeof producerConfigSchema>>;
 
 /** Parses and freezes the producer configuration; throws ConfigError naming the wrong variables. */

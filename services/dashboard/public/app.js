@@ -1,0 +1,401 @@
+// The dashboard page: reads the service's own JSON API (never Elasticsearch) and draws the panels.
+// Plain ES module, no build step; uPlot is served by the service from node_modules.
+import uPlot from '/vendor/uPlot.esm.js';
+
+const REFRESH_MS = 30_000;
+const HOUR_MS = 3_600_000;
+const number = new Intl.NumberFormat('en-US');
+const $ = (selector, root = document) => root.querySelector(selector);
+
+/** The filter and panel choices, kept in the address bar so a view can be shared or reloaded. */
+const state = readState();
+const charts = new Map();
+let refreshTimer;
+
+function readState() {
+  const q = new URLSearchParams(location.search);
+  const pick = (name, allowed, fallback) => (allowed.includes(q.get(name)) ? q.get(name) : fallback);
+  const top = (by) => ({
+    window: pick(`${by}_window`, ['hour', 'day', 'all'], 'all'),
+    at: q.get(`${by}_at`) ?? '',
+    sort: pick(`${by}_sort`, ['clicks', 'unique_users', 'avg_time_spent_ms'], 'clicks'),
+  });
+  return {
+    url: q.get('url') ?? '',
+    country: q.get('country') ?? '',
+    hours: pick('hours', ['24', '48', '168', '336', '744'], '48'),
+    days: pick('days', ['14', '30', '90', '365'], '30'),
+    top: { url: top('url'), country: top('country') },
+  };
+}
+
+function writeState() {
+  const q = new URLSearchParams();
+  if (state.url) q.set('url', state.url);
+  if (state.country) q.set('country', state.country);
+  if (state.hours !== '48') q.set('hours', state.hours);
+  if (state.days !== '30') q.set('days', state.days);
+  for (const by of ['url', 'country']) {
+    const t = state.top[by];
+    if (t.window !== 'all') q.set(`${by}_window`, t.window);
+    if (t.at && t.window !== 'all') q.set(`${by}_at`, t.at);
+    if (t.sort !== 'clicks') q.set(`${by}_sort`, t.sort);
+  }
+  const query = q.toString();
+  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+}
+
+function filterParams() {
+  const q = new URLSearchParams();
+  if (state.url) q.set('url', state.url);
+  if (state.country) q.set('country', state.country);
+  return q;
+}
+
+/** Calls the API; resolves with the JSON body or throws an Error carrying the status and message. */
+async function api(path, params) {
+  let response;
+  try {
+    response = await fetch(`${path}?${params}`, { headers: { accept: 'application/json' } });
+  } catch {
+    throw Object.assign(new Error('the dashboard service does not answer'), { status: 0 });
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw Object.assign(new Error(body.message ?? `HTTP ${response.status}`), { status: response.status });
+  return body;
+}
+
+// --- formatting (UTC throughout) -------------------------------------------------------------
+
+const iso = (ms) => new Date(ms).toISOString();
+const hourText = (ms) => `${iso(ms).slice(0, 10)} ${iso(ms).slice(11, 16)}`;
+const dayText = (ms) => iso(ms).slice(0, 10);
+const secondsText = (ms) => (ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`);
+
+function agoText(ms, nowMs) {
+  const s = Math.max(0, Math.round((nowMs - ms) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+function windowText(window) {
+  if (window.granularity === 'all') return 'all time';
+  if (window.startMs === null) return `latest ${window.granularity}`;
+  return window.granularity === 'hour'
+    ? `hour ${hourText(window.startMs)}–${iso(window.endMs).slice(11, 16)} UTC`
+    : `day ${dayText(window.startMs)} (UTC)`;
+}
+
+function cell(text, className) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function row(...cells) {
+  const tr = document.createElement('tr');
+  tr.append(...cells);
+  return tr;
+}
+
+// --- panels ----------------------------------------------------------------------------------
+
+function drawChart(id, points, granularity) {
+  const target = $(`#${id}`);
+  charts.get(id)?.destroy();
+  charts.delete(id);
+  target.replaceChildren();
+  if (points.length === 0) return;
+  const data = [points.map((p) => p.windowStartMs / 1000), points.map((p) => p.clicks)];
+  const bars = granularity === 'day';
+  const size = granularity === 'hour' ? 3600 : 86400;
+  // 24-hour UTC labels; the date under the first label of each day (hours) or month (days).
+  const xLabels = (u, splits) =>
+    splits.map((s, i) => {
+      const text = iso(s * 1000);
+      const previous = i === 0 ? '' : iso(splits[i - 1] * 1000);
+      if (granularity === 'day') return text.slice(5, 7) === previous.slice(5, 7) ? text.slice(8, 10) : text.slice(5, 10);
+      return text.slice(0, 10) === previous.slice(0, 10) ? text.slice(11, 16) : `${text.slice(11, 16)}\n${text.slice(5, 10)}`;
+    });
+  const chart = new uPlot(
+    {
+      width: Math.max(target.clientWidth, 280),
+      height: 220,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+      legend: { show: true },
+      cursor: { points: { show: !bars } },
+      scales: {
+        // Half a window of room on each side, so the first and last bars are whole.
+        x: { time: true, range: (u, min, max) => [min - size / 2, max + size / 2] },
+        y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] },
+      },
+      series: [
+        { label: granularity === 'hour' ? 'Hour (UTC)' : 'Day (UTC)' },
+        {
+          label: 'Clicks',
+          stroke: '#2563eb',
+          fill: 'rgba(37, 99, 235, 0.15)',
+          width: 2,
+          points: { show: false },
+          ...(bars ? { paths: uPlot.paths.bars({ size: [0.7, 60] }) } : {}),
+        },
+      ],
+      axes: [
+        { values: xLabels, space: 50 },
+        { size: 60, values: (u, values) => values.map((v) => number.format(v)) },
+      ],
+    },
+    data,
+    target,
+  );
+  charts.set(id, chart);
+}
+
+async function loadClicks(panelId, granularity, windows) {
+  const panel = $(`#${panelId}`);
+  panel.setAttribute('aria-busy', 'true');
+  const params = filterParams();
+  params.set('granularity', granularity);
+  const size = granularity === 'hour' ? HOUR_MS : 24 * HOUR_MS;
+  const end = (Math.floor(Date.now() / size) + 1) * size;
+  params.set('from', iso(end - Number(windows) * size));
+  params.set('to', iso(end));
+  try {
+    const body = await api('/api/clicks', params);
+    const tbody = $(`#${panelId}-table tbody`);
+    tbody.replaceChildren(
+      ...body.points
+        .toReversed()
+        .map((p) =>
+          row(
+            cell(granularity === 'hour' ? hourText(p.windowStartMs) : dayText(p.windowStartMs)),
+            cell(number.format(p.clicks), 'num'),
+            cell(p.openGroups > 0 ? 'open' : p.clicks > 0 ? 'final' : ''),
+          ),
+        ),
+    );
+    const open = body.points.filter((p) => p.openGroups > 0).length;
+    $(`#${panelId}-summary`).textContent =
+      body.totalClicks === 0
+        ? `No clicks in this range${state.url || state.country ? ' for this filter' : ''}.`
+        : `${number.format(body.totalClicks)} clicks ` +
+          (granularity === 'hour'
+            ? `from ${hourText(body.fromMs)} to ${hourText(body.toMs)} UTC`
+            : `from ${dayText(body.fromMs)} to ${dayText(body.toMs - 1)} (UTC days, both included)`) +
+          (open > 0 ? `; ${open} ${granularity}${open > 1 ? 's' : ''} still open (may change).` : '.');
+    drawChart(`${panelId}-chart`, body.totalClicks === 0 ? [] : body.points, granularity);
+    return true;
+  } catch (err) {
+    $(`#${panelId}-summary`).textContent = `Cannot show this panel: ${err.message}`;
+    $(`#${panelId}-table tbody`).replaceChildren();
+    drawChart(`${panelId}-chart`, [], granularity);
+    throw err;
+  } finally {
+    panel.setAttribute('aria-busy', 'false');
+  }
+}
+
+function usersNote(by) {
+  if (by === 'url') {
+    return state.country
+      ? 'Users: distinct users of the page in this country (exact).'
+      : 'Users: distinct users per (page, country), summed over countries: a user seen from two countries counts twice. Filter a country for exact numbers.';
+  }
+  return state.url
+    ? 'Users: distinct users of this page in the country (exact).'
+    : 'Users: distinct users per (page, country), summed over pages: a user who viewed three pages counts three times. Filter a page for exact numbers.';
+}
+
+async function loadTop(by) {
+  const panel = $(`#top-${by}`);
+  const choice = state.top[by];
+  panel.setAttribute('aria-busy', 'true');
+  const params = filterParams();
+  params.set('by', by);
+  params.set('window', choice.window);
+  params.set('sort', choice.sort);
+  params.set('limit', '10');
+  if (choice.window !== 'all' && choice.at) params.set('at', `${choice.at.slice(0, 13)}:00:00Z`);
+  for (const th of panel.querySelectorAll('th[data-sort]'))
+    th.setAttribute('aria-sort', th.dataset.sort === choice.sort ? 'descending' : 'none');
+  try {
+    const body = await api('/api/top', params);
+    const tbody = $('tbody', panel);
+    tbody.replaceChildren(
+      ...body.rows.map((r) => {
+        const users = cell(number.format(r.uniqueUsersSum) + (r.uniqueUsersExact ? '' : ' ≈'), 'num');
+        const key = cell(r.key, 'key');
+        key.title = r.key;
+        const tr = row(key, cell(number.format(r.clicks), 'num'), users, cell(secondsText(r.avgTimeSpentMs), 'num'));
+        // All-time rows are never final, so only hour and day rows are marked.
+        if (r.openGroups > 0 && body.window.granularity !== 'all') tr.classList.add('open');
+        return tr;
+      }),
+    );
+    const what = by === 'url' ? 'pages' : 'countries';
+    const open =
+      body.window.granularity === 'all'
+        ? ' All-time numbers grow with every aggregator run.'
+        : body.rows.some((r) => r.openGroups > 0)
+          ? ' Rows in italics are still open (may change).'
+          : '';
+    $('.summary', panel).textContent =
+      body.rows.length === 0
+        ? `No data yet for ${windowText(body.window)}${state.url || state.country ? ' and this filter' : ''}.`
+        : `${windowText(body.window)}: top ${body.rows.length} of ${number.format(body.keys)} ${what}, ${number.format(body.totalClicks)} clicks in all.${open}`;
+    $('.note', panel).textContent =
+      `${usersNote(by)} Avg time: time spent summed over the row's clicks with a known time spent, divided by their number.`;
+    return true;
+  } catch (err) {
+    $('tbody', panel).replaceChildren();
+    $('.summary', panel).textContent = `Cannot show this panel: ${err.message}`;
+    throw err;
+  } finally {
+    panel.setAttribute('aria-busy', 'false');
+  }
+}
+
+async function loadFreshness() {
+  const panel = $('#open-windows');
+  panel.setAttribute('aria-busy', 'true');
+  try {
+    const body = await api('/api/freshness', filterParams());
+    $('#freshness').textContent =
+      body.lastUpdatedMs === null
+        ? 'No metrics yet: the aggregator has not written any (for this filter).'
+        : `Numbers last updated by the aggregator at ${iso(body.lastUpdatedMs).slice(0, 19).replace('T', ' ')} UTC (${agoText(
+            body.lastUpdatedMs,
+            body.nowMs,
+          )}); ${number.format(body.documents)} metric documents.`;
+    $('ul', panel).replaceChildren(
+      ...body.openWindows.map((w) => {
+        const li = document.createElement('li');
+        li.textContent = `${w.granularity === 'hour' ? `hour ${hourText(w.windowStartMs)}` : `day ${dayText(w.windowStartMs)}`} (${w.groups} page/country group${
+          w.groups === 1 ? '' : 's'
+        })`;
+        return li;
+      }),
+    );
+    $('.summary', panel).textContent =
+      body.openWindowsTotal === 0
+        ? 'Every hour and day window is final: later runs will not change them unless late clicks arrive.'
+        : `${body.openWindowsTotal} hour/day window${body.openWindowsTotal === 1 ? ' is' : 's are'} not final yet (open, or within the allowed lateness): their numbers may still change. All-time numbers always may.` +
+          (body.openWindowsTotal > body.openWindows.length ? ` The newest ${body.openWindows.length}:` : '');
+    return body;
+  } catch (err) {
+    $('#freshness').textContent = 'Freshness unknown.';
+    $('.summary', panel).textContent = `Cannot show this panel: ${err.message}`;
+    $('ul', panel).replaceChildren();
+    throw err;
+  } finally {
+    panel.setAttribute('aria-busy', 'false');
+  }
+}
+
+function showStatus(errors, freshness) {
+  const status = $('#status');
+  const unavailable = errors.find((e) => e.status === 503);
+  const other = errors[0];
+  status.className = '';
+  if (unavailable) {
+    status.textContent = `Elasticsearch is not answering, so the numbers cannot be read right now (HTTP 503). The page retries every ${REFRESH_MS / 1000} s.`;
+    status.className = 'error';
+  } else if (other) {
+    status.textContent = `Some panels could not be loaded: ${other.message}`;
+    status.className = 'error';
+  } else if (freshness && freshness.documents === 0) {
+    status.textContent =
+      state.url || state.country
+        ? 'No data for this filter: check the page (url_key, exactly as stored) and the country code.'
+        : 'No data yet: produce some clicks (npm run produce) and let the aggregator run.';
+    status.className = 'info';
+  }
+  status.hidden = status.className === '';
+  document.body.dataset.state = unavailable ? 'unavailable' : other ? 'error' : 'ok';
+}
+
+async function refresh() {
+  clearTimeout(refreshTimer);
+  document.body.dataset.state = 'loading';
+  const results = await Promise.allSettled([
+    loadFreshness(),
+    loadClicks('hourly', 'hour', state.hours),
+    loadClicks('daily', 'day', state.days),
+    loadTop('url'),
+    loadTop('country'),
+  ]);
+  const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
+  showStatus(errors, results[0].status === 'fulfilled' ? results[0].value : undefined);
+  refreshTimer = setTimeout(() => void refresh(), REFRESH_MS);
+}
+
+// --- controls --------------------------------------------------------------------------------
+
+function bindControls() {
+  $('#filter-url').value = state.url;
+  $('#filter-country').value = state.country;
+  $('#filter').addEventListener('submit', (event) => {
+    event.preventDefault();
+    state.url = $('#filter-url').value.trim();
+    state.country = $('#filter-country').value.trim();
+    writeState();
+    void refresh();
+  });
+  $('#filter-clear').addEventListener('click', () => {
+    state.url = state.country = '';
+    $('#filter-url').value = $('#filter-country').value = '';
+    writeState();
+    void refresh();
+  });
+  for (const [id, key] of [
+    ['#hourly-range', 'hours'],
+    ['#daily-range', 'days'],
+  ]) {
+    $(id).value = state[key];
+    $(id).addEventListener('change', () => {
+      state[key] = $(id).value;
+      writeState();
+      void refresh();
+    });
+  }
+  for (const by of ['url', 'country']) {
+    const panel = $(`#top-${by}`);
+    const choice = state.top[by];
+    const windowSelect = $('.window', panel);
+    const at = $('.at', panel);
+    windowSelect.value = choice.window;
+    at.value = choice.at;
+    at.hidden = choice.window === 'all';
+    windowSelect.addEventListener('change', () => {
+      choice.window = windowSelect.value;
+      at.hidden = choice.window === 'all';
+      writeState();
+      void loadTop(by).catch(() => undefined);
+    });
+    at.addEventListener('change', () => {
+      choice.at = at.value;
+      writeState();
+      void loadTop(by).catch(() => undefined);
+    });
+    for (const th of panel.querySelectorAll('th[data-sort]')) {
+      $('button', th).addEventListener('click', () => {
+        choice.sort = th.dataset.sort;
+        writeState();
+        void loadTop(by).catch(() => undefined);
+      });
+    }
+  }
+  let resizeTimer;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      for (const [id, chart] of charts) chart.setSize({ width: Math.max($(`#${id}`).clientWidth, 280), height: 220 });
+    }, 150);
+  });
+}
+
+bindControls();
+void refresh();

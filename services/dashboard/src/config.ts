@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { elasticsearchEnv, httpEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
+
+/** Every environment variable the dashboard reads, with defaults and descriptions. */
+export const dashboardEnvShape = {
+  ...loggingEnv,
+  HTTP_PORT: httpEnv(8083).HTTP_PORT.describe('port of the page, its JSON API (/api/*), /healthz, /readyz and /metrics'),
+  ELASTICSEARCH_URL: elasticsearchEnv.ELASTICSEARCH_URL,
+  ELASTICSEARCH_INDEX: elasticsearchEnv.ELASTICSEARCH_INDEX.describe('alias the metric documents are read through'),
+  ELASTICSEARCH_API_KEY: elasticsearchEnv.ELASTICSEARCH_API_KEY,
+  ELASTICSEARCH_USERNAME: elasticsearchEnv.ELASTICSEARCH_USERNAME,
+  ELASTICSEARCH_PASSWORD: elasticsearchEnv.ELASTICSEARCH_PASSWORD,
+  DASHBOARD_QUERY_TIMEOUT_MS: positiveInt(10_000).describe('longest wait for one Elasticsearch query before the API answers 503'),
+  DASHBOARD_READINESS_INTERVAL_MS: positiveInt(2_000).describe(
+    'how often /readyz checks that Elasticsearch answers (within the same time), so it turns 503 within twice this',
+  ),
+};
+
+export const dashboardConfigSchema = z.object(dashboardEnvShape);
+export type DashboardConfig = Readonly<z.output<typeof dashboardConfigSchema>>;
+
+/** Parses and freezes the dashboard configuration; throws ConfigError naming the wrong variables. */
+export function loadDashboardConfig(env: Record<string, string | undefined>): DashboardConfig {
+  return parseConfig(dashboardConfigSchema, env);
+}

@@ -1,0 +1,85 @@
+/**
+ * Dashboard service wiring: config -> logger -> Elasticsearch client -> the page, its JSON API
+ * (/api/*) and the ops endpoints on one HTTP port, run by the shared lifecycle. Reads the metrics
+ * alias only; the browser never talks to Elasticsearch.
+ */
+import { checkMetricsReadable, createElasticsearchClient, elasticsearchConnectionOf } from '@clickstream/elasticsearch';
+import { exitProcess, runService, startService } from '@clickstream/lifecycle';
+import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
+import { Counter, Histogram } from '@clickstream/observability';
+import type { Logger, Readiness } from '@clickstream/observability';
+import { loadDashboardConfig } from './config.ts';
+import type { DashboardConfig } from './config.ts';
+import { createDashboardApi } from './dashboard-api.ts';
+import { createDashboardHandler, loadAssets } from './dashboard-routes.ts';
+
+export type DashboardService = RunningService<DashboardConfig, void>;
+
+/** Nothing to drain: requests in flight are short reads, and closing the port ends them. */
+const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/** The dashboard as the lifecycle runs it: ready while Elasticsearch answers. */
+export const dashboardService: ServiceDefinition<DashboardConfig, void> = {
+  name: 'dashboard',
+  loadConfig: loadDashboardConfig,
+  shutdownTimeoutMs: () => SHUTDOWN_TIMEOUT_MS,
+  async start({ config, logger, registry, onClose, addReadinessCheck, serveHttp }) {
+    const requests = new Counter({
+      name: 'dashboard_http_requests_total',
+      help: 'page and API requests by route and status',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    });
+    const queryDuration = new Histogram({
+      name: 'dashboard_api_duration_seconds',
+      help: 'API calls (Elasticsearch queries included) by route and outcome: ok, bad_request, unavailable, error',
+      labelNames: ['route', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    const client = createElasticsearchClient(
+      { ...elasticsearchConnectionOf(config), requestTimeoutMs: config.DASHBOARD_QUERY_TIMEOUT_MS },
+      logger.child({ component: 'elasticsearch' }),
+    );
+    onClose('elasticsearch', () => client.close());
+    const alias = config.ELASTICSEARCH_INDEX;
+
+    // Ready while Elasticsearch answers: checked every interval, each check within the interval.
+    let readiness: Readiness = { ready: false, reason: 'Elasticsearch not checked yet' };
+    const checkReadiness = async (): Promise<void> => {
+      try {
+        await checkMetricsReadable(client, alias, config.DASHBOARD_READINESS_INTERVAL_MS);
+        if (!readiness.ready) logger.info({ alias }, 'Elasticsearch answers');
+        readiness = { ready: true };
+      } catch (err) {
+        if (readiness.ready || readiness.reason !== 'Elasticsearch does not answer') logger.warn({ err }, 'Elasticsearch does not answer');
+        readiness = { ready: false, reason: 'Elasticsearch does not answer' };
+      }
+    };
+    let checking = false;
+    const timer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      void checkReadiness().finally(() => (checking = false));
+    }, config.DASHBOARD_READINESS_INTERVAL_MS);
+    onClose('readiness checks', () => clearInterval(timer));
+    addReadinessCheck(() => readiness);
+    await checkReadiness();
+
+    serveHttp(
+      createDashboardHandler({
+        assets: loadAssets(),
+        api: createDashboardApi({ client, alias, queryTimeoutMs: config.DASHBOARD_QUERY_TIMEOUT_MS, now: Date.now, queryDuration, logger }),
+        requests,
+      }),
+    );
+    logger.info({ port: config.HTTP_PORT, alias }, 'dashboard running');
+  },
+};
+
+/** Starts the dashboard (tests); `env` is the environment to configure it from. */
+export function startDashboard(env: Record<string, string | undefined>, logger?: Logger): Promise<DashboardService> {
+  return startService(dashboardService, env, logger ? { logger } : {});
+}
+
+if (import.meta.main) exitProcess(await runService(dashboardService, { env: process.env }));
