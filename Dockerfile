@@ -17,6 +17,8 @@ COPY package.json package-lock.json ./
 # npm ci needs every workspace's package.json; the sources come along (they are small).
 COPY packages/ packages/
 COPY services/ services/
+# `npm run migrate` (the Kubernetes Job, the compose one-shot) runs from the same image.
+COPY scripts/migrate.ts scripts/
 # No dependency needs an install script; refusing them keeps the build reproducible and safe.
 # --omit=optional: the image's own Node runs the services; the per-platform Node packages that
 # `npm ci` brings for developers (package.json optionalDependencies) would be a second one.
@@ -38,6 +40,7 @@ COPY --from=deps /app/package.json /app/package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=deps /app/packages ./packages
 COPY --from=deps /app/services ./services
+COPY --from=deps /app/scripts/migrate.ts ./scripts/migrate.ts
 USER node
 
 # ingest serves /healthz, /readyz and /metrics on 8081, the aggregator on 8082 (HTTP_PORT).

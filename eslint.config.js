@@ -26,7 +26,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['@clickstream/*/src/*'], message: 'Import the package by name.' }] }],
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },
   // Browser modules served as they are (the dashboard page): linted without Node type information.
   { files: ['services/*/public/**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -1,7 +1,7 @@
 /**
  * `npm run stack:up | stack:down | stack:status [-- --nodes 3]`: see stack.ts. The node count
- * comes from `--nodes`, else STACK_NODES, else 1 for `up`; `status` shows the nodes of the last
- * `up` unless told; `down` stops every node running from this state folder.
+ * comes from `--nodes`, else STACK_NODES, else 1 for `up`; `status` shows the nodes of the
+ * running topology unless told; `down` stops every node running from this state folder.
  */
 import { parseArgs } from 'node:util';
 import { parseNodeCount, stackDown, stackStatus, stackUp, stateDirOf } from './stack.ts';

@@ -69,10 +69,17 @@ function serversOf(stateDir: string, count: NodeCount): StackServer[] {
   return [kafkaServer(stateDir, count), cassandraServer(stateDir, count), elasticsearchServer(stateDir)];
 }
 
-/** Every node of a topology, server by server. */
+/** The topology status and tests look at by default: the last `stack:up`'s while any of its nodes runs, else one node. */
+function currentNodeCount(stateDir: string): NodeCount {
+  const recorded = recordedNodeCount(stateDir);
+  const running = serversOf(stateDir, recorded).some((server) => server.nodes.some((node) => livePid(node.pidFile) !== null));
+  return running ? recorded : 1;
+}
+
+/** Every node of a topology (the running one unless `nodes` is given), server by server. */
 export function stackNodes(options?: { stateDir?: string; nodes?: NodeCount }): StackNode[] {
   const stateDir = stateDirOf(options);
-  return serversOf(stateDir, options?.nodes ?? recordedNodeCount(stateDir)).flatMap((s) => s.nodes);
+  return serversOf(stateDir, options?.nodes ?? currentNodeCount(stateDir)).flatMap((s) => s.nodes);
 }
 
 /** Every node of every topology, each once (for stopping whatever runs from this state folder). */
@@ -83,7 +90,7 @@ function allKnownNodes(stateDir: string): StackNode[] {
   return [...byName.values()];
 }
 
-/** Each node of the stack (the recorded topology unless `nodes` is given): answering or not, and its pid. */
+/** Each node of the stack (the running topology unless `nodes` is given): answering or not, and its pid. */
 export async function stackStatus(options?: { stateDir?: string; nodes?: NodeCount }): Promise<NodeStatus[]> {
   return Promise.all(
     stackNodes(options).map(async (node) => {

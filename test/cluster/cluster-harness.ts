@@ -81,7 +81,9 @@ export async function createScenario(name: string, partitions: number): Promise<
     testLogger.child({}, { level: 'error' }),
   );
   try {
-    await ensureSchema(admin, { class: 'SimpleStrategy', replicationFactor: 3 });
+    // A node restarted by the test before may still be catching up with the schema: agree first, then retry a refusal.
+    await schemaAgreement(admin);
+    await retried(() => ensureSchema(admin, { class: 'SimpleStrategy', replicationFactor: 3 }));
   } finally {
     await admin.shutdown();
   }
@@ -132,6 +134,39 @@ export async function createScenario(name: string, partitions: number): Promise<
   };
 }
 
+/** Runs `step` up to 3 times, 5 s apart. */
+async function retried<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (attempt === 3) throw err;
+      await sleep(5_000);
+    }
+  }
+}
+
+/** Waits until every node reports the same schema version (up to 2 minutes). */
+async function schemaAgreement(client: CassandraClient): Promise<void> {
+  const agreed = await pollUntil(
+    async () => {
+      try {
+        // One coordinator's view: its own schema version and the versions gossip reports for its peers.
+        const local = await client.driver.execute('SELECT schema_version FROM system.local');
+        const peers = await client.driver.execute('SELECT schema_version FROM system.peers');
+        const versions = new Set([...local.rows, ...peers.rows].map((row) => String(row.get('schema_version'))));
+        return versions.size === 1 && peers.rows.length === 2;
+      } catch {
+        return false;
+      }
+    },
+    (ok) => ok,
+    120_000,
+    1_000,
+  );
+  if (!agreed) throw new Error('the Cassandra nodes did not agree on the schema within 2 minutes');
+}
+
 /** Rows of a scenario's events table: how many, how many distinct event ids, and the expected ids missing. */
 export interface RowCount {
   expected: number;
@@ -144,14 +179,7 @@ export interface RowCount {
 /** Reads every stored event id (a full scan: test-sized tables only) and compares with the expected ids. */
 export async function countRows(scenario: Scenario, expectedIds: ReadonlySet<string>): Promise<RowCount> {
   // The scan needs 2 replicas of 3; right after a kill the coordinator may still wait for the dead one: read again.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await scanRows(scenario, expectedIds);
-    } catch (err) {
-      if (attempt === 3) throw err;
-      await sleep(5_000);
-    }
-  }
+  return retried(() => scanRows(scenario, expectedIds));
 }
 
 async function scanRows(scenario: Scenario, expectedIds: ReadonlySet<string>): Promise<RowCount> {
@@ -312,5 +340,16 @@ export async function killClusterNode(name: string): Promise<void> {
 export async function restartClusterNode(name: string): Promise<void> {
   const began = Date.now();
   await restartNode(clusterNode(name), { log: () => undefined });
+  if (name.startsWith('cassandra')) {
+    const client = await connectCassandra(
+      { contactPoints: stackEnv.CASSANDRA_CONTACT_POINTS.split(','), localDataCenter: stackEnv.CASSANDRA_LOCAL_DC, keyspace: 'system' },
+      testLogger.child({}, { level: 'error' }),
+    );
+    try {
+      await schemaAgreement(client);
+    } finally {
+      await client.shutdown();
+    }
+  }
   console.log(`restarted ${name} in ${Math.round((Date.now() - began) / 1000)} s`);
 }

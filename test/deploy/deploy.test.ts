@@ -13,6 +13,8 @@ import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -92,7 +94,8 @@ function scriptArgs(script: string): string[] {
   const pkg = JSON.parse(readText('package.json')) as { scripts: Record<string, string> };
   const line = pkg.scripts[script];
   assert.ok(line, `package.json has no "${script}" script`);
-  return line.split(/\s+/);
+  // Outside npm (an image, a manifest) the Node 24 launcher is not needed: the image's node is 24.
+  return line.split(/\s+/).filter((arg) => arg !== 'scripts/node24.mjs');
 }
 
 // --- docker-compose.yml -----------------------------------------------------------------------
@@ -205,6 +208,24 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs `npm run migrate` once before ingest and aggregator, which then skip start-up DDL', () => {
+    const migrate = composeService('migrate');
+    assert.deepEqual(migrate.command, scriptArgs('migrate'));
+    const env = composeEnv(migrate);
+    assertEnvAccepted('aggregator', Object.fromEntries(Object.entries(env).filter(([v]) => !v.startsWith('KAFKA_'))), 'compose migrate');
+    assertEnvAccepted(
+      'ingest',
+      Object.fromEntries(Object.entries(env).filter(([v]) => !v.startsWith('ELASTICSEARCH_'))),
+      'compose migrate',
+    );
+    for (const name of ['ingest', 'aggregator']) {
+      const dependsOn = composeService(name).depends_on;
+      assert.ok(dependsOn && !Array.isArray(dependsOn));
+      assert.equal(dependsOn.migrate?.condition, 'service_completed_successfully', `${name} waits for migrate`);
+      assert.equal(composeEnv(composeService(name)).MIGRATE_ON_START, 'false', `${name} runs without DDL`);
+    }
+  });
+
   it('sets only variables the services read, with values their config accepts', () => {
     for (const name of ['ingest', 'aggregator', 'dashboard', 'producer'])
       assertEnvAccepted(name, composeEnv(composeService(name)), `docker-compose.yml ${name}`);
@@ -249,11 +270,12 @@ const models: Record<string, (doc: Record<string, unknown>) => { validate(): voi
   'v1/Service': (doc) => new Service(doc),
   'apps/v1/Deployment': (doc) => new Deployment(doc),
   'policy/v1/PodDisruptionBudget': (doc) => new PodDisruptionBudget(doc),
+  'batch/v1/Job': (doc) => new Job(doc),
 };
 
 function loadManifests(): Manifest[] {
   const files = readdirSync(join(root, 'deploy'))
-    .filter((f) => /\.ya?ml$/.test(f))
+    .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml')
     .sort();
   assert.ok(files.length > 0, 'deploy/ has no manifests');
   return files.flatMap((file) =>
@@ -510,7 +532,18 @@ describe('Dockerfile and .dockerignore', () => {
           .slice(1, -1)
           .filter((arg) => !arg.startsWith('--')),
       );
-    assert.deepEqual(copied.sort(), ['/app/node_modules', '/app/package-lock.json', '/app/package.json', '/app/packages', '/app/services']);
+    assert.deepEqual(copied.sort(), [
+      '/app/node_modules',
+      '/app/package-lock.json',
+      '/app/package.json',
+      '/app/packages',
+      '/app/scripts/migrate.ts',
+      '/app/services',
+    ]);
+    assert.ok(
+      instructions.some((line) => line.startsWith('RUN npm ci') && line.includes('--omit=optional')),
+      'no second Node: the per-platform Node packages are optional dependencies, omitted',
+    );
   });
 
   it('runs as node under tini, with a /healthz health check and the services’ command', () => {
@@ -530,5 +563,47 @@ describe('Dockerfile and .dockerignore', () => {
       .map((line) => line.trim());
     for (const entry of ['**/node_modules', '.stack', '.tools', '.git', 'test'])
       assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+  });
+});
+
+// --- schema management, kustomize, disruption budgets -----------------------------------------------
+
+describe('deploy/ as a whole', () => {
+  it('kustomization.yaml lists every manifest except the Secret template, so `kubectl apply -k deploy/` applies them', () => {
+    const kustomization = parse(readText('deploy/kustomization.yaml')) as { apiVersion: string; kind: string; resources: string[] };
+    assert.equal(kustomization.apiVersion, 'kustomize.config.k8s.io/v1beta1');
+    assert.equal(kustomization.kind, 'Kustomization');
+    const files = readdirSync(join(root, 'deploy'))
+      .filter((f) => /\.ya?ml$/.test(f) && !['kustomization.yaml', 'secrets.template.yaml'].includes(f))
+      .sort();
+    assert.deepEqual([...kustomization.resources].sort(), files);
+  });
+
+  it('PodDisruptionBudgets let unready pods be evicted (a store outage must not block node drains)', () => {
+    const budgets = ofKind<IPodDisruptionBudget>('PodDisruptionBudget');
+    assert.ok(budgets.length >= 2);
+    for (const budget of budgets) assert.equal(budget.spec?.unhealthyPodEvictionPolicy, 'AlwaysAllow', budget.metadata?.name);
+  });
+
+  it('a Job runs `npm run migrate` with the services’ configuration, and the services skip start-up DDL', () => {
+    const jobs = ofKind<IJob>('Job');
+    assert.equal(jobs.length, 1);
+    const pod = jobs[0]?.spec?.template.spec;
+    const container = pod?.containers[0];
+    assert.deepEqual(container?.args, scriptArgs('migrate'));
+    assert.equal(container?.securityContext?.readOnlyRootFilesystem, true);
+    const env: Env = {};
+    for (const source of container?.envFrom ?? []) {
+      const name = source.configMapRef?.name;
+      if (name !== undefined) Object.assign(env, configMaps.get(name)?.data ?? {});
+    }
+    const unknown = Object.keys(env).filter(
+      (v) => !contractOf('ingest').variables.includes(v) && !contractOf('aggregator').variables.includes(v),
+    );
+    assert.deepEqual(unknown, [], 'the Job gets only variables the services read');
+    // Only services that can run DDL read the flag (the dashboard only reads Elasticsearch).
+    const withDdl = deployments.filter((dep) => contractOf(dep.metadata?.name ?? '').variables.includes('MIGRATE_ON_START'));
+    assert.ok(withDdl.length >= 2);
+    for (const dep of withDdl) assert.equal(podEnv(dep).env.MIGRATE_ON_START, 'false', `${dep.metadata?.name} runs without DDL`);
   });
 });

@@ -21,6 +21,12 @@ export const httpEnv = (defaultPort: number) => ({
   HTTP_PORT: port(defaultPort).describe('port of /healthz, /readyz and /metrics'),
 });
 
+export const schemaEnv = {
+  MIGRATE_ON_START: booleanFlag(true).describe(
+    'create or update the schema, topics and index at start; false when `npm run migrate` (a Job) does it, so the service needs no DDL rights',
+  ),
+};
+
 export const kafkaEnv = {
   KAFKA_BROKERS: commaList('localhost:9092').describe('Kafka bootstrap brokers, comma-separated host:port'),
   KAFKA_TOPIC: z.string().min(1).default('clickstream').describe('topic the click events are read from'),

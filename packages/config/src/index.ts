@@ -1,5 +1,14 @@
 export { booleanFlag, commaList, optionalString, port, positiveInt } from './env-schema.ts';
 export { ConfigError, parseConfig } from './parse-config.ts';
-export { cassandraEnv, elasticsearchEnv, httpEnv, KEYSPACE_NAME, kafkaEnv, loggingEnv, parseReplication } from './connection-env.ts';
+export {
+  cassandraEnv,
+  elasticsearchEnv,
+  httpEnv,
+  KEYSPACE_NAME,
+  kafkaEnv,
+  loggingEnv,
+  parseReplication,
+  schemaEnv,
+} from './connection-env.ts';
 export type { Replication } from './connection-env.ts';
 export { crossFieldIssues, serviceConfigSchema } from './service-schema.ts';

@@ -13,6 +13,8 @@ export interface ElasticsearchConnection {
 /** The handle the indexer and queries take. The driver stays inside this package. */
 export interface ElasticsearchClient {
   readonly driver: Client;
+  /** Where the indexer logs what it quarantines. */
+  readonly logger: Logger;
   close(): Promise<void>;
 }
 
@@ -29,7 +31,7 @@ export function createElasticsearchClient(connection: ElasticsearchConnection, l
   driver.diagnostic.on('response', (err) => {
     if (err) log.debug({ err }, 'request failed');
   });
-  return { driver, close: () => driver.close() };
+  return { driver, logger: log, close: () => driver.close() };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { errors } from '@elastic/elasticsearch';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import { MetricsIndexConflictError, classifyElasticsearchError } from './errors.ts';
+import { quarantineIndexName } from './quarantine-index.ts';
 
 /**
  * Version of the metrics mapping. A change of mapping gets a new version, hence a new index
@@ -9,13 +10,32 @@ import { MetricsIndexConflictError, classifyElasticsearchError } from './errors.
  */
 export const METRICS_INDEX_VERSION = 1;
 
-/** The mapping of a metric document, exactly as shared/spec/metrics.md lists it; other fields are refused. */
+/**
+ * How dates are written and read. Stated rather than left to the default (the same value) so
+ * that the whole accepted range, [2000-01-01, ingest time + 24 h] and the window ends that follow
+ * from it, always parses, whatever a cluster's defaults become. Dates outside four-digit years
+ * (which only v1 rows can hold) are refused and quarantined by the indexer.
+ */
+export const METRICS_DATE_FORMAT = 'strict_date_optional_time||epoch_millis';
+
+/**
+ * The mapping of a metric document, exactly as shared/spec/metrics.md lists it; other fields are
+ * refused.
+ *
+ * `url` and `country` identify a document (they are hashed into its `_id`) and are what every
+ * query filters on, so they carry no `ignore_above`: that option would index a longer value
+ * silently unsearchable, a document no query finds whose numbers still count in nothing. Every
+ * value the v2 contract allows fits a keyword as it is: a url_key comes from a url of at most
+ * 2,048 UTF-16 units, so after percent-encoding it is at most ~18,500 bytes, under Lucene's
+ * 32,766-byte term limit, and a country is ISO alpha-2 or `ZZ`. A longer value (v1 rows may hold
+ * anything) is refused by Elasticsearch ("immense term") and quarantined, never indexed hidden.
+ */
 export const METRICS_MAPPINGS = {
   dynamic: 'strict',
   properties: {
     granularity: { type: 'keyword' },
-    window_start: { type: 'date' },
-    window_end: { type: 'date' },
+    window_start: { type: 'date', format: METRICS_DATE_FORMAT },
+    window_end: { type: 'date', format: METRICS_DATE_FORMAT },
     url: { type: 'keyword' },
     country: { type: 'keyword' },
     clicks: { type: 'long' },
@@ -25,7 +45,7 @@ export const METRICS_MAPPINGS = {
     time_spent_samples: { type: 'long' },
     avg_time_spent_ms: { type: 'double' },
     final: { type: 'boolean' },
-    updated_at: { type: 'date' },
+    updated_at: { type: 'date', format: METRICS_DATE_FORMAT },
   },
 } as const;
 
@@ -37,10 +57,12 @@ export interface MetricsIndexNames {
   readonly index: string;
   /** The composable index template giving `<alias>-v*` indices their settings and mappings. */
   readonly template: string;
+  /** Where documents Elasticsearch refused for good are recorded (created on first use). */
+  readonly quarantine: string;
 }
 
 export function metricsIndexNames(alias: string): MetricsIndexNames {
-  return { alias, index: `${alias}-v${METRICS_INDEX_VERSION}`, template: `${alias}-template` };
+  return { alias, index: `${alias}-v${METRICS_INDEX_VERSION}`, template: `${alias}-template`, quarantine: quarantineIndexName(alias) };
 }
 
 /**

@@ -8,10 +8,12 @@ export {
   classifyElasticsearchError,
 } from './errors.ts';
 export type { BulkItemFailure } from './errors.ts';
-export { METRICS_INDEX_VERSION, METRICS_MAPPINGS, installMetricsIndex, metricsIndexNames } from './index-template.ts';
+export { METRICS_DATE_FORMAT, METRICS_INDEX_VERSION, METRICS_MAPPINGS, installMetricsIndex, metricsIndexNames } from './index-template.ts';
 export type { MetricsIndexNames } from './index-template.ts';
 export { createMetricsIndexer } from './metrics-indexer.ts';
-export type { MetricWrite, MetricsIndexer } from './metrics-indexer.ts';
+export type { MetricWrite, MetricsIndexer, MetricsIndexerOptions, WriteSummary } from './metrics-indexer.ts';
+export { QUARANTINE_MAPPINGS, listQuarantinedDocuments, quarantineIndexName } from './quarantine-index.ts';
+export type { QuarantinedDocument } from './quarantine-index.ts';
 export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
 export { searchMetrics, topMetrics } from './metrics-queries.ts';

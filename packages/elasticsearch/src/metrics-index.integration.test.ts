@@ -1,21 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { toUrlKey } from '@clickstream/events';
 import { buildMetricDocument, metricDocumentId } from '@clickstream/metrics';
 import type { MetricDocument } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import { RetriesExhaustedError } from '@clickstream/retry';
 import {
-  BulkItemsRejectedError,
   BulkItemsRetriableError,
   MetricsIndexConflictError,
   createElasticsearchClient,
   createMetricsIndexer,
   installMetricsIndex,
+  listQuarantinedDocuments,
   metricsIndexNames,
+  quarantineIndexName,
   searchMetrics,
   topMetrics,
 } from './index.ts';
-import type { ElasticsearchClient, MetricWrite } from './index.ts';
+import type { ElasticsearchClient, MetricWrite, QuarantinedDocument } from './index.ts';
 
 const logger = createLogger({ service: 'test', level: 'warn' });
 const prefix = `it-metrics-${process.pid}-${Date.now().toString(36)}`;
@@ -112,33 +114,128 @@ describe('metrics indexer', () => {
   test('when the same documents are written twice, then they are overwritten, not duplicated, and deletes remove them', async () => {
     const indexer = createMetricsIndexer(client, { alias, bulkSize: 3, retry: fastRetry });
     const writes = [0, 1, 2, 3, 4].map((hour) => hourWrite(hour, '/a'));
-    assert.deepEqual(await indexer.write(writes), { indexed: 5, deleted: 0 });
+    assert.deepEqual(await indexer.write(writes), { indexed: 5, deleted: 0, quarantined: 0 });
     await indexer.write([...writes.slice(0, 4), hourWrite(4, '/a', 9)]);
     assert.equal(await count(alias), 5);
     const last = await client.driver.get<{ clicks: number }>({ index: alias, id: hourWrite(4, '/a').id });
     assert.equal(last._source?.clicks, 9);
     const deletes: MetricWrite[] = [writes[0], hourWrite(23, '/never-written')].map((w) => ({ action: 'delete', id: w?.id ?? '' }));
-    assert.deepEqual(await indexer.write(deletes), { indexed: 0, deleted: 2 });
+    assert.deepEqual(await indexer.write(deletes), { indexed: 0, deleted: 2, quarantined: 0 });
     assert.equal(await count(alias), 4);
   });
 
-  test('when an item breaks the mapping, then the write fails naming that item and its reason, and is not retried', async () => {
+  test('when a bulk mixes refused and good documents, then the good ones land and the refused ones are quarantined with window, group and reason', async () => {
     let retries = 0;
-    const indexer = createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry, onRetry: () => (retries += 1) });
-    const bad: MetricWrite = {
-      action: 'index',
-      id: 'bad-doc',
-      document: { ...hourWrite(5, '/b').document, clicks: 'many' } as unknown as MetricDocument,
-    };
-    await assert.rejects(indexer.write([hourWrite(6, '/b'), bad]), (err: unknown) => {
-      assert.ok(err instanceof BulkItemsRejectedError);
-      assert.equal(err.failures.length, 1);
-      assert.equal(err.failures[0]?.id, 'bad-doc');
-      assert.equal(err.failures[0]?.status, 400);
-      assert.match(err.failures[0]?.type ?? '', /parsing|mapper/);
-      return true;
+    const seen: QuarantinedDocument[] = [];
+    const indexer = createMetricsIndexer(client, {
+      alias,
+      bulkSize: 100,
+      retry: fastRetry,
+      onRetry: () => (retries += 1),
+      onQuarantine: (records) => seen.push(...records),
     });
-    assert.equal(retries, 0);
+    const immenseCountry = hourWrite(10, '/q1', 1, 'X'.repeat(33_000));
+    const base = hourWrite(11, '/q1').document as MetricDocument;
+    const yearMinusOne: MetricWrite = {
+      action: 'index',
+      id: 'year-minus-one',
+      document: {
+        ...base,
+        window_start: new Date(Date.UTC(-1, 0, 1)).toISOString(),
+        window_end: new Date(Date.UTC(-1, 0, 1, 1)).toISOString(),
+      },
+    };
+    const notANumber: MetricWrite = {
+      action: 'index',
+      id: 'not-a-number',
+      document: { ...base, clicks: 'many' } as unknown as MetricDocument,
+    };
+    const good = [hourWrite(12, '/q1'), hourWrite(13, '/q1'), hourWrite(14, '/q1')] as const;
+    const before = await count(alias);
+
+    const summary = await indexer.write([good[0], immenseCountry, yearMinusOne, good[1], notANumber, good[2]]);
+    assert.deepEqual(summary, { indexed: 3, deleted: 0, quarantined: 3 });
+    assert.equal(retries, 0, 'a refusal is not retried');
+    assert.equal(await count(alias), before + 3);
+    for (const w of good) assert.equal(await client.driver.exists({ index: alias, id: w.id }), true);
+    for (const id of [immenseCountry.id, 'year-minus-one', 'not-a-number'])
+      assert.equal(await client.driver.exists({ index: alias, id }), false);
+
+    await client.driver.indices.refresh({ index: quarantineIndexName(alias) });
+    const records = new Map((await listQuarantinedDocuments(client, alias)).map((r) => [r.document_id, r]));
+    assert.deepEqual([...records.keys()].sort(), [immenseCountry.id, 'not-a-number', 'year-minus-one'].sort());
+    assert.deepEqual(seen.map((r) => r.document_id).sort(), [...records.keys()].sort(), 'reported to onQuarantine once each');
+    const country = records.get(immenseCountry.id);
+    assert.equal(country?.status, 400);
+    assert.match(country?.reason ?? '', /immense term/);
+    assert.equal(country?.granularity, 'hour');
+    assert.equal(country?.window_start, '2024-01-01T10:00:00.000Z');
+    assert.equal(country?.url, '/q1');
+    assert.equal(country?.country_length, 33_000);
+    assert.equal(country?.country?.length, 2_048, 'the key is kept cut');
+    assert.equal(country?.document?.country, 'X'.repeat(33_000), 'the document is kept whole while it is small enough');
+    assert.match(records.get('year-minus-one')?.reason ?? '', /failed to parse/);
+    assert.equal(records.get('year-minus-one')?.window_start, '-000001-01-01T00:00:00.000Z');
+    assert.match(records.get('not-a-number')?.reason ?? '', /clicks/);
+
+    // Refused again (a later run recomputing the window): the record is replaced, not added to.
+    await indexer.write([immenseCountry]);
+    await client.driver.indices.refresh({ index: quarantineIndexName(alias) });
+    assert.equal((await listQuarantinedDocuments(client, alias)).length, 3);
+  });
+
+  test('when a document is longer than the limit, then it is quarantined unsent, and bulks are cut by size', async () => {
+    const indexer = createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry, maxDocumentChars: 5_000, maxBulkChars: 2_000 });
+    const huge = hourWrite(15, `/${'u'.repeat(70_000)}`);
+    const small = [16, 17, 18, 19, 20, 21].map((hour) => hourWrite(hour, '/q2'));
+    assert.deepEqual(await indexer.write([...small, huge]), { indexed: 6, deleted: 0, quarantined: 1 });
+    assert.equal(await client.driver.exists({ index: alias, id: huge.id }), false);
+    await client.driver.indices.refresh({ index: quarantineIndexName(alias) });
+    const record = (await listQuarantinedDocuments(client, alias)).find((r) => r.document_id === huge.id);
+    assert.equal(record?.status, 413);
+    assert.equal(record?.error_type, 'document_too_large');
+    assert.equal(record?.url_length, 70_001);
+    assert.equal(record?.document, null, 'a document this large is not kept whole; its length and hash are');
+    assert.equal(record?.document_chars, JSON.stringify(huge.document).length);
+  });
+
+  test('when keys are at the contract bounds and dates span the accepted range, then every document indexes and is found by its keys', async () => {
+    const indexer = createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry });
+    // The longest url_key the v2 contract allows: 2,048 UTF-16 units, each percent-encoded to 9 bytes.
+    const longestPath = toUrlKey(`/${'中'.repeat(2_047)}`) ?? '';
+    const longestHost = toUrlKey(`https://${'ü'.repeat(1_000)}.example/${'\u{1F600}'.repeat(500)}`) ?? '';
+    assert.ok(longestPath.length > 18_000 && longestHost.length > 6_000, `${longestPath.length}, ${longestHost.length}`);
+    const firstDay = Date.UTC(2000, 0, 1);
+    const lastDay = Math.floor((Date.now() + 24 * 3_600_000) / 86_400_000) * 86_400_000;
+    const dayWrite = (dayMs: number, url: string, country: string): MetricWrite => ({
+      action: 'index',
+      id: metricDocumentId('day', dayMs, url, country),
+      document: buildMetricDocument({
+        granularity: 'day',
+        windowStartMs: dayMs,
+        url,
+        country,
+        clicks: Number.MAX_SAFE_INTEGER,
+        uniqueUsers: 1,
+        uniqueUsersExact: true,
+        timeSpentSumMs: Number.MAX_SAFE_INTEGER,
+        timeSpentSamples: 1,
+        final: false,
+        updatedAtMs: Date.now(),
+      }),
+    });
+    const writes = [dayWrite(firstDay, longestPath, 'ZZ'), dayWrite(lastDay, longestHost, 'US'), dayWrite(lastDay, longestPath, 'FR')];
+    assert.deepEqual(await indexer.write(writes), { indexed: 3, deleted: 0, quarantined: 0 });
+    await client.driver.indices.refresh({ index: alias });
+    const found = await searchMetrics(client, alias, { url: longestPath, granularity: 'day', limit: 10 });
+    assert.deepEqual(
+      found.rows.map((r) => [r.window_start, r.country]),
+      [
+        ['2000-01-01T00:00:00.000Z', 'ZZ'],
+        [new Date(lastDay).toISOString(), 'FR'],
+      ],
+    );
+    assert.equal((await searchMetrics(client, alias, { url: longestHost, granularity: 'day', country: 'US', limit: 10 })).total, 1);
   });
 
   test('when the index refuses writes for a while (flood-stage block, 429), then the failed items are retried and land', async () => {

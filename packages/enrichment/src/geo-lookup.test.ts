@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { createGeoLookup, type GeoLocation } from './geo-lookup.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { createGeoLookup, geoDatabaseDate, type GeoLocation } from './geo-lookup.ts';
 
 // What the geoip-lite database bundled with 1.4.10 really returns.
 const cases: ReadonlyArray<{ when: string; ip: string; location: GeoLocation | null }> = [
@@ -20,4 +23,34 @@ await test('createGeoLookup', async (t) => {
       assert.deepEqual(geo.lookup(ip), location);
     });
   }
+});
+
+describe('geoDatabaseDate', () => {
+  const folder = (files: Record<string, string>): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'geo-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  };
+  const sums = (city: string, country: string): Record<string, string> => ({
+    'city.checksum': `abc  GeoLite2-City-CSV_${city}.zip`,
+    'country.checksum': `def  GeoLite2-Country-CSV_${country}.zip`,
+  });
+
+  test('when the bundled database is read, then its release date is a real day', () => {
+    const date = geoDatabaseDate(undefined);
+    assert.ok(date !== null && date.getTime() > Date.UTC(2020, 0, 1), String(date));
+  });
+  test('when both checksum files name a release, then the older one is the date', () => {
+    assert.equal(geoDatabaseDate(folder(sums('20250301', '20250215')))?.toISOString(), '2025-02-15T00:00:00.000Z');
+  });
+  test('when a checksum file is missing, then the date is unknown', () => {
+    assert.equal(geoDatabaseDate(folder({ 'city.checksum': 'abc  GeoLite2-City-CSV_20250301.zip' })), null);
+  });
+  test('when a checksum file names no release, then the date is unknown', () => {
+    assert.equal(geoDatabaseDate(folder(sums('2025031', '20250301'))), null);
+    assert.equal(geoDatabaseDate(folder({ 'city.checksum': '', 'country.checksum': '\u0000\u00ff' })), null);
+  });
+  test('when the folder does not exist, then the date is unknown', () => {
+    assert.equal(geoDatabaseDate('/nonexistent/geo'), null);
+  });
 });

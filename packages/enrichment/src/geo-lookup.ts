@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import geoip from 'geoip-lite';
 
 /** Where an IP address is, as far as the database knows; null parts are unknown. */
@@ -25,4 +28,25 @@ export function createGeoLookup(): GeoLookup {
       return hit === null ? null : { country: hit.country || null, region: hit.region || null, city: hit.city || null };
     },
   };
+}
+
+/**
+ * The release date of the geo database geoip-lite loaded: the GeoLite2 release named in its
+ * checksum files (`GeoLite2-City-CSV_20231115.zip`), which the package ships and
+ * `npm run geoip:update` rewrites; the older of the city and country files. Null when unknown.
+ * Reads the data folder geoip-lite reads (GEODATADIR, else the package's own).
+ */
+export function geoDatabaseDate(dataDir = process.env.GEODATADIR): Date | null {
+  const folder = dataDir ? resolve(dataDir) : join(dirname(createRequire(import.meta.url).resolve('geoip-lite/package.json')), 'data');
+  const days = ['city.checksum', 'country.checksum'].map((file) => {
+    let text: string;
+    try {
+      text = readFileSync(join(folder, file), 'utf8');
+    } catch {
+      return Number.NaN;
+    }
+    const match = /_(\d{4})(\d{2})(\d{2})\.zip\b/.exec(text);
+    return match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : Number.NaN;
+  });
+  return days.some(Number.isNaN) ? null : new Date(Math.min(...days));
 }

@@ -36,6 +36,11 @@ export function createAggregatorMetrics(registry: Registry) {
       help: 'hour and day windows indexed as not final, at the start of the last run',
       registers: [registry],
     }),
+    quarantined: new Counter({
+      name: 'aggregator_documents_quarantined_total',
+      help: 'metric documents Elasticsearch refused for good (or too large to send), recorded in the quarantine index and skipped',
+      registers: [registry],
+    }),
     retries: new Counter({
       name: 'aggregator_retries_total',
       help: 'retried Cassandra/Elasticsearch calls, by target',

@@ -1,12 +1,22 @@
 import { z } from 'zod';
 import cron from 'node-cron';
-import { cassandraEnv, elasticsearchEnv, httpEnv, loggingEnv, parseConfig, positiveInt, serviceConfigSchema } from '@clickstream/config';
+import {
+  cassandraEnv,
+  elasticsearchEnv,
+  httpEnv,
+  loggingEnv,
+  parseConfig,
+  positiveInt,
+  schemaEnv,
+  serviceConfigSchema,
+} from '@clickstream/config';
 
 /** Every environment variable the aggregator reads, with defaults and descriptions. */
 export const aggregatorEnvShape = {
   ...loggingEnv,
   ...httpEnv(8082),
   ...cassandraEnv,
+  ...schemaEnv,
   ...elasticsearchEnv,
   AGGREGATOR_SCHEDULE: z
     .string()

@@ -24,6 +24,7 @@ import {
   deleteHourDocumentsBefore,
   elasticsearchConnectionOf,
   installMetricsIndex,
+  metricsIndexNames,
 } from '@clickstream/elasticsearch';
 import { exitProcess, runService, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
@@ -45,6 +46,11 @@ export interface AggregatorApi {
 export type AggregatorService = RunningService<AggregatorConfig, AggregatorApi> & AggregatorApi;
 
 const DAY_S = 86_400;
+
+/** The metrics index as `installMetricsIndex` creates it (at start, or by `npm run migrate`). */
+export function metricsIndexOptions(config: AggregatorConfig): { alias: string; shards: number; replicas: number } {
+  return { alias: config.ELASTICSEARCH_INDEX, shards: config.ELASTICSEARCH_SHARDS, replicas: config.ELASTICSEARCH_REPLICAS };
+}
 
 /** How late a scheduled firing may be before `/healthz` fails. */
 const SCHEDULE_TOLERANCE_MS = 60_000;
@@ -70,22 +76,22 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
 
       const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
       onClose('cassandra', () => cassandra.shutdown());
-      await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), {
-        eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S,
-      });
+      if (config.MIGRATE_ON_START)
+        await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), {
+          eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S,
+        });
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
-      const names = await retryWithBackoff(
-        'installing the metrics index',
-        () =>
-          installMetricsIndex(elasticsearch, {
-            alias: config.ELASTICSEARCH_INDEX,
-            shards: config.ELASTICSEARCH_SHARDS,
-            replicas: config.ELASTICSEARCH_REPLICAS,
-          }),
-        retry,
-        { onRetry: (err, attempt) => logger.warn({ err, attempt }, 'metrics index not installed yet, retrying') },
-      );
+      const names = config.MIGRATE_ON_START
+        ? await retryWithBackoff(
+            'installing the metrics index',
+            () => installMetricsIndex(elasticsearch, metricsIndexOptions(config)),
+            retry,
+            {
+              onRetry: (err, attempt) => logger.warn({ err, attempt }, 'metrics index not installed yet, retrying'),
+            },
+          )
+        : metricsIndexNames(config.ELASTICSEARCH_INDEX);
 
       // Built once: every run shares the repositories and the indexer.
       const aggregation: AggregationDependencies = {
@@ -103,6 +109,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
             metrics.retries.inc({ target: 'elasticsearch' });
             logger.warn({ err, attempt, delayMs }, 'bulk write failed, retrying the failed items');
           },
+          onQuarantine: (records) => metrics.quarantined.inc(records.length),
         }),
         allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
         eventsRetentionMs: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S * 1_000,

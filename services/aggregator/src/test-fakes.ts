@@ -161,7 +161,7 @@ export function fakeAggregationStore(events: MetricEvent[]) {
         else documents.delete(w.id);
       }
       const deleted = writes.filter((w) => w.action === 'delete').length;
-      return { indexed: writes.length - deleted, deleted };
+      return { indexed: writes.length - deleted, deleted, quarantined: 0 };
     },
   };
   return { log, reads, documents, indexer, events: eventsRepository, pendingHours, state };

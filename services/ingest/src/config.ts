@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt, serviceConfigSchema } from '@clickstream/config';
+import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt, schemaEnv, serviceConfigSchema } from '@clickstream/config';
 import { IP_POLICIES } from '@clickstream/enrichment';
 
 /** Every environment variable the ingest service reads, with defaults and descriptions. */
@@ -13,6 +13,7 @@ export const ingestEnvShape = {
     'partitions of the topics when ingest has to create them (existing topics are left alone)',
   ),
   ...cassandraEnv,
+  ...schemaEnv,
   INGEST_IP_POLICY: z
     .enum(IP_POLICIES)
     .default('truncated')

@@ -7,11 +7,15 @@
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 public class CompressedProducer {
@@ -20,6 +24,7 @@ public class CompressedProducer {
     String topic = args[1];
     Map<String, KafkaProducer<String, String>> producers = new LinkedHashMap<>();
     Map<String, Integer> sent = new LinkedHashMap<>();
+    List<Future<RecordMetadata>> acks = new ArrayList<>();
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     String line;
     while ((line = in.readLine()) != null) {
@@ -27,13 +32,13 @@ public class CompressedProducer {
       String[] parts = line.split("\t", 3);
       String codec = parts[0];
       KafkaProducer<String, String> producer = producers.computeIfAbsent(codec, c -> open(bootstrap, c));
-      producer.send(new ProducerRecord<>(topic, 0, parts[1], parts[2]));
+      acks.add(producer.send(new ProducerRecord<>(topic, 0, parts[1], parts[2])));
       sent.merge(codec, 1, Integer::sum);
     }
-    for (Map.Entry<String, KafkaProducer<String, String>> entry : producers.entrySet()) {
-      entry.getValue().flush();
-      entry.getValue().close();
-    }
+    for (KafkaProducer<String, String> producer : producers.values()) producer.flush();
+    // A failed send fails the run (exit 1 with the cause), never a silent short count.
+    for (Future<RecordMetadata> ack : acks) ack.get();
+    for (KafkaProducer<String, String> producer : producers.values()) producer.close();
     System.out.println("sent " + sent);
   }
 

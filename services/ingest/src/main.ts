@@ -11,9 +11,10 @@ import {
   ensureSchema,
 } from '@clickstream/cassandra';
 import { parseReplication } from '@clickstream/config';
-import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
+import { createEnricher, createGeoLookup, createUserAgentParser, geoDatabaseDate } from '@clickstream/enrichment';
 import { createKafkaClient, createMessageProducer, ensureTopics, kafkaConnectionOf, startBatchConsumer } from '@clickstream/kafka';
 import { exitProcess, runService, startService } from '@clickstream/lifecycle';
+import type { TopicSpec } from '@clickstream/kafka';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
 import { createBatchHandler } from './batch-handler.ts';
@@ -21,8 +22,17 @@ import { loadIngestConfig } from './config.ts';
 import type { IngestConfig } from './config.ts';
 import { createIngestMetrics } from './ingest-metrics.ts';
 import { createBatchProcessor } from './process-batch.ts';
+import { geoDatabaseNotice } from './geo-database-age.ts';
 
 export type IngestService = RunningService<IngestConfig, void>;
+
+/** The topics ingest reads and writes, as `ensureTopics` creates them (at start, or by `npm run migrate`). */
+export function ingestTopics(config: IngestConfig): TopicSpec[] {
+  return [
+    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS },
+    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS },
+  ];
+}
 
 /** The ingest service as the lifecycle runs it; stopping lets the in-flight batch finish or abandons it uncommitted. */
 export const ingestService: ServiceDefinition<IngestConfig, void> = {
@@ -31,15 +41,16 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
   shutdownTimeoutMs: (config) => config.INGEST_SHUTDOWN_TIMEOUT_MS,
   async start({ config, logger, registry, onDrain, onClose, addReadinessCheck, fail }) {
     const metrics = createIngestMetrics(registry);
+    const geo = geoDatabaseNotice(geoDatabaseDate(), Date.now());
+    logger[geo.level](geo.fields, geo.msg);
     const kafka = createKafkaClient(kafkaConnectionOf(config), logger);
     const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
     onClose('cassandra', () => cassandra.shutdown());
-    await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
-    const created = await ensureTopics(kafka, [
-      { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS },
-      { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS },
-    ]);
-    if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
+    if (config.MIGRATE_ON_START) {
+      await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
+      const created = await ensureTopics(kafka, ingestTopics(config));
+      if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
+    }
     const deadLetters = await createMessageProducer(kafka);
     onClose('dead-letter producer', () => deadLetters.disconnect());
 

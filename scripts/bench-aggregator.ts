@@ -1,0 +1,421 @@
+/**
+ * `npm run bench:aggregator [-- --clicks N] [--hours H] [--extra E] [--seed S] [--profile] [--no-pyspark] [--keep]`:
+ * measures the aggregator on this machine and prints the figures.
+ *
+ * 1. load: N generated clicks over the last H hours (packages/clickgen) go through ingest's own
+ *    decode -> validate -> enrich step and straight into a fresh keyspace through the events
+ *    repository, with the pending-hour markers ingest would write. Not through Kafka + ingest:
+ *    that path is measured by `npm run bench`, adds minutes, and changes nothing the aggregator
+ *    reads. The same rows are exported to CSV for PySpark.
+ * 2. full run: the real service (`services/aggregator/src/main.ts --once`) as a child process on
+ *    that keyspace and a fresh index: its own run duration (from its log line) and the process'
+ *    wall time, documents, peak RSS (VmHWM of /proc/<pid>/status, sampled every 50 ms), CPU
+ *    seconds of the aggregator and (when the stack was started from this clone) of Cassandra and
+ *    Elasticsearch during the run. `--profile` adds a V8 CPU profile of the run, summarised by
+ *    where the aggregator's CPU went (Cassandra driver, Elasticsearch client, metrics, ...).
+ * 3. PySpark: the same events, CSV, `local[2]` (scripts/bench/pyspark-metrics.py): duration
+ *    without its session start, the ratio aggregator / PySpark, and every PySpark row compared
+ *    with the aggregator's document of the same (granularity, window, url, country).
+ * 4. incremental: E more clicks in the latest hour, then one more `--once` run: duration,
+ *    documents re-indexed, and groups changed (documents whose numbers or final flag differ
+ *    from before the run, read back from Elasticsearch).
+ *
+ * Brings the local stack up when it is not up (and stops it again); drops its keyspace and index
+ * unless `--keep`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createClickGenerator } from '@clickstream/clickgen';
+import type { GeneratedMessage } from '@clickstream/clickgen';
+import { createEventsRepository, createPendingHoursRepository, ensureSchema } from '@clickstream/cassandra';
+import type { ClickMessage, EnrichedClick } from '@clickstream/events';
+import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
+import { createElasticsearchClient } from '@clickstream/elasticsearch';
+import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
+import { readAllMetricDocuments } from '../test/e2e/metric-comparison.ts';
+import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../test/support/stack-clients.ts';
+import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
+
+const { values } = parseArgs({
+  options: {
+    clicks: { type: 'string', default: '1000000' },
+    hours: { type: 'string', default: '72' },
+    extra: { type: 'string', default: '1000' },
+    seed: { type: 'string', default: '7' },
+    profile: { type: 'boolean', default: false },
+    'no-pyspark': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const clicks = Number(values.clicks);
+const hours = Number(values.hours);
+const extra = Number(values.extra);
+const seed = Number(values.seed);
+if (![clicks, hours, extra].every((n) => Number.isSafeInteger(n) && n >= 1) || !Number.isSafeInteger(seed)) {
+  console.error('usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--profile] [--no-pyspark] [--keep]');
+  process.exit(2);
+}
+
+const HOUR_MS = 3_600_000;
+const BATCH = 5_000;
+const figures: [string, string][] = [];
+const figure = (name: string, value: string | number): void => {
+  figures.push([name, String(value)]);
+  console.log(`${name}: ${value}`);
+};
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const seconds = (ms: number): string => (ms / 1000).toFixed(2);
+const commit = spawnSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim().slice(0, 100);
+figure('commit', commit);
+figure('clicks', `${clicks} over ${hours} h, +${extra} in the latest hour (seed ${seed})`);
+
+let startedStack = false;
+if (!(await stackIsUp())) {
+  console.log('local stack is not up: starting it (stopped again at the end)');
+  await stackUp({ log: (line) => console.log(`[stack] ${line}`) });
+  startedStack = true;
+}
+const servers = Object.fromEntries((await stackStatus()).map((s) => [s.name, s.pid]));
+const suffix = uniqueSuffix();
+const keyspace = `bench_agg_${suffix}`;
+const alias = `bench-agg-${suffix}`;
+const workDir = mkdtempSync(join(tmpdir(), 'bench-aggregator-'));
+const cassandra = await testCassandra(keyspace);
+const es = createElasticsearchClient({ url: stackEnv.ELASTICSEARCH_URL }, testLogger);
+const env = {
+  ...stackEnv,
+  CASSANDRA_KEYSPACE: keyspace,
+  ELASTICSEARCH_INDEX: alias,
+  HTTP_PORT: '0',
+  LOG_LEVEL: 'info',
+};
+
+try {
+  await ensureSchema(cassandra, { class: 'SimpleStrategy', replicationFactor: 1 });
+  const events = createEventsRepository(cassandra, { concurrency: 64 });
+  const pending = createPendingHoursRepository(cassandra);
+  const processBatch = createBatchProcessor({
+    enrich: createEnricher({ geo: createGeoLookup(), userAgents: createUserAgentParser({ cacheSize: 10_000 }), ipPolicy: 'truncated' }),
+    now: () => new Date(),
+  });
+  const csv = createWriteStream(join(workDir, 'events.csv'));
+  csv.write('event_id,user_id,session_id,event_time_ms,url_key,country,time_spent_ms,is_bot\n');
+
+  /** Stores generated messages as ingest would (rows, then markers), in batches; returns the rows stored. */
+  const storeMessages = async (generated: Iterable<GeneratedMessage>, toCsv: boolean): Promise<number> => {
+    let stored = 0;
+    let batch: ClickMessage[] = [];
+    const flush = async (): Promise<void> => {
+      const processed = processBatch(batch);
+      await events.writeEvents(processed.rows);
+      await pending.mark(processed.affectedHoursMs);
+      if (toCsv) csv.write(processed.rows.map(csvLine).join(''));
+      stored += processed.rows.length;
+      batch = [];
+    };
+    for (const m of generated) {
+      batch.push({
+        topic: 'bench',
+        partition: 0,
+        offset: String(stored + batch.length),
+        key: m.key === null ? null : Buffer.from(m.key),
+        value: Buffer.from(m.value),
+      });
+      if (batch.length >= BATCH) await flush();
+    }
+    if (batch.length > 0) await flush();
+    return stored;
+  };
+
+  // 1. Load.
+  const nowMs = Date.now();
+  const latestHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+  const startMs = latestHourMs - (hours - 1) * HOUR_MS;
+  const started = performance.now();
+  const rows = await storeMessages(
+    createClickGenerator({ seed, count: clicks, startMs, spanMs: hours * HOUR_MS, nowMs: nowMs + HOUR_MS }),
+    true,
+  );
+  await new Promise<void>((resolve, reject) => csv.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  figure('load: rows stored (events repository, 64 in flight)', `${rows} in ${seconds(performance.now() - started)} s`);
+
+  // 2. Full run on the fresh keyspace and index.
+  figure('load average before the full run', load());
+  const full = await runAggregator(values.profile);
+  figure('full run: duration (the run, from its log line)', `${seconds(full.runMs)} s`);
+  figure('full run: process wall time (start-up, schema, template, run, exit)', `${seconds(full.wallMs)} s`);
+  figure('full run: documents written', JSON.stringify(full.documents));
+  figure('full run: peak RSS (VmHWM)', `${full.peakRssMiB.toFixed(0)} MiB`);
+  figure('full run: CPU seconds (aggregator / cassandra / elasticsearch)', full.cpu);
+  if (full.profile) figure('full run: aggregator CPU by where it went (ms, V8 profile)', full.profile);
+  const before = await snapshot();
+  figure('documents in the index after the full run', before.size);
+
+  // 3. PySpark on the same events.
+  const pysparkS = runPyspark(before);
+  if (pysparkS !== null) figure('ratio aggregator full run / pyspark (target <= 0.8)', (full.runMs / 1000 / pysparkS).toFixed(2));
+
+  // 4. +extra clicks in the latest hour, incremental run.
+  const added = await storeMessages(
+    createClickGenerator({ seed: seed + 1, count: extra, startMs: latestHourMs, spanMs: HOUR_MS, nowMs: Date.now() + HOUR_MS }),
+    false,
+  );
+  figure('load average before the incremental run', load());
+  const incremental = await runAggregator(false);
+  const after = await snapshot();
+  let changed = 0;
+  for (const [key, value] of after) if (before.get(key) !== value) changed += 1;
+  for (const key of before.keys()) if (!after.has(key)) changed += 1;
+  figure('incremental: clicks added', added);
+  figure('incremental: duration (the run, from its log line)', `${seconds(incremental.runMs)} s`);
+  figure('incremental: documents written', JSON.stringify(incremental.documents));
+  figure('incremental: groups changed (documents whose numbers or final flag differ)', changed);
+  figure('incremental: peak RSS (VmHWM)', `${incremental.peakRssMiB.toFixed(0)} MiB`);
+} finally {
+  if (!values.keep) {
+    await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
+    await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
+    await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+    rmSync(workDir, { recursive: true, force: true });
+  } else {
+    console.log(`kept: keyspace ${keyspace}, alias ${alias}, files in ${workDir}`);
+  }
+  await es.close();
+  await cassandra.shutdown();
+  if (startedStack) await stackDown({ log: (line) => console.log(`[stack] ${line}`) });
+}
+
+console.log('\n| figure | value |\n|---|---|');
+for (const [name, value] of figures) console.log(`| ${name} | ${value} |`);
+
+/** One CSV line of a stored row (RFC 4180 quoting), as pyspark-metrics.py reads it. */
+function csvLine(row: EnrichedClick): string {
+  const text = (value: string | null): string => (value === null ? '' : `"${value.replaceAll('"', '""')}"`);
+  return `${text(row.eventId)},${text(row.userId)},${text(row.sessionId)},${row.eventTime.getTime()},${text(row.urlKey)},${text(row.country)},${row.timeSpentMs ?? ''},${row.isBot}\n`;
+}
+
+/** Every document's numbers and final flag, by (granularity, window start, url, country). */
+async function snapshot(): Promise<Map<string, string>> {
+  const documents = await readAllMetricDocuments(es, alias);
+  return new Map(
+    documents.map((d) => [
+      JSON.stringify([d.granularity, d.window_start === null ? null : Date.parse(d.window_start), d.url, d.country]),
+      JSON.stringify([d.clicks, d.unique_users, d.time_spent_sum_ms, d.time_spent_samples, d.final]),
+    ]),
+  );
+}
+
+/** Runs `main.ts --once` as a child process, sampling its memory and CPU. */
+async function runAggregator(profile: boolean): Promise<{
+  runMs: number;
+  wallMs: number;
+  documents: unknown;
+  peakRssMiB: number;
+  cpu: string;
+  profile: string | null;
+}> {
+  const profileDir = join(workDir, `profile-${Date.now()}`);
+  const serverTicks = (): number[] => [servers.cassandra, servers.elasticsearch].map((pid) => (pid ? cpuTicks(pid) : Number.NaN));
+  const serversBefore = serverTicks();
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    [
+      '--disable-warning=TimeoutNegativeWarning',
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      'services/aggregator/src/main.ts',
+      '--once',
+    ],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const pid = child.pid ?? 0;
+  let peakKiB = 0;
+  let childTicks = 0;
+  const sample = (): void => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      peakKiB = Math.max(peakKiB, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      childTicks = Math.max(childTicks, cpuTicks(pid));
+    } catch {
+      // The process has exited between two samples.
+    }
+  };
+  const sampler = setInterval(sample, 50);
+  let summary: Record<string, unknown> | undefined;
+  let buffered = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('aggregation run')) continue;
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (parsed.msg === 'aggregation run finished') summary = parsed;
+      else if (parsed.level === 'error' || parsed.level === 50) console.error(line);
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearInterval(sampler);
+  const wallMs = performance.now() - started;
+  const serversAfter = serverTicks();
+  if (code !== 0 || summary === undefined) throw new Error(`the aggregator run failed (exit ${code})`);
+  const ticks = [childTicks, ...serversAfter.map((t, i) => t - (serversBefore[i] ?? Number.NaN))];
+  return {
+    runMs: Number(summary.durationMs),
+    wallMs,
+    documents: summary.documents,
+    peakRssMiB: peakKiB / 1024,
+    cpu: ticks.map((t) => (Number.isNaN(t) ? 'n/a' : (t / 100).toFixed(1))).join(' / '),
+    profile: profile ? summariseProfile(profileDir) : null,
+  };
+}
+
+/** utime + stime of a process, in clock ticks (1/100 s). */
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+}
+
+/** Self time of a V8 CPU profile, summed by where the code lives. */
+function summariseProfile(dir: string): string {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) return 'no profile written';
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const categoryOf = new Map<number, string>();
+  for (const node of profile.nodes) {
+    const { url, functionName } = node.callFrame;
+    const category =
+      functionName === '(idle)'
+        ? 'idle (waiting for Cassandra/Elasticsearch)'
+        : functionName === '(garbage collector)'
+          ? 'garbage collector'
+          : functionName === '(program)'
+            ? 'V8/native (program)'
+            : url.includes('cassandra-driver')
+              ? 'cassandra-driver (encode/decode rows)'
+              : url.includes('@elastic') || url.includes('undici')
+                ? 'elasticsearch client'
+                : url.includes('packages/metrics')
+                  ? '@clickstream/metrics (aggregation)'
+                  : url.includes('packages/cassandra')
+                    ? '@clickstream/cassandra (repositories)'
+                    : url.includes('packages/elasticsearch')
+                      ? '@clickstream/elasticsearch (indexer)'
+                      : url.includes('services/aggregator')
+                        ? 'services/aggregator (run steps)'
+                        : url.startsWith('node:')
+                          ? 'node internals (net, streams, buffers)'
+                          : url === ''
+                            ? `unnamed (${functionName || 'anonymous'})`
+                            : `other ${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? url.split('/').slice(-2).join('/')}`;
+    categoryOf.set(node.id, category);
+  }
+  const totals = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const category = categoryOf.get(id) ?? 'other';
+    totals.set(category, (totals.get(category) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  const all = [...totals.values()].reduce((sum, ms) => sum + ms, 0);
+  return [...totals.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .filter(([, ms]) => ms >= all / 200)
+    .map(([category, ms]) => `${category} ${ms.toFixed(0)}`)
+    .join('; ');
+}
+
+/** Runs the PySpark job on the exported events and compares its rows with `documents`; null when pyspark is missing. */
+function runPyspark(documents: Map<string, string>): number | null {
+  if (values['no-pyspark']) return null;
+  const check = spawnSync('python3', ['-c', 'import pyspark'], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    console.log('pyspark: not installed, skipped. Install it with `python3 -m pip install pyspark` (needs Java 17), then run again.');
+    return null;
+  }
+  figure('load average before pyspark', load());
+  const output = join(workDir, 'pyspark-out');
+  const run = spawnSync(
+    'python3',
+    ['scripts/bench/pyspark-metrics.py', '--input', join(workDir, 'events.csv'), '--output', output, '--master', 'local[2]'],
+    // Spark binds its driver to the host's address; loopback works in a private network namespace too.
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SPARK_LOCAL_IP: process.env.SPARK_LOCAL_IP ?? '127.0.0.1' } },
+  );
+  if (run.status !== 0) throw new Error(`pyspark job failed (exit ${run.status}): ${run.stderr.slice(-2_000)}`);
+  const result = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { session_start_s: number; compute_s: number; rows: number };
+  figure(
+    'pyspark local[2]: duration without session start',
+    `${result.compute_s.toFixed(2)} s (session start ${result.session_start_s.toFixed(2)} s)`,
+  );
+
+  // Every PySpark row against the aggregator's document (numbers only: PySpark has no final flag).
+  let compared = 0;
+  let differences = 0;
+  const numbersOf = new Map([...documents].map(([key, value]) => [key, value.slice(0, value.lastIndexOf(','))]));
+  for (const file of readdirSync(output).filter((f) => f.startsWith('part-') && f.endsWith('.csv'))) {
+    const lines = parseCsv(readFileSync(join(output, file), 'utf8')).slice(1);
+    for (const [windowStartMs, url, country, clicks, uniqueUsers, sum, samples, granularity] of lines) {
+      const key = JSON.stringify([
+        granularity,
+        windowStartMs === '' || windowStartMs === undefined ? null : Number(windowStartMs),
+        url,
+        country,
+      ]);
+      const expected = JSON.stringify([Number(clicks), Number(uniqueUsers), Number(sum), Number(samples)]).slice(0, -1);
+      compared += 1;
+      if (numbersOf.get(key) !== expected) differences += 1;
+    }
+  }
+  figure('pyspark rows compared with the aggregator documents (differences)', `${compared} (${differences})`);
+  if (compared !== documents.size) figure('WARNING: row count differs from the document count', `${compared} vs ${documents.size}`);
+  return result.compute_s;
+}
+
+/** RFC 4180 rows (quoted fields, doubled quotes, no newlines inside fields in these files). */
+function parseCsv(text: string): string[][] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const fields: string[] = [];
+      let i = 0;
+      while (i <= line.length) {
+        if (line[i] === '"') {
+          let value = '';
+          i += 1;
+          for (;;) {
+            const quote = line.indexOf('"', i);
+            value += line.slice(i, quote);
+            i = quote + 1;
+            if (line[i] === '"') {
+              value += '"';
+              i += 1;
+            } else break;
+          }
+          fields.push(value);
+          i += 1;
+        } else {
+          const comma = line.indexOf(',', i);
+          const end = comma === -1 ? line.length : comma;
+          fields.push(line.slice(i, end));
+          i = end + 1;
+        }
+      }
+      return fields;
+    });
+}

@@ -1,0 +1,55 @@
+/**
+ * `npm run migrate`: creates or updates what the services need before they run, then exits:
+ * the Cassandra keyspace and tables, ingest's Kafka topics, and the Elasticsearch template,
+ * index and alias. Idempotent. Run it once per release (a Kubernetes Job, a compose one-shot);
+ * the services can then run with MIGRATE_ON_START=false and no DDL rights. Reads the services'
+ * own configuration (the same variables). Exit 0 when everything is in place, 1 otherwise; every
+ * line it logs is JSON, a configuration error included.
+ */
+import { cassandraConnectionOf, connectCassandra, ensureSchema } from '@clickstream/cassandra';
+import { ConfigError, parseReplication } from '@clickstream/config';
+import { createElasticsearchClient, elasticsearchConnectionOf, installMetricsIndex } from '@clickstream/elasticsearch';
+import { createKafkaClient, ensureTopics, kafkaConnectionOf } from '@clickstream/kafka';
+import { createLogger } from '@clickstream/observability';
+import type { Logger } from '@clickstream/observability';
+import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
+import { metricsIndexOptions } from '../services/aggregator/src/main.ts';
+import { loadIngestConfig } from '../services/ingest/src/config.ts';
+import { ingestTopics } from '../services/ingest/src/main.ts';
+
+/** Runs every migration; resolves when all are in place, rejects with the first failure. */
+export async function migrate(env: Record<string, string | undefined>, logger: Logger): Promise<void> {
+  const ingest = loadIngestConfig(env);
+  const aggregator = loadAggregatorConfig(env);
+  const cassandra = await connectCassandra(cassandraConnectionOf(aggregator), logger);
+  try {
+    await ensureSchema(cassandra, parseReplication(aggregator.CASSANDRA_REPLICATION));
+    logger.info({ keyspace: aggregator.CASSANDRA_KEYSPACE }, 'cassandra schema in place');
+  } finally {
+    await cassandra.shutdown();
+  }
+  const created = await ensureTopics(createKafkaClient(kafkaConnectionOf(ingest), logger), ingestTopics(ingest));
+  logger.info({ topics: ingestTopics(ingest).map((t) => t.topic), created }, 'kafka topics in place');
+  const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(aggregator), logger);
+  try {
+    const names = await installMetricsIndex(elasticsearch, metricsIndexOptions(aggregator));
+    logger.info({ alias: names.alias, index: names.index }, 'elasticsearch template, index and alias in place');
+  } finally {
+    await elasticsearch.close();
+  }
+}
+
+if (import.meta.main) {
+  const level = process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info';
+  const logger = createLogger({ service: 'migrate', level });
+  try {
+    await migrate(process.env, logger);
+    logger.info('migrations done');
+  } catch (err) {
+    if (err instanceof ConfigError) logger.fatal({ code: err.code, variables: err.variables }, err.message);
+    else logger.fatal({ err }, 'migration failed');
+    process.exitCode = 1;
+  }
+  // The drivers may keep timers alive; everything is closed by now.
+  setTimeout(() => process.exit(), 1_000).unref();
+}
