@@ -135,7 +135,7 @@ describe('metrics indexer', () => {
       onQuarantine: (records) => seen.push(...records),
     });
     const immenseCountry = hourWrite(10, '/q1', 1, 'X'.repeat(33_000));
-    const base = hourWrite(11, '/q1').document as MetricDocument;
+    const base = hourWrite(11, '/q1').document;
     const yearMinusOne: MetricWrite = {
       action: 'index',
       id: 'year-minus-one',
