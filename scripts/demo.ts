@@ -174,7 +174,7 @@ async function waitUntilAggregated(): Promise<void> {
   try {
     for (;;) {
       const lag = (await consumerGroupLag(kafka, ingestConfig.KAFKA_GROUP_ID, topic)).reduce((sum, p) => sum + p.lag, 0);
-      const hours = lag === 0 ? new Set((await pending.list()).map((p) => p.hourMs)).size : null;
+      const hours = lag === 0 ? (await pending.pending()).hours.length : null;
       if (hours === 0) return;
       say(lag > 0 ? `waiting: ${lag} messages left to ingest` : `waiting: ${hours} hour window(s) left to aggregate`);
       if (Date.now() - since > 15 * 60_000) throw new Error(`not aggregated after 15 minutes: see the logs in ${logDir}`);

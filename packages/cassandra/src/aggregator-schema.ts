@@ -2,8 +2,29 @@
  * The aggregator's own tables, in creation order (`%KS%` stands for the keyspace). They hold the
  * state from which every hour, day and all-time document can be rebuilt without reading events
  * again: hour and day state are replaced as a whole when recomputed, so nothing is counted twice.
+ * Nothing here is deleted in bulk: the work queue is counters (no tombstones), and the state
+ * tables only lose the rows of groups or users that left a recomputed window.
  */
 export const AGGREGATOR_TABLES: readonly string[] = [
+  // The work queue. Ingest increments a counter per (day, hour) its batch touched, then per day
+  // (the doorbell); the aggregator records the values it processed in the *_done tables. An hour
+  // is pending while its counter is ahead. No marker is ever deleted: no tombstone, at any rate.
+  `CREATE TABLE IF NOT EXISTS %KS%.hour_changes (
+    day timestamp, hour timestamp, changes counter,
+    PRIMARY KEY (day, hour)
+  )`,
+  `CREATE TABLE IF NOT EXISTS %KS%.day_changes (
+    shard int, day timestamp, changes counter,
+    PRIMARY KEY (shard, day)
+  )`,
+  `CREATE TABLE IF NOT EXISTS %KS%.hour_changes_done (
+    day timestamp, hour timestamp, changes bigint,
+    PRIMARY KEY (day, hour)
+  )`,
+  `CREATE TABLE IF NOT EXISTS %KS%.day_changes_done (
+    shard int, day timestamp, changes bigint,
+    PRIMARY KEY (shard, day)
+  )`,
   // Totals of every (url, country) of an hour; one partition per hour.
   `CREATE TABLE IF NOT EXISTS %KS%.hour_groups (
     hour timestamp, url_key text, country text,
@@ -27,9 +48,11 @@ export const AGGREGATOR_TABLES: readonly string[] = [
     clicks bigint, time_spent_sum_ms bigint, time_spent_samples bigint,
     PRIMARY KEY ((url_key, country), day)
   )`,
-  // Every user ever counted for a (url, country): the exact all-time unique users is its row count.
-  `CREATE TABLE IF NOT EXISTS %KS%.all_users (
-    url_key text, country text, user_id text,
+  // Every user ever counted for a (url, country), and (static) how many there are: the exact
+  // all-time unique users is one stored number, kept equal to the row count by writing new
+  // users and the new number in one single-partition batch.
+  `CREATE TABLE IF NOT EXISTS %KS%.group_users (
+    url_key text, country text, user_id text, users bigint static,
     PRIMARY KEY ((url_key, country), user_id)
   )`,
   // Hour and day windows indexed as not final yet, so a later run re-indexes them as final.
@@ -37,8 +60,9 @@ export const AGGREGATOR_TABLES: readonly string[] = [
     shard int, granularity text, window_start timestamp,
     PRIMARY KEY (shard, granularity, window_start)
   )`,
-  // Leases (one aggregator run at a time), taken and renewed with lightweight transactions and a TTL.
-  `CREATE TABLE IF NOT EXISTS %KS%.leases (
-    name text PRIMARY KEY, holder text
+  // Leases (one aggregator run at a time), taken and renewed with lightweight transactions: the
+  // holder cell has a TTL, the fencing token none (it only grows, one per grant).
+  `CREATE TABLE IF NOT EXISTS %KS%.lease_grants (
+    name text PRIMARY KEY, holder text, fencing_token bigint
   )`,
 ];

@@ -1,20 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { HourGroup, WindowGroup } from '@clickstream/metrics';
 import { testCassandra, uniqueSuffix } from '../../../test/support/stack-clients.ts';
-import { createAggregatorStateRepository, ensureSchema } from './index.ts';
-import type { AggregatorStateRepository, CassandraClient, WindowGroupState, HourGroupState } from './index.ts';
+import { createAggregatorStateRepository, createWriteFence, ensureSchema } from './index.ts';
+import type { AggregatorStateRepository, CassandraClient, WriteFence } from './index.ts';
 
 const keyspace = `aggstate_it_${uniqueSuffix()}`;
 const HOUR = Date.UTC(2024, 2, 10, 10);
 const DAY = Date.UTC(2024, 2, 10);
 let client: CassandraClient;
 let state: AggregatorStateRepository;
+let lastToken = 0;
+/** A fence of a newer grant, as each run has. */
+const nextFence = (): WriteFence => createWriteFence((lastToken += 1));
 
-function hourGroup(urlKey: string, country: string, userIds: string[], clicks = userIds.length): HourGroupState {
+function hourGroup(urlKey: string, country: string, userIds: string[], clicks = userIds.length): HourGroup {
   return { urlKey, country, clicks, timeSpentSumMs: 1_000 * clicks, timeSpentSamples: clicks, userIds: new Set(userIds) };
 }
 
-function plain(groups: HourGroupState[]): unknown[] {
+function plain(groups: HourGroup[]): unknown[] {
   return groups
     .map((g) => ({ ...g, userIds: [...g.userIds].sort() }))
     .sort((a, b) => (a.urlKey + a.country < b.urlKey + b.country ? -1 : 1));
@@ -32,9 +36,9 @@ after(async () => {
 
 test('when an hour is replaced, then reading it gives the new groups and users, and replaying the replacement changes nothing', async () => {
   const first = [hourGroup('/a', 'FR', ['u1', 'u2']), hourGroup('/b', 'US', ['u3'])];
-  await state.replaceHour(HOUR, first, await state.readHour(HOUR));
+  await state.replaceHour(HOUR, first, await state.readHour(HOUR), nextFence());
   assert.deepEqual(plain(await state.readHour(HOUR)), plain(first));
-  await state.replaceHour(HOUR, first, await state.readHour(HOUR));
+  await state.replaceHour(HOUR, first, await state.readHour(HOUR), nextFence());
   assert.deepEqual(plain(await state.readHour(HOUR)), plain(first));
   assert.deepEqual(
     (await state.readHourTotals(HOUR)).map((g) => [g.urlKey, g.clicks, g.uniqueUsers]),
@@ -43,20 +47,29 @@ test('when an hour is replaced, then reading it gives the new groups and users, 
       ['/b', 1, 1],
     ],
   );
-  assert.equal(await state.countAllUsers('/a', 'FR'), 2);
 });
 
-test('when a recomputed hour loses a group and a user, then they are gone from the hour but the all-time users keep them', async () => {
+test('when a recomputed hour loses a group and a user, then they are gone from the hour', async () => {
   const next = [hourGroup('/a', 'FR', ['u1', 'u4'], 5)];
-  await state.replaceHour(HOUR, next, await state.readHour(HOUR));
+  await state.replaceHour(HOUR, next, await state.readHour(HOUR), nextFence());
   assert.deepEqual(plain(await state.readHour(HOUR)), plain(next));
-  assert.equal(await state.countAllUsers('/a', 'FR'), 3, 'u1, u2 and u4 were all counted at some point');
-  assert.equal(await state.countAllUsers('/b', 'US'), 1);
-  assert.equal(await state.countAllUsers('/nowhere', 'FR'), 0);
+});
+
+test('when users are added to an all-time set, then only new ones count, replays count nobody twice, and the count is one stored number', async () => {
+  const group = { urlKey: '/all', country: 'FR' };
+  assert.equal(await state.countAllTimeUsers(group), 0);
+  assert.equal(await state.addAllTimeUsers(group, new Set(['u1', 'u2']), nextFence()), 2);
+  assert.equal(await state.addAllTimeUsers(group, new Set(['u2', 'u3']), nextFence()), 3);
+  assert.equal(await state.addAllTimeUsers(group, new Set(['u1', 'u2', 'u3']), nextFence()), 3, 'a replay adds nobody');
+  assert.equal(await state.addAllTimeUsers(group, new Set(), nextFence()), 3);
+  const many = new Set(Array.from({ length: 3_000 }, (_, i) => `user-${i}-${'x'.repeat(200)}`));
+  assert.equal(await state.addAllTimeUsers(group, many, nextFence()), 3_003, 'several batches, one count');
+  assert.equal(await state.countAllTimeUsers(group), 3_003);
+  assert.equal(await state.countAllTimeUsers({ urlKey: '/all', country: 'DE' }), 0);
 });
 
 test('when a day is replaced, then its groups and the per-group day totals follow, and a group that left is removed from both', async () => {
-  const day = (urlKey: string, clicks: number): WindowGroupState => ({
+  const day = (urlKey: string, clicks: number): WindowGroup => ({
     urlKey,
     country: 'FR',
     clicks,
@@ -64,26 +77,50 @@ test('when a day is replaced, then its groups and the per-group day totals follo
     timeSpentSamples: clicks,
     uniqueUsers: 1,
   });
-  await state.replaceDay(DAY, [day('/a', 3), day('/b', 4)], await state.readDay(DAY));
-  await state.replaceDay(DAY + 86_400_000, [day('/a', 7)], await state.readDay(DAY + 86_400_000));
+  await state.replaceDay(DAY, [day('/a', 3), day('/b', 4)], await state.readDay(DAY), nextFence());
+  await state.replaceDay(DAY + 86_400_000, [day('/a', 7)], await state.readDay(DAY + 86_400_000), nextFence());
   assert.deepEqual(
-    (await state.readGroupDays('/a', 'FR')).map((t) => t.clicks),
-    [3, 7],
+    (await state.readGroupDays({ urlKey: '/a', country: 'FR' })).map((t) => [t.dayMs, t.clicks]),
+    [
+      [DAY, 3],
+      [DAY + 86_400_000, 7],
+    ],
   );
-  await state.replaceDay(DAY, [day('/a', 5)], await state.readDay(DAY));
+  await state.replaceDay(DAY, [day('/a', 5)], await state.readDay(DAY), nextFence());
   assert.deepEqual(await state.readDay(DAY), [day('/a', 5)]);
   assert.deepEqual(
-    (await state.readGroupDays('/a', 'FR')).map((t) => t.clicks),
+    (await state.readGroupDays({ urlKey: '/a', country: 'FR' })).map((t) => t.clicks),
     [5, 7],
   );
-  assert.deepEqual(await state.readGroupDays('/b', 'FR'), []);
+  assert.deepEqual(await state.readGroupDays({ urlKey: '/b', country: 'FR' }), []);
+});
+
+test('when a replica with an older fence rewrites what a newer one wrote, then its updates and deletes lose', async () => {
+  const older = nextFence();
+  const newer = nextFence();
+  const hour = HOUR + 3_600_000;
+  const current = [hourGroup('/a', 'FR', ['u1', 'u2']), hourGroup('/b', 'US', ['u3'])];
+  await state.replaceHour(hour, current, [], newer);
+  await state.replaceHour(hour, [hourGroup('/a', 'FR', ['u1'], 7)], await state.readHour(hour), older);
+  assert.deepEqual(plain(await state.readHour(hour)), plain(current), 'no changed total, removed user or removed group applies');
+  const group = { urlKey: '/fenced', country: 'FR' };
+  await state.addAllTimeUsers(group, new Set(['u1', 'u2']), newer);
+  await client.driver.execute(`UPDATE ${keyspace}.group_users USING TIMESTAMP ? SET users = 1 WHERE url_key = ? AND country = ?`, [
+    older.nextTimestamp(),
+    group.urlKey,
+    group.country,
+  ]);
+  assert.equal(await state.countAllTimeUsers(group), 2);
 });
 
 test('when windows are marked open and then final, then only the ones still open are listed', async () => {
-  await state.markOpen([
-    { granularity: 'hour', windowStartMs: HOUR },
-    { granularity: 'day', windowStartMs: DAY },
-  ]);
-  await state.markFinal([{ granularity: 'hour', windowStartMs: HOUR }]);
+  await state.markOpen(
+    [
+      { granularity: 'hour', windowStartMs: HOUR },
+      { granularity: 'day', windowStartMs: DAY },
+    ],
+    nextFence(),
+  );
+  await state.markFinal([{ granularity: 'hour', windowStartMs: HOUR }], nextFence());
   assert.deepEqual(await state.listOpenWindows(), [{ granularity: 'day', windowStartMs: DAY }]);
 });

@@ -1,24 +1,12 @@
 import cassandra from 'cassandra-driver';
 import type { EnrichedClick } from '@clickstream/events';
+import { HOUR_MS, hourStartMs } from '@clickstream/metrics';
+import type { MetricEvent } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import pLimit from 'p-limit';
 import { CassandraUnavailableError, isContentRejection, isTransientCassandraError, withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
 import { EVENT_BUCKETS } from './schema.ts';
-
-const HOUR_MS = 3_600_000;
-
-/** What the aggregator needs of a stored event. */
-export interface StoredEventFacts {
-  eventId: string;
-  userId: string;
-  sessionId: string | null;
-  eventTimeMs: number;
-  urlKey: string;
-  country: string;
-  timeSpentMs: number | null;
-  isBot: boolean;
-}
 
 /** A row Cassandra refused for what it carries; `message` is the server's or driver's reason. */
 export interface RejectedEvent {
@@ -47,8 +35,25 @@ export interface EventsRepository {
    * that are neither (schema missing, authentication): those are bugs or misconfiguration.
    */
   writeEvents(events: readonly EnrichedClick[]): Promise<WriteEventsOutcome>;
-  /** Every stored event with `fromMs <= event_time < toMs`, read hour partition by hour partition. */
-  readEvents(fromMs: number, toMs: number): Promise<StoredEventFacts[]>;
+  /**
+   * Every stored event with `fromMs <= event_time < toMs`, read hour partition by hour partition,
+   * page by page. `keepUser` keeps only some users' events (the others are dropped as their page
+   * arrives, so memory holds the kept ones); past `maxEvents` kept events, rejects with
+   * {@link TooManyEventsError} instead of growing further.
+   */
+  readEvents(fromMs: number, toMs: number, read?: { keepUser?: (userId: string) => boolean; maxEvents?: number }): Promise<MetricEvent[]>;
+}
+
+/** A read would keep more events in memory than allowed: read fewer (e.g. a slice of the users) at a time. */
+export class TooManyEventsError extends Error {
+  override readonly name = 'TooManyEventsError';
+  readonly code = 'too_many_events';
+  readonly retriable = false;
+  readonly maxEvents: number;
+  constructor(maxEvents: number) {
+    super(`more than ${maxEvents} events to hold at once`);
+    this.maxEvents = maxEvents;
+  }
 }
 
 /** FNV-1a (32 bit) of the event id: a stable bucket in 0..EVENT_BUCKETS-1. */
@@ -121,7 +126,7 @@ export function createEventsRepository(
   const writeOptions = { prepare: true, isIdempotent: true } as const;
 
   const bind = (e: EnrichedClick): BoundRow => {
-    const hourMs = Math.floor(e.eventTime.getTime() / HOUR_MS) * HOUR_MS;
+    const hourMs = hourStartMs(e.eventTime.getTime());
     const bucket = eventBucket(e.eventId);
     // A null bound value writes a tombstone; `unset` writes nothing, so optional fields cost no
     // tombstones for the aggregator's hour reads to skip.
@@ -217,18 +222,23 @@ export function createEventsRepository(
       return outcome;
     },
 
-    async readEvents(fromMs, toMs) {
-      const queries: Promise<StoredEventFacts[]>[] = [];
-      for (let hour = Math.floor(fromMs / HOUR_MS) * HOUR_MS; hour < toMs; hour += HOUR_MS) {
+    async readEvents(fromMs, toMs, read = {}) {
+      const queries: Promise<MetricEvent[]>[] = [];
+      let kept = 0;
+      for (let hour = hourStartMs(fromMs); hour < toMs; hour += HOUR_MS) {
         for (let bucket = 0; bucket < EVENT_BUCKETS; bucket++) {
           queries.push(
             withClassifiedErrors(async () => {
-              const rows: StoredEventFacts[] = [];
+              const rows: MetricEvent[] = [];
               const params = [new Date(hour), bucket, new Date(fromMs), new Date(toMs)];
               for await (const r of pagedRows(client, select, params)) {
+                const userId = r.get('user_id') as string;
+                if (read.keepUser !== undefined && !read.keepUser(userId)) continue;
+                kept += 1;
+                if (read.maxEvents !== undefined && kept > read.maxEvents) throw new TooManyEventsError(read.maxEvents);
                 rows.push({
                   eventId: r.get('event_id') as string,
-                  userId: r.get('user_id') as string,
+                  userId,
                   sessionId: (r.get('session_id') as string | null) ?? null,
                   eventTimeMs: (r.get('event_time') as Date).getTime(),
                   urlKey: r.get('url_key') as string,

@@ -18,29 +18,36 @@ after(async () => {
   await client.shutdown();
 });
 
-test('when one holder has the lease, then a second is refused, cannot renew or release it, and gets it once released', async () => {
-  assert.equal(await leases.tryAcquire('run', 'a', 60_000), true);
-  assert.equal(await leases.tryAcquire('run', 'b', 60_000), false);
-  assert.equal(await leases.renew('run', 'b', 60_000), false);
-  await leases.release('run', 'b');
+test('when one holder has the lease, then a second is refused, cannot renew or release it, and gets it with a larger token once released', async () => {
+  const first = await leases.tryAcquire('run', 'a', 60_000);
+  assert.equal(first, 1);
+  assert.equal(await leases.tryAcquire('run', 'b', 60_000), null);
+  assert.equal(await leases.renew('run', 'b', 1, 60_000), false);
+  await leases.release('run', 'b', 1);
   assert.equal(await leases.holderOf('run'), 'a');
-  assert.equal(await leases.renew('run', 'a', 60_000), true);
-  await leases.release('run', 'a');
+  assert.equal(await leases.renew('run', 'a', 1, 60_000), true);
+  await leases.release('run', 'a', 1);
   assert.equal(await leases.holderOf('run'), null);
-  assert.equal(await leases.tryAcquire('run', 'b', 60_000), true);
-  assert.equal(await leases.renew('run', 'a', 60_000), false, 'a lost the lease for good');
+  assert.equal(await leases.tryAcquire('run', 'b', 60_000), 2);
+  assert.equal(await leases.renew('run', 'a', 1, 60_000), false, 'a lost the lease for good');
+  await leases.release('run', 'b', 2);
+  assert.equal(await leases.tryAcquire('run', 'a', 60_000), 3);
+  assert.equal(await leases.renew('run', 'a', 1, 60_000), false, 'an old grant of the same holder is not the current one');
 });
 
 test('when eight holders race for a free lease, then exactly one gets it', async () => {
   const holders = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8'];
   const won = await Promise.all(holders.map((holder) => leases.tryAcquire('race', holder, 60_000)));
-  assert.equal(won.filter(Boolean).length, 1);
-  assert.equal(await leases.holderOf('race'), holders[won.indexOf(true)]);
+  assert.deepEqual(
+    won.filter((token) => token !== null),
+    [1],
+  );
+  assert.equal(await leases.holderOf('race'), holders[won.indexOf(1)]);
 });
 
-test('when a holder stops renewing, then its lease expires after the TTL and another holder can take it', async () => {
-  assert.equal(await leases.tryAcquire('ttl', 'gone', 1_000), true);
-  assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), false);
+test('when a holder stops renewing, then its lease expires after the TTL and another holder takes it with a larger token', async () => {
+  assert.equal(await leases.tryAcquire('ttl', 'gone', 1_000), 1);
+  assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), null);
   const holder = await pollUntil(
     () => leases.holderOf('ttl'),
     (h) => h === null,
@@ -48,6 +55,6 @@ test('when a holder stops renewing, then its lease expires after the TTL and ano
     250,
   );
   assert.equal(holder, null);
-  assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), true);
-  assert.equal(await leases.renew('ttl', 'gone', 60_000), false);
+  assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), 2, 'the token outlives the expired grant');
+  assert.equal(await leases.renew('ttl', 'gone', 1, 60_000), false);
 });

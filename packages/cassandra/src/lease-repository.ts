@@ -5,15 +5,23 @@ import { withClassifiedErrors } from './errors.ts';
 /**
  * Named leases held by one holder at a time, through lightweight transactions (Paxos, SERIAL
  * consistency) and a TTL, so that a holder that dies without releasing loses its lease once the
- * TTL runs out. Transient failures throw CassandraUnavailableError.
+ * TTL runs out. Every grant comes with a fencing token, one more than the previous grant's (the
+ * token never expires), taken in the same transaction as the lease: the holder writes with it
+ * and the stores refuse (or outrank) writes of smaller tokens. Transient failures throw
+ * CassandraUnavailableError.
  */
 export interface LeaseRepository {
-  /** Takes the lease when nobody holds it; true when `holder` got it (a holder does not re-take its own lease: it renews). */
-  tryAcquire(name: string, holder: string, ttlMs: number): Promise<boolean>;
-  /** Extends `holder`'s lease by a fresh TTL; false when `holder` no longer holds it (expired or taken). */
-  renew(name: string, holder: string, ttlMs: number): Promise<boolean>;
-  /** Gives the lease up when `holder` still holds it; otherwise does nothing. */
-  release(name: string, holder: string): Promise<void>;
+  /**
+   * Takes the lease when nobody holds it.
+   *
+   * @returns the grant's fencing token, or null when another holder has the lease (a holder
+   *   does not re-take its own lease: it renews).
+   */
+  tryAcquire(name: string, holder: string, ttlMs: number): Promise<number | null>;
+  /** Extends the grant by a fresh TTL; false when it is no longer held (expired, or taken with a newer token). */
+  renew(name: string, holder: string, token: number, ttlMs: number): Promise<boolean>;
+  /** Gives the grant up when it is still held; otherwise does nothing. */
+  release(name: string, holder: string, token: number): Promise<void>;
   /** Who holds the lease now, or null. */
   holderOf(name: string): Promise<string | null>;
 }
@@ -22,43 +30,63 @@ const lwtOptions = { prepare: true, serialConsistency: cassandra.types.consisten
 
 /** Cassandra TTLs are whole seconds; rounding up never shortens a lease. */
 const ttlSeconds = (ttlMs: number): number => Math.max(1, Math.ceil(ttlMs / 1_000));
+const long = (value: number): cassandra.types.Long => cassandra.types.Long.fromNumber(value);
 
 export function createLeaseRepository(client: CassandraClient): LeaseRepository {
   const ks = client.keyspace;
   return {
     async tryAcquire(name, holder, ttlMs) {
+      return withClassifiedErrors(async () => {
+        const current = await client.driver.execute(`SELECT holder, fencing_token FROM ${ks}.lease_grants WHERE name = ?`, [name], {
+          prepare: true,
+          consistency: cassandra.types.consistencies.serial,
+        });
+        const row = current.first();
+        if (row !== null && row.get('holder') !== null) return null;
+        const previous = row === null ? null : (row.get('fencing_token') as cassandra.types.Long | null);
+        const token = previous === null ? 1 : previous.toNumber() + 1;
+        // One partition, one Paxos round: the holder (with its TTL) and the token (without one,
+        // so tokens keep growing across expiries) change together, only if nobody took either.
+        const result = await client.driver.batch(
+          [
+            {
+              query: `UPDATE ${ks}.lease_grants USING TTL ? SET holder = ? WHERE name = ? IF holder = null AND fencing_token = ?`,
+              params: [ttlSeconds(ttlMs), holder, name, previous],
+            },
+            { query: `UPDATE ${ks}.lease_grants SET fencing_token = ? WHERE name = ?`, params: [long(token), name] },
+          ],
+          lwtOptions,
+        );
+        return result.wasApplied() ? token : null;
+      });
+    },
+    async renew(name, holder, token, ttlMs) {
       const result = await withClassifiedErrors(() =>
         client.driver.execute(
-          `INSERT INTO ${ks}.leases (name, holder) VALUES (?, ?) IF NOT EXISTS USING TTL ?`,
-          [name, holder, ttlSeconds(ttlMs)],
+          `UPDATE ${ks}.lease_grants USING TTL ? SET holder = ? WHERE name = ? IF holder = ? AND fencing_token = ?`,
+          [ttlSeconds(ttlMs), holder, name, holder, long(token)],
           lwtOptions,
         ),
       );
       return result.wasApplied();
     },
-    async renew(name, holder, ttlMs) {
-      const result = await withClassifiedErrors(() =>
-        client.driver.execute(
-          `UPDATE ${ks}.leases USING TTL ? SET holder = ? WHERE name = ? IF holder = ?`,
-          [ttlSeconds(ttlMs), holder, name, holder],
-          lwtOptions,
-        ),
-      );
-      return result.wasApplied();
-    },
-    async release(name, holder) {
+    async release(name, holder, token) {
       await withClassifiedErrors(() =>
-        client.driver.execute(`DELETE FROM ${ks}.leases WHERE name = ? IF holder = ?`, [name, holder], lwtOptions),
+        client.driver.execute(
+          `DELETE holder FROM ${ks}.lease_grants WHERE name = ? IF holder = ? AND fencing_token = ?`,
+          [name, holder, long(token)],
+          lwtOptions,
+        ),
       );
     },
     async holderOf(name) {
       const result = await withClassifiedErrors(() =>
-        client.driver.execute(`SELECT holder FROM ${ks}.leases WHERE name = ?`, [name], {
+        client.driver.execute(`SELECT holder FROM ${ks}.lease_grants WHERE name = ?`, [name], {
           prepare: true,
           consistency: cassandra.types.consistencies.serial,
         }),
       );
-      return (result.first()?.get('holder') as string | undefined) ?? null;
+      return (result.first()?.get('holder') as string | null | undefined) ?? null;
     },
   };
 }

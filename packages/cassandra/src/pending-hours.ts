@@ -1,63 +1,117 @@
 import cassandra from 'cassandra-driver';
+import { dayStartMs } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
+import type { WriteFence } from './write-fence.ts';
 
-/** A note that an hour's numbers may have changed; removed by exactly its own id. */
-export interface PendingHour {
-  hourMs: number;
-  marker: string;
+/** An hour (or day) whose change counter is ahead of what the aggregator has done. */
+export interface PendingWindow {
+  /** Window start, epoch ms. */
+  readonly startMs: number;
+  /** The change counter read: releasing records it as done. */
+  readonly changes: number;
 }
 
+/** What is pending at one moment: the days whose counters moved, and their hours whose counters moved. */
+export interface PendingWork {
+  readonly days: readonly PendingWindow[];
+  /** Ascending by start. */
+  readonly hours: readonly PendingWindow[];
+}
+
+/**
+ * The aggregator's work queue, made of counters instead of markers, so it never deletes and
+ * never makes a tombstone however long it runs:
+ * - ingest increments a counter per (day, hour) it touched, then one per day (the day counter
+ *   is the doorbell: whoever sees a day's increment also sees its hours');
+ * - the aggregator reads the day counters (one small partition, a row per day of history), then
+ *   the hour counters of the days that moved, and after a run records the values it read as
+ *   done. An hour is pending while its counter is ahead of its done value, so increments made
+ *   during a run stay pending for the next one.
+ * Counter increments are not idempotent: a retried increment only makes an hour pending again,
+ * which costs one harmless recomputation.
+ */
 export interface PendingHoursRepository {
-  /** Records that these hours received events (one fresh marker per hour); call after the events are written. */
+  /** Records that these hours received events; call after the events are written. Duplicates allowed. */
   mark(hoursMs: readonly number[]): Promise<void>;
-  /** Every marker present now. */
-  list(): Promise<PendingHour[]>;
-  /** Removes exactly these markers; markers written meanwhile by ingest stay. */
-  remove(markers: readonly PendingHour[]): Promise<void>;
+  /** The days and hours whose counters are ahead of their done values. */
+  pending(): Promise<PendingWork>;
+  /** Records what `work` read as done (fenced: a replica that lost its lease cannot move it back). */
+  release(work: PendingWork, fence: WriteFence): Promise<void>;
 }
+
+const long = (value: number): cassandra.types.Long => cassandra.types.Long.fromNumber(value);
 
 export function createPendingHoursRepository(client: CassandraClient): PendingHoursRepository {
   const ks = client.keyspace;
+
+  async function counters(query: string, params: unknown[], key: string): Promise<Map<number, number>> {
+    const found = new Map<number, number>();
+    for await (const row of pagedRows(client, query, params)) found.set((row.get(key) as Date).getTime(), Number(row.get('changes')));
+    return found;
+  }
+
   return {
     async mark(hoursMs) {
-      const params = [...new Set(hoursMs)].map((h) => [0, new Date(h), cassandra.types.TimeUuid.now()]);
-      if (params.length === 0) return;
-      // Idempotent: the marker id is chosen here, so a retry (on another host) writes the same row.
-      await withClassifiedErrors(() =>
-        Promise.all(
-          params.map((p) =>
-            client.driver.execute(`INSERT INTO ${ks}.pending_hours (shard, hour, marker) VALUES (?, ?, ?)`, p, {
-              prepare: true,
-              isIdempotent: true,
-            }),
-          ),
-        ),
-      );
-    },
-    async list() {
-      const result: PendingHour[] = [];
+      const hours = [...new Set(hoursMs)];
+      if (hours.length === 0) return;
+      const days = [...new Set(hours.map(dayStartMs))];
       await withClassifiedErrors(async () => {
-        for await (const r of pagedRows(client, `SELECT hour, marker FROM ${ks}.pending_hours WHERE shard = 0`, [])) {
-          result.push({ hourMs: (r.get('hour') as Date).getTime(), marker: String(r.get('marker')) });
-        }
-      });
-      return result;
-    },
-    async remove(markers) {
-      if (markers.length === 0) return;
-      const params = markers.map((m) => [0, new Date(m.hourMs), cassandra.types.TimeUuid.fromString(m.marker)]);
-      await withClassifiedErrors(() =>
-        cassandra.concurrent.executeConcurrent(
+        await cassandra.concurrent.executeConcurrent(
           client.driver,
-          `DELETE FROM ${ks}.pending_hours WHERE shard = ? AND hour = ? AND marker = ?`,
-          params,
-          {
-            concurrencyLevel: 16,
-          },
-        ),
-      );
+          `UPDATE ${ks}.hour_changes SET changes = changes + 1 WHERE day = ? AND hour = ?`,
+          hours.map((hourMs) => [new Date(dayStartMs(hourMs)), new Date(hourMs)]),
+          { concurrencyLevel: 16, raiseOnFirstError: true },
+        );
+        // Only after every hour: a day increment promises its hours' increments are visible.
+        await cassandra.concurrent.executeConcurrent(
+          client.driver,
+          `UPDATE ${ks}.day_changes SET changes = changes + 1 WHERE shard = 0 AND day = ?`,
+          days.map((dayMs) => [new Date(dayMs)]),
+          { concurrencyLevel: 16, raiseOnFirstError: true },
+        );
+      });
+    },
+
+    async pending() {
+      return withClassifiedErrors(async () => {
+        const dayCounts = await counters(`SELECT day, changes FROM ${ks}.day_changes WHERE shard = 0`, [], 'day');
+        const dayDone = await counters(`SELECT day, changes FROM ${ks}.day_changes_done WHERE shard = 0`, [], 'day');
+        const days = [...dayCounts]
+          .filter(([dayMs, changes]) => changes > (dayDone.get(dayMs) ?? 0))
+          .map(([startMs, changes]) => ({ startMs, changes }))
+          .sort((a, b) => a.startMs - b.startMs);
+        const hours: PendingWindow[] = [];
+        for (const day of days) {
+          const at = new Date(day.startMs);
+          const hourCounts = await counters(`SELECT hour, changes FROM ${ks}.hour_changes WHERE day = ?`, [at], 'hour');
+          const hourDone = await counters(`SELECT hour, changes FROM ${ks}.hour_changes_done WHERE day = ?`, [at], 'hour');
+          for (const [startMs, changes] of hourCounts) if (changes > (hourDone.get(startMs) ?? 0)) hours.push({ startMs, changes });
+        }
+        return { days, hours: hours.sort((a, b) => a.startMs - b.startMs) };
+      });
+    },
+
+    async release(work, fence) {
+      const at = fence.nextTimestamp();
+      const hours = work.hours.map((hour) => [new Date(dayStartMs(hour.startMs)), new Date(hour.startMs), long(hour.changes), at]);
+      const days = work.days.map((day) => [new Date(day.startMs), long(day.changes), at]);
+      await withClassifiedErrors(async () => {
+        await cassandra.concurrent.executeConcurrent(
+          client.driver,
+          `INSERT INTO ${ks}.hour_changes_done (day, hour, changes) VALUES (?, ?, ?) USING TIMESTAMP ?`,
+          hours,
+          { concurrencyLevel: 16, raiseOnFirstError: true },
+        );
+        // Days last: a day recorded done while one of its hours is not would hide that hour.
+        await cassandra.concurrent.executeConcurrent(
+          client.driver,
+          `INSERT INTO ${ks}.day_changes_done (shard, day, changes) VALUES (0, ?, ?) USING TIMESTAMP ?`,
+          days,
+          { concurrencyLevel: 16, raiseOnFirstError: true },
+        );
+      });
     },
   };
 }

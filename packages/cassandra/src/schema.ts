@@ -17,6 +17,12 @@ function replicationCql(replication: Replication): string {
   return `{'class': 'NetworkTopologyStrategy', ${dcs.join(', ')}}`;
 }
 
+/**
+ * Events are written roughly in time order and, with a retention, expire in the same order:
+ * time windows of one day let whole SSTables drop once all their events expired.
+ */
+const EVENTS_COMPACTION = "{'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}";
+
 /** The tables, in creation order. `%KS%` stands for the keyspace. */
 const TABLES: readonly string[] = [
   // One row per event. The partition is one hour (UTC, by event time) and one of EVENT_BUCKETS
@@ -28,24 +34,30 @@ const TABLES: readonly string[] = [
     country text, region text, city text, browser text, browser_version text, os text, os_version text,
     device_type text, is_bot boolean, time_spent_ms int, ingested_at timestamp,
     PRIMARY KEY ((event_hour, bucket), event_time, event_id)
-  ) WITH CLUSTERING ORDER BY (event_time ASC, event_id ASC)`,
-  // Hours whose numbers may have changed, written by ingest after the events and before the
-  // offsets are committed; one row per (ingest batch, hour), removed by the aggregator once done.
-  // A resurrected marker only causes a harmless recomputation, so tombstones may go early.
-  `CREATE TABLE IF NOT EXISTS %KS%.pending_hours (
-    shard int, hour timestamp, marker timeuuid,
-    PRIMARY KEY (shard, hour, marker)
-  ) WITH gc_grace_seconds = 3600`,
+  ) WITH CLUSTERING ORDER BY (event_time ASC, event_id ASC) AND compaction = ${EVENTS_COMPACTION}`,
   ...AGGREGATOR_TABLES,
 ];
 
 /**
  * Creates the keyspace and tables when missing (idempotent: `IF NOT EXISTS` everywhere; an
  * existing keyspace keeps its replication). The driver waits for schema agreement after each statement.
+ *
+ * @param options.eventsTtlSeconds when given, the retention of raw events: the `events` table's
+ *   default TTL (0 = forever), applied server-side to every event written from then on, whoever
+ *   writes it; the table also gets its time-window compaction when it predates it.
  */
-export async function ensureSchema(client: CassandraClient, replication: Replication): Promise<void> {
+export async function ensureSchema(
+  client: CassandraClient,
+  replication: Replication,
+  options: { eventsTtlSeconds?: number } = {},
+): Promise<void> {
   const ks = client.keyspace;
   if (!KEYSPACE_NAME.test(ks)) throw new Error(`invalid keyspace name '${ks}': lower-case letters, digits and _`);
   await client.driver.execute(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replicationCql(replication)}`);
   for (const table of TABLES) await client.driver.execute(table.replaceAll('%KS%', ks));
+  const ttl = options.eventsTtlSeconds;
+  if (ttl !== undefined) {
+    if (!Number.isSafeInteger(ttl) || ttl < 0 || ttl > 630_720_000) throw new RangeError(`events TTL must be 0..630720000 s, got ${ttl}`);
+    await client.driver.execute(`ALTER TABLE ${ks}.events WITH default_time_to_live = ${ttl} AND compaction = ${EVENTS_COMPACTION}`);
+  }
 }

@@ -29,3 +29,4 @@ export type {
   TopRow,
   TopSort,
 } from './dashboard-queries.ts';
+export { deleteHourDocumentsBefore } from './metrics-retention.ts';

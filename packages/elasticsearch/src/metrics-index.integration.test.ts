@@ -135,7 +135,7 @@ describe('metrics indexer', () => {
       onQuarantine: (records) => seen.push(...records),
     });
     const immenseCountry = hourWrite(10, '/q1', 1, 'X'.repeat(33_000));
-    const base = hourWrite(11, '/q1').document as MetricDocument;
+    const base = hourWrite(11, '/q1').document;
     const yearMinusOne: MetricWrite = {
       action: 'index',
       id: 'year-minus-one',
@@ -145,7 +145,11 @@ describe('metrics indexer', () => {
         window_end: new Date(Date.UTC(-1, 0, 1, 1)).toISOString(),
       },
     };
-    const notANumber: MetricWrite = { action: 'index', id: 'not-a-number', document: { ...base, clicks: 'many' } };
+    const notANumber: MetricWrite = {
+      action: 'index',
+      id: 'not-a-number',
+      document: { ...base, clicks: 'many' } as unknown as MetricDocument,
+    };
     const good = [hourWrite(12, '/q1'), hourWrite(13, '/q1'), hourWrite(14, '/q1')] as const;
     const before = await count(alias);
 

@@ -1,15 +1,23 @@
 import type { estypes } from '@elastic/elasticsearch';
+import type { MetricDocument } from '@clickstream/metrics';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import type { BulkItemFailure } from './errors.ts';
-import { BulkItemsRetriableError, classifyElasticsearchError, isRetriableItemStatus } from './errors.ts';
+import { BulkItemsRejectedError, BulkItemsRetriableError, classifyElasticsearchError, isRetriableItemStatus } from './errors.ts';
 import { quarantineRecord, storeQuarantineRecords } from './quarantine-index.ts';
 import type { QuarantinedDocument, RefusedWrite } from './quarantine-index.ts';
 
 /** One change to the metrics alias: (over)write a document under its deterministic id, or delete it. */
-export type MetricWrite =
-  { readonly action: 'index'; readonly id: string; readonly document: object } | { readonly action: 'delete'; readonly id: string };
+export type MetricWrite = (
+  { readonly action: 'index'; readonly id: string; readonly document: MetricDocument } | { readonly action: 'delete'; readonly id: string }
+) & {
+  /**
+   * A fencing version (larger for each newer lease grant): Elasticsearch refuses the write (409)
+   * when the document already has a larger one, and the write then fails instead of quarantining.
+   */
+  readonly version?: number;
+};
 
 /** What {@link MetricsIndexer.write} did. `indexed` and `deleted` exclude the quarantined writes. */
 export interface WriteSummary {
@@ -167,9 +175,10 @@ export function createMetricsIndexer(client: ElasticsearchClient, options: Metri
 
 function serialise(write: MetricWrite): Serialised {
   const id = JSON.stringify(write.id);
-  if (write.action === 'delete') return { write, documentJson: null, lines: `{"delete":{"_id":${id}}}\n` };
+  const fence = write.version === undefined ? '' : `,"version":${write.version},"version_type":"external_gte"`;
+  if (write.action === 'delete') return { write, documentJson: null, lines: `{"delete":{"_id":${id}${fence}}}\n` };
   const documentJson = JSON.stringify(write.document);
-  return { write, documentJson, lines: `{"index":{"_id":${id}}}\n${documentJson}\n` };
+  return { write, documentJson, lines: `{"index":{"_id":${id}${fence}}}\n${documentJson}\n` };
 }
 
 interface BulkOutcome {
@@ -203,6 +212,8 @@ async function sendBulk(
     const alreadyDeleted = write.action === 'delete' && status.status === 404;
     if (status.error === undefined || alreadyDeleted) return;
     const failure = { id: write.id, status: status.status, type: status.error.type, reason: describeError(status.error) };
+    // A newer lease holder wrote this document: this writer is fenced off and must stop, not quarantine.
+    if (status.error.type === 'version_conflict_engine_exception') throw new BulkItemsRejectedError([failure]);
     if (isRetriableItemStatus(status.status)) {
       outcome.retriable.push({ item, failure });
     } else {

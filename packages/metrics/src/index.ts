@@ -11,10 +11,12 @@ export {
   isFinal,
   windowEndMs,
 } from './windows.ts';
+export type { GroupRef, GroupTotals, HourGroup, MergeableTotals, WindowGroup, WindowRef } from './groups.ts';
+export { groupKey, sameNumbers, windowGroupOf, windowKey } from './groups.ts';
 export type { CountedEvent, TimeSpentSource } from './time-spent.ts';
 export { assignTimeSpent } from './time-spent.ts';
-export type { HourAggregate, MergeableTotals } from './window-aggregates.ts';
-export { aggregateHour, averageTimeSpentMs, mergeTotals } from './window-aggregates.ts';
+export { aggregateHour, averageTimeSpentMs, mergeHourSlices, mergeTotals } from './window-aggregates.ts';
+export { rollUpDay } from './day-rollup.ts';
 export type { MetricDocument, MetricDocumentInput } from './metric-document.ts';
 export { buildMetricDocument, metricDocumentId } from './metric-document.ts';
 export { compareCodePoints } from './ordering.ts';

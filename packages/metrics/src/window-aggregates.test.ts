@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MetricEvent } from './metric-event.ts';
 import { HOUR_10_MS, at, clickEvent } from './test-events.ts';
-import type { HourAggregate, MergeableTotals } from './window-aggregates.ts';
-import { aggregateHour, averageTimeSpentMs, mergeTotals } from './window-aggregates.ts';
+import type { HourGroup, MergeableTotals } from './groups.ts';
+import { aggregateHour, averageTimeSpentMs, mergeHourSlices, mergeTotals } from './window-aggregates.ts';
 
-type PlainAggregate = Omit<HourAggregate, 'userIds'> & { userIds: string[] };
+type PlainAggregate = Omit<HourGroup, 'userIds'> & { userIds: string[] };
 
-function plain(aggregates: HourAggregate[]): PlainAggregate[] {
+function plain(aggregates: HourGroup[]): PlainAggregate[] {
   return aggregates.map((aggregate) => ({ ...aggregate, userIds: [...aggregate.userIds].sort() }));
 }
 
@@ -141,4 +141,30 @@ await test('averageTimeSpentMs', async (t) => {
       assert.equal(averageTimeSpentMs(sumMs, samples), expected);
     });
   }
+});
+
+await test('mergeHourSlices', async (t) => {
+  const events: MetricEvent[] = [
+    clickEvent({ eventId: 'a', userId: 'u1', eventTimeMs: at(0) }),
+    clickEvent({ eventId: 'b', userId: 'u1', eventTimeMs: at(5), urlKey: '/pricing' }),
+    clickEvent({ eventId: 'c', userId: 'u2', sessionId: 's2', eventTimeMs: at(1) }),
+    clickEvent({ eventId: 'd', userId: 'u2', sessionId: 's2', eventTimeMs: at(70) }),
+    clickEvent({ eventId: 'e', userId: 'u3', sessionId: 's3', eventTimeMs: at(2), timeSpentMs: 900 }),
+    clickEvent({ eventId: 'f', userId: 'u3', sessionId: 's3', eventTimeMs: at(3), country: 'DE' }),
+  ];
+  await t.test('when an hour is aggregated per slice of its users and merged, then it equals the hour aggregated at once', () => {
+    const whole = aggregateHour(events, HOUR_10_MS);
+    for (const slices of [1, 2, 3]) {
+      const parts = Array.from({ length: slices }, (_, index) =>
+        aggregateHour(
+          events.filter((e) => Number(e.userId.slice(1)) % slices === index),
+          HOUR_10_MS,
+        ),
+      );
+      assert.deepEqual(plain(mergeHourSlices(parts)), plain(whole), `${slices} slices`);
+    }
+  });
+  await t.test('when there are no slices, then there are no groups', () => {
+    assert.deepEqual(mergeHourSlices([]), []);
+  });
 });

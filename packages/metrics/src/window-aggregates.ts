@@ -1,29 +1,8 @@
+import type { HourGroup, MergeableTotals } from './groups.ts';
 import type { MetricEvent } from './metric-event.ts';
 import { compareCodePoints } from './ordering.ts';
 import { assignTimeSpent } from './time-spent.ts';
 import { HOUR_MS, hourStartMs } from './windows.ts';
-
-/** The metrics of one (hour, url, country) group, mergeable into larger windows. */
-export type HourAggregate = {
-  readonly urlKey: string;
-  readonly country: string;
-  /** Number of counted events. */
-  readonly clicks: number;
-  /** Distinct users of the counted events; its size is the exact unique users. */
-  readonly userIds: ReadonlySet<string>;
-  /** Sum of the known time spent, in milliseconds. */
-  readonly timeSpentSumMs: number;
-  /** Number of counted events whose time spent is known. */
-  readonly timeSpentSamples: number;
-};
-
-/** The additive part of a window's metrics: larger windows sum these exactly. */
-export type MergeableTotals = {
-  readonly clicks: number;
-  /** Milliseconds. */
-  readonly timeSpentSumMs: number;
-  readonly timeSpentSamples: number;
-};
 
 /**
  * Computes the metrics of one UTC hour per (url, country).
@@ -40,7 +19,7 @@ export type MergeableTotals = {
  *   (code point order); the same events in any order give the same result.
  * @throws RangeError when `windowStartMs` is not the start of a UTC hour.
  */
-export function aggregateHour(events: readonly MetricEvent[], windowStartMs: number): HourAggregate[] {
+export function aggregateHour(events: readonly MetricEvent[], windowStartMs: number): HourGroup[] {
   assertHourStart(windowStartMs);
   const windowEndMs = windowStartMs + HOUR_MS;
   const groupsByUrl = new Map<string, Map<string, GroupAccumulator>>();
@@ -67,7 +46,7 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
     }
   }
 
-  const aggregates: HourAggregate[] = [];
+  const aggregates: HourGroup[] = [];
   for (const [urlKey, groupsByCountry] of groupsByUrl) {
     for (const [country, group] of groupsByCountry) {
       aggregates.push({ urlKey, country, ...group });
@@ -128,4 +107,31 @@ function assertHourStart(startMs: number): void {
   if (hourStartMs(startMs) !== startMs) {
     throw new RangeError(`${startMs} is not the start of a UTC hour`);
   }
+}
+
+/**
+ * Merges the aggregates of one hour computed over disjoint slices of its users (each slice with
+ * all of its users' events) into the hour's aggregates: exact, since clicks, time spent and user
+ * sets of different users add up. Pure.
+ *
+ * @returns one group per (url, country), ordered by url then country (code points).
+ */
+export function mergeHourSlices(slices: readonly (readonly HourGroup[])[]): HourGroup[] {
+  if (slices.length === 1) return [...(slices[0] ?? [])];
+  const groups = new Map<string, { urlKey: string; country: string; parts: MergeableTotals[]; userIds: Set<string> }>();
+  for (const slice of slices) {
+    for (const group of slice) {
+      const key = JSON.stringify([group.urlKey, group.country]);
+      let merged = groups.get(key);
+      if (merged === undefined) {
+        merged = { urlKey: group.urlKey, country: group.country, parts: [], userIds: new Set() };
+        groups.set(key, merged);
+      }
+      merged.parts.push(group);
+      for (const userId of group.userIds) merged.userIds.add(userId);
+    }
+  }
+  return [...groups.values()]
+    .map((group) => ({ urlKey: group.urlKey, country: group.country, ...mergeTotals(group.parts), userIds: group.userIds }))
+    .sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
 }

@@ -9,7 +9,7 @@ import {
   createPendingHoursRepository,
   ensureSchema,
 } from '@clickstream/cassandra';
-import type { CassandraClient } from '@clickstream/cassandra';
+import type { CassandraClient, EventsRepository } from '@clickstream/cassandra';
 import { createElasticsearchClient, createMetricsIndexer, installMetricsIndex } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
@@ -24,7 +24,7 @@ import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import { AGGREGATION_LEASE, createAggregatorRunner } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies, RunSummary } from './aggregation-run.ts';
-import { LeaseLostError, withLease } from './run-lease.ts';
+import { withLease } from './run-lease.ts';
 
 const suffix = uniqueSuffix();
 const keyspace = `agg_it_${suffix}`;
@@ -53,6 +53,8 @@ function dependencies(retry = fastRetry): AggregationDependencies {
     state: createAggregatorStateRepository(cassandra, { concurrency: 32 }),
     indexer: createMetricsIndexer(es, { alias, bulkSize: 500, retry }),
     allowedLatenessMs: 10 * 60_000,
+    eventsRetentionMs: 0,
+    maxEventsInMemory: 300_000,
     hourConcurrency: 2,
     groupConcurrency: 16,
     bulkSize: 500,
@@ -68,8 +70,18 @@ async function assertMatchesReference(): Promise<void> {
   assert.ok(compared > 0);
 }
 
-const pendingCount = async (): Promise<number> => (await createPendingHoursRepository(cassandra).list()).length;
-const run = (): Promise<RunSummary> => runAggregation(deps, new AbortController().signal);
+const pendingCount = async (): Promise<number> => (await createPendingHoursRepository(cassandra).pending()).hours.length;
+
+/** One run under the real lease (every run gets a larger fencing token, as in the service). */
+async function run(runDeps: AggregationDependencies = deps): Promise<RunSummary> {
+  const leased = await withLease(
+    createLeaseRepository(cassandra),
+    { name: AGGREGATION_LEASE, holder: 'test', ttlMs: 60_000, logger: testLogger },
+    (grant) => runAggregation(runDeps, grant),
+  );
+  assert.ok(leased.acquired, 'nobody else holds the lease');
+  return leased.result;
+}
 
 before(async () => {
   cassandra = await testCassandra(keyspace);
@@ -94,7 +106,7 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
   // The generated clicks stored and aggregated once, by whichever test comes first: each test
   // builds on this baseline, not on the tests before it, so that any one can run alone.
   let baselineRun: Promise<RunSummary> | undefined;
-  const baseline = (): Promise<RunSummary> => (baselineRun ??= store(generated.map((m) => toReferenceEvent(m.event))).then(run));
+  const baseline = (): Promise<RunSummary> => (baselineRun ??= store(generated.map((m) => toReferenceEvent(m.event))).then(() => run()));
 
   test('when hours are pending, then one run indexes every hour, day and all-time document as the reference computes it, and clears the markers', async () => {
     const summary = await baseline();
@@ -169,10 +181,10 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
       leaseTtlMs: 30_000,
       metrics,
       logger: testLogger,
-      run: async (signal) => {
+      run: async (grant) => {
         // Holds the lease until the second replica has tried.
         await gate;
-        return runAggregation(deps, signal);
+        return runAggregation(deps, grant);
       },
     });
     const second = createAggregatorRunner({
@@ -181,7 +193,7 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
       leaseTtlMs: 30_000,
       metrics,
       logger: testLogger,
-      run: (signal) => runAggregation(deps, signal),
+      run: (grant) => runAggregation(deps, grant),
     });
     const firstRun = first.runOnce();
     assert.equal(
@@ -200,30 +212,58 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
     await assertMatchesReference();
   });
 
-  test('when the lease is lost during a run, then the run stops before writing and keeps its markers', async () => {
+  test('when a replica is paused past its lease while another takes over and finishes, then on resuming its writes are refused and the numbers stay exact', async () => {
     await baseline();
-    const originals = generated.filter((m) => m.kind === 'valid').slice(200, 230);
-    await store(lateCopies(originals, 'late-d', 13 * 60_000).map((late) => late.reference));
-    const pendingBefore = await pendingCount();
     const leases = createLeaseRepository(cassandra);
-    const documentsBefore = (await readAllMetricDocuments(es, alias)).length;
-    await assert.rejects(
-      withLease(leases, { name: 'lost-lease', holder: 'me', ttlMs: 1_500, logger: testLogger }, async (signal) => {
-        // Another replica takes over (as after an expiry): the next renewal is refused.
-        await cassandra.driver.execute(`UPDATE ${keyspace}.leases SET holder = 'other' WHERE name = 'lost-lease'`);
-        await pollUntil(
-          () => Promise.resolve(signal.aborted),
-          (aborted) => aborted,
-          10_000,
-          50,
-        );
-        return runAggregation(deps, signal);
-      }),
-      LeaseLostError,
+    const hourMs = START_MS + 8 * HOUR_MS;
+    const inHour = generated.filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= hourMs && m.event.eventTimeMs < hourMs + HOUR_MS);
+    await store(lateCopies(inHour.slice(0, 30), 'late-d', 4 * 60_000).map((late) => late.reference));
+
+    // Replica A takes the lease with a short TTL and is "paused" (its renewals never happen,
+    // like a stopped process) right after reading the events of the late hour.
+    const staleToken = await leases.tryAcquire(AGGREGATION_LEASE, 'replica-a', 1_000);
+    assert.ok(staleToken !== null);
+    let reachedPause!: () => void;
+    const paused = new Promise<void>((resolve) => (reachedPause = resolve));
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const pausingEvents: EventsRepository = {
+      writeEvents: (events) => deps.events.writeEvents(events),
+      async readEvents(fromMs, toMs) {
+        const events = await deps.events.readEvents(fromMs, toMs);
+        if (fromMs === hourMs) {
+          reachedPause();
+          await resumed;
+        }
+        return events;
+      },
+    };
+    const staleRun = runAggregation(
+      { ...deps, events: pausingEvents, hourConcurrency: 1 },
+      { signal: new AbortController().signal, token: staleToken },
     );
-    assert.equal(await pendingCount(), pendingBefore);
-    assert.equal((await readAllMetricDocuments(es, alias)).length, documentsBefore);
-    await run();
+    await paused;
+
+    // Meanwhile: more late events for the same hour, A's lease expires, replica B runs everything.
+    await store(lateCopies(inHour.slice(30, 70), 'late-e', 6 * 60_000).map((late) => late.reference));
+    await pollUntil(
+      () => leases.holderOf(AGGREGATION_LEASE),
+      (holder) => holder === null,
+      15_000,
+      200,
+    );
+    const fresh = await run();
+    assert.ok(fresh.hours >= 1);
+    await assertMatchesReference();
+
+    // A resumes with its stale view: Elasticsearch refuses its documents (older fencing
+    // version), Cassandra outranks its state writes (older write timestamps), and it fails.
+    resume();
+    await assert.rejects(staleRun);
+    await assertMatchesReference();
+    assert.equal(await pendingCount(), 0, "B's release stands");
+    const again = await run();
+    assert.equal(again.hours, 0, 'nothing left pending by the stale replica');
     await assertMatchesReference();
   });
 });

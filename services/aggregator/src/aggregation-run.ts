@@ -1,24 +1,45 @@
-import type { AggregatorStateRepository, EventsRepository, OpenWindow, PendingHoursRepository } from '@clickstream/cassandra';
+import { TooManyEventsError, createWriteFence, externalVersionOf } from '@clickstream/cassandra';
+import type { AggregatorStateRepository, EventsRepository, PendingHoursRepository, PendingWork, WriteFence } from '@clickstream/cassandra';
 import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
-import { HOUR_MS, SESSION_GAP_MS, aggregateHour, isFinal } from '@clickstream/metrics';
+import {
+  HOUR_MS,
+  SESSION_GAP_MS,
+  aggregateHour,
+  groupKey,
+  isFinal,
+  mergeHourSlices,
+  rollUpDay,
+  sameNumbers,
+  windowGroupOf,
+  windowKey,
+} from '@clickstream/metrics';
+import type { GroupDay } from '@clickstream/cassandra';
+import type { GroupRef, HourGroup, WindowGroup, WindowRef } from '@clickstream/metrics';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
-import { rollUpDay } from './day-rollup.ts';
 import { mapConcurrently } from './map-concurrently.ts';
-import { planRun, windowKey } from './run-plan.ts';
-import { allTimeWrite, groupKey, windowWrites } from './window-documents.ts';
-import type { GroupRef, WindowGroup } from './window-documents.ts';
+import { planRun } from './run-plan.ts';
+import type { DayPlan, RunPlan } from './run-plan.ts';
+import type { LeaseGrant } from './run-lease.ts';
+import { allTimeWrite, windowWrites } from './window-documents.ts';
 
+/** What a run works with; built once per process and shared by every run. */
 export interface AggregationDependencies {
   readonly events: EventsRepository;
   readonly pendingHours: PendingHoursRepository;
   readonly state: AggregatorStateRepository;
   readonly indexer: MetricsIndexer;
   readonly allowedLatenessMs: number;
+  /** Retention of raw events in ms (0: forever): hours that started earlier are not recomputed. */
+  readonly eventsRetentionMs: number;
+  /** Deletes the hour documents of windows that started before the given time (the optional hour-document retention). */
+  readonly expireHourDocuments?: { readonly retentionMs: number; readonly deleteBefore: (cutoffMs: number) => Promise<number> };
+  /** Events held in memory per hour read; a bigger hour is read in slices of its users. */
+  readonly maxEventsInMemory: number;
   /** Hours recomputed (or read back for a day) in parallel. */
   readonly hourConcurrency: number;
-  /** (url, country) groups whose all-time document is computed in parallel. */
+  /** (url, country) groups whose all-time users or document are handled in parallel. */
   readonly groupConcurrency: number;
   /** All-time documents computed and written per batch. */
   readonly bulkSize: number;
@@ -29,9 +50,10 @@ export interface AggregationDependencies {
   readonly onRetry?: (target: 'cassandra') => void;
 }
 
-/** What a run did: the windows it (re)indexed and the documents it wrote. */
+/** What a run did: the windows it (re)computed and the documents it wrote. */
 export interface RunSummary {
-  readonly pendingMarkers: number;
+  /** Hours whose change counters were ahead at the start. */
+  readonly pendingHours: number;
   readonly openWindows: number;
   readonly hours: number;
   readonly days: number;
@@ -41,129 +63,326 @@ export interface RunSummary {
   readonly deleted: number;
 }
 
+/** A recomputed hour: its new groups and the stored ones they replace. */
+interface HourChange {
+  readonly hourMs: number;
+  readonly next: readonly HourGroup[];
+  readonly previous: readonly HourGroup[];
+}
+
+/** A rolled-up day whose state is stored at the end of the run (after the all-time documents that read it). */
+interface DayChange {
+  readonly dayMs: number;
+  readonly next: readonly WindowGroup[];
+  readonly previous: readonly WindowGroup[];
+}
+
+/** The state of one run, threaded through its steps. */
+interface RunContext {
+  readonly deps: AggregationDependencies;
+  readonly signal: AbortSignal;
+  readonly fence: WriteFence;
+  readonly nowMs: number;
+  readonly work: PendingWork;
+  readonly plan: RunPlan;
+  readonly openWindows: number;
+  /** Windows indexed as not final and not finalised yet (kept in step with `open_windows`). */
+  readonly open: Set<string>;
+  readonly dayChanges: DayChange[];
+  /** Groups whose all-time numbers changed, by group key. */
+  readonly allTimeChanged: Map<string, GroupRef>;
+  /** All-time user counts learnt while adding users, by group key. */
+  readonly allTimeUsers: Map<string, number>;
+  readonly counts: { hours: number; days: number; finalised: number; allTimeGroups: number; indexed: number; deleted: number };
+}
+
 /**
  * One aggregation pass over everything pending:
- * 1. every hour with a pending marker is recomputed from its events plus the 30-minute
- *    look-ahead, indexed, and stored as the hour's state (replacing the previous state);
- * 2. every day holding such an hour is rolled up from its stored hours, indexed and stored;
- * 3. open windows that became final meanwhile are re-indexed as final from their stored state;
- * 4. every (url, country) seen in steps 1-2 gets its all-time document from its stored day
- *    totals and its exact all-time user set;
- * 5. only then are exactly the markers listed at the start removed (markers written meanwhile stay).
+ * 1. plan: read the pending hours (change counters ahead of what was done) and the open windows;
+ * 2. per day with pending hours, recompute those hours from their events plus the 30-minute
+ *    look-ahead; add their new users to the all-time user sets; index the hour documents whose
+ *    numbers changed; store the hours' state;
+ * 3. roll the day up from its stored hours and index the day documents whose numbers changed;
+ * 4. finalise: re-index as final the open windows that became final meanwhile;
+ * 5. all-time: for every (url, country) whose day numbers changed, index its all-time document
+ *    (day totals summed, exact users from the stored all-time count), then store the days' state;
+ * 6. release: record the change counters read in step 1 as done (increments made meanwhile stay pending),
+ *    after deleting the hour documents past their retention when one is set.
  *
- * A failure at any point leaves the markers, so the next run redoes the work; every step is
- * idempotent (documents have deterministic ids, state is replaced, not added to). Documents go
- * to Elasticsearch before the state they come from is stored, so a crash in between cannot hide
- * a document that must be deleted. Memory is bounded by the largest window read: the events of
- * `hourConcurrency` hours, or one day's distinct (url, country, user) triples.
+ * A failure at any point leaves the counters pending, so the next run redoes the work; every
+ * step is idempotent (documents have deterministic ids, state is replaced, not added to).
+ * Documents go to Elasticsearch before the state they come from is stored, so a crash in between
+ * is seen again as a difference by the next run. Every write carries the grant's fencing token
+ * (Cassandra write timestamps, Elasticsearch external versions): a replica that lost its lease
+ * cannot overwrite what a newer holder wrote. Memory is bounded by the largest window read: the
+ * events of `hourConcurrency` hours, or one day's distinct (url, country, user) triples.
  *
- * @param signal aborts the run (lease lost, shutdown) before its next write.
+ * @param grant the lease's signal (aborts the run before its next write) and fencing token.
  */
-export async function runAggregation(deps: AggregationDependencies, signal: AbortSignal): Promise<RunSummary> {
-  signal.throwIfAborted();
-  const { state, indexer, logger } = deps;
-  const nowMs = deps.now();
-  const affectedGroups = new Map<string, GroupRef>();
-  const counts = { hours: 0, days: 0, finalised: 0, indexed: 0, deleted: 0 };
-
-  const withRetry = <T>(what: string, operation: () => Promise<T>): Promise<T> =>
-    retryWithBackoff(what, operation, deps.retry, {
-      signal,
-      onRetry: (err, attempt, delayMs) => {
-        deps.onRetry?.('cassandra');
-        logger.warn({ err, attempt, delayMs }, `${what} failed, retrying`);
-      },
-    });
-  const write = async (writes: readonly MetricWrite[]): Promise<void> => {
-    signal.throwIfAborted();
-    const written = await indexer.write(writes, signal);
-    counts.indexed += written.indexed;
-    counts.deleted += written.deleted;
-  };
-  const touch = (groups: readonly GroupRef[]): void => {
-    for (const { urlKey, country } of groups) affectedGroups.set(groupKey({ urlKey, country }), { urlKey, country });
-  };
-
-  const markers = await withRetry('listing pending hours', () => deps.pendingHours.list());
-  const openWindows = await withRetry('listing open windows', () => state.listOpenWindows());
-  const open = new Set(openWindows.map(windowKey));
-  const plan = planRun({ pendingHoursMs: markers.map((m) => m.hourMs), openWindows, nowMs, allowedLatenessMs: deps.allowedLatenessMs });
-
-  /** Indexes a window's documents with its current final flag, keeping `open_windows` in step. */
-  const publish = async (window: OpenWindow, groups: readonly WindowGroup[], previousGroups: readonly GroupRef[]): Promise<void> => {
-    const final = isFinal(window.granularity, window.windowStartMs, nowMs, deps.allowedLatenessMs);
-    const wasOpen = open.has(windowKey(window));
-    // Recorded before the documents: a document indexed as not final always has a row to finalise it later.
-    if (!final && !wasOpen) {
-      await withRetry('recording an open window', () => state.markOpen([window]));
-      open.add(windowKey(window));
-    }
-    await write(windowWrites({ ...window, groups, previousGroups, final, updatedAtMs: nowMs }));
-    if (final && wasOpen) {
-      await withRetry('recording a final window', () => state.markFinal([window]));
-      open.delete(windowKey(window));
-    }
-  };
-
-  const recomputeHour = async (hourMs: number): Promise<void> => {
-    const at = new Date(hourMs).toISOString();
-    const events = await withRetry(`reading the events of ${at}`, () => deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS));
-    const next = aggregateHour(events, hourMs);
-    const previous = await withRetry(`reading the state of ${at}`, () => state.readHour(hourMs));
-    await publish(
-      { granularity: 'hour', windowStartMs: hourMs },
-      next.map((group) => ({ ...group, uniqueUsers: group.userIds.size })),
-      previous,
-    );
-    signal.throwIfAborted();
-    await withRetry(`storing the state of ${at}`, () => state.replaceHour(hourMs, next, previous));
-    touch(next);
-    touch(previous);
-    counts.hours += 1;
-  };
-
-  const recomputeDay = async (dayMs: number): Promise<void> => {
-    const at = new Date(dayMs).toISOString();
-    const hoursMs = Array.from({ length: 24 }, (_, hour) => dayMs + hour * HOUR_MS);
-    const hours = await mapConcurrently(hoursMs, deps.hourConcurrency, (hourMs) =>
-      withRetry(`reading the state of ${new Date(hourMs).toISOString()}`, () => state.readHour(hourMs)),
-    );
-    const next = rollUpDay(hours);
-    const previous = await withRetry(`reading the state of day ${at}`, () => state.readDay(dayMs));
-    await publish({ granularity: 'day', windowStartMs: dayMs }, next, previous);
-    signal.throwIfAborted();
-    await withRetry(`storing the state of day ${at}`, () => state.replaceDay(dayMs, next, previous));
-    touch(next);
-    touch(previous);
-    counts.days += 1;
-  };
-
-  for (const day of plan.days) {
-    await mapConcurrently(day.hoursMs, deps.hourConcurrency, recomputeHour);
-    await recomputeDay(day.dayMs);
+export async function runAggregation(deps: AggregationDependencies, grant: LeaseGrant): Promise<RunSummary> {
+  const run = await planAggregation(deps, grant);
+  for (const day of run.plan.days) {
+    const hours = await recomputeHours(run, day);
+    await rollUpDayOf(run, day, hours);
   }
+  await finaliseWindows(run);
+  await publishAllTime(run);
+  await expireHourDocuments(run);
+  await releasePending(run);
+  return { pendingHours: run.work.hours.length, openWindows: run.openWindows, ...run.counts };
+}
 
-  for (const window of plan.toFinalise) {
-    const groups = await withRetry(`reading the state of ${window.granularity} ${new Date(window.windowStartMs).toISOString()}`, () =>
+/** Step 1: what is pending and which windows are open; the run's clock and fence. */
+export async function planAggregation(deps: AggregationDependencies, grant: LeaseGrant): Promise<RunContext> {
+  grant.signal.throwIfAborted();
+  const nowMs = deps.now();
+  const partial = { deps, signal: grant.signal };
+  const work = await withRetry(partial, 'listing pending hours', () => deps.pendingHours.pending());
+  const openWindows = await withRetry(partial, 'listing open windows', () => deps.state.listOpenWindows());
+  return {
+    ...partial,
+    fence: createWriteFence(grant.token),
+    nowMs,
+    work,
+    plan: planRun({
+      pendingHoursMs: work.hours.map((hour) => hour.startMs),
+      openWindows,
+      nowMs,
+      allowedLatenessMs: deps.allowedLatenessMs,
+    }),
+    openWindows: openWindows.length,
+    open: new Set(openWindows.map(windowKey)),
+    dayChanges: [],
+    allTimeChanged: new Map(),
+    allTimeUsers: new Map(),
+    counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0 },
+  };
+}
+
+/** Step 2: recomputes the day's pending hours, records their new users all-time, indexes and stores them. */
+export async function recomputeHours(run: RunContext, day: DayPlan): Promise<HourChange[]> {
+  const { deps } = run;
+  const changes = await mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs) => {
+    const at = new Date(hourMs).toISOString();
+    const next = await aggregateHourBounded(run, hourMs);
+    const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
+    return { hourMs, next, previous };
+  });
+  // Before the hours are stored: a user an hour holds is always in the all-time set already.
+  await addAllTimeUsers(run, changes);
+  for (const change of changes) {
+    const at = new Date(change.hourMs).toISOString();
+    await publishWindow(
+      run,
+      { granularity: 'hour', windowStartMs: change.hourMs },
+      change.next.map(windowGroupOf),
+      change.previous.map(windowGroupOf),
+    );
+    await write(run, `storing the state of ${at}`, (fence) => deps.state.replaceHour(change.hourMs, change.next, change.previous, fence));
+    run.counts.hours += 1;
+  }
+  return changes;
+}
+
+/**
+ * One hour's groups with at most `maxEventsInMemory` events held at a time: the hour (plus its
+ * look-ahead) is read whole when it fits, otherwise in slices of its users (each slice with all of
+ * its users' events, so time spent stays exact), 4, 16, ... slices until each fits, and the
+ * slices' groups are merged. A bigger hour costs more reads, never more memory.
+ */
+async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<HourGroup[]> {
+  const { deps } = run;
+  const at = new Date(hourMs).toISOString();
+  for (let slices = 1; ; slices *= 4) {
+    try {
+      const parts: HourGroup[][] = [];
+      for (let index = 0; index < slices; index += 1) {
+        const read = {
+          maxEvents: deps.maxEventsInMemory,
+          ...(slices > 1 ? { keepUser: (userId: string) => userSlice(userId, slices) === index } : {}),
+        };
+        const events = await withRetry(run, `reading the events of ${at}`, () =>
+          deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, read),
+        );
+        parts.push(aggregateHour(events, hourMs));
+      }
+      if (slices > 1) deps.logger.info({ hour: at, slices }, 'hour aggregated in slices of its users to bound memory');
+      return mergeHourSlices(parts);
+    } catch (err) {
+      // One user alone above the limit cannot be sliced further: give up rather than loop.
+      if (!(err instanceof TooManyEventsError) || slices >= 4_096) throw err;
+    }
+  }
+}
+
+/** The slice (0..slices-1) of a user: FNV-1a of the user id. */
+export function userSlice(userId: string, slices: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < userId.length; i += 1) hash = Math.imul(hash ^ userId.charCodeAt(i), 0x01000193) >>> 0;
+  return hash % slices;
+}
+
+/** The users new to a recomputed hour go into their group's all-time set (the stored count follows). */
+async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]): Promise<void> {
+  const added = new Map<string, { group: GroupRef; userIds: Set<string> }>();
+  for (const { next, previous } of changes) {
+    const before = new Map(previous.map((group) => [groupKey(group), group.userIds]));
+    for (const group of next) {
+      const key = groupKey(group);
+      const old = before.get(key);
+      for (const userId of group.userIds) {
+        if (old?.has(userId)) continue;
+        let entry = added.get(key);
+        if (entry === undefined) {
+          entry = { group: { urlKey: group.urlKey, country: group.country }, userIds: new Set() };
+          added.set(key, entry);
+        }
+        entry.userIds.add(userId);
+      }
+    }
+  }
+  await mapConcurrently([...added], run.deps.groupConcurrency, async ([key, { group, userIds }]) => {
+    const users = await write(run, 'adding all-time users', (fence) => run.deps.state.addAllTimeUsers(group, userIds, fence));
+    run.allTimeUsers.set(key, users);
+  });
+}
+
+/** Step 3: rolls the day up from its hours (the recomputed ones from memory) and indexes what changed. */
+export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: readonly HourChange[]): Promise<void> {
+  const { deps } = run;
+  const fresh = new Map(recomputed.map((change) => [change.hourMs, change.next]));
+  const stored = Array.from({ length: 24 }, (_, hour) => day.dayMs + hour * HOUR_MS).filter((hourMs) => !fresh.has(hourMs));
+  const storedHours = await mapConcurrently(stored, deps.hourConcurrency, (hourMs) =>
+    withRetry(run, `reading the state of ${new Date(hourMs).toISOString()}`, () => deps.state.readHour(hourMs)),
+  );
+  const next = rollUpDay([...fresh.values(), ...storedHours]);
+  const previous = await withRetry(run, `reading the state of day ${new Date(day.dayMs).toISOString()}`, () =>
+    deps.state.readDay(day.dayMs),
+  );
+  await publishWindow(run, { granularity: 'day', windowStartMs: day.dayMs }, next, previous);
+  const before = new Map(previous.map((group) => [groupKey(group), group]));
+  for (const group of next) {
+    const old = before.get(groupKey(group));
+    before.delete(groupKey(group));
+    if (old === undefined || !sameNumbers(old, group)) run.allTimeChanged.set(groupKey(group), group);
+  }
+  for (const [key, gone] of before) run.allTimeChanged.set(key, gone);
+  run.dayChanges.push({ dayMs: day.dayMs, next, previous });
+  run.counts.days += 1;
+}
+
+/** Step 4: windows indexed as not final earlier and final now are re-indexed from their stored state. */
+export async function finaliseWindows(run: RunContext): Promise<void> {
+  const { state } = run.deps;
+  for (const window of run.plan.toFinalise) {
+    const at = `${window.granularity} ${new Date(window.windowStartMs).toISOString()}`;
+    const groups = await withRetry(run, `reading the state of ${at}`, () =>
       window.granularity === 'hour' ? state.readHourTotals(window.windowStartMs) : state.readDay(window.windowStartMs),
     );
-    await publish(window, groups, groups);
-    counts.finalised += 1;
+    await publishWindow(run, window, groups, groups);
+    run.counts.finalised += 1;
   }
+}
 
-  const groups = [...affectedGroups.values()];
+/**
+ * Step 5: the all-time documents of the groups whose day numbers changed (sums of the stored day
+ * totals with this run's days in place of the stored ones), then the days' state.
+ */
+export async function publishAllTime(run: RunContext): Promise<void> {
+  const { deps } = run;
+  const runDays = run.dayChanges.map((change) => ({
+    dayMs: change.dayMs,
+    groups: new Map(change.next.map((group) => [groupKey(group), group])),
+  }));
+  const groups = [...run.allTimeChanged];
   for (let start = 0; start < groups.length; start += deps.bulkSize) {
-    const writes = await mapConcurrently(groups.slice(start, start + deps.bulkSize), deps.groupConcurrency, async (group) => {
-      const [days, uniqueUsers] = await Promise.all([
-        withRetry('reading day totals', () => state.readGroupDays(group.urlKey, group.country)),
-        withRetry('counting all-time users', () => state.countAllUsers(group.urlKey, group.country)),
+    const writes = await mapConcurrently(groups.slice(start, start + deps.bulkSize), deps.groupConcurrency, async ([key, group]) => {
+      const [storedDays, storedUsers] = await Promise.all([
+        withRetry(run, 'reading day totals', () => deps.state.readGroupDays(group)),
+        run.allTimeUsers.has(key)
+          ? Promise.resolve(undefined)
+          : withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsers(group)),
       ]);
-      return allTimeWrite({ group, days, uniqueUsers, updatedAtMs: nowMs });
+      const days = new Map<number, GroupDay>(storedDays.map((day) => [day.dayMs, day]));
+      for (const runDay of runDays) {
+        const fresh = runDay.groups.get(key);
+        if (fresh === undefined) days.delete(runDay.dayMs);
+        else days.set(runDay.dayMs, { ...fresh, dayMs: runDay.dayMs });
+      }
+      const uniqueUsers = run.allTimeUsers.get(key) ?? storedUsers ?? 0;
+      return allTimeWrite({ group, days: [...days.values()], uniqueUsers, updatedAtMs: run.nowMs });
     });
-    await write(writes);
+    await index(run, writes);
   }
+  run.counts.allTimeGroups = groups.length;
+  for (const change of run.dayChanges) {
+    const at = new Date(change.dayMs).toISOString();
+    await write(run, `storing the state of day ${at}`, (fence) => deps.state.replaceDay(change.dayMs, change.next, change.previous, fence));
+  }
+}
 
-  signal.throwIfAborted();
-  await withRetry('removing processed markers', () => deps.pendingHours.remove(markers));
-  return { pendingMarkers: markers.length, openWindows: openWindows.length, allTimeGroups: groups.length, ...counts };
+/** With an hour-document retention: the hour documents past it are deleted (day and all-time documents stay). */
+export async function expireHourDocuments(run: RunContext): Promise<void> {
+  const expiry = run.deps.expireHourDocuments;
+  if (expiry === undefined || expiry.retentionMs === 0) return;
+  run.signal.throwIfAborted();
+  run.counts.deleted += await expiry.deleteBefore(run.nowMs - expiry.retentionMs);
+}
+
+/** Step 6: the counters read at the start are recorded as done. */
+export async function releasePending(run: RunContext): Promise<void> {
+  await write(run, 'releasing the pending hours', (fence) => run.deps.pendingHours.release(run.work, fence));
+}
+
+/** Indexes a window's changed documents with its current final flag, keeping `open_windows` in step. */
+async function publishWindow(
+  run: RunContext,
+  window: WindowRef,
+  groups: readonly WindowGroup[],
+  previousGroups: readonly WindowGroup[],
+): Promise<void> {
+  const { state } = run.deps;
+  const final = isFinal(window.granularity, window.windowStartMs, run.nowMs, run.deps.allowedLatenessMs);
+  const wasOpen = run.open.has(windowKey(window));
+  // Recorded before the documents: a document indexed as not final always has a row to finalise it later.
+  if (!final && !wasOpen) {
+    await write(run, 'recording an open window', (fence) => state.markOpen([window], fence));
+    run.open.add(windowKey(window));
+  }
+  const writes = windowWrites({ ...window, groups, previousGroups, reindexAll: final && wasOpen, final, updatedAtMs: run.nowMs });
+  await index(run, writes);
+  if (final && wasOpen) {
+    await write(run, 'recording a final window', (fence) => state.markFinal([window], fence));
+    run.open.delete(windowKey(window));
+  }
+}
+
+/** Sends documents under the run's fence: Elasticsearch refuses them if a newer holder wrote them already. */
+async function index(run: RunContext, writes: readonly MetricWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  run.signal.throwIfAborted();
+  const version = externalVersionOf(run.fence.nextTimestamp());
+  const written = await run.deps.indexer.write(
+    writes.map((w) => ({ ...w, version })),
+    run.signal,
+  );
+  run.counts.indexed += written.indexed;
+  run.counts.deleted += written.deleted;
+}
+
+/** A fenced Cassandra write, after checking the lease, with retries. */
+function write<T>(run: RunContext, what: string, operation: (fence: WriteFence) => Promise<T>): Promise<T> {
+  run.signal.throwIfAborted();
+  return withRetry(run, what, () => operation(run.fence));
+}
+
+function withRetry<T>(run: Pick<RunContext, 'deps' | 'signal'>, what: string, operation: () => Promise<T>): Promise<T> {
+  const { deps, signal } = run;
+  return retryWithBackoff(what, operation, deps.retry, {
+    signal,
+    onRetry: (err, attempt, delayMs) => {
+      deps.onRetry?.('cassandra');
+      deps.logger.warn({ err, attempt, delayMs }, `${what} failed, retrying`);
+    },
+  });
 }

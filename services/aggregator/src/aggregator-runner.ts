@@ -3,6 +3,7 @@ import type { Logger } from '@clickstream/observability';
 import type { AggregatorMetrics, RunOutcome } from './aggregator-metrics.ts';
 import type { RunSummary } from './aggregation-run.ts';
 import { withLease } from './run-lease.ts';
+import type { LeaseClock, LeaseGrant } from './run-lease.ts';
 
 /** The lease every aggregator replica competes for before a run. */
 export const AGGREGATION_LEASE = 'aggregation';
@@ -27,9 +28,11 @@ export function createAggregatorRunner(deps: {
   leases: LeaseRepository;
   holder: string;
   leaseTtlMs: number;
-  run: (signal: AbortSignal) => Promise<RunSummary>;
+  /** One aggregation pass under a grant (its signal also aborts on {@link AggregatorRunner.abort}). */
+  run: (grant: LeaseGrant) => Promise<RunSummary>;
   metrics: AggregatorMetrics;
   logger: Logger;
+  clock?: LeaseClock;
 }): AggregatorRunner {
   const { metrics, logger } = deps;
   let current: Promise<RunOutcome> | undefined;
@@ -43,14 +46,14 @@ export function createAggregatorRunner(deps: {
     try {
       const leased = await withLease(
         deps.leases,
-        { name: AGGREGATION_LEASE, holder: deps.holder, ttlMs: deps.leaseTtlMs, logger },
-        (leaseSignal) => deps.run(AbortSignal.any([leaseSignal, stopSignal])),
+        { name: AGGREGATION_LEASE, holder: deps.holder, ttlMs: deps.leaseTtlMs, logger, ...(deps.clock ? { clock: deps.clock } : {}) },
+        (grant) => deps.run({ signal: AbortSignal.any([grant.signal, stopSignal]), token: grant.token }),
       );
       const durationMs = Math.round(performance.now() - started);
       if (leased.acquired) {
         const summary = leased.result;
         outcome = 'success';
-        metrics.pendingHours.set(summary.hours);
+        metrics.pendingHours.set(summary.pendingHours);
         metrics.openWindows.set(summary.openWindows);
         metrics.documents.inc({ action: 'indexed' }, summary.indexed);
         metrics.documents.inc({ action: 'deleted' }, summary.deleted);
@@ -58,7 +61,7 @@ export function createAggregatorRunner(deps: {
         logger.info(
           {
             outcome,
-            pendingMarkers: summary.pendingMarkers,
+            pendingHours: summary.pendingHours,
             windows: { hour: summary.hours, day: summary.days, finalised: summary.finalised, all: summary.allTimeGroups },
             documents: { indexed: summary.indexed, deleted: summary.deleted },
             durationMs,

@@ -32,6 +32,9 @@ export const aggregatorEnvShape = {
   AGGREGATOR_LEASE_TTL_MS: positiveInt(120_000).describe(
     'lease that keeps a second replica from running at the same time; renewed during a run',
   ),
+  AGGREGATOR_MAX_EVENTS_IN_MEMORY: positiveInt(250_000).describe(
+    'events held per hour read; a bigger hour is read in slices of its users (memory: about 300 bytes per event)',
+  ),
   AGGREGATOR_HOUR_CONCURRENCY: positiveInt(2).describe('hours aggregated in parallel within a run (memory: the events of this many hours)'),
   AGGREGATOR_GROUP_CONCURRENCY: positiveInt(16).describe('(url, country) all-time documents computed in parallel within a run'),
   AGGREGATOR_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra state writes in flight'),
@@ -40,6 +43,29 @@ export const aggregatorEnvShape = {
   AGGREGATOR_RETRY_INITIAL_DELAY_MS: positiveInt(200).describe('first backoff delay of a retried call; doubles per attempt'),
   AGGREGATOR_RETRY_MAX_DELAY_MS: positiveInt(10_000).describe('longest backoff delay of a retried call'),
   AGGREGATOR_SHUTDOWN_TIMEOUT_MS: positiveInt(20_000).describe('longest wait for a running pass on SIGTERM'),
+  AGGREGATOR_EVENTS_TTL_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7_300)
+    .default(0)
+    .describe(
+      'retention of raw events (Cassandra TTL from when each is written; 0 keeps them forever); older hours are no longer recomputed',
+    ),
+  AGGREGATOR_USER_STATE_TTL_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7_300)
+    .default(0)
+    .describe('retention of per-user aggregation state (hour user sets, all-time user sets; 0 keeps it forever)'),
+  AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7_300)
+    .default(0)
+    .describe('hour documents whose window started longer ago are deleted by each run (0 keeps them forever)'),
   ELASTICSEARCH_SHARDS: positiveInt(1).describe('primary shards of a new metrics index'),
   ELASTICSEARCH_REPLICAS: z.coerce.number().int().min(0).default(0).describe('replicas of a new metrics index'),
 };

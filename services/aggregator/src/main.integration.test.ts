@@ -115,7 +115,7 @@ describe('npm run aggregator', { concurrency: false }, () => {
     } finally {
       await es.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
     }
-    assert.equal((await pending.list()).length, 1);
+    assert.equal((await pending.pending()).hours.length, 1);
   });
 
   test('when scheduled, then it runs on the schedule, answers /healthz, /readyz and /metrics, and stops cleanly on SIGTERM', async () => {
@@ -145,7 +145,7 @@ describe('npm run aggregator', { concurrency: false }, () => {
       assert.match(metrics, /aggregator_run_duration_seconds_count\{[^}]*outcome="success"/);
       assert.match(metrics, /aggregator_documents_written_total/);
       assert.match(metrics, /aggregator_pending_hours/);
-      assert.equal((await createPendingHoursRepository(cassandra).list()).length, 0, 'the scheduled run did the pending hour');
+      assert.equal((await createPendingHoursRepository(cassandra).pending()).hours.length, 0, 'the scheduled run did the pending hour');
     } finally {
       run.kill('SIGTERM');
     }

@@ -21,6 +21,7 @@ import { parseReplication } from '@clickstream/config';
 import {
   createElasticsearchClient,
   createMetricsIndexer,
+  deleteHourDocumentsBefore,
   elasticsearchConnectionOf,
   installMetricsIndex,
   metricsIndexNames,
@@ -33,6 +34,7 @@ import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import type { RunOutcome } from './aggregator-metrics.ts';
 import { createAggregatorRunner } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
+import type { AggregationDependencies } from './aggregation-run.ts';
 import { loadAggregatorConfig } from './config.ts';
 import type { AggregatorConfig } from './config.ts';
 import { createScheduleWatchdog } from './schedule-watchdog.ts';
@@ -42,6 +44,8 @@ export interface AggregatorApi {
   readonly runOnce: () => Promise<RunOutcome>;
 }
 export type AggregatorService = RunningService<AggregatorConfig, AggregatorApi> & AggregatorApi;
+
+const DAY_S = 86_400;
 
 /** The metrics index as `installMetricsIndex` creates it (at start, or by `npm run migrate`). */
 export function metricsIndexOptions(config: AggregatorConfig): { alias: string; shards: number; replicas: number } {
@@ -72,7 +76,10 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
 
       const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
       onClose('cassandra', () => cassandra.shutdown());
-      if (config.MIGRATE_ON_START) await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
+      if (config.MIGRATE_ON_START)
+        await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), {
+          eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S,
+        });
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
       const names = config.MIGRATE_ON_START
@@ -86,39 +93,46 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
           )
         : metricsIndexNames(config.ELASTICSEARCH_INDEX);
 
+      // Built once: every run shares the repositories and the indexer.
+      const aggregation: AggregationDependencies = {
+        events: createEventsRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
+        pendingHours: createPendingHoursRepository(cassandra),
+        state: createAggregatorStateRepository(cassandra, {
+          concurrency: config.AGGREGATOR_WRITE_CONCURRENCY,
+          userStateTtlSeconds: config.AGGREGATOR_USER_STATE_TTL_DAYS * DAY_S,
+        }),
+        indexer: createMetricsIndexer(elasticsearch, {
+          alias: names.alias,
+          bulkSize: config.AGGREGATOR_BULK_SIZE,
+          retry,
+          onRetry: (err, attempt, delayMs) => {
+            metrics.retries.inc({ target: 'elasticsearch' });
+            logger.warn({ err, attempt, delayMs }, 'bulk write failed, retrying the failed items');
+          },
+          onQuarantine: (records) => metrics.quarantined.inc(records.length),
+        }),
+        allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
+        eventsRetentionMs: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S * 1_000,
+        expireHourDocuments: {
+          retentionMs: config.AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS * DAY_S * 1_000,
+          deleteBefore: (cutoffMs) => deleteHourDocumentsBefore(elasticsearch, names.alias, cutoffMs),
+        },
+        maxEventsInMemory: config.AGGREGATOR_MAX_EVENTS_IN_MEMORY,
+        hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
+        groupConcurrency: config.AGGREGATOR_GROUP_CONCURRENCY,
+        bulkSize: config.AGGREGATOR_BULK_SIZE,
+        retry,
+        now: Date.now,
+        logger,
+        onRetry: (target) => metrics.retries.inc({ target }),
+      };
       const runner = createAggregatorRunner({
         leases: createLeaseRepository(cassandra),
         holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
         leaseTtlMs: config.AGGREGATOR_LEASE_TTL_MS,
         metrics,
         logger,
-        run: (signal) =>
-          runAggregation(
-            {
-              events: createEventsRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
-              pendingHours: createPendingHoursRepository(cassandra),
-              state: createAggregatorStateRepository(cassandra, { concurrency: config.AGGREGATOR_WRITE_CONCURRENCY }),
-              indexer: createMetricsIndexer(elasticsearch, {
-                alias: names.alias,
-                bulkSize: config.AGGREGATOR_BULK_SIZE,
-                retry,
-                onRetry: (err, attempt, delayMs) => {
-                  metrics.retries.inc({ target: 'elasticsearch' });
-                  logger.warn({ err, attempt, delayMs }, 'bulk write failed, retrying the failed items');
-                },
-                onQuarantine: (records) => metrics.quarantined.inc(records.length),
-              }),
-              allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
-              hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
-              groupConcurrency: config.AGGREGATOR_GROUP_CONCURRENCY,
-              bulkSize: config.AGGREGATOR_BULK_SIZE,
-              retry,
-              now: Date.now,
-              logger,
-              onRetry: (target) => metrics.retries.inc({ target }),
-            },
-            signal,
-          ),
+        run: (grant) => runAggregation(aggregation, grant),
       });
 
       let lastRunFailed = false;

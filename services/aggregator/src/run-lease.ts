@@ -5,49 +5,75 @@ import type { Logger } from '@clickstream/observability';
 export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
   readonly code = 'lease_lost';
-  /** A later run can take the lease again and redo the work (markers are only removed at the end). */
+  /** A later run can take the lease again and redo the work (markers are only released at the end). */
   readonly retriable = true;
+}
+
+/** What a holder of the lease works with: the signal that aborts when the lease is lost, and the grant's fencing token. */
+export interface LeaseGrant {
+  readonly signal: AbortSignal;
+  /** Larger for every grant; the stores outrank or refuse writes made under smaller tokens. */
+  readonly token: number;
 }
 
 export type LeasedOutcome<T> = { readonly acquired: false } | { readonly acquired: true; readonly result: T };
 
+/** How the lease keeps time; real timers by default, fakes in unit tests. */
+export interface LeaseClock {
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): { cancel(): void };
+}
+
+const realClock: LeaseClock = {
+  now: () => Date.now(),
+  setTimeout(callback, delayMs) {
+    const timer = setTimeout(callback, delayMs);
+    return { cancel: () => clearTimeout(timer) };
+  },
+};
+
 /**
  * Runs `work` while holding the named lease, so that of several replicas one works at a time.
  * The lease is taken with a TTL and renewed every third of it; when a renewal is refused, or
- * renewals keep failing for half the TTL, `work`'s signal aborts with {@link LeaseLostError}
- * (work must check the signal before each write). The lease is released at the end.
+ * renewals keep failing for half the TTL, the grant's signal aborts with {@link LeaseLostError}
+ * (work checks it before each write). The signal is a courtesy: a holder paused past the TTL
+ * cannot notice in time, which is why every write also carries the grant's token. The lease is
+ * released at the end.
  *
  * @returns `{ acquired: false }` at once when another holder has the lease.
  */
 export async function withLease<T>(
   leases: LeaseRepository,
-  options: { name: string; holder: string; ttlMs: number; logger: Logger },
-  work: (signal: AbortSignal) => Promise<T>,
+  options: { name: string; holder: string; ttlMs: number; logger: Logger; clock?: LeaseClock },
+  work: (grant: LeaseGrant) => Promise<T>,
 ): Promise<LeasedOutcome<T>> {
   const { name, holder, ttlMs, logger } = options;
-  if (!(await leases.tryAcquire(name, holder, ttlMs))) return { acquired: false };
+  const clock = options.clock ?? realClock;
+  const token = await leases.tryAcquire(name, holder, ttlMs);
+  if (token === null) return { acquired: false };
   const controller = new AbortController();
-  let lastRenewedMs = Date.now();
-  let timer: NodeJS.Timeout | undefined;
+  let lastRenewedMs = clock.now();
+  let timer: { cancel(): void } | undefined;
   let renewal: Promise<void> = Promise.resolve();
   let finished = false;
 
   const renew = async (): Promise<void> => {
     try {
-      if (await leases.renew(name, holder, ttlMs)) {
-        lastRenewedMs = Date.now();
+      if (await leases.renew(name, holder, token, ttlMs)) {
+        lastRenewedMs = clock.now();
       } else {
         controller.abort(new LeaseLostError(`lease '${name}' was lost: another holder has it or it expired`));
       }
     } catch (err) {
       logger.warn({ err, lease: name }, 'lease renewal failed');
-      if (Date.now() - lastRenewedMs > ttlMs / 2) {
-        controller.abort(new LeaseLostError(`lease '${name}' could not be renewed for ${Date.now() - lastRenewedMs} ms`, { cause: err }));
+      const sinceMs = clock.now() - lastRenewedMs;
+      if (sinceMs > ttlMs / 2) {
+        controller.abort(new LeaseLostError(`lease '${name}' could not be renewed for ${sinceMs} ms`, { cause: err }));
       }
     }
   };
   const schedule = (): void => {
-    timer = setTimeout(() => {
+    timer = clock.setTimeout(() => {
       renewal = renew().then(() => {
         if (!finished && !controller.signal.aborted) schedule();
       });
@@ -56,14 +82,14 @@ export async function withLease<T>(
 
   schedule();
   try {
-    return { acquired: true, result: await work(controller.signal) };
+    return { acquired: true, result: await work({ signal: controller.signal, token }) };
   } finally {
     finished = true;
-    clearTimeout(timer);
+    timer?.cancel();
     await renewal;
     if (!controller.signal.aborted) {
       await leases
-        .release(name, holder)
+        .release(name, holder, token)
         .catch((err: unknown) => logger.warn({ err, lease: name }, 'lease release failed; it expires with its TTL'));
     }
   }

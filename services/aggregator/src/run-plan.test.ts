@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OpenWindow } from '@clickstream/cassandra';
+import type { WindowRef } from '@clickstream/metrics';
 import { planRun } from './run-plan.ts';
 import type { RunPlan } from './run-plan.ts';
 
@@ -12,7 +12,7 @@ const LATENESS = 10 * 60_000;
 const finalAt = (startMs: number, lengthMs: number): number => startMs + lengthMs + LATENESS + 30 * 60_000;
 
 await test('planRun', async (t) => {
-  const cases: { name: string; pending: number[]; open: OpenWindow[]; nowMs: number; expected: RunPlan }[] = [
+  const cases: { name: string; pending: number[]; open: WindowRef[]; nowMs: number; expected: RunPlan }[] = [
     {
       name: 'when nothing is pending or open, then the run has nothing to do',
       pending: [],
@@ -87,5 +87,15 @@ await test('planRun', async (t) => {
       allowedLatenessMs: LATENESS,
     });
     assert.deepEqual(plan.toFinalise, []);
+  });
+  await t.test('when a pending hour started before the retention of raw events, then it is not recomputed; later ones are', () => {
+    const plan = planRun({
+      pendingHoursMs: [DAY_1 + 3 * H, DAY_2 + 5 * H, DAY_2 + 6 * H],
+      openWindows: [],
+      nowMs: DAY_2 + 30 * H,
+      allowedLatenessMs: LATENESS,
+      retentionMs: 26 * H,
+    });
+    assert.deepEqual(plan.days, [{ dayMs: DAY_2, hoursMs: [DAY_2 + 5 * H, DAY_2 + 6 * H] }]);
   });
 });

@@ -1,5 +1,5 @@
-import type { OpenWindow } from '@clickstream/cassandra';
-import { dayStartMs, isFinal } from '@clickstream/metrics';
+import { dayStartMs, isFinal, windowKey } from '@clickstream/metrics';
+import type { WindowRef } from '@clickstream/metrics';
 
 /** A day to recompute, with those of its hours that have pending markers (ascending). */
 export interface DayPlan {
@@ -12,24 +12,28 @@ export interface RunPlan {
   /** Ascending by day. */
   readonly days: readonly DayPlan[];
   /** Windows indexed as not final earlier, final now, and not recomputed by this run anyway. */
-  readonly toFinalise: readonly OpenWindow[];
+  readonly toFinalise: readonly WindowRef[];
 }
 
 /**
  * Plans a run from the pending hour markers and the open windows. Every day holding a pending
- * hour is recomputed (the all-time documents follow from the days). Pure.
+ * hour is recomputed (the all-time documents follow from the days), unless the hour started
+ * before the retention of raw events: its documents stay as they are. Pure.
  *
- * @param pendingHoursMs hour starts of the markers; duplicates allowed (one per ingest batch).
+ * @param pendingHoursMs starts of the pending hours; duplicates allowed.
  * @param nowMs the run's clock, epoch ms.
  * @param allowedLatenessMs see `isFinal`.
  */
 export function planRun(input: {
   pendingHoursMs: readonly number[];
-  openWindows: readonly OpenWindow[];
+  openWindows: readonly WindowRef[];
   nowMs: number;
   allowedLatenessMs: number;
+  /** Retention of raw events in ms (0: forever): older hours may have lost events and are not recomputed. */
+  retentionMs?: number;
 }): RunPlan {
-  const hours = [...new Set(input.pendingHoursMs)].sort((a, b) => a - b);
+  const oldestMs = input.retentionMs ? input.nowMs - input.retentionMs : Number.NEGATIVE_INFINITY;
+  const hours = [...new Set(input.pendingHoursMs)].filter((hourMs) => hourMs >= oldestMs).sort((a, b) => a - b);
   const byDay = new Map<number, number[]>();
   for (const hourMs of hours) {
     const dayMs = dayStartMs(hourMs);
@@ -41,9 +45,4 @@ export function planRun(input: {
     .filter((w) => !recomputed.has(windowKey(w)) && isFinal(w.granularity, w.windowStartMs, input.nowMs, input.allowedLatenessMs))
     .sort((a, b) => a.windowStartMs - b.windowStartMs || a.granularity.localeCompare(b.granularity));
   return { days: [...byDay].map(([dayMs, hoursMs]) => ({ dayMs, hoursMs })), toFinalise };
-}
-
-/** A string identifying a window, for sets. */
-export function windowKey(window: OpenWindow): string {
-  return `${window.granularity}:${window.windowStartMs}`;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { metricDocumentId } from '@clickstream/metrics';
+import type { WindowGroup } from '@clickstream/metrics';
 import { allTimeWrite, windowWrites } from './window-documents.ts';
-import type { WindowGroup } from './window-documents.ts';
 
 const HOUR = Date.UTC(2024, 2, 10, 10);
 const UPDATED = Date.UTC(2024, 2, 10, 12);
@@ -22,6 +22,7 @@ await test('windowWrites', async (t) => {
       windowStartMs: HOUR,
       groups: [group('/a', 4, 2, 9_000, 3)],
       previousGroups: [],
+      reindexAll: false,
       final: true,
       updatedAtMs: UPDATED,
     });
@@ -45,34 +46,48 @@ await test('windowWrites', async (t) => {
       },
     });
   });
-  const cases: { name: string; groups: WindowGroup[]; previous: string[]; expected: [string, string][] }[] = [
+  const cases: { name: string; groups: WindowGroup[]; previous: WindowGroup[]; reindexAll?: boolean; expected: [string, string][] }[] = [
     { name: 'when the window had no documents and has none, then nothing is written', groups: [], previous: [], expected: [] },
     {
       name: 'when a group left the window since its last aggregation, then its document is deleted',
       groups: [group('/a', 1, 1)],
-      previous: ['/a', '/gone'],
+      previous: [group('/a', 1, 1), group('/gone', 3, 1)],
+      expected: [['delete', '/gone']],
+    },
+    {
+      name: 'when the same groups are there again with the same numbers, then nothing is written',
+      groups: [group('/a', 1, 1), group('/b', 2, 1)],
+      previous: [group('/b', 2, 1), group('/a', 1, 1)],
+      expected: [],
+    },
+    {
+      name: 'when one number of a group changed, then only that group is re-indexed',
+      groups: [group('/a', 1, 1), group('/b', 2, 2), group('/c', 2, 1, 10, 1), group('/d', 2, 1)],
+      previous: [group('/a', 1, 1), group('/b', 2, 1), group('/c', 2, 1, 10, 2), group('/d', 2, 1)],
       expected: [
-        ['index', '/a'],
-        ['delete', '/gone'],
+        ['index', '/b'],
+        ['index', '/c'],
       ],
     },
     {
-      name: 'when the same groups are there again, then they are re-indexed (overwritten) and nothing is deleted',
+      name: 'when the window is re-indexed as a whole (it turned final), then every group is written, changed or not',
       groups: [group('/a', 1, 1), group('/b', 2, 1)],
-      previous: ['/b', '/a'],
+      previous: [group('/a', 1, 1)],
+      reindexAll: true,
       expected: [
         ['index', '/a'],
         ['index', '/b'],
       ],
     },
   ];
-  for (const { name, groups, previous, expected } of cases) {
+  for (const { name, groups, previous, reindexAll, expected } of cases) {
     await t.test(name, () => {
       const writes = windowWrites({
         granularity: 'day',
         windowStartMs: Date.UTC(2024, 2, 10),
         groups,
-        previousGroups: previous.map((urlKey) => ({ urlKey, country: 'FR' })),
+        previousGroups: previous,
+        reindexAll: reindexAll ?? false,
         final: false,
         updatedAtMs: UPDATED,
       });

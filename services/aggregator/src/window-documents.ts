@@ -1,45 +1,48 @@
-import type { GroupTotals, WindowGroupState } from '@clickstream/cassandra';
 import type { MetricWrite } from '@clickstream/elasticsearch';
-import { buildMetricDocument, mergeTotals, metricDocumentId } from '@clickstream/metrics';
-
-/** The numbers of one (window, url, country) document; unique users are exact. */
-export type WindowGroup = WindowGroupState;
-
-/** A (url, country). */
-export type GroupRef = Pick<GroupTotals, 'urlKey' | 'country'>;
+import { buildMetricDocument, groupKey, mergeTotals, metricDocumentId, sameNumbers } from '@clickstream/metrics';
+import type { GroupRef, GroupTotals, WindowGroup } from '@clickstream/metrics';
 
 /**
- * The writes that make the alias hold exactly `groups` for one hour or day window: an index per
- * group, under its deterministic id, and a delete per group of `previousGroups` that is no
- * longer there. Pure.
+ * The writes that make the alias hold exactly `groups` for one hour or day window, given that it
+ * held `previousGroups` (as indexed by the last run): an index for each group whose numbers
+ * changed (or every group when `reindexAll`, e.g. when the window turns final), under its
+ * deterministic id, and a delete for each previous group that is no longer there. Unchanged
+ * groups are not written. Pure.
  */
 export function windowWrites(input: {
   granularity: 'hour' | 'day';
   windowStartMs: number;
   groups: readonly WindowGroup[];
-  previousGroups: readonly GroupRef[];
+  previousGroups: readonly WindowGroup[];
+  reindexAll: boolean;
   final: boolean;
   updatedAtMs: number;
 }): MetricWrite[] {
   const { granularity, windowStartMs } = input;
+  const before = new Map(input.previousGroups.map((group) => [groupKey(group), group]));
   const present = new Set(input.groups.map(groupKey));
-  const writes: MetricWrite[] = input.groups.map((group) => ({
-    action: 'index',
-    id: metricDocumentId(granularity, windowStartMs, group.urlKey, group.country),
-    document: buildMetricDocument({
-      granularity,
-      windowStartMs,
-      url: group.urlKey,
-      country: group.country,
-      clicks: group.clicks,
-      uniqueUsers: group.uniqueUsers,
-      uniqueUsersExact: true,
-      timeSpentSumMs: group.timeSpentSumMs,
-      timeSpentSamples: group.timeSpentSamples,
-      final: input.final,
-      updatedAtMs: input.updatedAtMs,
-    }),
-  }));
+  const writes: MetricWrite[] = [];
+  for (const group of input.groups) {
+    const old = before.get(groupKey(group));
+    if (!input.reindexAll && old !== undefined && sameNumbers(old, group)) continue;
+    writes.push({
+      action: 'index',
+      id: metricDocumentId(granularity, windowStartMs, group.urlKey, group.country),
+      document: buildMetricDocument({
+        granularity,
+        windowStartMs,
+        url: group.urlKey,
+        country: group.country,
+        clicks: group.clicks,
+        uniqueUsers: group.uniqueUsers,
+        uniqueUsersExact: true,
+        timeSpentSumMs: group.timeSpentSumMs,
+        timeSpentSamples: group.timeSpentSamples,
+        final: input.final,
+        updatedAtMs: input.updatedAtMs,
+      }),
+    });
+  }
   for (const gone of input.previousGroups) {
     if (!present.has(groupKey(gone)))
       writes.push({ action: 'delete', id: metricDocumentId(granularity, windowStartMs, gone.urlKey, gone.country) });
@@ -76,9 +79,4 @@ export function allTimeWrite(input: {
       updatedAtMs: input.updatedAtMs,
     }),
   };
-}
-
-/** A string identifying a (url, country), for maps and sets. */
-export function groupKey(group: GroupRef): string {
-  return JSON.stringify([group.urlKey, group.country]);
 }

@@ -97,8 +97,8 @@ function harness(values: string[], write: (rows: readonly EnrichedClick[], attem
       h.steps.push('markers');
       return Promise.resolve();
     },
-    list: () => Promise.resolve([]),
-    remove: () => Promise.resolve(),
+    pending: () => Promise.resolve({ days: [], hours: [] }),
+    release: () => Promise.resolve(),
   };
   const deadLetters: MessageProducer = {
     send: (_topic, sent) => {

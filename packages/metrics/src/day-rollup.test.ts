@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { WindowGroupState, HourGroupState } from '@clickstream/cassandra';
+import type { HourGroup, WindowGroup } from './groups.ts';
 import { rollUpDay } from './day-rollup.ts';
 
-function hourGroup(
-  urlKey: string,
-  country: string,
-  clicks: number,
-  users: string[],
-  timeSpentSumMs = 0,
-  timeSpentSamples = 0,
-): HourGroupState {
+function hourGroup(urlKey: string, country: string, clicks: number, users: string[], timeSpentSumMs = 0, timeSpentSamples = 0): HourGroup {
   return { urlKey, country, clicks, timeSpentSumMs, timeSpentSamples, userIds: new Set(users) };
 }
 
 await test('rollUpDay', async (t) => {
-  const cases: { name: string; hours: HourGroupState[][]; expected: WindowGroupState[] }[] = [
+  const cases: { name: string; hours: HourGroup[][]; expected: WindowGroup[] }[] = [
     { name: 'when the day has no stored hour, then it has no group', hours: [], expected: [] },
     {
       name: 'when a user is active in two hours of a group, then the day counts the user once and sums clicks and time spent',

@@ -1,0 +1,45 @@
+import cassandra from 'cassandra-driver';
+
+/**
+ * Write timestamps derived from a lease's fencing token instead of a clock. Every aggregator
+ * state write carries `USING TIMESTAMP` from its run's fence, and Cassandra keeps the cell with
+ * the highest timestamp: a replica whose lease was taken over (a smaller token) can no longer
+ * overwrite what the new holder wrote, whatever the clocks of either say.
+ *
+ * Layout (microseconds, as Cassandra timestamps are): 2^52 (year 2112 in real time, so every
+ * fenced write wins over state written with clock timestamps by earlier versions) + token * 2^20
+ * + a sequence number within the run (so later writes of one run win over its earlier ones).
+ */
+export interface WriteFence {
+  readonly token: number;
+  /** A timestamp above every earlier one of this fence and below every one of a larger token. */
+  nextTimestamp(): cassandra.types.Long;
+}
+
+const BASE = 2n ** 52n;
+const SEQUENCE_BITS = 20n;
+const MAX_SEQUENCE = 2 ** 20 - 1;
+
+/**
+ * The fence of a lease token (a positive safe integer, increasing with each grant).
+ *
+ * @throws RangeError on a token that is not a positive safe integer, or when a run takes more
+ *   than 2^20 - 1 timestamps.
+ */
+export function createWriteFence(token: number): WriteFence {
+  if (!Number.isSafeInteger(token) || token < 1) throw new RangeError(`a fencing token must be a positive safe integer, got ${token}`);
+  let sequence = 0;
+  return {
+    token,
+    nextTimestamp() {
+      sequence += 1;
+      if (sequence > MAX_SEQUENCE) throw new RangeError(`fence ${token} ran out of write timestamps`);
+      return cassandra.types.Long.fromString((BASE + (BigInt(token) << SEQUENCE_BITS) + BigInt(sequence)).toString());
+    },
+  };
+}
+
+/** The Elasticsearch external version of a write under this fence: the same order as its Cassandra timestamps. */
+export function externalVersionOf(timestamp: cassandra.types.Long): number {
+  return Number(BigInt(timestamp.toString()) - BASE);
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
+import type { MetricEvent } from '@clickstream/metrics';
+import { runAggregation } from './aggregation-run.ts';
+import type { AggregationDependencies } from './aggregation-run.ts';
+import type { LeaseGrant } from './run-lease.ts';
+import { fakeAggregationStore, silentLogger } from './test-fakes.ts';
+
+const HOUR = Date.UTC(2024, 2, 10, 10);
+const NOW = HOUR + 10 * 24 * HOUR_MS;
+
+function click(eventId: string, userId: string, urlKey: string, minute: number): MetricEvent {
+  return { eventId, userId, sessionId: null, eventTimeMs: HOUR + minute * 60_000, urlKey, country: 'FR', timeSpentMs: 1_000, isBot: false };
+}
+
+function setUp(events: MetricEvent[], maxEventsInMemory = 300_000) {
+  const store = fakeAggregationStore(events);
+  const deps: AggregationDependencies = {
+    events: store.events,
+    pendingHours: store.pendingHours,
+    state: store.state,
+    indexer: store.indexer,
+    allowedLatenessMs: 600_000,
+    eventsRetentionMs: 0,
+    maxEventsInMemory,
+    hourConcurrency: 2,
+    groupConcurrency: 4,
+    bulkSize: 10,
+    retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
+    now: () => NOW,
+    logger: silentLogger,
+  };
+  let token = 0;
+  const grant = (signal = new AbortController().signal): LeaseGrant => ({ signal, token: (token += 1) });
+  const mark = (added: readonly MetricEvent[]) => store.pendingHours.mark(added.flatMap((e) => hoursAffectedBy(e.eventTimeMs)));
+  return { store, deps, grant, mark };
+}
+
+const indexedIds = (writes: readonly { action: string; id: string }[]): string[] =>
+  writes.filter((w) => w.action === 'index').map((w) => w.id);
+
+await test('runAggregation', async (t) => {
+  await t.test(
+    'when hours are pending, then documents go before the state they come from, all-time before the days, and the release is last',
+    async () => {
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 2), click('e3', 'u1', '/b', 3)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      const summary = await runAggregation(deps, grant());
+      assert.deepEqual(
+        { hours: summary.hours, days: summary.days, allTimeGroups: summary.allTimeGroups, indexed: summary.indexed },
+        { hours: 2, days: 1, allTimeGroups: 2, indexed: 6 },
+      );
+      const order = store.log.filter((line, i, all) => all.indexOf(line) === i);
+      assert.deepEqual(order, [
+        'all-time users /a',
+        'all-time users /b',
+        'state hour 2024-03-10T09',
+        'index hour',
+        'state hour 2024-03-10T10',
+        'index day',
+        'index all',
+        'state day 2024-03-10T00',
+        'release 2',
+      ]);
+      const allTime = [...store.documents.values()].flatMap((w) =>
+        w.action === 'index' && w.document.granularity === 'all' ? [w.document] : [],
+      );
+      assert.deepEqual(allTime.map((d) => [d.url, d.clicks, d.unique_users]).sort(), [
+        ['/a', 2, 2],
+        ['/b', 1, 1],
+      ]);
+    },
+  );
+
+  await t.test('when an hour is pending again without new events, then the run writes no document', async () => {
+    const events = [click('e1', 'u1', '/a', 1)];
+    const { store, deps, grant, mark } = setUp(events);
+    await mark(events);
+    await runAggregation(deps, grant());
+    store.indexer.writes.length = 0;
+    await mark(events);
+    const summary = await runAggregation(deps, grant());
+    assert.equal(summary.hours, 2, 'the hour and the one before (its look-ahead may have changed)');
+    assert.deepEqual(store.indexer.writes, []);
+  });
+
+  await t.test('when one event is added to one group, then only that group is re-indexed (hour, day, all-time)', async () => {
+    const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 2), click('e3', 'u3', '/c', 3)];
+    const { store, deps, grant, mark } = setUp(events);
+    await mark(events);
+    await runAggregation(deps, grant());
+    store.indexer.writes.length = 0;
+    const late = click('e4', 'u9', '/b', 50);
+    events.push(late);
+    await mark([late]);
+    const summary = await runAggregation(deps, grant());
+    const reindexed = store.indexer.writes.flatMap((w) =>
+      w.action === 'index' ? [`${w.document.granularity} ${w.document.url} ${w.document.unique_users}`] : [],
+    );
+    assert.deepEqual(reindexed, ['hour /b 2', 'day /b 2', 'all /b 2']);
+    assert.equal(summary.allTimeGroups, 1);
+    assert.equal(indexedIds(store.indexer.writes).length, 3);
+  });
+
+  await t.test(
+    'when an hour holds more events than memory may, then it is read in slices of its users and the documents are the same',
+    async () => {
+      const events = Array.from({ length: 40 }, (_, i) => click(`e${i}`, `u${i % 13}`, `/p${i % 3}`, i));
+      const whole = setUp(events);
+      await whole.mark(events);
+      await runAggregation(whole.deps, whole.grant());
+      const sliced = setUp(events, 8);
+      await sliced.mark(events);
+      await runAggregation(sliced.deps, sliced.grant());
+      assert.deepEqual(
+        [...sliced.store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document } : null]).sort(),
+        [...whole.store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document } : null]).sort(),
+      );
+      assert.ok(
+        sliced.store.reads.length > whole.store.reads.length,
+        `more, smaller reads: ${sliced.store.reads.join()} vs ${whole.store.reads.join()}`,
+      );
+      assert.ok(Math.max(...sliced.store.reads) <= 8, 'never more than 8 events held by one read');
+    },
+  );
+
+  await t.test('when the lease is lost mid-run, then the run stops before its next write and its hours stay pending', async () => {
+    const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 70)];
+    const { store, deps, grant, mark } = setUp(events);
+    await mark(events);
+    const lease = new AbortController();
+    const indexer = {
+      write: async (...args: Parameters<typeof store.indexer.write>) => {
+        const written = await store.indexer.write(...args);
+        lease.abort(new Error('lease lost'));
+        return written;
+      },
+    };
+    await assert.rejects(runAggregation({ ...deps, indexer }, grant(lease.signal)), /lease lost/);
+    assert.deepEqual(
+      store.log.filter((line) => line.startsWith('state') || line.startsWith('release')),
+      ['state hour 2024-03-10T09'],
+      'nothing stored after the first documents (the empty hour before them was stored)',
+    );
+    assert.equal((await store.pendingHours.pending()).hours.length, 3);
+    const again = await runAggregation(deps, grant());
+    assert.equal(again.hours, 3, 'the next run redoes the work');
+  });
+});

@@ -1,0 +1,168 @@
+/* eslint-disable @typescript-eslint/require-await -- in-memory fakes of async interfaces answer at once */
+// Test-only fakes of the aggregator's dependencies, shared by its unit tests; not exported from the package.
+import { TooManyEventsError } from '@clickstream/cassandra';
+import type { AggregatorStateRepository, EventsRepository, LeaseRepository, PendingHoursRepository } from '@clickstream/cassandra';
+import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
+import { groupKey, windowGroupOf, windowKey } from '@clickstream/metrics';
+import type { HourGroup, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
+import { createLogger } from '@clickstream/observability';
+import type { LeaseClock } from './run-lease.ts';
+
+export const silentLogger = createLogger({ service: 'test', level: 'silent' });
+
+/** A clock whose timers fire only when the test advances it. */
+export function manualClock(): LeaseClock & { advance(ms: number): Promise<void> } {
+  let nowMs = 0;
+  let timers: { atMs: number; callback: () => void }[] = [];
+  return {
+    now: () => nowMs,
+    setTimeout(callback, delayMs) {
+      const timer = { atMs: nowMs + delayMs, callback };
+      timers.push(timer);
+      return { cancel: () => (timers = timers.filter((t) => t !== timer)) };
+    },
+    async advance(ms) {
+      const untilMs = nowMs + ms;
+      for (;;) {
+        const due = timers.filter((t) => t.atMs <= untilMs).sort((a, b) => a.atMs - b.atMs)[0];
+        if (due === undefined) break;
+        timers = timers.filter((t) => t !== due);
+        nowMs = due.atMs;
+        due.callback();
+        // Lets the renewal that the timer started settle before the next timer.
+        for (let i = 0; i < 10; i += 1) await Promise.resolve();
+      }
+      nowMs = untilMs;
+    },
+  };
+}
+
+/** One lease in memory, with scriptable renewals; records every call. */
+export function fakeLeases(options: { heldBy?: string; renewals?: (boolean | Error)[] } = {}): LeaseRepository & { calls: string[] } {
+  let holder: string | null = options.heldBy ?? null;
+  let token = 0;
+  const renewals = [...(options.renewals ?? [])];
+  const calls: string[] = [];
+  return {
+    calls,
+    async tryAcquire(_name, who) {
+      calls.push(`acquire ${who}`);
+      if (holder !== null) return null;
+      holder = who;
+      token += 1;
+      return token;
+    },
+    async renew(_name, who, grant) {
+      calls.push(`renew ${who} ${grant}`);
+      const scripted = renewals.shift();
+      if (scripted instanceof Error) throw scripted;
+      if (scripted === false) holder = 'someone else';
+      return holder === who && grant === token;
+    },
+    async release(_name, who, grant) {
+      calls.push(`release ${who} ${grant}`);
+      if (holder === who && grant === token) holder = null;
+    },
+    async holderOf() {
+      return holder;
+    },
+  };
+}
+
+/** Everything a run needs, in memory; `log` records the writes in order. */
+export function fakeAggregationStore(events: MetricEvent[]) {
+  const log: string[] = [];
+  /** Events returned by each read. */
+  const reads: number[] = [];
+  const pending = new Map<number, number>();
+  const done = new Map<number, number>();
+  const hours = new Map<number, HourGroup[]>();
+  const days = new Map<number, WindowGroup[]>();
+  const allTime = new Map<string, Set<string>>();
+  const open = new Map<string, WindowRef>();
+  const documents = new Map<string, MetricWrite>();
+  const at = (ms: number): string => new Date(ms).toISOString().slice(0, 13);
+
+  const eventsRepository: EventsRepository = {
+    async writeEvents() {
+      throw new Error('not used');
+    },
+    async readEvents(fromMs, toMs, read = {}) {
+      const kept = events.filter((e) => e.eventTimeMs >= fromMs && e.eventTimeMs < toMs && (read.keepUser?.(e.userId) ?? true));
+      if (read.maxEvents !== undefined && kept.length > read.maxEvents) throw new TooManyEventsError(read.maxEvents);
+      reads.push(kept.length);
+      return kept;
+    },
+  };
+  const pendingHours: PendingHoursRepository = {
+    async mark(hoursMs) {
+      for (const hourMs of new Set(hoursMs)) pending.set(hourMs, (pending.get(hourMs) ?? 0) + 1);
+    },
+    async pending() {
+      const hoursPending = [...pending]
+        .filter(([hourMs, n]) => n > (done.get(hourMs) ?? 0))
+        .map(([startMs, changes]) => ({ startMs, changes }));
+      return { days: [], hours: hoursPending.sort((a, b) => a.startMs - b.startMs) };
+    },
+    async release(work) {
+      log.push(`release ${work.hours.length}`);
+      for (const hour of work.hours) done.set(hour.startMs, hour.changes);
+    },
+  };
+  const state: AggregatorStateRepository = {
+    async readHour(hourMs) {
+      return hours.get(hourMs) ?? [];
+    },
+    async readHourTotals(hourMs) {
+      return (hours.get(hourMs) ?? []).map(windowGroupOf);
+    },
+    async replaceHour(hourMs, next) {
+      log.push(`state hour ${at(hourMs)}`);
+      hours.set(hourMs, [...next]);
+    },
+    async readDay(dayMs) {
+      return days.get(dayMs) ?? [];
+    },
+    async replaceDay(dayMs, next) {
+      log.push(`state day ${at(dayMs)}`);
+      days.set(dayMs, [...next]);
+    },
+    async readGroupDays(group) {
+      return [...days].flatMap(([dayMs, groups]) => groups.filter((g) => groupKey(g) === groupKey(group)).map((g) => ({ ...g, dayMs })));
+    },
+    async addAllTimeUsers(group, userIds) {
+      log.push(`all-time users ${group.urlKey}`);
+      const users = allTime.get(groupKey(group)) ?? new Set<string>();
+      for (const userId of userIds) users.add(userId);
+      allTime.set(groupKey(group), users);
+      return users.size;
+    },
+    async countAllTimeUsers(group) {
+      return allTime.get(groupKey(group))?.size ?? 0;
+    },
+    async listOpenWindows() {
+      return [...open.values()];
+    },
+    async markOpen(windows) {
+      for (const w of windows) open.set(windowKey(w), w);
+    },
+    async markFinal(windows) {
+      for (const w of windows) open.delete(windowKey(w));
+    },
+  };
+  const indexer: MetricsIndexer & { writes: MetricWrite[] } = {
+    writes: [],
+    async write(writes) {
+      for (const w of writes) {
+        const granularity = w.action === 'index' ? w.document.granularity : 'delete';
+        log.push(`index ${granularity}`);
+        indexer.writes.push(w);
+        if (w.action === 'index') documents.set(w.id, w);
+        else documents.delete(w.id);
+      }
+      const deleted = writes.filter((w) => w.action === 'delete').length;
+      return { indexed: writes.length - deleted, deleted, quarantined: 0 };
+    },
+  };
+  return { log, reads, documents, indexer, events: eventsRepository, pendingHours, state };
+}
