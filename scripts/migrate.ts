@@ -13,7 +13,7 @@ import { createKafkaClient, ensureTopics, kafkaConnectionOf } from '@clickstream
 import { createLogger } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
-import { metricsIndexOptions } from '../services/aggregator/src/main.ts';
+import { metricsIndexOptions, schemaOptions } from '../services/aggregator/src/main.ts';
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
 import { ingestTopics } from '../services/ingest/src/main.ts';
 
@@ -23,7 +23,7 @@ export async function migrate(env: Record<string, string | undefined>, logger: L
   const aggregator = loadAggregatorConfig(env);
   const cassandra = await connectCassandra(cassandraConnectionOf(aggregator), logger);
   try {
-    await ensureSchema(cassandra, parseReplication(aggregator.CASSANDRA_REPLICATION));
+    await ensureSchema(cassandra, parseReplication(aggregator.CASSANDRA_REPLICATION), schemaOptions(aggregator));
     logger.info({ keyspace: aggregator.CASSANDRA_KEYSPACE }, 'cassandra schema in place');
   } finally {
     await cassandra.shutdown();

@@ -58,6 +58,17 @@ export async function ensureSchema(
   const ttl = options.eventsTtlSeconds;
   if (ttl !== undefined) {
     if (!Number.isSafeInteger(ttl) || ttl < 0 || ttl > 630_720_000) throw new RangeError(`events TTL must be 0..630720000 s, got ${ttl}`);
-    await client.driver.execute(`ALTER TABLE ${ks}.events WITH default_time_to_live = ${ttl} AND compaction = ${EVENTS_COMPACTION}`);
+    // Only when it differs: a schema change on every start needs every node for agreement, and
+    // with one node of three down it would hold every replica's start-up for nothing.
+    const current = (
+      await client.driver.execute(
+        'SELECT default_time_to_live, compaction FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?',
+        [ks, 'events'],
+      )
+    ).first();
+    const compactionClass = String((current?.get('compaction') as Record<string, string> | undefined)?.class ?? '');
+    if (Number(current?.get('default_time_to_live') ?? -1) !== ttl || !compactionClass.endsWith('TimeWindowCompactionStrategy')) {
+      await client.driver.execute(`ALTER TABLE ${ks}.events WITH default_time_to_live = ${ttl} AND compaction = ${EVENTS_COMPACTION}`);
+    }
   }
 }

@@ -52,6 +52,11 @@ export function metricsIndexOptions(config: AggregatorConfig): { alias: string; 
   return { alias: config.ELASTICSEARCH_INDEX, shards: config.ELASTICSEARCH_SHARDS, replicas: config.ELASTICSEARCH_REPLICAS };
 }
 
+/** The Cassandra schema's options that follow the configuration (at start, or by `npm run migrate`). */
+export function schemaOptions(config: AggregatorConfig): { eventsTtlSeconds: number } {
+  return { eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S };
+}
+
 /** How late a scheduled firing may be before `/healthz` fails. */
 const SCHEDULE_TOLERANCE_MS = 60_000;
 
@@ -76,10 +81,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
 
       const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
       onClose('cassandra', () => cassandra.shutdown());
-      if (config.MIGRATE_ON_START)
-        await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), {
-          eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S,
-        });
+      if (config.MIGRATE_ON_START) await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), schemaOptions(config));
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
       const names = config.MIGRATE_ON_START
