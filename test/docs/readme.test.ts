@@ -37,3 +37,10 @@ test('when README.md gives commands, then package.json defines each npm script i
     [],
   );
 });
+
+test('when the documents are read, then no merge left its conflict markers in them', () => {
+  for (const name of ['README.md', 'report.md', 'ARCHITECTURE.md', 'deploy/README.md']) {
+    const text = readFileSync(join(import.meta.dirname, '..', '..', name), 'utf8');
+    assert.deepEqual(text.match(/^(<{7}|>{7}|={7})( |$)/gm), null, `${name} holds conflict markers`);
+  }
+});
