@@ -43,8 +43,17 @@ const count = Number(values.count);
 const seed = Number(values.seed);
 const partitions = Number(values.partitions);
 const SPAN_HOURS = Number(values['span-hours']);
-if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed) || !Number.isSafeInteger(partitions) || partitions < 1 || !(SPAN_HOURS > 0 && SPAN_HOURS <= 24)) {
-  console.error('usage: npm run bench -- [--count N] [--seed S] [--partitions P] [--span-hours H]   (N, P positive integers, S an integer, 0 < H <= 24)');
+if (
+  !Number.isSafeInteger(count) ||
+  count < 1 ||
+  !Number.isSafeInteger(seed) ||
+  !Number.isSafeInteger(partitions) ||
+  partitions < 1 ||
+  !(SPAN_HOURS > 0 && SPAN_HOURS <= 24)
+) {
+  console.error(
+    'usage: npm run bench -- [--count N] [--seed S] [--partitions P] [--span-hours H]   (N, P positive integers, S an integer, 0 < H <= 24)',
+  );
   process.exit(2);
 }
 
@@ -166,19 +175,23 @@ try {
       '--disable-warning=TimeoutNegativeWarning',
       ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`]),
       'services/ingest/src/main.ts',
-    ], {
-    env: {
-      ...process.env,
-      ...stackEnv,
-      KAFKA_TOPIC: topic,
-      KAFKA_DLQ_TOPIC: `${topic}-dlq`,
-      KAFKA_GROUP_ID: groupId,
-      CASSANDRA_KEYSPACE: keyspace,
-      HTTP_PORT: '0',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ],
+    {
+      env: {
+        ...process.env,
+        ...stackEnv,
+        KAFKA_TOPIC: topic,
+        KAFKA_DLQ_TOPIC: `${topic}-dlq`,
+        KAFKA_GROUP_ID: groupId,
+        CASSANDRA_KEYSPACE: keyspace,
+        HTTP_PORT: '0',
+        // BENCH_INGEST_NODE_OPTIONS: node flags for the ingest child only (e.g. heap limits while sweeping).
+        NODE_OPTIONS: process.env.BENCH_INGEST_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   const ingest: { exitCode: number | null } = { exitCode: null };
   child.once('exit', (code) => (ingest.exitCode = code ?? 1));
   const spawnedAt = performance.now();
