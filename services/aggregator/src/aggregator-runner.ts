@@ -4,6 +4,7 @@ import type { AggregatorMetrics, RunOutcome } from './aggregator-metrics.ts';
 import type { RunSummary } from './aggregation-run.ts';
 import { withLease } from './run-lease.ts';
 import type { LeaseClock, LeaseGrant } from './run-lease.ts';
+import type { RetryPolicy } from '@clickstream/retry';
 
 /** The lease every aggregator replica competes for before a run. */
 export const AGGREGATION_LEASE = 'aggregation';
@@ -28,6 +29,8 @@ export function createAggregatorRunner(deps: {
   leases: LeaseRepository;
   holder: string;
   leaseTtlMs: number;
+  /** How often taking the lease is tried when it fails for a transient reason. */
+  leaseRetry?: RetryPolicy;
   /** One aggregation pass under a grant (its signal also aborts on {@link AggregatorRunner.abort}). */
   run: (grant: LeaseGrant) => Promise<RunSummary>;
   metrics: AggregatorMetrics;
@@ -46,7 +49,14 @@ export function createAggregatorRunner(deps: {
     try {
       const leased = await withLease(
         deps.leases,
-        { name: AGGREGATION_LEASE, holder: deps.holder, ttlMs: deps.leaseTtlMs, logger, ...(deps.clock ? { clock: deps.clock } : {}) },
+        {
+          name: AGGREGATION_LEASE,
+          holder: deps.holder,
+          ttlMs: deps.leaseTtlMs,
+          logger,
+          ...(deps.clock ? { clock: deps.clock } : {}),
+          ...(deps.leaseRetry ? { acquireRetry: deps.leaseRetry } : {}),
+        },
         (grant) => deps.run({ signal: AbortSignal.any([grant.signal, stopSignal]), token: grant.token }),
       );
       const durationMs = Math.round(performance.now() - started);

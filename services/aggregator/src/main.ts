@@ -132,6 +132,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         leases: createLeaseRepository(cassandra),
         holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
         leaseTtlMs: config.AGGREGATOR_LEASE_TTL_MS,
+        leaseRetry: retry,
         metrics,
         logger,
         run: (grant) => runAggregation(aggregation, grant),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RetriesExhaustedError } from '@clickstream/retry';
 import { LeaseLostError, withLease } from './run-lease.ts';
 import type { LeaseGrant } from './run-lease.ts';
 import { fakeLeases, manualClock, silentLogger } from './test-fakes.ts';
@@ -87,5 +88,37 @@ await test('withLease', async (t) => {
     await clock.advance(TTL_MS / 3);
     assert.ok(signal.reason instanceof LeaseLostError, '2/3 TTL without a renewal');
     await assert.rejects(outcome, LeaseLostError);
+  });
+
+  await t.test(
+    'when taking the lease fails for a transient reason (a node just lost), then it is tried again and the work runs',
+    async () => {
+      const transient = Object.assign(new Error('Server timeout during write query at consistency LOCAL_SERIAL'), { retriable: true });
+      const leases = fakeLeases({ acquisitions: [transient, transient] });
+      const outcome = await withLease(leases, { ...options(), acquireRetry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 } }, () =>
+        Promise.resolve('done'),
+      );
+      assert.deepEqual(outcome, { acquired: true, result: 'done' });
+      assert.deepEqual(leases.calls, ['acquire me', 'acquire me', 'acquire me', 'release me 1']);
+    },
+  );
+
+  await t.test('when taking the lease keeps failing past the budget, or fails for good, then the work never runs', async () => {
+    const transient = Object.assign(new Error('unavailable'), { retriable: true });
+    const retry = { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 };
+    let ran = false;
+    const work = () => {
+      ran = true;
+      return Promise.resolve();
+    };
+    await assert.rejects(
+      withLease(fakeLeases({ acquisitions: [transient, transient] }), { ...options(), acquireRetry: retry }, work),
+      RetriesExhaustedError,
+    );
+    await assert.rejects(
+      withLease(fakeLeases({ acquisitions: [new Error('syntax')] }), { ...options(), acquireRetry: retry }, work),
+      /syntax/,
+    );
+    assert.equal(ran, false);
   });
 });

@@ -1,5 +1,7 @@
 import type { LeaseRepository } from '@clickstream/cassandra';
 import type { Logger } from '@clickstream/observability';
+import { retryWithBackoff } from '@clickstream/retry';
+import type { RetryPolicy } from '@clickstream/retry';
 
 /** The lease ran out or was taken while a run held it: the run stops before writing more. */
 export class LeaseLostError extends Error {
@@ -41,15 +43,24 @@ const realClock: LeaseClock = {
  * released at the end.
  *
  * @returns `{ acquired: false }` at once when another holder has the lease.
+ * @throws RetriesExhaustedError when taking the lease kept failing for `acquireRetry`'s attempts.
  */
 export async function withLease<T>(
   leases: LeaseRepository,
-  options: { name: string; holder: string; ttlMs: number; logger: Logger; clock?: LeaseClock },
+  options: { name: string; holder: string; ttlMs: number; logger: Logger; clock?: LeaseClock; acquireRetry?: RetryPolicy },
   work: (grant: LeaseGrant) => Promise<T>,
 ): Promise<LeasedOutcome<T>> {
   const { name, holder, ttlMs, logger } = options;
   const clock = options.clock ?? realClock;
-  const token = await leases.tryAcquire(name, holder, ttlMs);
+  // A transient failure (a node just lost, not yet marked down) is retried. Should a timed-out
+  // attempt have taken the lease after all, the next one finds it held and the pass is skipped
+  // until the TTL frees it: never two holders.
+  const token = await retryWithBackoff(
+    `taking the lease '${name}'`,
+    () => leases.tryAcquire(name, holder, ttlMs),
+    options.acquireRetry ?? { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 },
+    { onRetry: (err, attempt, delayMs) => logger.warn({ err, attempt, delayMs, lease: name }, 'taking the lease failed, retrying') },
+  );
   if (token === null) return { acquired: false };
   const controller = new AbortController();
   let lastRenewedMs = clock.now();

@@ -38,15 +38,20 @@ export function manualClock(): LeaseClock & { advance(ms: number): Promise<void>
 }
 
 /** One lease in memory, with scriptable renewals; records every call. */
-export function fakeLeases(options: { heldBy?: string; renewals?: (boolean | Error)[] } = {}): LeaseRepository & { calls: string[] } {
+export function fakeLeases(
+  options: { heldBy?: string; renewals?: (boolean | Error)[]; acquisitions?: Error[] } = {},
+): LeaseRepository & { calls: string[] } {
   let holder: string | null = options.heldBy ?? null;
   let token = 0;
   const renewals = [...(options.renewals ?? [])];
+  const acquisitions = [...(options.acquisitions ?? [])];
   const calls: string[] = [];
   return {
     calls,
     async tryAcquire(_name, who) {
       calls.push(`acquire ${who}`);
+      const failure = acquisitions.shift();
+      if (failure) throw failure;
       if (holder !== null) return null;
       holder = who;
       token += 1;
