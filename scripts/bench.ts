@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --count N] [--seed S] [--partitions P]`: ingest against the store's own limit,
+ * `npm run bench [-- --count N] [--seed S] [--partitions P] [--span-hours H] [--cpu-prof DIR]`: ingest against the store's own limit,
  * on this machine, in one run.
  *
  * 1. produce: N generated messages (1% invalid, 1% duplicates) to a fresh topic of P partitions;
@@ -35,13 +35,25 @@ const { values } = parseArgs({
     count: { type: 'string', default: '200000' },
     seed: { type: 'string', default: '7' },
     partitions: { type: 'string', default: '6' },
+    'span-hours': { type: 'string', default: '1' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const count = Number(values.count);
 const seed = Number(values.seed);
 const partitions = Number(values.partitions);
-if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed) || !Number.isSafeInteger(partitions) || partitions < 1) {
-  console.error('usage: npm run bench -- [--count N] [--seed S] [--partitions P]   (N, P positive integers, S an integer)');
+const SPAN_HOURS = Number(values['span-hours']);
+if (
+  !Number.isSafeInteger(count) ||
+  count < 1 ||
+  !Number.isSafeInteger(seed) ||
+  !Number.isSafeInteger(partitions) ||
+  partitions < 1 ||
+  !(SPAN_HOURS > 0 && SPAN_HOURS <= 24)
+) {
+  console.error(
+    'usage: npm run bench -- [--count N] [--seed S] [--partitions P] [--span-hours H]   (N, P positive integers, S an integer, 0 < H <= 24)',
+  );
   process.exit(2);
 }
 
@@ -60,8 +72,10 @@ const messages = [
   ...createClickGenerator({
     seed,
     count,
-    startMs: now - 24 * HOUR_MS,
-    spanMs: 24 * HOUR_MS,
+    // Real-time traffic: one hour of event time, as production delivers it (a batch touches one or
+    // two hours, so its rows group into full partition batches). The same clicks feed both sides.
+    startMs: now - SPAN_HOURS * HOUR_MS,
+    spanMs: SPAN_HOURS * HOUR_MS,
     invalidRatio: 0.01,
     duplicateRatio: 0.01,
     nowMs: now,
@@ -69,6 +83,7 @@ const messages = [
 ];
 figure('messages', messages.length);
 figure('topic partitions', partitions);
+figure('hours of event time spanned by the clicks (both sides)', SPAN_HOURS);
 
 // The valid rows, made by the service's own pure steps, for the raw-limit writes.
 const processBatch = createBatchProcessor({
@@ -154,19 +169,29 @@ try {
   const rawBefore = await rawLimit('before');
 
   // Ingest as in production: its own process, default configuration.
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'services/ingest/src/main.ts'], {
-    env: {
-      ...process.env,
-      ...stackEnv,
-      KAFKA_TOPIC: topic,
-      KAFKA_DLQ_TOPIC: `${topic}-dlq`,
-      KAFKA_GROUP_ID: groupId,
-      CASSANDRA_KEYSPACE: keyspace,
-      HTTP_PORT: '0',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  const child = spawn(
+    process.execPath,
+    [
+      '--disable-warning=TimeoutNegativeWarning',
+      ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`]),
+      'services/ingest/src/main.ts',
+    ],
+    {
+      env: {
+        ...process.env,
+        ...stackEnv,
+        KAFKA_TOPIC: topic,
+        KAFKA_DLQ_TOPIC: `${topic}-dlq`,
+        KAFKA_GROUP_ID: groupId,
+        CASSANDRA_KEYSPACE: keyspace,
+        HTTP_PORT: '0',
+        // BENCH_INGEST_NODE_OPTIONS: node flags for the ingest child only (e.g. heap limits while sweeping).
+        NODE_OPTIONS: process.env.BENCH_INGEST_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   const ingest: { exitCode: number | null } = { exitCode: null };
   child.once('exit', (code) => (ingest.exitCode = code ?? 1));
   const spawnedAt = performance.now();

@@ -46,6 +46,8 @@ export interface BatchConsumerOptions {
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** Most bytes one fetch takes over all partitions (kafkajs maxBytes; its own default is 10 MiB). */
+  maxBytes?: number;
   /** Partitions whose batches are handed over at the same time (kafkajs partitionsConsumedConcurrently). */
   partitionsConcurrently?: number;
   /**
@@ -125,6 +127,7 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      maxBytes: options.maxBytes ?? 10_485_760,
       allowAutoTopicCreation: false,
       // A crash with a retriable cause restarts the consumer (rejoin, read again from the committed offsets).
       retry: { retries: 5, restartOnFailure: () => Promise.resolve(!stopping && !fatal) },

@@ -31,17 +31,20 @@ export const ingestEnvShape = {
     .enum(IP_POLICIES)
     .default('truncated')
     .describe('IP stored with the event: full, truncated (IPv4 /24, IPv6 /48) or none'),
-  INGEST_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra write statements in flight over the whole process'),
+  INGEST_WRITE_CONCURRENCY: positiveInt(64).describe('Cassandra write statements in flight over the whole process'),
   INGEST_WRITE_BATCH_MAX_BYTES: positiveInt(24_576).describe(
     "largest unlogged batch of one partition's rows, in bytes of values (keep under Cassandra's batch_size_warn_threshold, 64 KiB here)",
   ),
   INGEST_WRITE_BATCH_MAX_ROWS: positiveInt(100).describe('most rows in one unlogged batch'),
-  INGEST_PARTITIONS_CONCURRENTLY: positiveInt(3).describe('Kafka partitions whose batches are processed at the same time'),
-  INGEST_BATCHES_IN_FLIGHT: positiveInt(4).describe(
+  INGEST_PARTITIONS_CONCURRENTLY: positiveInt(6).describe('Kafka partitions whose batches are processed at the same time'),
+  INGEST_BATCHES_IN_FLIGHT: positiveInt(8).describe(
     'batches being written at once over all partitions; the next batches are fetched and processed meanwhile, offsets still commit in order after each batch is durable',
   ),
-  INGEST_FETCH_MAX_BYTES_PER_PARTITION: positiveInt(1_048_576).describe(
+  INGEST_FETCH_MAX_BYTES_PER_PARTITION: positiveInt(524_288).describe(
     'most bytes one fetch takes from one partition (the size of a batch)',
+  ),
+  INGEST_FETCH_MAX_BYTES: positiveInt(4_194_304).describe(
+    'most bytes one fetch takes over all partitions (bounds the memory of fetched, not yet processed batches)',
   ),
   INGEST_RETRY_ATTEMPTS: positiveInt(8).describe('attempts of a failing Cassandra/Kafka write before the service exits without committing'),
   INGEST_RETRY_INITIAL_DELAY_MS: positiveInt(200).describe('first backoff delay; doubles per attempt'),

@@ -91,6 +91,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       partitionsConcurrently: config.INGEST_PARTITIONS_CONCURRENTLY,
       maxBatchesInFlight: config.INGEST_BATCHES_IN_FLIGHT,
       maxBytesPerPartition: config.INGEST_FETCH_MAX_BYTES_PER_PARTITION,
+      maxBytes: config.INGEST_FETCH_MAX_BYTES,
       handleBatch,
       onCommit: () => health.progressed(),
       onCrash: (err, recovering) => logger.warn({ err, recovering }, 'Kafka consumer crashed'),
