@@ -33,6 +33,10 @@ export async function connectCassandra(connection: CassandraConnection, logger: 
     socketOptions: { readTimeout: connection.requestTimeoutMs ?? 12_000, connectTimeout: 5_000 },
     queryOptions: { consistency: cassandra.types.consistencies.localQuorum, prepare: true },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+    // A host that comes back is tried again within 5 s (the driver's default backs off to 10
+    // minutes): a short outage then ends well inside the services' retry budgets instead of
+    // outlasting them while the server is already up again.
+    policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false) },
   });
   const log = logger.child({ component: 'cassandra-driver' });
   driver.on('log', (level: string, className: string, message: string) => {
