@@ -1,6 +1,13 @@
 /**
- * `npm run bench:aggregator [-- --clicks N] [--hours H] [--extra E] [--seed S] [--profile] [--no-pyspark] [--keep]`:
+ * `npm run bench:aggregator [-- --clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]`:
  * measures the aggregator on this machine and prints the figures.
+ *
+ * `--busiest-hour N` adds N clicks of 300,000 users in one hour (the hour before the latest one) to
+ * the load: the day holding it must aggregate within the Deployment's memory limit (peak RSS).
+ * `--heap-mb M` is the aggregator child's V8 heap cap (`--max-old-space-size`), by default the one
+ * deploy/ gives the aggregator (0: none). `--keep` keeps the keyspace and the CSV in a directory it
+ * prints; `--reuse DIR` runs again on that keyspace (its aggregator state and index reset, nothing
+ * loaded again): repeated measurements of the same events without waiting for the load.
  *
  * 1. load: N generated clicks over the last H hours (packages/clickgen) go through ingest's own
  *    decode -> validate -> enrich step and straight into a fresh keyspace through the events
@@ -24,7 +31,7 @@
  * unless `--keep`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,28 +47,54 @@ import { readAllMetricDocuments } from '../test/e2e/metric-comparison.ts';
 import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
 
+const HOUR_MS = 3_600_000;
+const BATCH = 5_000;
+/** The V8 heap cap deploy/deployment.yaml gives the aggregator (NODE_OPTIONS), used for the child by default. */
+const AGGREGATOR_HEAP_MB = 320;
+/** The aggregator's tables a `--reuse` empties (not the events, not the change counters: every hour stays pending). */
+const AGGREGATOR_STATE_TABLES = [
+  'hour_changes_done',
+  'day_changes_done',
+  'hour_groups',
+  'hour_user_sets',
+  'day_groups',
+  'day_totals',
+  'group_users',
+  'open_windows',
+  'lease_grants',
+];
+
 const { values } = parseArgs({
   options: {
     clicks: { type: 'string', default: '1000000' },
     hours: { type: 'string', default: '72' },
     extra: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '7' },
+    'busiest-hour': { type: 'string', default: '0' },
+    'heap-mb': { type: 'string', default: String(AGGREGATOR_HEAP_MB) },
     profile: { type: 'boolean', default: false },
     'no-pyspark': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    reuse: { type: 'string' },
   },
 });
 const clicks = Number(values.clicks);
 const hours = Number(values.hours);
 const extra = Number(values.extra);
 const seed = Number(values.seed);
-if (![clicks, hours, extra].every((n) => Number.isSafeInteger(n) && n >= 1) || !Number.isSafeInteger(seed)) {
-  console.error('usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--profile] [--no-pyspark] [--keep]');
+const busiestHour = Number(values['busiest-hour']);
+const heapMb = Number(values['heap-mb']);
+if (
+  ![clicks, hours, extra].every((n) => Number.isSafeInteger(n) && n >= 1) ||
+  ![busiestHour, heapMb].every((n) => Number.isSafeInteger(n) && n >= 0) ||
+  !Number.isSafeInteger(seed)
+) {
+  console.error(
+    'usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]',
+  );
   process.exit(2);
 }
 
-const HOUR_MS = 3_600_000;
-const BATCH = 5_000;
 const figures: [string, string][] = [];
 const figure = (name: string, value: string | number): void => {
   figures.push([name, String(value)]);
@@ -74,7 +107,11 @@ const load = (): string =>
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 const commit = spawnSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim().slice(0, 100);
 figure('commit', commit);
-figure('clicks', `${clicks} over ${hours} h, +${extra} in the latest hour (seed ${seed})`);
+figure(
+  'clicks',
+  `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in one hour` : ''}, +${extra} in the latest hour (seed ${seed})`,
+);
+figure('aggregator V8 heap cap (--max-old-space-size)', heapMb === 0 ? 'none' : `${heapMb} MiB`);
 
 let startedStack = false;
 if (!(await stackIsUp())) {
@@ -84,9 +121,9 @@ if (!(await stackIsUp())) {
 }
 const servers = Object.fromEntries((await stackStatus()).map((s) => [s.name, s.pid]));
 const suffix = uniqueSuffix();
-const keyspace = `bench_agg_${suffix}`;
+const workDir = values.reuse ?? mkdtempSync(join(tmpdir(), 'bench-aggregator-'));
+const keyspace = values.reuse ? readFileSync(join(workDir, 'keyspace'), 'utf8').trim() : `bench_agg_${suffix}`;
 const alias = `bench-agg-${suffix}`;
-const workDir = mkdtempSync(join(tmpdir(), 'bench-aggregator-'));
 const cassandra = await testCassandra(keyspace);
 const es = createElasticsearchClient({ url: stackEnv.ELASTICSEARCH_URL }, testLogger);
 const env = {
@@ -105,18 +142,21 @@ try {
     enrich: createEnricher({ geo: createGeoLookup(), userAgents: createUserAgentParser({ cacheSize: 10_000 }), ipPolicy: 'truncated' }),
     now: () => new Date(),
   });
-  const csv = createWriteStream(join(workDir, 'events.csv'));
-  csv.write('event_id,user_id,session_id,event_time_ms,url_key,country,time_spent_ms,is_bot\n');
+  const csvPath = join(workDir, 'events.csv');
+  let csv = createWriteStream(csvPath, { flags: values.reuse ? 'a' : 'w' });
+  if (!values.reuse) csv.write('event_id,user_id,session_id,event_time_ms,url_key,country,time_spent_ms,is_bot\n');
+  const closeCsv = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => csv.end((err?: Error | null) => (err ? reject(err) : resolve())));
 
   /** Stores generated messages as ingest would (rows, then markers), in batches; returns the rows stored. */
-  const storeMessages = async (generated: Iterable<GeneratedMessage>, toCsv: boolean): Promise<number> => {
+  const storeMessages = async (generated: Iterable<GeneratedMessage>): Promise<number> => {
     let stored = 0;
     let batch: ClickMessage[] = [];
     const flush = async (): Promise<void> => {
       const processed = processBatch(batch);
       await events.writeEvents(processed.rows);
       await pending.mark(processed.affectedHoursMs);
-      if (toCsv) csv.write(processed.rows.map(csvLine).join(''));
+      csv.write(processed.rows.map(csvLine).join(''));
       stored += processed.rows.length;
       batch = [];
     };
@@ -134,18 +174,32 @@ try {
     return stored;
   };
 
-  // 1. Load.
+  // 1. Load (or, reusing a kept keyspace, reset the aggregator's state: every hour is pending again).
   const nowMs = Date.now();
   const latestHourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
   const startMs = latestHourMs - (hours - 1) * HOUR_MS;
   const started = performance.now();
-  const rows = await storeMessages(
-    createClickGenerator({ seed, count: clicks, startMs, spanMs: hours * HOUR_MS, nowMs: nowMs + HOUR_MS }),
-    true,
-  );
-  await new Promise<void>((resolve, reject) => csv.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  figure('load: rows stored (events repository, 64 in flight)', `${rows} in ${seconds(performance.now() - started)} s`);
+  if (values.reuse) {
+    for (const table of AGGREGATOR_STATE_TABLES) await cassandra.driver.execute(`TRUNCATE ${keyspace}.${table}`);
+    figure('load: reused keyspace (aggregator state truncated)', keyspace);
+  } else {
+    let rows = await storeMessages(createClickGenerator({ seed, count: clicks, startMs, spanMs: hours * HOUR_MS, nowMs: nowMs + HOUR_MS }));
+    if (busiestHour > 0) {
+      rows += await storeMessages(
+        createClickGenerator({
+          seed: seed + 2,
+          count: busiestHour,
+          startMs: latestHourMs - HOUR_MS,
+          spanMs: HOUR_MS,
+          users: 300_000,
+          nowMs: nowMs + HOUR_MS,
+        }),
+      );
+    }
+    figure('load: rows stored (events repository, 64 in flight)', `${rows} in ${seconds(performance.now() - started)} s`);
+  }
 
+  await closeCsv();
   // 2. Full run on the fresh keyspace and index.
   figure('load average before the full run', load());
   const full = await runAggregator(values.profile);
@@ -162,11 +216,18 @@ try {
   const pysparkS = runPyspark(before);
   if (pysparkS !== null) figure('ratio aggregator full run / pyspark (target <= 0.8)', (full.runMs / 1000 / pysparkS).toFixed(2));
 
-  // 4. +extra clicks in the latest hour, incremental run.
+  // 4. +extra clicks in the latest hour, incremental run (in the CSV too, for a later `--reuse`, which adds others).
+  csv = createWriteStream(csvPath, { flags: 'a' });
   const added = await storeMessages(
-    createClickGenerator({ seed: seed + 1, count: extra, startMs: latestHourMs, spanMs: HOUR_MS, nowMs: Date.now() + HOUR_MS }),
-    false,
+    createClickGenerator({
+      seed: values.reuse ? seed + 1 + Date.now() : seed + 1,
+      count: extra,
+      startMs: latestHourMs,
+      spanMs: HOUR_MS,
+      nowMs: Date.now() + HOUR_MS,
+    }),
   );
+  await closeCsv();
   figure('load average before the incremental run', load());
   const incremental = await runAggregator(false);
   const after = await snapshot();
@@ -179,13 +240,16 @@ try {
   figure('incremental: groups changed (documents whose numbers or final flag differ)', changed);
   figure('incremental: peak RSS (VmHWM)', `${incremental.peakRssMiB.toFixed(0)} MiB`);
 } finally {
-  if (!values.keep) {
+  await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
+  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
+  if (!values.keep && !values.reuse) {
     await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
     await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
     await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
     rmSync(workDir, { recursive: true, force: true });
   } else {
-    console.log(`kept: keyspace ${keyspace}, alias ${alias}, files in ${workDir}`);
+    writeFileSync(join(workDir, 'keyspace'), keyspace);
+    console.log(`kept: keyspace ${keyspace} and its CSV in ${workDir} (run again with --reuse ${workDir})`);
   }
   await es.close();
   await cassandra.shutdown();
@@ -229,6 +293,7 @@ async function runAggregator(profile: boolean): Promise<{
     process.execPath,
     [
       '--disable-warning=TimeoutNegativeWarning',
+      ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
       ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       'services/aggregator/src/main.ts',
       '--once',

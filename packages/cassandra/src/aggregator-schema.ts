@@ -32,9 +32,13 @@ export const AGGREGATOR_TABLES: readonly string[] = [
     PRIMARY KEY (hour, url_key, country)
   )`,
   // Distinct users of every (url, country) of an hour: the day's exact unique users are their union.
-  `CREATE TABLE IF NOT EXISTS %KS%.hour_users (
-    hour timestamp, url_key text, country text, user_id text,
-    PRIMARY KEY (hour, url_key, country, user_id)
+  // A group's users are a few JSON arrays of at most ~16 KB each (`chunk` 0, 1, ...), not one row
+  // per user: a recomputed group rewrites its chunks whole, a fraction of the rows and requests.
+  // Chunk 0 carries how many chunks there are: chunks past it (left by a group that shrank, or
+  // written by a fenced-off replica with an older timestamp) are ignored.
+  `CREATE TABLE IF NOT EXISTS %KS%.hour_user_sets (
+    hour timestamp, url_key text, country text, chunk int, users text, chunks int,
+    PRIMARY KEY (hour, url_key, country, chunk)
   )`,
   // Totals of every (url, country) of a day, rolled up from its hours; one partition per day.
   `CREATE TABLE IF NOT EXISTS %KS%.day_groups (

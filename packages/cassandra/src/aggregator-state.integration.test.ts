@@ -68,7 +68,7 @@ test('when users are added to an all-time set, then only new ones count, replays
   assert.equal(await state.countAllTimeUsers({ urlKey: '/all', country: 'DE' }), 0);
 });
 
-test('when a day is replaced, then its groups and the per-group day totals follow, and a group that left is removed from both', async () => {
+test('when a day is replaced, then its groups follow and a group that left is removed', async () => {
   const day = (urlKey: string, clicks: number): WindowGroup => ({
     urlKey,
     country: 'FR',
@@ -78,21 +78,53 @@ test('when a day is replaced, then its groups and the per-group day totals follo
     uniqueUsers: 1,
   });
   await state.replaceDay(DAY, [day('/a', 3), day('/b', 4)], await state.readDay(DAY), nextFence());
-  await state.replaceDay(DAY + 86_400_000, [day('/a', 7)], await state.readDay(DAY + 86_400_000), nextFence());
-  assert.deepEqual(
-    (await state.readGroupDays({ urlKey: '/a', country: 'FR' })).map((t) => [t.dayMs, t.clicks]),
-    [
-      [DAY, 3],
-      [DAY + 86_400_000, 7],
-    ],
-  );
+  assert.deepEqual(await state.readDay(DAY), [day('/a', 3), day('/b', 4)]);
   await state.replaceDay(DAY, [day('/a', 5)], await state.readDay(DAY), nextFence());
   assert.deepEqual(await state.readDay(DAY), [day('/a', 5)]);
-  assert.deepEqual(
-    (await state.readGroupDays({ urlKey: '/a', country: 'FR' })).map((t) => t.clicks),
-    [5, 7],
+});
+
+test("when a group's day totals are set and deleted, then reading them gives its remaining days in order", async () => {
+  const group = { urlKey: '/totals', country: 'FR' };
+  const totals = (clicks: number) => ({ ...group, clicks, timeSpentSumMs: 10 * clicks, timeSpentSamples: clicks });
+  await state.replaceGroupDays(
+    group,
+    [
+      { dayMs: DAY + 86_400_000, totals: totals(7) },
+      { dayMs: DAY, totals: totals(3) },
+    ],
+    nextFence(),
   );
-  assert.deepEqual(await state.readGroupDays({ urlKey: '/b', country: 'FR' }), []);
+  assert.deepEqual(
+    (await state.readGroupDays(group)).map((t) => [t.dayMs, t.clicks, t.timeSpentSumMs]),
+    [
+      [DAY, 3, 30],
+      [DAY + 86_400_000, 7, 70],
+    ],
+  );
+  await state.replaceGroupDays(group, [{ dayMs: DAY, totals: null }], nextFence());
+  assert.deepEqual(
+    (await state.readGroupDays(group)).map((t) => t.clicks),
+    [7],
+  );
+  assert.deepEqual(await state.readGroupDays({ urlKey: '/none', country: 'FR' }), []);
+});
+
+test('when an hour group holds more users than one chunk, then they are stored in chunks and read back whole; shrinking drops the extra chunks', async () => {
+  const hour = HOUR + 5 * 3_600_000;
+  const big = hourGroup(
+    '/big',
+    'FR',
+    Array.from({ length: 5_000 }, (_, i) => `user-${i}-"quoted"-\\-中`),
+  );
+  await state.replaceHour(hour, [big], await state.readHour(hour), nextFence());
+  const chunks = await client.driver.execute(`SELECT chunk FROM ${keyspace}.hour_user_sets WHERE hour = ?`, [new Date(hour)], {
+    prepare: true,
+  });
+  assert.ok(chunks.rows.length > 3, `${chunks.rows.length} chunks`);
+  assert.deepEqual(plain(await state.readHour(hour)), plain([big]));
+  const small = hourGroup('/big', 'FR', ['u1'], 5_000);
+  await state.replaceHour(hour, [small], await state.readHour(hour), nextFence());
+  assert.deepEqual(plain(await state.readHour(hour)), plain([small]));
 });
 
 test('when a replica with an older fence rewrites what a newer one wrote, then its updates and deletes lose', async () => {

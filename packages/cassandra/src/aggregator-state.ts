@@ -25,17 +25,23 @@ export interface AggregatorStateRepository {
   replaceHour(hourMs: number, next: readonly HourGroup[], previous: readonly HourGroup[], fence: WriteFence): Promise<void>;
   /** Every group of the day. */
   readDay(dayMs: number): Promise<WindowGroup[]>;
-  /** Replaces the day's state (both its day partition and the per-(url, country) day totals). */
+  /** Replaces the day's groups (its day partition, in size-bounded batches); the per-(url, country) totals are {@link replaceGroupDays}'. */
   replaceDay(dayMs: number, next: readonly WindowGroup[], previous: readonly WindowGroup[], fence: WriteFence): Promise<void>;
   /** The day totals of one (url, country) over all time, one per day with counted events. */
   readGroupDays(group: GroupRef): Promise<GroupDay[]>;
+  /**
+   * Sets (or, for `totals: null`, deletes) some days' totals of one (url, country), in one
+   * single-partition batch: a run's days cost one request per group, not one per group and day.
+   */
+  replaceGroupDays(group: GroupRef, days: readonly { dayMs: number; totals: GroupTotals | null }[], fence: WriteFence): Promise<void>;
   /**
    * Adds users to the all-time set of a (url, country) and returns its size after: only the
    * users not in the set yet are written, each chunk of them in one single-partition batch with
    * the new size, so the stored size always equals the stored set (a crash between chunks, or a
    * replay, counts nobody twice). Cost: the candidates, never the set's history.
+   * `knownCount`: the size this writer last stored for the group (saves reading it again).
    */
-  addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence): Promise<number>;
+  addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, knownCount?: number): Promise<number>;
   /** Exact number of distinct users ever counted for one (url, country): one stored number. */
   countAllTimeUsers(group: GroupRef): Promise<number>;
   listOpenWindows(): Promise<WindowRef[]>;
@@ -51,6 +57,42 @@ interface Statement {
 /** Candidates looked up per IN query, and new users written per batch (batches stay far below the 50 KiB default fail threshold). */
 const LOOKUP_CHUNK = 500;
 const BATCH_BYTES = 24 * 1024;
+
+/** Characters of user ids per stored chunk of an hour group's users (a chunk fits a batch far below the 50 KiB fail threshold). */
+const CHUNK_CHARS = 16 * 1024;
+
+/**
+ * A set of user ids as JSON arrays of at most ~{@link CHUNK_CHARS} characters each (one id longer
+ * than that is a chunk of its own); at least one chunk, `[]` for no users. Pure.
+ */
+export function chunkUserIds(userIds: Iterable<string>, maxChars = CHUNK_CHARS): string[] {
+  const chunks: string[] = [];
+  let chunk: string[] = [];
+  let chars = 0;
+  for (const userId of userIds) {
+    if (chunk.length > 0 && chars + userId.length > maxChars) {
+      chunks.push(JSON.stringify(chunk));
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(userId);
+    chars += userId.length + 3;
+  }
+  if (chunk.length > 0 || chunks.length === 0) chunks.push(JSON.stringify(chunk));
+  return chunks;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const value of a) if (!b.has(value)) return false;
+  return true;
+}
+
+function statementBytes(statement: Statement): number {
+  let bytes = 64;
+  for (const p of statement.params) bytes += typeof p === 'string' ? Buffer.byteLength(p) : 8;
+  return bytes;
+}
 
 const sameTotals = (a: GroupTotals, b: GroupTotals): boolean =>
   a.clicks === b.clicks && a.timeSpentSumMs === b.timeSpentSumMs && a.timeSpentSamples === b.timeSpentSamples;
@@ -79,31 +121,48 @@ export function createAggregatorStateRepository(
    * Statements of one partition (e.g. one hour's state) as unlogged batches of at most
    * {@link BATCH_BYTES}: one request per batch instead of one per row, each batch applied as one
    * mutation. Replaying a batch is harmless (every statement is an idempotent, fenced write).
+   * The statements are drawn lazily by `concurrency` workers: memory holds the batches in flight,
+   * never the whole list (an hour of 2M events has millions of (group, user) pairs).
    */
-  async function executeInPartitionBatches(statements: readonly Statement[]): Promise<void> {
-    const batches: Statement[][] = [];
-    let batch: Statement[] = [];
-    let bytes = 0;
-    for (const statement of statements) {
-      const size = 64 + statement.params.reduce<number>((sum, p) => sum + (typeof p === 'string' ? Buffer.byteLength(p) : 8), 0);
-      if (batch.length > 0 && (bytes + size > BATCH_BYTES || batch.length >= 250)) {
-        batches.push(batch);
-        batch = [];
-        bytes = 0;
+  async function executeInPartitionBatches(statements: Iterable<Statement>): Promise<void> {
+    const source: Iterator<Statement, unknown> = statements[Symbol.iterator]();
+    const pull = (): Statement | undefined => {
+      const result = source.next();
+      return result.done === true ? undefined : result.value;
+    };
+    let carried: Statement | undefined;
+    let exhausted = false;
+    const nextBatch = (): Statement[] => {
+      const batch: Statement[] = [];
+      let bytes = 0;
+      while (!exhausted) {
+        const statement = carried ?? pull();
+        carried = undefined;
+        if (statement === undefined) {
+          exhausted = true;
+          break;
+        }
+        const size = statementBytes(statement);
+        if (batch.length > 0 && (bytes + size > BATCH_BYTES || batch.length >= 250)) {
+          carried = statement;
+          break;
+        }
+        batch.push(statement);
+        bytes += size;
       }
-      batch.push(statement);
-      bytes += size;
-    }
-    if (batch.length > 0) batches.push(batch);
-    let next = 0;
+      return batch;
+    };
     const worker = async (): Promise<void> => {
-      while (next < batches.length) {
-        const queries = batches[next] ?? [];
-        next += 1;
-        await withClassifiedErrors(() => client.driver.batch(queries, { prepare: true, logged: false }));
+      for (let batch = nextBatch(); batch.length > 0; batch = nextBatch()) {
+        const [only] = batch;
+        await withClassifiedErrors(() =>
+          batch.length === 1 && only !== undefined
+            ? client.driver.execute(only.query, only.params, { prepare: true })
+            : client.driver.batch(batch, { prepare: true, logged: false }),
+        );
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, batches.length) }, worker));
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
   }
 
   async function rows(query: string, params: unknown[]): Promise<cassandra.types.Row[]> {
@@ -146,14 +205,26 @@ export function createAggregatorStateRepository(
         `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.hour_groups WHERE hour = ?`,
         [hour],
       );
-      const users = new Map<string, Set<string>>(groupRows.map((row) => [groupKey(totalsOf(row)), new Set<string>()]));
-      for (const row of await rows(`SELECT url_key, country, user_id FROM ${ks}.hour_users WHERE hour = ?`, [hour])) {
-        const key = groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string });
-        users.get(key)?.add(row.get('user_id') as string);
+      const users = new Map<string, { chunks: number; found: { chunk: number; users: string }[] }>(
+        groupRows.map((row) => [groupKey(totalsOf(row)), { chunks: 0, found: [] }]),
+      );
+      for await (const row of pagedRows(client, `SELECT url_key, country, chunk, users, chunks FROM ${ks}.hour_user_sets WHERE hour = ?`, [
+        hour,
+      ])) {
+        const entry = users.get(groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string }));
+        if (entry === undefined) continue;
+        const chunk = row.get('chunk') as number;
+        if (chunk === 0) entry.chunks = (row.get('chunks') as number | null) ?? 1;
+        entry.found.push({ chunk, users: row.get('users') as string });
       }
       return groupRows.map((row) => {
         const totals = totalsOf(row);
-        return { ...totals, userIds: users.get(groupKey(totals)) ?? new Set<string>() };
+        const entry = users.get(groupKey(totals));
+        const userIds = new Set<string>();
+        for (const { chunk, users: json } of entry?.found ?? []) {
+          if (chunk < (entry?.chunks ?? 0)) for (const userId of JSON.parse(json) as string[]) userIds.add(userId);
+        }
+        return { ...totals, userIds };
       });
     },
 
@@ -170,25 +241,26 @@ export function createAggregatorStateRepository(
       const at = fence.nextTimestamp();
       const before = new Map(previous.map((group) => [groupKey(group), group]));
       const after = new Set(next.map(groupKey));
-      const statements: Statement[] = [];
-      for (const group of next) {
-        const old = before.get(groupKey(group));
-        for (const userId of group.userIds) {
-          if (old?.userIds.has(userId)) continue;
-          statements.push({
-            query: `INSERT INTO ${ks}.hour_users (hour, url_key, country, user_id) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
-            params: [hour, group.urlKey, group.country, userId, at, userTtl],
-          });
-        }
-        for (const userId of old?.userIds ?? []) {
-          if (group.userIds.has(userId)) continue;
-          statements.push({
-            query: `DELETE FROM ${ks}.hour_users USING TIMESTAMP ? WHERE hour = ? AND url_key = ? AND country = ? AND user_id = ?`,
-            params: [at, hour, group.urlKey, group.country, userId],
-          });
-        }
-        if (old === undefined || !sameTotals(old, group) || old.userIds.size !== group.userIds.size) {
-          statements.push({
+      function* statements(): Generator<Statement> {
+        for (const group of next) {
+          const old = before.get(groupKey(group));
+          const sameUsers = old !== undefined && sameSet(old.userIds, group.userIds);
+          if (old !== undefined && sameTotals(old, group) && sameUsers) continue;
+          if (!sameUsers) {
+            const chunks = chunkUserIds(group.userIds);
+            for (const [chunk, users] of chunks.entries()) {
+              yield chunk === 0
+                ? {
+                    query: `INSERT INTO ${ks}.hour_user_sets (hour, url_key, country, chunk, users, chunks) VALUES (?, ?, ?, 0, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+                    params: [hour, group.urlKey, group.country, users, chunks.length, at, userTtl],
+                  }
+                : {
+                    query: `INSERT INTO ${ks}.hour_user_sets (hour, url_key, country, chunk, users) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+                    params: [hour, group.urlKey, group.country, chunk, users, at, userTtl],
+                  };
+            }
+          }
+          yield {
             query: `INSERT INTO ${ks}.hour_groups (hour, url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users)
               VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
             params: [
@@ -201,24 +273,22 @@ export function createAggregatorStateRepository(
               long(group.userIds.size),
               at,
             ],
-          });
+          };
         }
-      }
-      for (const group of previous) {
-        if (after.has(groupKey(group))) continue;
-        statements.push(
-          {
-            query: `DELETE FROM ${ks}.hour_users USING TIMESTAMP ? WHERE hour = ? AND url_key = ? AND country = ?`,
+        for (const group of previous) {
+          if (after.has(groupKey(group))) continue;
+          yield {
+            query: `DELETE FROM ${ks}.hour_user_sets USING TIMESTAMP ? WHERE hour = ? AND url_key = ? AND country = ?`,
             params: [at, hour, group.urlKey, group.country],
-          },
-          {
+          };
+          yield {
             query: `DELETE FROM ${ks}.hour_groups USING TIMESTAMP ? WHERE hour = ? AND url_key = ? AND country = ?`,
             params: [at, hour, group.urlKey, group.country],
-          },
-        );
+          };
+        }
       }
-      // One partition (the hour) for both tables: batched by size.
-      await executeInPartitionBatches(statements);
+      // One partition (the hour) for both tables: batched by size, drawn lazily.
+      await executeInPartitionBatches(statements());
     },
 
     async readDay(dayMs) {
@@ -234,37 +304,60 @@ export function createAggregatorStateRepository(
       const at = fence.nextTimestamp();
       const before = new Map(previous.map((group) => [groupKey(group), group]));
       const after = new Set(next.map(groupKey));
-      const statements: Statement[] = [];
-      for (const group of next) {
-        const old = before.get(groupKey(group));
-        if (old !== undefined && sameTotals(old, group) && old.uniqueUsers === group.uniqueUsers) continue;
-        const sums = [long(group.clicks), long(group.timeSpentSumMs), long(group.timeSpentSamples)];
-        statements.push(
-          {
+      function* statements(): Generator<Statement> {
+        for (const group of next) {
+          const old = before.get(groupKey(group));
+          if (old !== undefined && sameTotals(old, group) && old.uniqueUsers === group.uniqueUsers) continue;
+          yield {
             query: `INSERT INTO ${ks}.day_groups (day, url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users)
               VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-            params: [day, group.urlKey, group.country, ...sums, long(group.uniqueUsers), at],
-          },
-          {
-            query: `INSERT INTO ${ks}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-            params: [group.urlKey, group.country, day, ...sums, at],
-          },
-        );
-      }
-      for (const group of previous) {
-        if (after.has(groupKey(group))) continue;
-        statements.push(
-          {
+            params: [
+              day,
+              group.urlKey,
+              group.country,
+              long(group.clicks),
+              long(group.timeSpentSumMs),
+              long(group.timeSpentSamples),
+              long(group.uniqueUsers),
+              at,
+            ],
+          };
+        }
+        for (const group of previous) {
+          if (after.has(groupKey(group))) continue;
+          yield {
             query: `DELETE FROM ${ks}.day_groups USING TIMESTAMP ? WHERE day = ? AND url_key = ? AND country = ?`,
             params: [at, day, group.urlKey, group.country],
-          },
-          {
-            query: `DELETE FROM ${ks}.day_totals USING TIMESTAMP ? WHERE url_key = ? AND country = ? AND day = ?`,
-            params: [at, group.urlKey, group.country, day],
-          },
-        );
+          };
+        }
       }
-      await executeAll(statements);
+      await executeInPartitionBatches(statements());
+    },
+
+    async replaceGroupDays(group, days, fence) {
+      if (days.length === 0) return;
+      const at = fence.nextTimestamp();
+      const statements = days.map(({ dayMs, totals }): Statement =>
+        totals === null
+          ? {
+              query: `DELETE FROM ${ks}.day_totals USING TIMESTAMP ? WHERE url_key = ? AND country = ? AND day = ?`,
+              params: [at, group.urlKey, group.country, new Date(dayMs)],
+            }
+          : {
+              query: `INSERT INTO ${ks}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+              params: [
+                group.urlKey,
+                group.country,
+                new Date(dayMs),
+                long(totals.clicks),
+                long(totals.timeSpentSumMs),
+                long(totals.timeSpentSamples),
+                at,
+              ],
+            },
+      );
+      // One partition (the group): batched by size.
+      await executeInPartitionBatches(statements);
     },
 
     async readGroupDays(group) {
@@ -275,9 +368,9 @@ export function createAggregatorStateRepository(
       return found.map((row) => ({ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }));
     },
 
-    async addAllTimeUsers(group, userIds, fence) {
+    async addAllTimeUsers(group, userIds, fence, knownCount) {
       const key = [group.urlKey, group.country];
-      let count = await countAllTimeUsers(group);
+      let count = knownCount ?? (await countAllTimeUsers(group));
       if (userIds.size === 0) return count;
       const candidates = [...userIds];
       const known = new Set<string>();

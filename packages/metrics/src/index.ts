@@ -15,7 +15,7 @@ export type { GroupRef, GroupTotals, HourGroup, MergeableTotals, WindowGroup, Wi
 export { groupKey, sameNumbers, windowGroupOf, windowKey } from './groups.ts';
 export type { CountedEvent, TimeSpentSource } from './time-spent.ts';
 export { assignTimeSpent } from './time-spent.ts';
-export { aggregateHour, averageTimeSpentMs, mergeHourSlices, mergeTotals } from './window-aggregates.ts';
+export { aggregateHour, averageTimeSpentMs, createHourSliceMerger, mergeHourSlices, mergeTotals } from './window-aggregates.ts';
 export { rollUpDay } from './day-rollup.ts';
 export type { MetricDocument, MetricDocumentInput } from './metric-document.ts';
 export { buildMetricDocument, metricDocumentId } from './metric-document.ts';

@@ -23,6 +23,8 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
   assertHourStart(windowStartMs);
   const windowEndMs = windowStartMs + HOUR_MS;
   const groupsByUrl = new Map<string, Map<string, GroupAccumulator>>();
+  // One string per user for all of its groups (each stored event brings its own copy).
+  const userIds = new Map<string, string>();
 
   for (const event of assignTimeSpent(events)) {
     if (event.eventTimeMs < windowStartMs || event.eventTimeMs >= windowEndMs) {
@@ -39,7 +41,12 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
       groupsByCountry.set(event.country, group);
     }
     group.clicks += 1;
-    group.userIds.add(event.userId);
+    let userId = userIds.get(event.userId);
+    if (userId === undefined) {
+      userId = event.userId;
+      userIds.set(userId, userId);
+    }
+    group.userIds.add(userId);
     if (event.timeSpentMs !== null) {
       group.timeSpentSumMs += event.timeSpentMs;
       group.timeSpentSamples += 1;
@@ -118,20 +125,34 @@ function assertHourStart(startMs: number): void {
  */
 export function mergeHourSlices(slices: readonly (readonly HourGroup[])[]): HourGroup[] {
   if (slices.length === 1) return [...(slices[0] ?? [])];
-  const groups = new Map<string, { urlKey: string; country: string; parts: MergeableTotals[]; userIds: Set<string> }>();
-  for (const slice of slices) {
-    for (const group of slice) {
-      const key = JSON.stringify([group.urlKey, group.country]);
-      let merged = groups.get(key);
-      if (merged === undefined) {
-        merged = { urlKey: group.urlKey, country: group.country, parts: [], userIds: new Set() };
-        groups.set(key, merged);
+  const merger = createHourSliceMerger();
+  for (const slice of slices) merger.add(slice);
+  return merger.result();
+}
+
+/**
+ * {@link mergeHourSlices} one slice at a time: a slice can be dropped once added, so memory holds
+ * the merged groups and one slice, not every slice at once.
+ */
+export function createHourSliceMerger(): { add(slice: readonly HourGroup[]): void; result(): HourGroup[] } {
+  const groups = new Map<string, { urlKey: string; country: string; totals: MergeableTotals; userIds: Set<string> }>();
+  return {
+    add(slice) {
+      for (const group of slice) {
+        const key = JSON.stringify([group.urlKey, group.country]);
+        const merged = groups.get(key);
+        if (merged === undefined) {
+          groups.set(key, { urlKey: group.urlKey, country: group.country, totals: mergeTotals([group]), userIds: new Set(group.userIds) });
+          continue;
+        }
+        merged.totals = mergeTotals([merged.totals, group]);
+        for (const userId of group.userIds) merged.userIds.add(userId);
       }
-      merged.parts.push(group);
-      for (const userId of group.userIds) merged.userIds.add(userId);
-    }
-  }
-  return [...groups.values()]
-    .map((group) => ({ urlKey: group.urlKey, country: group.country, ...mergeTotals(group.parts), userIds: group.userIds }))
-    .sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
+    },
+    result() {
+      return [...groups.values()]
+        .map((group) => ({ urlKey: group.urlKey, country: group.country, ...group.totals, userIds: group.userIds }))
+        .sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
+    },
+  };
 }

@@ -61,6 +61,8 @@ await test('runAggregation', async (t) => {
         'state hour 2024-03-10T10',
         'index day',
         'index all',
+        'state day totals /a',
+        'state day totals /b',
         'state day 2024-03-10T00',
         'release 2',
       ]);

@@ -7,14 +7,14 @@ import {
   aggregateHour,
   groupKey,
   isFinal,
-  mergeHourSlices,
+  createHourSliceMerger,
   rollUpDay,
   sameNumbers,
   windowGroupOf,
   windowKey,
 } from '@clickstream/metrics';
 import type { GroupDay } from '@clickstream/cassandra';
-import type { GroupRef, HourGroup, WindowGroup, WindowRef } from '@clickstream/metrics';
+import type { GroupRef, GroupTotals, HourGroup, WindowGroup, WindowRef } from '@clickstream/metrics';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
@@ -43,12 +43,21 @@ export interface AggregationDependencies {
   readonly groupConcurrency: number;
   /** All-time documents computed and written per batch. */
   readonly bulkSize: number;
+  /**
+   * Day groups a run holds before it publishes the all-time documents of the days rolled up so far
+   * and stores those days (default {@link ALL_TIME_PASS_DAY_GROUPS}): bounds memory in a run over
+   * many days (a rebuild), at the cost of an all-time document written once per pass, not per run.
+   */
+  readonly allTimePassDayGroups?: number;
   /** For each Cassandra call; Elasticsearch writes retry inside the indexer. */
   readonly retry: RetryPolicy;
   readonly now: () => number;
   readonly logger: Logger;
   readonly onRetry?: (target: 'cassandra') => void;
 }
+
+/** Day groups held (about 300 bytes each, new and previous) before an all-time pass. */
+export const ALL_TIME_PASS_DAY_GROUPS = 100_000;
 
 /** What a run did: the windows it (re)computed and the documents it wrote. */
 export interface RunSummary {
@@ -88,7 +97,9 @@ interface RunContext {
   readonly openWindows: number;
   /** Windows indexed as not final and not finalised yet (kept in step with `open_windows`). */
   readonly open: Set<string>;
+  /** Days rolled up and not stored yet, with their number of groups (new and previous). */
   readonly dayChanges: DayChange[];
+  dayGroupsHeld: number;
   /** Groups whose all-time numbers changed, by group key. */
   readonly allTimeChanged: Map<string, GroupRef>;
   /** All-time user counts learnt while adding users, by group key. */
@@ -124,6 +135,7 @@ export async function runAggregation(deps: AggregationDependencies, grant: Lease
   for (const day of run.plan.days) {
     const hours = await recomputeHours(run, day);
     await rollUpDayOf(run, day, hours);
+    if (run.dayGroupsHeld >= (deps.allTimePassDayGroups ?? ALL_TIME_PASS_DAY_GROUPS)) await publishAllTime(run);
   }
   await finaliseWindows(run);
   await publishAllTime(run);
@@ -153,6 +165,7 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     openWindows: openWindows.length,
     open: new Set(openWindows.map(windowKey)),
     dayChanges: [],
+    dayGroupsHeld: 0,
     allTimeChanged: new Map(),
     allTimeUsers: new Map(),
     counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0 },
@@ -195,7 +208,8 @@ async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<Ho
   const at = new Date(hourMs).toISOString();
   for (let slices = 1; ; slices *= 4) {
     try {
-      const parts: HourGroup[][] = [];
+      const merger = createHourSliceMerger();
+      let whole: HourGroup[] | undefined;
       for (let index = 0; index < slices; index += 1) {
         const read = {
           maxEvents: deps.maxEventsInMemory,
@@ -204,10 +218,12 @@ async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<Ho
         const events = await withRetry(run, `reading the events of ${at}`, () =>
           deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, read),
         );
-        parts.push(aggregateHour(events, hourMs));
+        if (slices === 1) whole = aggregateHour(events, hourMs);
+        else merger.add(aggregateHour(events, hourMs));
       }
-      if (slices > 1) deps.logger.info({ hour: at, slices }, 'hour aggregated in slices of its users to bound memory');
-      return mergeHourSlices(parts);
+      if (whole !== undefined) return whole;
+      deps.logger.info({ hour: at, slices }, 'hour aggregated in slices of its users to bound memory');
+      return merger.result();
     } catch (err) {
       // One user alone above the limit cannot be sliced further: give up rather than loop.
       if (!(err instanceof TooManyEventsError) || slices >= 4_096) throw err;
@@ -222,27 +238,33 @@ export function userSlice(userId: string, slices: number): number {
   return hash % slices;
 }
 
-/** The users new to a recomputed hour go into their group's all-time set (the stored count follows). */
+/**
+ * The users new to the recomputed hours go into their groups' all-time sets (the stored count
+ * follows). Each group's candidates (users in a new hour set and not in the hour's previous set)
+ * are gathered when its turn comes, so memory holds `groupConcurrency` groups' candidates, not a
+ * copy of the day's users.
+ */
 async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]): Promise<void> {
-  const added = new Map<string, { group: GroupRef; userIds: Set<string> }>();
+  const hoursOf = new Map<string, { group: GroupRef; hours: { next: HourGroup; previous: HourGroup | undefined }[] }>();
   for (const { next, previous } of changes) {
-    const before = new Map(previous.map((group) => [groupKey(group), group.userIds]));
+    const before = new Map(previous.map((group) => [groupKey(group), group]));
     for (const group of next) {
       const key = groupKey(group);
-      const old = before.get(key);
-      for (const userId of group.userIds) {
-        if (old?.has(userId)) continue;
-        let entry = added.get(key);
-        if (entry === undefined) {
-          entry = { group: { urlKey: group.urlKey, country: group.country }, userIds: new Set() };
-          added.set(key, entry);
-        }
-        entry.userIds.add(userId);
+      let entry = hoursOf.get(key);
+      if (entry === undefined) {
+        entry = { group: { urlKey: group.urlKey, country: group.country }, hours: [] };
+        hoursOf.set(key, entry);
       }
+      entry.hours.push({ next: group, previous: before.get(key) });
     }
   }
-  await mapConcurrently([...added], run.deps.groupConcurrency, async ([key, { group, userIds }]) => {
-    const users = await write(run, 'adding all-time users', (fence) => run.deps.state.addAllTimeUsers(group, userIds, fence));
+  await mapConcurrently([...hoursOf], run.deps.groupConcurrency, async ([key, { group, hours }]) => {
+    const userIds = new Set<string>();
+    for (const { next, previous } of hours)
+      for (const userId of next.userIds) if (previous?.userIds.has(userId) !== true) userIds.add(userId);
+    if (userIds.size === 0) return;
+    const known = run.allTimeUsers.get(key);
+    const users = await write(run, 'adding all-time users', (fence) => run.deps.state.addAllTimeUsers(group, userIds, fence, known));
     run.allTimeUsers.set(key, users);
   });
 }
@@ -268,6 +290,7 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: rea
   }
   for (const [key, gone] of before) run.allTimeChanged.set(key, gone);
   run.dayChanges.push({ dayMs: day.dayMs, next, previous });
+  run.dayGroupsHeld += next.length + previous.length;
   run.counts.days += 1;
 }
 
@@ -286,7 +309,9 @@ export async function finaliseWindows(run: RunContext): Promise<void> {
 
 /**
  * Step 5: the all-time documents of the groups whose day numbers changed (sums of the stored day
- * totals with this run's days in place of the stored ones), then the days' state.
+ * totals with this run's days in place of the stored ones), then the days' state. Runs once at
+ * the end, and earlier whenever the days held reach `allTimePassDayGroups` groups; each pass
+ * starts afresh (nothing of the days it stored is kept).
  */
 export async function publishAllTime(run: RunContext): Promise<void> {
   const { deps } = run;
@@ -296,7 +321,7 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   }));
   const groups = [...run.allTimeChanged];
   for (let start = 0; start < groups.length; start += deps.bulkSize) {
-    const writes = await mapConcurrently(groups.slice(start, start + deps.bulkSize), deps.groupConcurrency, async ([key, group]) => {
+    const updates = await mapConcurrently(groups.slice(start, start + deps.bulkSize), deps.groupConcurrency, async ([key, group]) => {
       const [storedDays, storedUsers] = await Promise.all([
         withRetry(run, 'reading day totals', () => deps.state.readGroupDays(group)),
         run.allTimeUsers.has(key)
@@ -304,21 +329,38 @@ export async function publishAllTime(run: RunContext): Promise<void> {
           : withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsers(group)),
       ]);
       const days = new Map<number, GroupDay>(storedDays.map((day) => [day.dayMs, day]));
+      // The group's day totals this pass changes: set where the day has it, deleted where it left a stored day.
+      const dayTotals: { dayMs: number; totals: GroupTotals | null }[] = [];
       for (const runDay of runDays) {
         const fresh = runDay.groups.get(key);
-        if (fresh === undefined) days.delete(runDay.dayMs);
-        else days.set(runDay.dayMs, { ...fresh, dayMs: runDay.dayMs });
+        if (fresh !== undefined) {
+          days.set(runDay.dayMs, { ...fresh, dayMs: runDay.dayMs });
+          dayTotals.push({ dayMs: runDay.dayMs, totals: fresh });
+        } else if (days.delete(runDay.dayMs)) {
+          dayTotals.push({ dayMs: runDay.dayMs, totals: null });
+        }
       }
       const uniqueUsers = run.allTimeUsers.get(key) ?? storedUsers ?? 0;
-      return allTimeWrite({ group, days: [...days.values()], uniqueUsers, updatedAtMs: run.nowMs });
+      return { group, dayTotals, write: allTimeWrite({ group, days: [...days.values()], uniqueUsers, updatedAtMs: run.nowMs }) };
     });
-    await index(run, writes);
+    await index(
+      run,
+      updates.map((update) => update.write),
+    );
+    // After the documents: a crash in between leaves the days' groups unstored, so the next run sees these groups change again.
+    await mapConcurrently(updates, deps.groupConcurrency, ({ group, dayTotals }) =>
+      write(run, 'storing day totals', (fence) => deps.state.replaceGroupDays(group, dayTotals, fence)),
+    );
   }
-  run.counts.allTimeGroups = groups.length;
+  run.counts.allTimeGroups += groups.length;
   for (const change of run.dayChanges) {
     const at = new Date(change.dayMs).toISOString();
     await write(run, `storing the state of day ${at}`, (fence) => deps.state.replaceDay(change.dayMs, change.next, change.previous, fence));
   }
+  run.dayChanges.length = 0;
+  run.dayGroupsHeld = 0;
+  run.allTimeChanged.clear();
+  run.allTimeUsers.clear();
 }
 
 /** With an hour-document retention: the hour documents past it are deleted (day and all-time documents stay). */

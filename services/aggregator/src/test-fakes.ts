@@ -1,10 +1,16 @@
 /* eslint-disable @typescript-eslint/require-await -- in-memory fakes of async interfaces answer at once */
 // Test-only fakes of the aggregator's dependencies, shared by its unit tests; not exported from the package.
 import { TooManyEventsError } from '@clickstream/cassandra';
-import type { AggregatorStateRepository, EventsRepository, LeaseRepository, PendingHoursRepository } from '@clickstream/cassandra';
+import type {
+  AggregatorStateRepository,
+  EventsRepository,
+  GroupDay,
+  LeaseRepository,
+  PendingHoursRepository,
+} from '@clickstream/cassandra';
 import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
 import { groupKey, windowGroupOf, windowKey } from '@clickstream/metrics';
-import type { HourGroup, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
+import type { GroupTotals, HourGroup, MergeableTotals, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import type { LeaseClock } from './run-lease.ts';
 
@@ -84,6 +90,12 @@ export function fakeAggregationStore(events: MetricEvent[]) {
   const hours = new Map<number, HourGroup[]>();
   const days = new Map<number, WindowGroup[]>();
   const allTime = new Map<string, Set<string>>();
+  const groupDays = new Map<string, Map<number, GroupDay>>();
+  const pickTotals = (t: GroupTotals): MergeableTotals => ({
+    clicks: t.clicks,
+    timeSpentSumMs: t.timeSpentSumMs,
+    timeSpentSamples: t.timeSpentSamples,
+  });
   const open = new Map<string, WindowRef>();
   const documents = new Map<string, MetricWrite>();
   const at = (ms: number): string => new Date(ms).toISOString().slice(0, 13);
@@ -133,7 +145,16 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       days.set(dayMs, [...next]);
     },
     async readGroupDays(group) {
-      return [...days].flatMap(([dayMs, groups]) => groups.filter((g) => groupKey(g) === groupKey(group)).map((g) => ({ ...g, dayMs })));
+      return [...(groupDays.get(groupKey(group)) ?? new Map<number, GroupDay>()).values()].sort((a, b) => a.dayMs - b.dayMs);
+    },
+    async replaceGroupDays(group, changed) {
+      log.push(`state day totals ${group.urlKey}`);
+      const stored = groupDays.get(groupKey(group)) ?? new Map<number, GroupDay>();
+      for (const { dayMs, totals } of changed) {
+        if (totals === null) stored.delete(dayMs);
+        else stored.set(dayMs, { urlKey: group.urlKey, country: group.country, ...pickTotals(totals), dayMs });
+      }
+      groupDays.set(groupKey(group), stored);
     },
     async addAllTimeUsers(group, userIds) {
       log.push(`all-time users ${group.urlKey}`);
