@@ -30,6 +30,20 @@ export type CountedEvent = Omit<MetricEvent, 'timeSpentMs'> & {
  * @returns the counted events ordered by (`eventTimeMs`, `eventId` by code point).
  */
 export function assignTimeSpent(events: readonly MetricEvent[]): CountedEvent[] {
+  const counted: CountedEvent[] = [];
+  visitCountedEvents(events, (event, resolved) => counted.push({ ...event, ...resolved }));
+  return counted.sort(compareEventOrder);
+}
+
+/**
+ * {@link assignTimeSpent} without building or ordering its result: calls `visit` once per counted
+ * event with its resolved time spent, user by user (each user's events in order). For a caller
+ * that only adds the events up (an hour's aggregation): no copy and no sort of all the events.
+ */
+export function visitCountedEvents(
+  events: readonly MetricEvent[],
+  visit: (event: MetricEvent, resolved: Pick<CountedEvent, 'timeSpentMs' | 'timeSpentSource'>) => void,
+): void {
   const eventsByUser = new Map<string, MetricEvent[]>();
   for (const event of keepOneCopyPerEventId(events)) {
     if (event.isBot) {
@@ -42,15 +56,13 @@ export function assignTimeSpent(events: readonly MetricEvent[]): CountedEvent[] 
       userEvents.push(event);
     }
   }
-
-  const counted: CountedEvent[] = [];
   for (const userEvents of eventsByUser.values()) {
-    userEvents.sort(compareEventOrder);
-    userEvents.forEach((event, index) => {
-      counted.push({ ...event, ...resolveTimeSpent(event, userEvents[index + 1]) });
-    });
+    if (userEvents.length > 1) userEvents.sort(compareEventOrder);
+    for (let index = 0; index < userEvents.length; index += 1) {
+      const event = userEvents[index] as MetricEvent;
+      visit(event, resolveTimeSpent(event, userEvents[index + 1]));
+    }
   }
-  return counted.sort(compareEventOrder);
 }
 
 function resolveTimeSpent(event: MetricEvent, nextEvent: MetricEvent | undefined): Pick<CountedEvent, 'timeSpentMs' | 'timeSpentSource'> {

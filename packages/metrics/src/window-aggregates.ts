@@ -1,7 +1,7 @@
 import type { HourGroup, MergeableTotals } from './groups.ts';
 import type { MetricEvent } from './metric-event.ts';
 import { compareCodePoints } from './ordering.ts';
-import { assignTimeSpent } from './time-spent.ts';
+import { visitCountedEvents } from './time-spent.ts';
 import { HOUR_MS, hourStartMs } from './windows.ts';
 
 /**
@@ -10,7 +10,7 @@ import { HOUR_MS, hourStartMs } from './windows.ts';
  * Counts the non-bot events, each `eventId` once, whose `eventTimeMs` lies in
  * [`windowStartMs`, `windowStartMs` + 1 h). Every other event (in practice the look-ahead
  * [end, end + 30 min)) only serves as a user's next event for time spent, which the spec
- * attributes to the earlier event's hour. See {@link assignTimeSpent} for the rules.
+ * attributes to the earlier event's hour. See {@link visitCountedEvents} for the rules.
  *
  * @param events every stored event of the hour plus the look-ahead events; any order, duplicates
  *   allowed.
@@ -26,9 +26,9 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
   // One string per user for all of its groups (each stored event brings its own copy).
   const userIds = new Map<string, string>();
 
-  for (const event of assignTimeSpent(events)) {
+  visitCountedEvents(events, (event, { timeSpentMs }) => {
     if (event.eventTimeMs < windowStartMs || event.eventTimeMs >= windowEndMs) {
-      continue;
+      return;
     }
     let groupsByCountry = groupsByUrl.get(event.urlKey);
     if (groupsByCountry === undefined) {
@@ -47,11 +47,11 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
       userIds.set(userId, userId);
     }
     group.userIds.add(userId);
-    if (event.timeSpentMs !== null) {
-      group.timeSpentSumMs += event.timeSpentMs;
+    if (timeSpentMs !== null) {
+      group.timeSpentSumMs += timeSpentMs;
       group.timeSpentSamples += 1;
     }
-  }
+  });
 
   const aggregates: HourGroup[] = [];
   for (const [urlKey, groupsByCountry] of groupsByUrl) {

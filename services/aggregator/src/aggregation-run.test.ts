@@ -128,6 +128,30 @@ await test('runAggregation', async (t) => {
     },
   );
 
+  await t.test(
+    'when the days held reach the all-time pass limit, then the all-time documents are published in several passes with the same numbers',
+    async () => {
+      // Four days, groups spread over them, users returning on later days (all-time users must not double count).
+      const events = Array.from({ length: 60 }, (_, i) => click(`e${i}`, `u${i % 7}`, `/p${i % 3}`, (i % 4) * 24 * 60 + i));
+      const once = setUp(events);
+      await once.mark(events);
+      await runAggregation(once.deps, once.grant());
+      const passes = setUp(events);
+      await passes.mark(events);
+      const summary = await runAggregation({ ...passes.deps, allTimePassDayGroups: 1 }, passes.grant());
+      const documents = (store: typeof once.store) =>
+        [...store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document, updated_at: null } : null]).sort();
+      assert.deepEqual(documents(passes.store), documents(once.store));
+      assert.ok(summary.allTimeGroups > 3, `all-time documents written once per pass: ${summary.allTimeGroups}`);
+      const dayStores = passes.store.log.filter((line) => line.startsWith('state day 2'));
+      assert.equal(dayStores.length, 4, 'every day stored');
+      assert.ok(
+        passes.store.log.indexOf('state day 2024-03-10T00') < passes.store.log.lastIndexOf('index hour'),
+        'the first day stored before the last day was computed',
+      );
+    },
+  );
+
   await t.test('when the lease is lost mid-run, then the run stops before its next write and its hours stay pending', async () => {
     const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 70)];
     const { store, deps, grant, mark } = setUp(events);

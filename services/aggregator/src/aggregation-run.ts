@@ -194,7 +194,8 @@ export async function recomputeHours(run: RunContext, day: DayPlan): Promise<Hou
     await write(run, `storing the state of ${at}`, (fence) => deps.state.replaceHour(change.hourMs, change.next, change.previous, fence));
     run.counts.hours += 1;
   }
-  return changes;
+  // The previous sets are done with: the day's roll-up needs only the new ones.
+  return changes.map(({ hourMs, next }) => ({ hourMs, next, previous: [] }));
 }
 
 /**
