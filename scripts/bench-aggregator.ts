@@ -50,7 +50,7 @@ import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
 const HOUR_MS = 3_600_000;
 const BATCH = 5_000;
 /** The V8 heap cap deploy/deployment.yaml gives the aggregator (NODE_OPTIONS), used for the child by default. */
-const AGGREGATOR_HEAP_MB = 320;
+const AGGREGATOR_HEAP_MB = 256;
 /** The aggregator's tables a `--reuse` empties (not the events, not the change counters: every hour stays pending). */
 const AGGREGATOR_STATE_TABLES = [
   'hour_changes_done',
@@ -206,6 +206,7 @@ try {
   figure('full run: duration (the run, from its log line)', `${seconds(full.runMs)} s`);
   figure('full run: process wall time (start-up, schema, template, run, exit)', `${seconds(full.wallMs)} s`);
   figure('full run: documents written', JSON.stringify(full.documents));
+  figure('full run: wall time by step (ms)', full.stepMs);
   figure('full run: peak RSS (VmHWM)', `${full.peakRssMiB.toFixed(0)} MiB`);
   figure('full run: CPU seconds (aggregator / cassandra / elasticsearch)', full.cpu);
   if (full.profile) figure('full run: aggregator CPU by where it went (ms, V8 profile)', full.profile);
@@ -229,7 +230,7 @@ try {
   );
   await closeCsv();
   figure('load average before the incremental run', load());
-  const incremental = await runAggregator(false);
+  const incremental = await runAggregator(values.profile);
   const after = await snapshot();
   let changed = 0;
   for (const [key, value] of after) if (before.get(key) !== value) changed += 1;
@@ -237,8 +238,11 @@ try {
   figure('incremental: clicks added', added);
   figure('incremental: duration (the run, from its log line)', `${seconds(incremental.runMs)} s`);
   figure('incremental: documents written', JSON.stringify(incremental.documents));
+  figure('incremental: wall time by step (ms)', incremental.stepMs);
   figure('incremental: groups changed (documents whose numbers or final flag differ)', changed);
   figure('incremental: peak RSS (VmHWM)', `${incremental.peakRssMiB.toFixed(0)} MiB`);
+  figure('incremental: CPU seconds (aggregator / cassandra / elasticsearch)', incremental.cpu);
+  if (incremental.profile) figure('incremental: aggregator CPU by where it went (ms, V8 profile)', incremental.profile);
 } finally {
   await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
   await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
@@ -281,6 +285,7 @@ async function runAggregator(profile: boolean): Promise<{
   runMs: number;
   wallMs: number;
   documents: unknown;
+  stepMs: string;
   peakRssMiB: number;
   cpu: string;
   profile: string | null;
@@ -336,6 +341,7 @@ async function runAggregator(profile: boolean): Promise<{
     runMs: Number(summary.durationMs),
     wallMs,
     documents: summary.documents,
+    stepMs: JSON.stringify(summary.stepMs ?? null),
     peakRssMiB: peakKiB / 1024,
     cpu: ticks.map((t) => (Number.isNaN(t) ? 'n/a' : (t / 100).toFixed(1))).join(' / '),
     profile: profile ? summariseProfile(profileDir) : null,

@@ -70,7 +70,11 @@ export interface RunSummary {
   readonly allTimeGroups: number;
   readonly indexed: number;
   readonly deleted: number;
+  /** Wall time of each kind of step, ms (where a run's time goes; logged with its summary). */
+  readonly stepMs: Readonly<Record<StepName, number>>;
 }
+
+type StepName = 'plan' | 'readHours' | 'allTimeUsers' | 'storeHours' | 'rollUpDays' | 'finalise' | 'allTime' | 'release';
 
 /** A recomputed hour: its new groups and the stored ones they replace. */
 interface HourChange {
@@ -105,6 +109,17 @@ interface RunContext {
   /** All-time user counts learnt while adding users, by group key. */
   readonly allTimeUsers: Map<string, number>;
   readonly counts: { hours: number; days: number; finalised: number; allTimeGroups: number; indexed: number; deleted: number };
+  readonly stepMs: Record<StepName, number>;
+}
+
+/** Runs `step`, adding its wall time to `run.stepMs[name]`. */
+async function timed<T>(run: Pick<RunContext, 'stepMs'>, name: StepName, step: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await step();
+  } finally {
+    run.stepMs[name] += performance.now() - started;
+  }
 }
 
 /**
@@ -131,17 +146,23 @@ interface RunContext {
  * @param grant the lease's signal (aborts the run before its next write) and fencing token.
  */
 export async function runAggregation(deps: AggregationDependencies, grant: LeaseGrant): Promise<RunSummary> {
+  const started = performance.now();
   const run = await planAggregation(deps, grant);
+  run.stepMs.plan = performance.now() - started;
   for (const day of run.plan.days) {
     const hours = await recomputeHours(run, day);
-    await rollUpDayOf(run, day, hours);
-    if (run.dayGroupsHeld >= (deps.allTimePassDayGroups ?? ALL_TIME_PASS_DAY_GROUPS)) await publishAllTime(run);
+    await timed(run, 'rollUpDays', () => rollUpDayOf(run, day, hours));
+    if (run.dayGroupsHeld >= (deps.allTimePassDayGroups ?? ALL_TIME_PASS_DAY_GROUPS))
+      await timed(run, 'allTime', () => publishAllTime(run));
   }
-  await finaliseWindows(run);
-  await publishAllTime(run);
-  await expireHourDocuments(run);
-  await releasePending(run);
-  return { pendingHours: run.work.hours.length, openWindows: run.openWindows, ...run.counts };
+  await timed(run, 'finalise', () => finaliseWindows(run));
+  await timed(run, 'allTime', () => publishAllTime(run));
+  await timed(run, 'release', async () => {
+    await expireHourDocuments(run);
+    await releasePending(run);
+  });
+  const stepMs = Object.fromEntries(Object.entries(run.stepMs).map(([name, ms]) => [name, Math.round(ms)])) as Record<StepName, number>;
+  return { pendingHours: run.work.hours.length, openWindows: run.openWindows, ...run.counts, stepMs };
 }
 
 /** Step 1: what is pending and which windows are open; the run's clock and fence. */
@@ -169,20 +190,31 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     allTimeChanged: new Map(),
     allTimeUsers: new Map(),
     counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0 },
+    stepMs: { plan: 0, readHours: 0, allTimeUsers: 0, storeHours: 0, rollUpDays: 0, finalise: 0, allTime: 0, release: 0 },
   };
 }
 
 /** Step 2: recomputes the day's pending hours, records their new users all-time, indexes and stores them. */
 export async function recomputeHours(run: RunContext, day: DayPlan): Promise<HourChange[]> {
   const { deps } = run;
-  const changes = await mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs) => {
-    const at = new Date(hourMs).toISOString();
-    const next = await aggregateHourBounded(run, hourMs);
-    const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
-    return { hourMs, next, previous };
-  });
+  const changes = await timed(run, 'readHours', () =>
+    mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs) => {
+      const at = new Date(hourMs).toISOString();
+      const next = await aggregateHourBounded(run, hourMs);
+      const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
+      return { hourMs, next, previous };
+    }),
+  );
   // Before the hours are stored: a user an hour holds is always in the all-time set already.
-  await addAllTimeUsers(run, changes);
+  await timed(run, 'allTimeUsers', () => addAllTimeUsers(run, changes));
+  await timed(run, 'storeHours', () => storeHours(run, changes));
+  // The previous sets are done with: the day's roll-up needs only the new ones.
+  return changes.map(({ hourMs, next }) => ({ hourMs, next, previous: [] }));
+}
+
+/** The recomputed hours' documents that changed, then their state. */
+async function storeHours(run: RunContext, changes: readonly HourChange[]): Promise<void> {
+  const { deps } = run;
   for (const change of changes) {
     const at = new Date(change.hourMs).toISOString();
     await publishWindow(
@@ -194,8 +226,6 @@ export async function recomputeHours(run: RunContext, day: DayPlan): Promise<Hou
     await write(run, `storing the state of ${at}`, (fence) => deps.state.replaceHour(change.hourMs, change.next, change.previous, fence));
     run.counts.hours += 1;
   }
-  // The previous sets are done with: the day's roll-up needs only the new ones.
-  return changes.map(({ hourMs, next }) => ({ hourMs, next, previous: [] }));
 }
 
 /**

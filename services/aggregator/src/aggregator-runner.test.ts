@@ -8,7 +8,17 @@ import type { LeaseGrant } from './run-lease.ts';
 import { LeaseLostError } from './run-lease.ts';
 import { fakeLeases, manualClock, silentLogger } from './test-fakes.ts';
 
-const SUMMARY: RunSummary = { pendingHours: 2, openWindows: 0, hours: 2, days: 1, finalised: 0, allTimeGroups: 3, indexed: 7, deleted: 1 };
+const SUMMARY: RunSummary = {
+  pendingHours: 2,
+  openWindows: 0,
+  hours: 2,
+  days: 1,
+  finalised: 0,
+  allTimeGroups: 3,
+  indexed: 7,
+  deleted: 1,
+  stepMs: { plan: 1, readHours: 2, allTimeUsers: 3, storeHours: 4, rollUpDays: 5, finalise: 6, allTime: 7, release: 8 },
+};
 const TTL_MS = 3_000;
 
 function setUp(run: (grant: LeaseGrant) => Promise<RunSummary>, leases = fakeLeases(), clock = manualClock()) {

@@ -75,6 +75,7 @@ export function createAggregatorRunner(deps: {
             windows: { hour: summary.hours, day: summary.days, finalised: summary.finalised, all: summary.allTimeGroups },
             documents: { indexed: summary.indexed, deleted: summary.deleted },
             durationMs,
+            stepMs: summary.stepMs,
           },
           'aggregation run finished',
         );
