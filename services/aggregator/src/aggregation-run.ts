@@ -212,10 +212,10 @@ export async function recomputeHours(run: RunContext, day: DayPlan): Promise<Hou
   return changes.map(({ hourMs, next }) => ({ hourMs, next, previous: [] }));
 }
 
-/** The recomputed hours' documents that changed, then their state. */
+/** The recomputed hours' documents that changed, then their state; `hourConcurrency` hours at a time (disjoint documents and partitions). */
 async function storeHours(run: RunContext, changes: readonly HourChange[]): Promise<void> {
   const { deps } = run;
-  for (const change of changes) {
+  await mapConcurrently(changes, deps.hourConcurrency, async (change) => {
     const at = new Date(change.hourMs).toISOString();
     await publishWindow(
       run,
@@ -225,7 +225,7 @@ async function storeHours(run: RunContext, changes: readonly HourChange[]): Prom
     );
     await write(run, `storing the state of ${at}`, (fence) => deps.state.replaceHour(change.hourMs, change.next, change.previous, fence));
     run.counts.hours += 1;
-  }
+  });
 }
 
 /**

@@ -36,7 +36,9 @@ export const aggregatorEnvShape = {
     'events held per hour read; a bigger hour is read in slices of its users (memory: about 300 bytes per event)',
   ),
   AGGREGATOR_HOUR_CONCURRENCY: positiveInt(2).describe('hours aggregated in parallel within a run (memory: the events of this many hours)'),
-  AGGREGATOR_GROUP_CONCURRENCY: positiveInt(16).describe('(url, country) all-time documents computed in parallel within a run'),
+  AGGREGATOR_GROUP_CONCURRENCY: positiveInt(64).describe(
+    '(url, country) groups whose all-time users or document are handled in parallel within a run (each a few small Cassandra requests)',
+  ),
   AGGREGATOR_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra state writes in flight'),
   AGGREGATOR_BULK_SIZE: positiveInt(1_000).describe('documents per Elasticsearch bulk request'),
   AGGREGATOR_RETRY_ATTEMPTS: positiveInt(5).describe('attempts of a failing Cassandra/Elasticsearch call within a run'),
