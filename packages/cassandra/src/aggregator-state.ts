@@ -17,8 +17,11 @@ export type GroupDay = GroupTotals & { readonly dayMs: number };
  * a newer holder's state. Transient failures throw CassandraUnavailableError (retry the call).
  */
 export interface AggregatorStateRepository {
-  /** Every group of the hour with its users; memory is one hour's distinct (group, user) pairs. */
-  readHour(hourMs: number): Promise<HourGroup[]>;
+  /**
+   * Every group of the hour with its users, or only the groups whose {@link groupKey} is in
+   * `onlyGroups` (the others' users are not parsed); memory is one hour's distinct (group, user) pairs.
+   */
+  readHour(hourMs: number, onlyGroups?: ReadonlySet<string>): Promise<HourGroup[]>;
   /** Every group of the hour with its number of distinct users (the users themselves are not read). */
   readHourTotals(hourMs: number): Promise<WindowGroup[]>;
   /** Replaces the hour's state by `next` (`previous` is what {@link readHour} gave). */
@@ -199,12 +202,11 @@ export function createAggregatorStateRepository(
   const long = (value: number): cassandra.types.Long => cassandra.types.Long.fromNumber(value);
 
   return {
-    async readHour(hourMs) {
+    async readHour(hourMs, onlyGroups) {
       const hour = new Date(hourMs);
-      const groupRows = await rows(
-        `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.hour_groups WHERE hour = ?`,
-        [hour],
-      );
+      const groupRows = (
+        await rows(`SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.hour_groups WHERE hour = ?`, [hour])
+      ).filter((row) => onlyGroups === undefined || onlyGroups.has(groupKey(totalsOf(row))));
       const users = new Map<string, { chunks: number; found: { chunk: number; users: string }[] }>(
         groupRows.map((row) => [groupKey(totalsOf(row)), { chunks: 0, found: [] }]),
       );

@@ -153,6 +153,43 @@ await test('runAggregation', async (t) => {
     },
   );
 
+  await t.test(
+    'when late events touch some groups of a day, then the stored hours are read for those groups only and every document equals a run over all events at once',
+    async () => {
+      const early = Array.from({ length: 50 }, (_, i) => click(`e${i}`, `u${i % 9}`, `/p${i % 5}`, i * 7));
+      const late = [
+        click('l1', 'u1', '/p1', 3),
+        click('l2', 'u42', '/p1', 130),
+        click('l3', 'u2', '/new', 200),
+        click('l4', 'u3', '/p3', 10),
+      ];
+      const events = [...early];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(early);
+      await runAggregation(deps, grant());
+      events.push(...late);
+      await mark(late);
+      const filters: (string[] | null)[] = [];
+      const state = {
+        ...store.state,
+        readHour: (hourMs: number, onlyGroups?: ReadonlySet<string>) => {
+          filters.push(onlyGroups === undefined ? null : [...onlyGroups].sort());
+          return store.state.readHour(hourMs, onlyGroups);
+        },
+      };
+      await runAggregation({ ...deps, state }, grant());
+      const once = setUp([...early, ...late]);
+      await once.mark([...early, ...late]);
+      await runAggregation(once.deps, once.grant());
+      const documents = (s: typeof store) =>
+        [...s.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document, updated_at: null } : null]).sort();
+      assert.deepEqual(documents(store), documents(once.store));
+      const storedReads = filters.filter((f) => f !== null);
+      assert.ok(storedReads.length > 0, 'stored hours were read for the roll-up');
+      for (const only of storedReads) assert.ok(!only.includes('["/p0","FR"]') && !only.includes('["/p2","FR"]'), only.join());
+    },
+  );
+
   await t.test('when the lease is lost mid-run, then the run stops before its next write and its hours stay pending', async () => {
     const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 70)];
     const { store, deps, grant, mark } = setUp(events);

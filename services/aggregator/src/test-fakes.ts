@@ -127,8 +127,8 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     },
   };
   const state: AggregatorStateRepository = {
-    async readHour(hourMs) {
-      return hours.get(hourMs) ?? [];
+    async readHour(hourMs, onlyGroups) {
+      return (hours.get(hourMs) ?? []).filter((group) => onlyGroups === undefined || onlyGroups.has(groupKey(group)));
     },
     async readHourTotals(hourMs) {
       return (hours.get(hourMs) ?? []).map(windowGroupOf);
