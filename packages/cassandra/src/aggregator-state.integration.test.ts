@@ -55,6 +55,26 @@ test('when a recomputed hour loses a group and a user, then they are gone from t
   assert.deepEqual(plain(await state.readHour(HOUR)), plain(next));
 });
 
+test('when an hour is read for some groups only, then exactly those groups come back with all their users, from few or many groups', async () => {
+  const hour = HOUR + 7 * 3_600_000;
+  const groups = Array.from({ length: 30 }, (_, i) =>
+    hourGroup(
+      `/g${i}`,
+      i % 2 === 0 ? 'FR' : 'US',
+      Array.from({ length: i === 3 ? 4_000 : 3 }, (_, u) => `u${u}`),
+    ),
+  );
+  await state.replaceHour(hour, groups, [], nextFence());
+  const wanted = [groups[3], groups[7], groups[20]].filter((g) => g !== undefined);
+  const keys = new Set(wanted.map((g) => JSON.stringify([g.urlKey, g.country])));
+  keys.add(JSON.stringify(['/absent', 'FR']));
+  assert.deepEqual(plain(await state.readHour(hour, keys)), plain(wanted));
+  assert.deepEqual(await state.readHour(hour, new Set()), []);
+  const many = new Set(Array.from({ length: 6_000 }, (_, i) => JSON.stringify([`/other${i}`, 'FR'])));
+  for (const key of keys) many.add(key);
+  assert.deepEqual(plain(await state.readHour(hour, many)), plain(wanted), 'past the IN-list limit: the whole hour, filtered');
+});
+
 test('when users are added to an all-time set, then only new ones count, replays count nobody twice, and the count is one stored number', async () => {
   const group = { urlKey: '/all', country: 'FR' };
   assert.equal(await state.countAllTimeUsers(group), 0);

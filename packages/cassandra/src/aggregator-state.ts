@@ -59,6 +59,8 @@ interface Statement {
 
 /** Candidates looked up per IN query, and new users written per batch (batches stay far below the 50 KiB default fail threshold). */
 const LOOKUP_CHUNK = 500;
+/** Up to this many groups, {@link AggregatorStateRepository.readHour} reads only their rows (IN lists); past it, the whole hour. */
+const SELECTED_GROUPS_MAX = 5_000;
 const BATCH_BYTES = 24 * 1024;
 
 /** Characters of user ids per stored chunk of an hour group's users (a chunk fits a batch far below the 50 KiB fail threshold). */
@@ -204,21 +206,45 @@ export function createAggregatorStateRepository(
   return {
     async readHour(hourMs, onlyGroups) {
       const hour = new Date(hourMs);
-      const groupRows = (
-        await rows(`SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.hour_groups WHERE hour = ?`, [hour])
-      ).filter((row) => onlyGroups === undefined || onlyGroups.has(groupKey(totalsOf(row))));
+      if (onlyGroups !== undefined && onlyGroups.size === 0) return [];
+      // A few groups: only their rows, by (url_key, country) IN lists; many: the whole partition, filtered here.
+      const selected =
+        onlyGroups !== undefined && onlyGroups.size <= SELECTED_GROUPS_MAX
+          ? [...onlyGroups].map((key) => {
+              const [urlKey, country] = JSON.parse(key) as [string, string];
+              return new cassandra.types.Tuple(urlKey, country);
+            })
+          : undefined;
+      const read = async function* (columns: string, table: string): AsyncGenerator<cassandra.types.Row> {
+        if (selected === undefined) {
+          yield* pagedRows(client, `SELECT ${columns} FROM ${ks}.${table} WHERE hour = ?`, [hour]);
+          return;
+        }
+        for (let start = 0; start < selected.length; start += LOOKUP_CHUNK) {
+          yield* pagedRows(client, `SELECT ${columns} FROM ${ks}.${table} WHERE hour = ? AND (url_key, country) IN ?`, [
+            hour,
+            selected.slice(start, start + LOOKUP_CHUNK),
+          ]);
+        }
+      };
+      const groupRows: cassandra.types.Row[] = [];
+      await withClassifiedErrors(async () => {
+        for await (const row of read('url_key, country, clicks, time_spent_sum_ms, time_spent_samples', 'hour_groups')) {
+          if (onlyGroups === undefined || onlyGroups.has(groupKey(totalsOf(row)))) groupRows.push(row);
+        }
+      });
       const users = new Map<string, { chunks: number; found: { chunk: number; users: string }[] }>(
         groupRows.map((row) => [groupKey(totalsOf(row)), { chunks: 0, found: [] }]),
       );
-      for await (const row of pagedRows(client, `SELECT url_key, country, chunk, users, chunks FROM ${ks}.hour_user_sets WHERE hour = ?`, [
-        hour,
-      ])) {
-        const entry = users.get(groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string }));
-        if (entry === undefined) continue;
-        const chunk = row.get('chunk') as number;
-        if (chunk === 0) entry.chunks = (row.get('chunks') as number | null) ?? 1;
-        entry.found.push({ chunk, users: row.get('users') as string });
-      }
+      await withClassifiedErrors(async () => {
+        for await (const row of read('url_key, country, chunk, users, chunks', 'hour_user_sets')) {
+          const entry = users.get(groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string }));
+          if (entry === undefined) continue;
+          const chunk = row.get('chunk') as number;
+          if (chunk === 0) entry.chunks = (row.get('chunks') as number | null) ?? 1;
+          entry.found.push({ chunk, users: row.get('users') as string });
+        }
+      });
       return groupRows.map((row) => {
         const totals = totalsOf(row);
         const entry = users.get(groupKey(totals));
