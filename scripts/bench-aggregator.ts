@@ -4,10 +4,11 @@
  *
  * `--busiest-hour N` adds N clicks of 300,000 users in one hour (the hour before the latest one) to
  * the load: the day holding it must aggregate within the Deployment's memory limit (peak RSS).
- * `--heap-mb M` is the aggregator child's V8 heap cap (`--max-old-space-size`), by default the one
- * deploy/ gives the aggregator (0: none). `--keep` keeps the keyspace and the CSV in a directory it
- * prints; `--reuse DIR` runs again on that keyspace (its aggregator state and index reset, nothing
- * loaded again): repeated measurements of the same events without waiting for the load.
+ * `--heap-mb M` is the aggregator child's V8 heap cap (`--max-old-space-size`, with
+ * `--max-semi-space-size=16`), by default the one deploy/ gives the aggregator (0: none).
+ * `--keep` keeps the keyspace and the CSV in a directory it prints; `--reuse DIR` runs again on
+ * that keyspace (its aggregator state and index reset, nothing loaded again): repeated
+ * measurements of the same events without waiting for the load.
  *
  * 1. load: N generated clicks over the last H hours (packages/clickgen) go through ingest's own
  *    decode -> validate -> enrich step and straight into a fresh keyspace through the events
@@ -51,6 +52,8 @@ const HOUR_MS = 3_600_000;
 const BATCH = 5_000;
 /** The V8 heap cap deploy/deployment.yaml gives the aggregator (NODE_OPTIONS), used for the child by default. */
 const AGGREGATOR_HEAP_MB = 256;
+/** And its young-generation cap (`--max-semi-space-size`), given with the heap cap. */
+const SEMI_SPACE_MB = 16;
 /** The aggregator's tables a `--reuse` empties (not the events, not the change counters: every hour stays pending). */
 const AGGREGATOR_STATE_TABLES = [
   'hour_changes_done',
@@ -111,7 +114,10 @@ figure(
   'clicks',
   `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in one hour` : ''}, +${extra} in the latest hour (seed ${seed})`,
 );
-figure('aggregator V8 heap cap (--max-old-space-size)', heapMb === 0 ? 'none' : `${heapMb} MiB`);
+figure(
+  'aggregator V8 heap caps (--max-old-space-size, --max-semi-space-size)',
+  heapMb === 0 ? 'none' : `${heapMb} MiB, ${SEMI_SPACE_MB} MiB`,
+);
 
 let startedStack = false;
 if (!(await stackIsUp())) {
@@ -298,7 +304,7 @@ async function runAggregator(profile: boolean): Promise<{
     process.execPath,
     [
       '--disable-warning=TimeoutNegativeWarning',
-      ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
+      ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`] : []),
       ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       'services/aggregator/src/main.ts',
       '--once',
