@@ -29,6 +29,7 @@ import type { ClickMessage, EnrichedClick } from '@clickstream/events';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
 import { consumerGroupLag, createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/kafka';
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
+import { INGEST_NODE_OPTIONS } from '../services/ingest/src/node-flags.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { stackEnv, testCassandra, testKafka, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
@@ -61,6 +62,7 @@ if (
 }
 
 const HOUR_MS = 3_600_000;
+const childNodeOptions = process.env.BENCH_INGEST_NODE_OPTIONS ?? INGEST_NODE_OPTIONS;
 const now = Date.now();
 const perSecond = (n: number, ms: number): number => Math.round((n * 1000) / ms);
 const load = (): string =>
@@ -239,7 +241,8 @@ try {
 
   const rawBefore = await rawLimit('before');
 
-  // Ingest as in production: its own process, default configuration.
+  // Ingest as in production: its own process, default configuration, production's V8 flags
+  // (BENCH_INGEST_NODE_OPTIONS replaces them for the ingest child only, e.g. while sweeping heap limits).
   const child = spawn(
     process.execPath,
     [
@@ -256,8 +259,7 @@ try {
         KAFKA_GROUP_ID: groupId,
         CASSANDRA_KEYSPACE: keyspace,
         HTTP_PORT: '0',
-        // BENCH_INGEST_NODE_OPTIONS: node flags for the ingest child only (e.g. heap limits while sweeping).
-        NODE_OPTIONS: process.env.BENCH_INGEST_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+        NODE_OPTIONS: childNodeOptions,
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -286,6 +288,7 @@ try {
   }
   const endMs = performance.now();
   const endCpu = readCpu(child.pid);
+  const endRss = child.pid === undefined ? 0 : rssMiB(child.pid).now;
   child.kill('SIGTERM');
   await new Promise((resolve) => (ingest.exitCode !== null ? resolve(ingest.exitCode) : child.once('exit', resolve)));
 
@@ -298,6 +301,8 @@ try {
   figure('ingest seconds from spawn to lag 0 (start-up included)', ((endMs - spawnedAt) / 1000).toFixed(1));
   figure('ratio ingest / raw limit', (ingestRate / raw).toFixed(3));
   figure('ingest peak RSS (MiB, VmHWM of the ingest process)', peakRss);
+  figure('ingest RSS at lag 0 (MiB, VmRSS)', endRss);
+  figure('ingest node flags (NODE_OPTIONS of the child)', childNodeOptions || '(none)');
   figure(
     `ingest window CPU (first commit -> lag 0, ${((endMs - start.atMs) / 1000).toFixed(1)} s wall)`,
     cpuSplit(start.cpu, endCpu, messages.length - start.done),
