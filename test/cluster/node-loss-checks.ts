@@ -1,11 +1,57 @@
 /**
  * The check every ingest scenario ends with: ingest committed everything, every expected row is
  * present exactly once, nothing unexpected, the dead letters all there; and, checked last, no
- * process had to be restarted. Prints the figures the report quotes.
+ * process had to be restarted. Prints the figures the report quotes. Also the one node-loss
+ * scenario the Cassandra and Kafka tests share, each with its own victim.
  */
 import assert from 'node:assert/strict';
-import { countRows, deadLetterCount, waitForCommitted, waitForRows } from './cluster-harness.ts';
-import type { IngestFleet, Scenario } from './cluster-harness.ts';
+import { after, before, test } from 'node:test';
+import {
+  IngestFleet,
+  countRows,
+  createScenario,
+  deadLetterCount,
+  generateMessages,
+  killClusterNode,
+  restartClusterNode,
+  waitForCommitted,
+  waitForRows,
+} from './cluster-harness.ts';
+import type { Scenario } from './cluster-harness.ts';
+
+/**
+ * Registers a node-loss test: one ingest process on 6 partitions, `victim` killed with SIGKILL
+ * once a quarter of the rows is stored, then every row must be present once with no ingest
+ * restart. The victim is started again afterwards.
+ */
+export function nodeLossScenario(options: { name: string; victim: string; seed: number }): void {
+  const { name, victim, seed } = options;
+  const data = generateMessages(seed);
+  let scenario: Scenario;
+  let fleet: IngestFleet;
+  let killed = false;
+
+  before(async () => {
+    scenario = await createScenario(name, 6);
+    await scenario.produce(data.messages);
+    fleet = new IngestFleet(scenario);
+  });
+
+  after(async () => {
+    await fleet.stopAll();
+    if (killed) await restartClusterNode(victim);
+    await scenario.cleanUp();
+  });
+
+  test(`when ${victim} is killed mid-ingest, then ingest keeps running and every row is present once`, async () => {
+    fleet.start('a');
+    const rowsAtKill = await waitForRows(scenario, Math.floor(data.expectedIds.size / 4), 300_000);
+    await killClusterNode(victim);
+    killed = true;
+    await assertEveryRowOnce(scenario, fleet, data, { killed: victim, rowsAtKill });
+    assertNoRestarts(fleet);
+  });
+}
 
 export async function assertEveryRowOnce(
   scenario: Scenario,

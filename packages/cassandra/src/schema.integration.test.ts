@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createLogger } from '@clickstream/observability';
-import { connectCassandra, ensureSchema } from './index.ts';
+import { ensureSchema } from './index.ts';
+import { testCassandra } from '../../../test/support/stack-clients.ts';
 import type { CassandraClient } from './index.ts';
 
-const logger = createLogger({ service: 'test', level: 'warn' });
 const keyspace = `schema_${process.pid}`;
 const replication = { class: 'SimpleStrategy', replicationFactor: 1 } as const;
 let client: CassandraClient;
 
 before(async () => {
-  client = await connectCassandra(
-    {
-      contactPoints: (process.env.CASSANDRA_CONTACT_POINTS ?? 'localhost:9042').split(','),
-      localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
-      keyspace,
-    },
-    logger,
-  );
+  client = await testCassandra(keyspace);
 });
 after(async () => {
   await client.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
