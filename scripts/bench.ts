@@ -18,6 +18,7 @@
  * keyspaces and drops them.
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -175,10 +176,18 @@ function listenerPid(port: number): number | undefined {
   if (inodes.size === 0) return undefined;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
     try {
-      for (const fd of readdirSync(`/proc/${entry}/fd`)) if (inodes.has(readlinkSync(`/proc/${entry}/fd/${fd}`))) return Number(entry);
+      fds = readdirSync(`/proc/${entry}/fd`);
     } catch {
-      // Gone, or not ours to read.
+      continue; // Gone, or not ours to read.
+    }
+    for (const fd of fds) {
+      try {
+        if (inodes.has(readlinkSync(`/proc/${entry}/fd/${fd}`))) return Number(entry);
+      } catch {
+        // Closed since the listing.
+      }
     }
   }
   return undefined;
@@ -228,6 +237,7 @@ const topic = `bench-${suffix}`;
 const keyspace = `bench_${suffix}`;
 const groupId = `bench-${suffix}`;
 const kafka = testKafka();
+let ingestChild: ChildProcess | undefined;
 try {
   await ensureTopics(kafka, [
     { topic, partitions },
@@ -243,7 +253,7 @@ try {
 
   // Ingest as in production: its own process, default configuration, production's V8 flags
   // (BENCH_INGEST_NODE_OPTIONS replaces them for the ingest child only, e.g. while sweeping heap limits).
-  const child = spawn(
+  const child = (ingestChild = spawn(
     process.execPath,
     [
       '--disable-warning=TimeoutNegativeWarning',
@@ -264,7 +274,7 @@ try {
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
-  );
+  ));
   const ingest: { exitCode: number | null } = { exitCode: null };
   child.once('exit', (code) => (ingest.exitCode = code ?? 1));
   const spawnedAt = performance.now();
@@ -274,7 +284,15 @@ try {
   let lastReportMs = performance.now();
   for (;;) {
     if (ingest.exitCode !== null) throw new Error(`ingest exited with code ${ingest.exitCode}`);
-    const lag = (await consumerGroupLag(kafka, groupId, topic)).reduce((sum, p) => sum + p.lag, 0);
+    let lag: number;
+    try {
+      lag = (await consumerGroupLag(kafka, groupId, topic)).reduce((sum, p) => sum + p.lag, 0);
+    } catch (err) {
+      // A fresh broker has no group coordinator yet (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE): ask again.
+      if (!(err instanceof Error && 'retriable' in err && err.retriable === true)) throw err;
+      await sleep(100);
+      continue;
+    }
     const done = messages.length - lag;
     if (child.pid !== undefined) peakRss = Math.max(peakRss, rssMiB(child.pid).peak);
     if (!firstCommit && done > 0) firstCommit = { atMs: performance.now(), done, cpu: readCpu(child.pid) };
@@ -309,6 +327,8 @@ try {
   );
   figure('ingest CPU from spawn to lag 0 (start-up included)', cpuSplit(spawnCpu, endCpu, messages.length));
 } finally {
+  // A bench that fails mid-run must not leave its ingest child consuming on.
+  if (ingestChild?.exitCode === null) ingestChild.kill('SIGKILL');
   await deleteTopics(kafka, [topic, `${topic}-dlq`]).catch(() => undefined);
   const cassandra = await testCassandra(keyspace);
   await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
