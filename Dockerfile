@@ -54,4 +54,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || '8081') + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 ENTRYPOINT ["tini", "--"]
-CMD ["node", "--disable-warning=TimeoutNegativeWarning", "services/ingest/src/main.ts"]
+# Ingest's V8 heap bounds (services/ingest/src/node-flags.ts).
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=8", "--disable-warning=TimeoutNegativeWarning", "services/ingest/src/main.ts"]

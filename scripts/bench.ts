@@ -10,12 +10,16 @@
  *    configuration plus the environment this script runs in), from a new consumer group. Its rate is
  *    taken from the first commit to the last (lag 0), as the service runs once started; its peak
  *    RSS is read from /proc.
- * Prints events/s of each, the ratio ingest / raw limit and the load average before and after.
+ * Prints events/s of each, the ratio ingest / raw limit and the load average before and after, and
+ * the CPU seconds (user + system, /proc) of this script (the raw limit's driver), the ingest child
+ * and the Cassandra and Kafka processes listening on 9042 / 9092 during each raw write and during
+ * the ingest window: the CPU each side spends per event on the shared cores.
  * Brings the local stack up when it is not up (and stops it again); uses its own topic and
  * keyspaces and drops them.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +30,7 @@ import type { ClickMessage, EnrichedClick } from '@clickstream/events';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
 import { consumerGroupLag, createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/kafka';
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
+import { INGEST_NODE_OPTIONS } from '../services/ingest/src/node-flags.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { stackEnv, testCassandra, testKafka, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
@@ -58,6 +63,7 @@ if (
 }
 
 const HOUR_MS = 3_600_000;
+const childNodeOptions = process.env.BENCH_INGEST_NODE_OPTIONS ?? INGEST_NODE_OPTIONS;
 const now = Date.now();
 const perSecond = (n: number, ms: number): number => Math.round((n * 1000) / ms);
 const load = (): string =>
@@ -105,7 +111,7 @@ figure('pipeline events/s (decode+validate+enrich, one core, no I/O)', perSecond
 figure('valid rows', rows.length);
 
 /** Rows/s of the whole data set written through the repository at `concurrency` statements in flight. */
-async function rawWrite(keyspace: string, concurrency: number): Promise<number> {
+async function rawWrite(keyspace: string, concurrency: number): Promise<{ rate: number; seconds: number; cpu: string }> {
   const cassandra = await testCassandra(keyspace);
   try {
     await ensureSchema(cassandra, { class: 'SimpleStrategy', replicationFactor: 1 });
@@ -115,12 +121,14 @@ async function rawWrite(keyspace: string, concurrency: number): Promise<number> 
       maxBatchBytes: defaults.INGEST_WRITE_BATCH_MAX_BYTES,
       maxBatchRows: defaults.INGEST_WRITE_BATCH_MAX_ROWS,
     });
+    const cpuBefore = readCpu();
     const start = performance.now();
     for (let i = 0; i < rows.length; i += 50_000) {
       const outcome = await repo.writeEvents(rows.slice(i, i + 50_000));
       if (outcome.unwritten.length > 0 || outcome.rejected.length > 0) throw new Error('raw write lost rows');
     }
-    return perSecond(rows.length, performance.now() - start);
+    const ms = performance.now() - start;
+    return { rate: perSecond(rows.length, ms), seconds: ms / 1000, cpu: cpuSplit(cpuBefore, readCpu(), rows.length) };
   } finally {
     await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
     await cassandra.shutdown();
@@ -130,11 +138,85 @@ async function rawWrite(keyspace: string, concurrency: number): Promise<number> 
 async function rawLimit(label: string): Promise<number> {
   let best = 0;
   for (const concurrency of [16, 32, 64]) {
-    const rate = await rawWrite(`bench_raw_${uniqueSuffix()}`, concurrency);
+    const { rate, seconds, cpu } = await rawWrite(`bench_raw_${uniqueSuffix()}`, concurrency);
     console.log(`raw limit (${label}), concurrency ${concurrency}: ${rate} rows/s`);
+    figure(`raw ${label} c=${concurrency}: ${rate} rows/s, ${seconds.toFixed(2)} s wall of writes; CPU (driver = bench)`, cpu);
     best = Math.max(best, rate);
   }
   return best;
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc; 100 ticks per second). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The process listening on a local TCP port (Linux /proc, same network namespace, needs permission to read its fds). */
+function listenerPid(port: number): number | undefined {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const localPort = Number.parseInt(cols[1]?.split(':')[1] ?? '', 16);
+      if (localPort === port && cols[3] === '0A' && cols[9] !== undefined) inodes.add(`socket:[${cols[9]}]`);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue; // Gone, or not ours to read.
+    }
+    for (const fd of fds) {
+      try {
+        if (inodes.has(readlinkSync(`/proc/${entry}/fd/${fd}`))) return Number(entry);
+      } catch {
+        // Closed since the listing.
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The CPU seconds of the bench itself, the ingest child and the servers, read at one instant. */
+type CpuReading = Record<string, number>;
+let servers: Record<string, number | undefined> | undefined;
+const bench = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
+function readCpu(ingestPid?: number): CpuReading {
+  const reading: CpuReading = { bench: bench() };
+  if (ingestPid !== undefined) reading.ingest = cpuSeconds(ingestPid);
+  // Found on first use, once the stack is up (ports of the local stack, see stackEnv).
+  servers ??= { cassandra: listenerPid(9042), kafka: listenerPid(9092) };
+  for (const [name, pid] of Object.entries(servers)) if (pid !== undefined) reading[name] = cpuSeconds(pid);
+  return reading;
+}
+/** CPU seconds per process between two readings, and per 1,000 events. */
+function cpuSplit(from: CpuReading, to: CpuReading, events: number): string {
+  return Object.keys(to)
+    .filter((name) => from[name] !== undefined && Number.isFinite(to[name]))
+    .map((name) => {
+      const seconds = (to[name] ?? 0) - (from[name] ?? 0);
+      return `${name} ${seconds.toFixed(1)} s (${((seconds * 1000) / events).toFixed(3)} ms/event)`;
+    })
+    .join(', ');
 }
 
 /** Peak and current resident set of a process, MiB (Linux /proc). */
@@ -155,6 +237,7 @@ const topic = `bench-${suffix}`;
 const keyspace = `bench_${suffix}`;
 const groupId = `bench-${suffix}`;
 const kafka = testKafka();
+let ingestChild: ChildProcess | undefined;
 try {
   await ensureTopics(kafka, [
     { topic, partitions },
@@ -168,8 +251,9 @@ try {
 
   const rawBefore = await rawLimit('before');
 
-  // Ingest as in production: its own process, default configuration.
-  const child = spawn(
+  // Ingest as in production: its own process, default configuration, production's V8 flags
+  // (BENCH_INGEST_NODE_OPTIONS replaces them for the ingest child only, e.g. while sweeping heap limits).
+  const child = (ingestChild = spawn(
     process.execPath,
     [
       '--disable-warning=TimeoutNegativeWarning',
@@ -185,25 +269,33 @@ try {
         KAFKA_GROUP_ID: groupId,
         CASSANDRA_KEYSPACE: keyspace,
         HTTP_PORT: '0',
-        // BENCH_INGEST_NODE_OPTIONS: node flags for the ingest child only (e.g. heap limits while sweeping).
-        NODE_OPTIONS: process.env.BENCH_INGEST_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+        NODE_OPTIONS: childNodeOptions,
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
-  );
+  ));
   const ingest: { exitCode: number | null } = { exitCode: null };
   child.once('exit', (code) => (ingest.exitCode = code ?? 1));
   const spawnedAt = performance.now();
-  let firstCommit: { atMs: number; done: number } | undefined;
+  let firstCommit: { atMs: number; done: number; cpu: CpuReading } | undefined;
+  const spawnCpu = readCpu(child.pid);
   let peakRss = 0;
   let lastReportMs = performance.now();
   for (;;) {
     if (ingest.exitCode !== null) throw new Error(`ingest exited with code ${ingest.exitCode}`);
-    const lag = (await consumerGroupLag(kafka, groupId, topic)).reduce((sum, p) => sum + p.lag, 0);
+    let lag: number;
+    try {
+      lag = (await consumerGroupLag(kafka, groupId, topic)).reduce((sum, p) => sum + p.lag, 0);
+    } catch (err) {
+      // A fresh broker has no group coordinator yet (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE): ask again.
+      if (!(err instanceof Error && 'retriable' in err && err.retriable === true)) throw err;
+      await sleep(100);
+      continue;
+    }
     const done = messages.length - lag;
     if (child.pid !== undefined) peakRss = Math.max(peakRss, rssMiB(child.pid).peak);
-    if (!firstCommit && done > 0) firstCommit = { atMs: performance.now(), done };
+    if (!firstCommit && done > 0) firstCommit = { atMs: performance.now(), done, cpu: readCpu(child.pid) };
     if (lag === 0) break;
     if (performance.now() - lastReportMs > 5_000) {
       console.log(`ingest: ${done}/${messages.length} committed`);
@@ -213,19 +305,30 @@ try {
     await sleep(100);
   }
   const endMs = performance.now();
+  const endCpu = readCpu(child.pid);
+  const endRss = child.pid === undefined ? 0 : rssMiB(child.pid).now;
   child.kill('SIGTERM');
   await new Promise((resolve) => (ingest.exitCode !== null ? resolve(ingest.exitCode) : child.once('exit', resolve)));
 
   const rawAfter = await rawLimit('after');
   const raw = Math.max(rawBefore, rawAfter);
-  const start = firstCommit ?? { atMs: spawnedAt, done: 0 };
+  const start = firstCommit ?? { atMs: spawnedAt, done: 0, cpu: spawnCpu };
   const ingestRate = perSecond(messages.length - start.done, endMs - start.atMs);
   figure('raw limit rows/s (unlogged partition batches, best concurrency), before / after', `${rawBefore} / ${rawAfter}`);
   figure('ingest events/s (first commit -> lag 0, committed = durable)', ingestRate);
   figure('ingest seconds from spawn to lag 0 (start-up included)', ((endMs - spawnedAt) / 1000).toFixed(1));
   figure('ratio ingest / raw limit', (ingestRate / raw).toFixed(3));
   figure('ingest peak RSS (MiB, VmHWM of the ingest process)', peakRss);
+  figure('ingest RSS at lag 0 (MiB, VmRSS)', endRss);
+  figure('ingest node flags (NODE_OPTIONS of the child)', childNodeOptions || '(none)');
+  figure(
+    `ingest window CPU (first commit -> lag 0, ${((endMs - start.atMs) / 1000).toFixed(1)} s wall)`,
+    cpuSplit(start.cpu, endCpu, messages.length - start.done),
+  );
+  figure('ingest CPU from spawn to lag 0 (start-up included)', cpuSplit(spawnCpu, endCpu, messages.length));
 } finally {
+  // A bench that fails mid-run must not leave its ingest child consuming on.
+  if (ingestChild?.exitCode === null) ingestChild.kill('SIGKILL');
   await deleteTopics(kafka, [topic, `${topic}-dlq`]).catch(() => undefined);
   const cassandra = await testCassandra(keyspace);
   await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);

@@ -163,12 +163,23 @@ function textHint(raw: string): string | null {
   return raw;
 }
 
+/** Contract field -> every name it is read from, the contract name first (built once: this runs per message). */
+const FIELD_SOURCES: readonly (readonly [string, readonly string[]])[] = Object.entries(FIELD_ALIASES).map(([field, aliases]) => [
+  field,
+  [field, ...aliases],
+]);
+
 function canonicalise(value: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  for (const [field, aliases] of Object.entries(FIELD_ALIASES)) {
-    const source = [field, ...aliases].find((name) => Object.hasOwn(value, name) && value[name] !== null && value[name] !== '');
-    // time_spent is in seconds: it keeps its own name so the schema checks and converts that unit.
-    if (source !== undefined) fields[source === 'time_spent' ? source : field] = value[source];
+  for (const [field, names] of FIELD_SOURCES) {
+    for (const name of names) {
+      if (!Object.hasOwn(value, name)) continue;
+      const sent = value[name];
+      if (sent === null || sent === '') continue;
+      // time_spent is in seconds: it keeps its own name so the schema checks and converts that unit.
+      fields[name === 'time_spent' ? name : field] = sent;
+      break;
+    }
   }
   return fields;
 }

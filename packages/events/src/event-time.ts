@@ -30,8 +30,16 @@ export function parseEventTime(value: string | number): number | null {
   const wallClock = new Date(0);
   wallClock.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
   wallClock.setUTCHours(Number(hour), Number(minute), Number(second), Number(fraction.slice(0, 3).padEnd(3, '0')));
-  // Out-of-range parts roll over (Feb 30 -> Mar 1); a changed date means it was invalid.
-  if (!wallClock.toISOString().startsWith(`${year}-${month}-${day}T${hour}:${minute}:${second}`)) return null;
+  // Out-of-range parts roll over (Feb 30 -> Mar 1); a changed part means it was invalid.
+  if (
+    wallClock.getUTCFullYear() !== Number(year) ||
+    wallClock.getUTCMonth() !== Number(month) - 1 ||
+    wallClock.getUTCDate() !== Number(day) ||
+    wallClock.getUTCHours() !== Number(hour) ||
+    wallClock.getUTCMinutes() !== Number(minute) ||
+    wallClock.getUTCSeconds() !== Number(second)
+  )
+    return null;
   const offsetMs = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
   return wallClock.getTime() - (sign === '-' ? -offsetMs : offsetMs);
 }

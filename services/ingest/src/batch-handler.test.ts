@@ -12,6 +12,18 @@ import { createIngestMetrics } from './ingest-metrics.ts';
 import type { ProcessedBatch } from './process-batch.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Lets the handler's promises run until `condition` holds (no clock: a bounded number of turns of the event loop). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 1_000 && !condition(); turn++) await new Promise((r) => setImmediate(r));
+  assert.ok(condition(), 'condition not reached');
+}
 const HOUR_MS = 3_600_000;
 
 function click(id: string): EnrichedClick {
@@ -140,13 +152,12 @@ const outage = (rows: readonly EnrichedClick[]): WriteEventsOutcome => ({
   failure: new CassandraUnavailableError('Socket was closed'),
 });
 
-test('when a batch has valid and invalid messages, then rows, dead letters and markers are written in that order before it resolves', async () => {
+test('when a batch has valid and invalid messages, then the rows, the dead letters and, after the rows, the markers are written before it resolves', async () => {
   const h = harness(['id:a', 'bad', 'id:b'], stored);
   await createBatchHandler(h.deps)(h.batch);
-  assert.deepEqual(
-    h.steps.filter((s) => s !== 'heartbeat'),
-    ['rows', 'dead letters', 'markers'],
-  );
+  const steps = h.steps.filter((s) => s !== 'heartbeat');
+  assert.deepEqual([...steps].sort(), ['dead letters', 'markers', 'rows']);
+  assert.ok(steps.indexOf('rows') < steps.indexOf('markers'), 'markers only after the rows');
   assert.deepEqual(h.written, [['a', 'b']]);
   assert.deepEqual(
     h.sent.map((m) => m.headers?.reason),
@@ -154,13 +165,54 @@ test('when a batch has valid and invalid messages, then rows, dead letters and m
   );
 });
 
-test('when the batch is abandoned after its rows are written, then it returns early: no dead letters, no markers', async () => {
+test('when the dead-letter send is slow, then the rows are written meanwhile, and the batch resolves only once the dead letters are acknowledged', async () => {
+  const h = harness(['id:a', 'bad'], stored);
+  const ack = deferred();
+  const real = h.deps.deadLetters;
+  h.deps.deadLetters = {
+    ...real,
+    send: async (topic, sent) => {
+      await ack.promise;
+      await real.send(topic, sent);
+    },
+  };
+  let resolved = false;
+  const handled = createBatchHandler(h.deps)(h.batch).then(() => (resolved = true));
+  await until(() => h.steps.includes('markers'));
+  assert.deepEqual(h.written, [['a']], 'rows written while the dead letters are in flight');
+  assert.equal(resolved, false, 'not durable before the dead letters are acknowledged');
+  ack.resolve();
+  await handled;
+  assert.equal(h.sent.length, 1);
+});
+
+test('when the row write is slow, then the markers wait for it (the aggregator must find the rows of a marker)', async () => {
+  const rowsDone = deferred();
+  const h = harness(['id:a', 'bad'], stored);
+  const real = h.deps.events;
+  h.deps.events = {
+    ...real,
+    writeEvents: async (rows) => {
+      const outcome = await real.writeEvents(rows);
+      await rowsDone.promise;
+      return outcome;
+    },
+  };
+  const handled = createBatchHandler(h.deps)(h.batch);
+  await until(() => h.sent.length === 1);
+  assert.ok(!h.steps.includes('markers'), 'no marker while the rows are not durable');
+  rowsDone.resolve();
+  await handled;
+  assert.equal(h.steps.filter((s) => s === 'markers').length, 1);
+});
+
+test('when the batch is abandoned after its rows are written, then it returns early without markers, after its dead-letter send settled', async () => {
   const h = harness(['id:a', 'bad'], () => {
     h.running = false;
     return stored();
   });
   await createBatchHandler(h.deps)(h.batch);
-  assert.deepEqual(h.steps, ['rows']);
+  assert.deepEqual([...h.steps].sort(), ['dead letters', 'rows']);
 });
 
 test('when Cassandra fails transiently, then only the unwritten rows are written again, with a heartbeat between attempts', async () => {
@@ -180,14 +232,15 @@ test('when Cassandra fails transiently, then only the unwritten rows are written
   // Every retry is preceded and followed by a heartbeat.
   assert.deepEqual(h.steps.slice(0, 7), ['rows', 'heartbeat', 'heartbeat', 'rows', 'heartbeat', 'heartbeat', 'rows']);
   assert.deepEqual(retrying, [true, false], 'readiness is told once when retrying starts and once when it ends');
-  assert.deepEqual(h.steps.slice(-2), ['dead letters', 'markers']);
+  assert.equal(h.steps.at(-1), 'markers');
+  assert.ok(!h.steps.includes('dead letters'), 'no dead letter to send, no send');
 });
 
-test('when the outage outlasts the retry budget, then the handler rejects before any dead letter or marker', async () => {
+test('when the outage outlasts the retry budget, then the handler rejects without any marker', async () => {
   const h = harness(['id:a', 'bad'], outage);
   await assert.rejects(createBatchHandler(h.deps)(h.batch), RetriesExhaustedError);
   assert.equal(h.steps.filter((s) => s === 'rows').length, 4);
-  assert.ok(!h.steps.includes('dead letters') && !h.steps.includes('markers'));
+  assert.ok(!h.steps.includes('markers'));
 });
 
 test('when the consumer loses the batch during retries, then the handler stops retrying and resolves without the later steps', async () => {
@@ -219,10 +272,12 @@ test('when Cassandra refuses one row for its content, then it becomes a store_re
   assert.match(String(record.message), /Key length/);
   const metrics = await h.deps.metrics.stored.get();
   assert.equal(metrics.values[0]?.value, 2, 'two of three rows stored');
-  assert.deepEqual(h.steps.slice(-2), ['dead letters', 'markers']);
+  const steps = h.steps.filter((s) => s !== 'heartbeat');
+  assert.equal(steps.lastIndexOf('dead letters'), steps.length - 2, "the refused row's dead letter only once the rows are written");
+  assert.equal(steps.at(-1), 'markers');
 });
 
-test('when the dead-letter topic fails transiently, then the send is retried and the markers still come last', async () => {
+test('when the dead-letter topic fails transiently, then the send is retried and the batch resolves only after it succeeded', async () => {
   const h = harness(['bad'], stored);
   let failures = 1;
   const real = h.deps.deadLetters;
@@ -232,5 +287,41 @@ test('when the dead-letter topic fails transiently, then the send is retried and
   };
   await createBatchHandler(h.deps)(h.batch);
   assert.equal(h.sent.length, 1);
-  assert.equal(h.steps.at(-1), 'markers');
+  assert.equal(failures, -1, 'sent twice');
+  assert.ok(h.steps.includes('markers'));
+});
+
+test('when several batches become durable while a marker round is written, then they share the next round, over the union of their hours', async () => {
+  const rounds: number[][] = [];
+  const firstRound = deferred();
+  const h = harness(['id:a'], stored);
+  h.deps.pendingHours = {
+    ...h.deps.pendingHours,
+    mark: async (hours) => {
+      rounds.push([...hours]);
+      if (rounds.length === 1) await firstRound.promise;
+    },
+  };
+  const hoursOf: Record<string, number[]> = { a: [10 * HOUR_MS], b: [10 * HOUR_MS, 11 * HOUR_MS], c: [12 * HOUR_MS] };
+  h.deps.process = (batch) => ({ ...fakeProcess(batch), affectedHoursMs: hoursOf[batch[0]?.value?.toString().slice(3) ?? ''] ?? [] });
+  // Every store operation goes through the watch: one row write and one marker wait per batch.
+  let tracked = 0;
+  const handle = createBatchHandler({
+    ...h.deps,
+    storeWatch: {
+      track: (operation) => {
+        tracked++;
+        return operation;
+      },
+    },
+  });
+  const batchOf = (value: string): ConsumedBatch => ({ ...h.batch, messages: messages(value) });
+  const done = [handle(batchOf('id:a'))];
+  await until(() => rounds.length === 1);
+  done.push(handle(batchOf('id:b')), handle(batchOf('id:c')));
+  await until(() => tracked === 6);
+  assert.equal(rounds.length, 1, 'the later batches wait for the round in flight');
+  firstRound.resolve();
+  await Promise.all(done);
+  assert.deepEqual(rounds, [[10 * HOUR_MS], [10 * HOUR_MS, 11 * HOUR_MS, 12 * HOUR_MS]]);
 });

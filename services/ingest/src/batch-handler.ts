@@ -5,6 +5,7 @@ import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
 import type { IngestMetrics } from './ingest-metrics.ts';
+import { createCoalescedMarks } from './coalesced-marks.ts';
 import { toDeadLetter } from './process-batch.ts';
 import type { DeadLetterMessage, ProcessedBatch } from './process-batch.ts';
 
@@ -43,9 +44,11 @@ export interface BatchHandlerDependencies {
 }
 
 /**
- * Handles one consumed batch: processes it, writes the valid rows to Cassandra, publishes the
- * invalid messages and the rows Cassandra refused for their content (`store_rejected`) to the
- * dead-letter topic (acks = all), then records the affected hours for the aggregator. Outages are
+ * Handles one consumed batch: processes it, writes the valid rows to Cassandra while it publishes
+ * the invalid messages to the dead-letter topic (acks = all); once the rows are durable, records
+ * the affected hours for the aggregator (marker rounds shared by the batches in flight, see
+ * `createCoalescedMarks`) while it publishes the rows Cassandra refused for their content
+ * (`store_rejected`) to the dead-letter topic. Outages are
  * retried with backoff, with a heartbeat between attempts; rows already written are not written
  * again. It resolves only when all of that is durable, so the caller may then commit the batch's
  * offsets; it rejects when retries are exhausted (nothing committed). It returns early, without
@@ -55,6 +58,7 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
   const { events, pendingHours, deadLetters, deadLetterTopic, retryPolicy, metrics, logger } = dependencies;
   const now = dependencies.now ?? (() => new Date());
   const watch = <T>(operation: Promise<T>): Promise<T> => dependencies.storeWatch?.track(operation) ?? operation;
+  const markHours = createCoalescedMarks((hoursMs) => pendingHours.mark(hoursMs));
 
   return async (batch) => {
     const started = process.hrtime.bigint();
@@ -83,6 +87,27 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
       }
     };
 
+    const sendDeadLetters = (dead: readonly DeadLetterMessage[]): Promise<void> =>
+      withRetry('dead-letter topic', async () => {
+        if (dead.length === 0) return;
+        try {
+          await deadLetters.send(
+            deadLetterTopic,
+            dead.map((d) => ({ key: d.key, value: d.value, headers: { reason: d.reason } })),
+          );
+        } catch (err) {
+          throw new DeadLetterPublishError(err instanceof Error ? err.message : String(err), { cause: err });
+        }
+      });
+
+    // The invalid messages' dead letters depend on nothing written: they go out while the rows are
+    // written. Awaited on every path that resolves, so nothing of a finished or abandoned batch runs
+    // on after it; a batch that fails for good rejects at once (the service exits).
+    const invalidSent = sendDeadLetters(processed.deadLetters);
+    const invalidSettled = invalidSent.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
       // 1. Rows. A retry writes only what is still unwritten; content rejections are final.
       const rejected: RejectedEvent[] = [];
@@ -94,28 +119,22 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
         pending = outcome.unwritten;
         if (outcome.failure) throw outcome.failure;
       });
-      if (!batch.isRunning()) return;
+      if (!batch.isRunning()) return await invalidSettled;
       const storeRejected = rejected.length > 0 ? storeRejections(processed, rejected, now(), log) : [];
       for (const r of storeRejected)
         log.warn({ offset: r.offset, message: r.error }, 'Cassandra refused a row for its content; sent to the dead-letter topic');
 
-      // 2. Dead letters: invalid messages and refused rows.
+      // 2. With the rows durable: the markers (the aggregator must find the rows once it sees a
+      // marker) and the refused rows' dead letters, both alongside the invalid ones still in flight.
       await batch.heartbeat();
-      const dead = [...processed.deadLetters, ...storeRejected.map((r) => r.deadLetter)];
-      await withRetry('dead-letter topic', async () => {
-        try {
-          await deadLetters.send(
-            deadLetterTopic,
-            dead.map((d) => ({ key: d.key, value: d.value, headers: { reason: d.reason } })),
-          );
-        } catch (err) {
-          throw new DeadLetterPublishError(err instanceof Error ? err.message : String(err), { cause: err });
-        }
-      });
+      const settled = await Promise.allSettled([
+        invalidSent,
+        sendDeadLetters(storeRejected.map((r) => r.deadLetter)),
+        withRetry('cassandra', () => watch(markHours(processed.affectedHoursMs))),
+      ]);
+      for (const result of settled) if (result.status === 'rejected') throw result.reason;
       if (!batch.isRunning()) return;
-
-      // 3. Markers last: the aggregator must find the rows once it sees a marker.
-      await withRetry('cassandra', () => watch(pendingHours.mark(processed.affectedHoursMs)));
+      const dead = [...processed.deadLetters, ...storeRejected.map((r) => r.deadLetter)];
 
       metrics.stored.inc(processed.rows.length - rejected.length);
       for (const [hint, count] of Object.entries(processed.ignoredHints)) metrics.hintsIgnored.inc({ hint }, count);
@@ -131,6 +150,7 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
       );
     } catch (err) {
       if (err instanceof BatchAbandoned || !batch.isRunning()) {
+        await invalidSettled;
         log.info('batch abandoned (rebalance or stop); it stays uncommitted and is read again');
         return;
       }
