@@ -4,8 +4,8 @@
  *
  * `--busiest-hour N` adds N clicks of 300,000 users in one hour (the hour before the latest one) to
  * the load: the day holding it must aggregate within the Deployment's memory limit (peak RSS).
- * `--heap-mb M` is the aggregator child's V8 heap cap (`--max-old-space-size`, with
- * `--max-semi-space-size=16`), by default the one deploy/ gives the aggregator (0: none).
+ * `--heap-mb M` gives the aggregator child `--max-old-space-size=M --max-semi-space-size=16` (0: no
+ * caps); by default it gets production's flags (services/aggregator/src/node-flags.ts).
  * `--keep` keeps the keyspace and the CSV in a directory it prints; `--reuse DIR` runs again on
  * that keyspace (its aggregator state and index reset, nothing loaded again): repeated
  * measurements of the same events without waiting for the load.
@@ -43,6 +43,7 @@ import { createEventsRepository, createPendingHoursRepository, ensureSchema } fr
 import type { ClickMessage, EnrichedClick } from '@clickstream/events';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
 import { createElasticsearchClient } from '@clickstream/elasticsearch';
+import { AGGREGATOR_NODE_OPTIONS } from '../services/aggregator/src/node-flags.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { readAllMetricDocuments } from '../test/e2e/metric-comparison.ts';
 import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../test/support/stack-clients.ts';
@@ -50,9 +51,7 @@ import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
 
 const HOUR_MS = 3_600_000;
 const BATCH = 5_000;
-/** The V8 heap cap deploy/deployment.yaml gives the aggregator (NODE_OPTIONS), used for the child by default. */
-const AGGREGATOR_HEAP_MB = 256;
-/** And its young-generation cap (`--max-semi-space-size`), given with the heap cap. */
+/** The young-generation cap given with `--heap-mb` (by default the child gets the production flags, AGGREGATOR_NODE_OPTIONS). */
 const SEMI_SPACE_MB = 16;
 /** The aggregator's tables a `--reuse` empties (not the events, not the change counters: every hour stays pending). */
 const AGGREGATOR_STATE_TABLES = [
@@ -74,7 +73,7 @@ const { values } = parseArgs({
     extra: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '7' },
     'busiest-hour': { type: 'string', default: '0' },
-    'heap-mb': { type: 'string', default: String(AGGREGATOR_HEAP_MB) },
+    'heap-mb': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'no-pyspark': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -86,10 +85,16 @@ const hours = Number(values.hours);
 const extra = Number(values.extra);
 const seed = Number(values.seed);
 const busiestHour = Number(values['busiest-hour']);
-const heapMb = Number(values['heap-mb']);
+const heapMb = values['heap-mb'] === undefined ? null : Number(values['heap-mb']);
+const childFlags =
+  heapMb === null
+    ? AGGREGATOR_NODE_OPTIONS.split(' ')
+    : heapMb === 0
+      ? []
+      : [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
 if (
   ![clicks, hours, extra].every((n) => Number.isSafeInteger(n) && n >= 1) ||
-  ![busiestHour, heapMb].every((n) => Number.isSafeInteger(n) && n >= 0) ||
+  ![busiestHour, heapMb ?? 0].every((n) => Number.isSafeInteger(n) && n >= 0) ||
   !Number.isSafeInteger(seed)
 ) {
   console.error(
@@ -114,10 +119,7 @@ figure(
   'clicks',
   `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in one hour` : ''}, +${extra} in the latest hour (seed ${seed})`,
 );
-figure(
-  'aggregator V8 heap caps (--max-old-space-size, --max-semi-space-size)',
-  heapMb === 0 ? 'none' : `${heapMb} MiB, ${SEMI_SPACE_MB} MiB`,
-);
+figure('aggregator V8 flags', childFlags.length === 0 ? 'none' : childFlags.join(' '));
 
 let startedStack = false;
 if (!(await stackIsUp())) {
@@ -304,7 +306,7 @@ async function runAggregator(profile: boolean): Promise<{
     process.execPath,
     [
       '--disable-warning=TimeoutNegativeWarning',
-      ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`] : []),
+      ...childFlags,
       ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       'services/aggregator/src/main.ts',
       '--once',
