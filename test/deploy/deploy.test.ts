@@ -27,8 +27,10 @@ import { Service } from 'kubernetes-models/v1/Service';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
 import { aggregatorConfigSchema, aggregatorEnvShape } from '../../services/aggregator/src/config.ts';
+import { AGGREGATOR_NODE_OPTIONS } from '../../services/aggregator/src/node-flags.ts';
 import { dashboardConfigSchema, dashboardEnvShape } from '../../services/dashboard/src/config.ts';
 import { ingestConfigSchema, ingestEnvShape } from '../../services/ingest/src/config.ts';
+import { INGEST_NODE_OPTIONS } from '../../services/ingest/src/node-flags.ts';
 import { producerConfigSchema, producerEnvShape } from '../../services/producer/src/config.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -97,6 +99,24 @@ function scriptArgs(script: string): string[] {
   // Outside npm (an image, a manifest) the Node 24 launcher is not needed: the image's node is 24.
   return line.split(/\s+/).filter((arg) => arg !== 'scripts/node24.mjs');
 }
+
+describe('npm scripts', () => {
+  it('start ingest and the aggregator with the V8 heap flags their benchmarks measured (compose, Kubernetes and the image run the scripts)', () => {
+    for (const [script, flags] of [
+      ['ingest', INGEST_NODE_OPTIONS],
+      ['aggregator', AGGREGATOR_NODE_OPTIONS],
+    ] as const) {
+      const expected = flags.split(' ');
+      assert.ok(
+        expected.every((flag) => /^--[a-z-]+=\d+$/.test(flag)),
+        `${script}: ${flags}`,
+      );
+      const args = scriptArgs(script);
+      assert.equal(args.at(-1), `services/${script}/src/main.ts`);
+      for (const flag of expected) assert.ok(args.includes(flag), `npm run ${script} has ${flag}`);
+    }
+  });
+});
 
 // --- docker-compose.yml -----------------------------------------------------------------------
 
