@@ -23,7 +23,7 @@ export async function migrate(env: Record<string, string | undefined>, logger: L
   const aggregator = loadAggregatorConfig(env);
   const cassandra = await connectCassandra(cassandraConnectionOf(aggregator), logger);
   try {
-    await ensureSchema(cassandra, parseReplication(aggregator.CASSANDRA_REPLICATION), schemaOptions(aggregator));
+    await ensureSchema(cassandra, parseReplication(aggregator.CASSANDRA_REPLICATION), schemaOptions(aggregator, logger));
     logger.info({ keyspace: aggregator.CASSANDRA_KEYSPACE }, 'cassandra schema in place');
   } finally {
     await cassandra.shutdown();

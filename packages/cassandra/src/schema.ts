@@ -1,7 +1,9 @@
 import { KEYSPACE_NAME } from '@clickstream/config';
 import type { Replication } from '@clickstream/config';
+import type { Logger } from '@clickstream/observability';
 import { AGGREGATOR_TABLES } from './aggregator-schema.ts';
 import type { CassandraClient } from './cassandra-client.ts';
+import { upgradeHourUsers } from './hour-users-upgrade.ts';
 
 export type { Replication };
 
@@ -45,11 +47,14 @@ const TABLES: readonly string[] = [
  * @param options.eventsTtlSeconds when given, the retention of raw events: the `events` table's
  *   default TTL (0 = forever), applied server-side to every event written from then on, whoever
  *   writes it; the table also gets its time-window compaction when it predates it.
+ * @param options.upgrade when given (the aggregator's migrations), a keyspace written before
+ *   `hour_user_sets` has its `hour_users` copied over with this per-user state TTL, then dropped
+ *   (see {@link upgradeHourUsers}); progress goes to the logger.
  */
 export async function ensureSchema(
   client: CassandraClient,
   replication: Replication,
-  options: { eventsTtlSeconds?: number } = {},
+  options: { eventsTtlSeconds?: number; upgrade?: { userStateTtlSeconds: number; logger: Logger } } = {},
 ): Promise<void> {
   const ks = client.keyspace;
   if (!KEYSPACE_NAME.test(ks)) throw new Error(`invalid keyspace name '${ks}': lower-case letters, digits and _`);
@@ -71,4 +76,5 @@ export async function ensureSchema(
       await client.driver.execute(`ALTER TABLE ${ks}.events WITH default_time_to_live = ${ttl} AND compaction = ${EVENTS_COMPACTION}`);
     }
   }
+  if (options.upgrade) await upgradeHourUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
 }

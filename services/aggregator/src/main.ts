@@ -52,9 +52,15 @@ export function metricsIndexOptions(config: AggregatorConfig): { alias: string; 
   return { alias: config.ELASTICSEARCH_INDEX, shards: config.ELASTICSEARCH_SHARDS, replicas: config.ELASTICSEARCH_REPLICAS };
 }
 
-/** The Cassandra schema's options that follow the configuration (at start, or by `npm run migrate`). */
-export function schemaOptions(config: AggregatorConfig): { eventsTtlSeconds: number } {
-  return { eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S };
+/** The Cassandra schema's options that follow the configuration (at start, or by `npm run migrate`), with the state upgrades. */
+export function schemaOptions(
+  config: AggregatorConfig,
+  logger: Logger,
+): { eventsTtlSeconds: number; upgrade: { userStateTtlSeconds: number; logger: Logger } } {
+  return {
+    eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S,
+    upgrade: { userStateTtlSeconds: config.AGGREGATOR_USER_STATE_TTL_DAYS * DAY_S, logger },
+  };
 }
 
 /** How late a scheduled firing may be before `/healthz` fails. */
@@ -81,7 +87,8 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
 
       const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
       onClose('cassandra', () => cassandra.shutdown());
-      if (config.MIGRATE_ON_START) await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), schemaOptions(config));
+      if (config.MIGRATE_ON_START)
+        await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), schemaOptions(config, logger));
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
       const names = config.MIGRATE_ON_START
