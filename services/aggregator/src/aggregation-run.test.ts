@@ -154,9 +154,12 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
-    'when late events touch some groups of a day, then the stored hours are read for those groups only and every document equals a run over all events at once',
+    "when late events touch some hours of a day, then the stored hours are read for those hours' groups only and every document equals a run over all events at once",
     async () => {
-      const early = Array.from({ length: 50 }, (_, i) => click(`e${i}`, `u${i % 9}`, `/p${i % 5}`, i * 7));
+      // /p0 and /p2 have events only from minute 300 on (hour 5), which no late event touches.
+      const early = Array.from({ length: 50 }, (_, i) =>
+        click(`e${i}`, `u${i % 9}`, `/p${i % 5}`, i % 5 === 0 || i % 5 === 2 ? 300 + i : i * 4),
+      );
       const late = [
         click('l1', 'u1', '/p1', 3),
         click('l2', 'u42', '/p1', 130),
@@ -187,6 +190,35 @@ await test('runAggregation', async (t) => {
       const storedReads = filters.filter((f) => f !== null);
       assert.ok(storedReads.length > 0, 'stored hours were read for the roll-up');
       for (const only of storedReads) assert.ok(!only.includes('["/p0","FR"]') && !only.includes('["/p2","FR"]'), only.join());
+    },
+  );
+
+  await t.test(
+    'when a run dies after storing an hour but before its day and all-time documents, then the next run still writes them from the stored hour',
+    async () => {
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 2)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      await runAggregation(deps, grant());
+      const late = click('e3', 'u3', '/a', 40);
+      events.push(late);
+      await mark([late]);
+      // The process dies when it reaches the day documents: the hour's documents and state are stored already.
+      const dying = {
+        write: async (...args: Parameters<typeof store.indexer.write>) => {
+          if (args[0].some((w) => w.action === 'index' && w.document.granularity !== 'hour')) throw new Error('killed');
+          return store.indexer.write(...args);
+        },
+      };
+      await assert.rejects(runAggregation({ ...deps, indexer: dying }, grant()), /killed/);
+      assert.ok(store.log.includes('state hour 2024-03-10T10'), 'the hour was stored before the crash');
+      await runAggregation(deps, grant());
+      const once = setUp(events);
+      await once.mark(events);
+      await runAggregation(once.deps, once.grant());
+      const documents = (s: typeof store) =>
+        [...s.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document, updated_at: null } : null]).sort();
+      assert.deepEqual(documents(store), documents(once.store));
     },
   );
 

@@ -77,12 +77,12 @@ export interface RunSummary {
 
 type StepName = 'plan' | 'readHours' | 'allTimeUsers' | 'storeHours' | 'rollUpDays' | 'finalise' | 'allTime' | 'release';
 
-/** A recomputed hour: its new groups and the stored ones they replace (after storing, only the keys of the groups that changed). */
+/** A recomputed hour: its new groups and the stored ones they replace (after storing, only the keys of every group in either). */
 interface HourChange {
   readonly hourMs: number;
   readonly next: readonly HourGroup[];
   readonly previous: readonly HourGroup[];
-  readonly changedKeys: ReadonlySet<string>;
+  readonly groupKeys: ReadonlySet<string>;
 }
 
 /** A rolled-up day whose state is stored at the end of the run (after the all-time documents that read it). */
@@ -204,32 +204,19 @@ export async function recomputeHours(run: RunContext, day: DayPlan): Promise<Hou
       const at = new Date(hourMs).toISOString();
       const next = await aggregateHourBounded(run, hourMs);
       const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
-      return { hourMs, next, previous, changedKeys: new Set<string>() };
+      return { hourMs, next, previous, groupKeys: new Set<string>() };
     }),
   );
   // Before the hours are stored: a user an hour holds is always in the all-time set already.
   await timed(run, 'allTimeUsers', () => addAllTimeUsers(run, changes));
   await timed(run, 'storeHours', () => storeHours(run, changes));
-  // The previous sets are done with: the day's roll-up needs only the new ones.
-  return changes.map(({ hourMs, next, previous }) => ({ hourMs, next, previous: [], changedKeys: changedGroups(next, previous) }));
-}
-
-/** Keys of the groups whose numbers or users differ between two versions of an hour (including groups in only one). */
-export function changedGroups(next: readonly HourGroup[], previous: readonly HourGroup[]): Set<string> {
-  const before = new Map(previous.map((group) => [groupKey(group), group]));
-  const changed = new Set<string>();
-  for (const group of next) {
-    const key = groupKey(group);
-    const old = before.get(key);
-    before.delete(key);
-    const same =
-      old !== undefined &&
-      sameNumbers(windowGroupOf(old), windowGroupOf(group)) &&
-      [...group.userIds].every((userId) => old.userIds.has(userId));
-    if (!same) changed.add(key);
-  }
-  for (const key of before.keys()) changed.add(key);
-  return changed;
+  // The previous sets are done with: the day's roll-up needs only the new ones, and every group's key.
+  return changes.map(({ hourMs, next, previous }) => ({
+    hourMs,
+    next,
+    previous: [],
+    groupKeys: new Set([...next, ...previous].map(groupKey)),
+  }));
 }
 
 /** The recomputed hours' documents that changed, then their state; `hourConcurrency` hours at a time (disjoint documents and partitions). */
@@ -324,11 +311,12 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
 export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: readonly HourChange[]): Promise<void> {
   const { deps } = run;
   const fresh = new Map(recomputed.map((change) => [change.hourMs, change.next]));
-  // Only the groups whose numbers or users changed in a recomputed hour can change in the day: the
-  // day's other groups keep their stored numbers, and the stored hours are read for the touched
-  // groups' users only.
+  // Only the groups of a recomputed hour can change in the day: the day's other groups keep their
+  // stored numbers, and the stored hours are read for the touched groups' users only. Every group
+  // of the hour, not only those whose numbers differ from the stored hour: a run that died after
+  // storing the hour but before the day left the difference only between the hour and the day.
   const touched = new Set<string>();
-  for (const change of recomputed) for (const key of change.changedKeys) touched.add(key);
+  for (const change of recomputed) for (const key of change.groupKeys) touched.add(key);
   const stored = Array.from({ length: 24 }, (_, hour) => day.dayMs + hour * HOUR_MS).filter((hourMs) => !fresh.has(hourMs));
   const [storedHours, previous] = await Promise.all([
     mapConcurrently(stored, Math.max(deps.hourConcurrency, 4), (hourMs) =>
