@@ -1,53 +1,30 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { EnrichedClick } from '@clickstream/events';
-import { createLogger } from '@clickstream/observability';
-import { connectCassandra, createEventsRepository, ensureSchema } from './index.ts';
+import { createEventsRepository, ensureSchema } from './index.ts';
 import type { CassandraClient } from './index.ts';
+import { countEventRows, testCassandra } from '../../../test/support/stack-clients.ts';
+import { storedClick } from '../../../test/support/stored-click.ts';
 
-const logger = createLogger({ service: 'test', level: 'error' });
 const keyspace = `events_repo_${process.pid}`;
 let client: CassandraClient;
 
 function click(eventId: string, eventTime = new Date('2026-01-01T10:00:00Z'), userAgent: string | null = null): EnrichedClick {
-  return {
+  const facts = {
     eventId,
     userId: 'u',
     sessionId: null,
-    eventTime,
-    url: '/p',
+    eventTimeMs: eventTime.getTime(),
     urlKey: '/p',
-    ip: null,
-    userAgent,
-    referrer: null,
-    timeSpentMs: null,
     country: 'ZZ',
-    region: null,
-    city: null,
-    browser: null,
-    browserVersion: null,
-    os: null,
-    osVersion: null,
-    deviceType: null,
+    timeSpentMs: null,
     isBot: false,
-    ingestedAt: new Date(),
   };
-}
-
-async function count(): Promise<number> {
-  const row = (await client.driver.execute(`SELECT COUNT(*) AS n FROM ${keyspace}.events`, [], { prepare: false })).first();
-  return Number(row?.get('n') ?? 0);
+  return { ...storedClick(facts), userAgent };
 }
 
 before(async () => {
-  client = await connectCassandra(
-    {
-      contactPoints: (process.env.CASSANDRA_CONTACT_POINTS ?? 'localhost:9042').split(','),
-      localDataCenter: process.env.CASSANDRA_LOCAL_DC ?? 'datacenter1',
-      keyspace,
-    },
-    logger,
-  );
+  client = await testCassandra(keyspace);
   await ensureSchema(client, { class: 'SimpleStrategy', replicationFactor: 1 });
 });
 after(async () => {
@@ -62,12 +39,12 @@ test('when rows of many partitions are written as grouped unlogged batches, then
   );
   assert.deepEqual(await repo.writeEvents(rows), { rejected: [], unwritten: [] });
   assert.deepEqual(await repo.writeEvents(rows.slice(0, 500)), { rejected: [], unwritten: [] });
-  assert.equal(await count(), 2_000);
+  assert.equal(await countEventRows(client, keyspace), 2_000);
 });
 
 test('when Cassandra refuses rows for their content, then exactly those are rejected with its reason and the rest of their batch is stored', async () => {
   const repo = createEventsRepository(client, { concurrency: 8 });
-  const before = await count();
+  const before = await countEventRows(client, keyspace);
   const oversizeKey = `k${'x'.repeat(70 * 1024)}`;
   const rows = [click('ok-1'), click(oversizeKey), click('ok-2'), click('bad-date', new Date(Number.NaN)), click('ok-3')];
   const outcome = await repo.writeEvents(rows);
@@ -75,5 +52,5 @@ test('when Cassandra refuses rows for their content, then exactly those are reje
   assert.deepEqual(outcome.rejected.map((r) => r.event.eventId.slice(0, 8)).sort(), ['bad-date', oversizeKey.slice(0, 8)].sort());
   for (const r of outcome.rejected) assert.ok(r.message.length > 0);
   console.log(`cassandra refused: ${outcome.rejected.map((r) => r.message.slice(0, 80)).join(' | ')}`);
-  assert.equal((await count()) - before, 3);
+  assert.equal((await countEventRows(client, keyspace)) - before, 3);
 });

@@ -10,6 +10,7 @@ import { createBatchHandler } from './batch-handler.ts';
 import type { BatchHandlerDependencies } from './batch-handler.ts';
 import { createIngestMetrics } from './ingest-metrics.ts';
 import type { ProcessedBatch } from './process-batch.ts';
+import { storedClick } from '../../../test/support/stored-click.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
@@ -27,28 +28,17 @@ async function until(condition: () => boolean): Promise<void> {
 const HOUR_MS = 3_600_000;
 
 function click(id: string): EnrichedClick {
-  return {
+  const facts = {
     eventId: id,
     userId: 'u',
     sessionId: null,
-    eventTime: new Date(10 * HOUR_MS),
-    url: '/p',
+    eventTimeMs: 10 * HOUR_MS,
     urlKey: '/p',
-    ip: null,
-    userAgent: null,
-    referrer: null,
-    timeSpentMs: null,
     country: 'ZZ',
-    region: null,
-    city: null,
-    browser: null,
-    browserVersion: null,
-    os: null,
-    osVersion: null,
-    deviceType: null,
+    timeSpentMs: null,
     isBot: false,
-    ingestedAt: new Date(11 * HOUR_MS),
   };
+  return { ...storedClick(facts), ingestedAt: new Date(11 * HOUR_MS) };
 }
 
 /** A message per value: `id:<x>` is a valid click with id x, anything else is invalid. */
