@@ -32,7 +32,7 @@ import { consumerGroupLag, createMessageProducer, deleteTopics, ensureTopics } f
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
 import { INGEST_NODE_OPTIONS } from '../services/ingest/src/node-flags.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
-import { stackEnv, testCassandra, testKafka, uniqueSuffix } from '../test/support/stack-clients.ts';
+import { ingestTestEnv, testCassandra, testKafka, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
 
 const { values } = parseArgs({
@@ -263,14 +263,12 @@ try {
     {
       env: {
         ...process.env,
-        ...stackEnv,
-        KAFKA_TOPIC: topic,
-        KAFKA_DLQ_TOPIC: `${topic}-dlq`,
-        KAFKA_GROUP_ID: groupId,
-        CASSANDRA_KEYSPACE: keyspace,
-        HTTP_PORT: '0',
-        NODE_OPTIONS: childNodeOptions,
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        ...ingestTestEnv({
+          topic,
+          keyspace,
+          groupId,
+          extra: { NODE_OPTIONS: childNodeOptions, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+        }),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },

@@ -19,6 +19,30 @@ export const stackEnv = {
   ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL ?? 'http://localhost:9200',
 };
 
+/**
+ * The environment of an ingest under test: the stack's addresses, its topic and `<topic>-dlq`,
+ * its consumer group (`g-<topic>` unless given) and keyspace, an ephemeral HTTP port, warnings
+ * only; `extra` adds or overrides variables.
+ */
+export function ingestTestEnv(options: {
+  topic: string;
+  keyspace: string;
+  groupId?: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  const { topic, keyspace, groupId = `g-${topic}`, extra = {} } = options;
+  return {
+    ...stackEnv,
+    KAFKA_TOPIC: topic,
+    KAFKA_DLQ_TOPIC: `${topic}-dlq`,
+    KAFKA_GROUP_ID: groupId,
+    CASSANDRA_KEYSPACE: keyspace,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
 /** A short unique suffix for topics, groups, keyspaces and indices of one test run. */
 export function uniqueSuffix(): string {
   return randomUUID().replaceAll('-', '').slice(0, 10);

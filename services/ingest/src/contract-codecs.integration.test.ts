@@ -16,6 +16,7 @@ import { deleteTopics, ensureTopics, topicMessageCount } from '@clickstream/kafk
 import type { KafkaClient } from '@clickstream/kafka';
 import {
   countEventRows,
+  ingestTestEnv,
   pollUntil,
   stackEnv,
   testCassandra,
@@ -107,18 +108,7 @@ test('when a Java producer sends clicks in gzip, snappy, lz4 and zstd batches, t
   assert.match(output, /gzip=100, snappy=100, lz4=100, zstd=100/);
   assert.equal(await topicMessageCount(kafka, topic), CODECS.length * PER_CODEC);
 
-  const service = await startIngest(
-    {
-      ...stackEnv,
-      KAFKA_TOPIC: topic,
-      KAFKA_DLQ_TOPIC: `${topic}-dlq`,
-      KAFKA_GROUP_ID: `contract-codecs-${suffix}`,
-      CASSANDRA_KEYSPACE: keyspace,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
-    },
-    testLogger,
-  );
+  const service = await startIngest(ingestTestEnv({ topic, keyspace, groupId: `contract-codecs-${suffix}` }), testLogger);
   let exited: number | null = null;
   void service.stopped.then((code) => (exited = code));
   try {

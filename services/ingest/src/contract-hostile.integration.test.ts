@@ -13,9 +13,9 @@ import { createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/
 import type { KafkaClient, OutgoingMessage } from '@clickstream/kafka';
 import {
   countEventRows,
+  ingestTestEnv,
   pollUntil,
   readTopic,
-  stackEnv,
   testCassandra,
   testKafka,
   testLogger,
@@ -146,18 +146,7 @@ test('when hostile and valid messages share one partition, then valid clicks are
   for (const { message } of messages) await producer.send(topic, [message]);
   await producer.disconnect();
 
-  const service = await startIngest(
-    {
-      ...stackEnv,
-      KAFKA_TOPIC: topic,
-      KAFKA_DLQ_TOPIC: dlqTopic,
-      KAFKA_GROUP_ID: `contract-hostile-${suffix}`,
-      CASSANDRA_KEYSPACE: keyspace,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
-    },
-    testLogger,
-  );
+  const service = await startIngest(ingestTestEnv({ topic, keyspace, groupId: `contract-hostile-${suffix}` }), testLogger);
   let exited: number | null = null;
   void service.stopped.then((code) => (exited = code));
   try {

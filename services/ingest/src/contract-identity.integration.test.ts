@@ -14,6 +14,7 @@ import { createMessageProducer, deleteTopics, ensureTopics, topicMessageCount } 
 import type { KafkaClient } from '@clickstream/kafka';
 import {
   countEventRows,
+  ingestTestEnv,
   pollUntil,
   stackEnv,
   testCassandra,
@@ -74,15 +75,8 @@ test('when 100 id-less clicks of 5 users are keyed by user, then there are 100 r
   const producer = await createMessageProducer(kafka);
   await producer.send(topic, messages);
 
-  const env = {
-    ...stackEnv,
-    KAFKA_TOPIC: topic,
-    KAFKA_DLQ_TOPIC: `${topic}-dlq`,
-    KAFKA_GROUP_ID: `contract-identity-${suffix}`,
-    CASSANDRA_KEYSPACE: keyspace,
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'warn',
-  };
+  const groupId = `contract-identity-${suffix}`;
+  const env = ingestTestEnv({ topic, keyspace, groupId });
   const service = await startIngest(env, testLogger);
   try {
     assert.equal(
@@ -100,7 +94,7 @@ test('when 100 id-less clicks of 5 users are keyed by user, then there are 100 r
         const admin = kafka.kafka.admin();
         await admin.connect();
         try {
-          const [committed] = await admin.fetchOffsets({ groupId: env.KAFKA_GROUP_ID, topics: [topic] });
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
           return (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
         } finally {
           await admin.disconnect();

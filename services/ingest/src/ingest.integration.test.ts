@@ -10,9 +10,9 @@ import { createMessageProducer, deleteTopics, ensureTopics, topicMessageCount } 
 import type { KafkaClient } from '@clickstream/kafka';
 import {
   countEventRows,
+  ingestTestEnv,
   pollUntil,
   readTopic,
-  stackEnv,
   testCassandra,
   testKafka,
   testLogger,
@@ -28,16 +28,7 @@ let kafka: KafkaClient;
 let cassandra: CassandraClient;
 
 function envFor(topic: string, groupId: string): Record<string, string> {
-  return {
-    ...stackEnv,
-    KAFKA_TOPIC: topic,
-    KAFKA_DLQ_TOPIC: `${topic}-dlq`,
-    KAFKA_GROUP_ID: groupId,
-    CASSANDRA_KEYSPACE: keyspace,
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'warn',
-    INGEST_RETRY_INITIAL_DELAY_MS: '50',
-  };
+  return ingestTestEnv({ topic, keyspace, groupId, extra: { INGEST_RETRY_INITIAL_DELAY_MS: '50' } });
 }
 
 async function newTopic(name: string): Promise<string> {

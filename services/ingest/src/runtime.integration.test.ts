@@ -16,6 +16,7 @@ import { createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/
 import type { KafkaClient } from '@clickstream/kafka';
 import {
   countEventRows,
+  ingestTestEnv,
   pollUntil,
   stackEnv,
   testCassandra,
@@ -34,20 +35,12 @@ const keyspaces: string[] = [];
 let kafka: KafkaClient;
 
 function envFor(topic: string, keyspace: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    ...stackEnv,
-    KAFKA_TOPIC: topic,
-    KAFKA_DLQ_TOPIC: `${topic}-dlq`,
-    KAFKA_GROUP_ID: `g-${topic}`,
-    CASSANDRA_KEYSPACE: keyspace,
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'warn',
+  return ingestTestEnv({
+    topic,
+    keyspace,
     // Several small batches per partition in flight at once.
-    INGEST_FETCH_MAX_BYTES_PER_PARTITION: '65536',
-    INGEST_PARTITIONS_CONCURRENTLY: '6',
-    INGEST_BATCHES_IN_FLIGHT: '6',
-    ...extra,
-  };
+    extra: { INGEST_FETCH_MAX_BYTES_PER_PARTITION: '65536', INGEST_PARTITIONS_CONCURRENTLY: '6', INGEST_BATCHES_IN_FLIGHT: '6', ...extra },
+  });
 }
 
 /** A 6-partition topic holding `count` valid clicks (the first `share` of them now, the rest through `produceRest`); the topic, a fresh keyspace, the expected ids. */
