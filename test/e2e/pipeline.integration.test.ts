@@ -17,7 +17,16 @@ import type { AggregatorService } from '../../services/aggregator/src/main.ts';
 import { startIngest } from '../../services/ingest/src/main.ts';
 import type { IngestService } from '../../services/ingest/src/main.ts';
 import type { ReferenceEvent } from '../reference/reference-metrics.ts';
-import { countEventRows, pollUntil, stackEnv, testCassandra, testKafka, testLogger, uniqueSuffix } from '../support/stack-clients.ts';
+import {
+  countEventRows,
+  pollUntil,
+  removeTestStores,
+  stackEnv,
+  testCassandra,
+  testKafka,
+  testLogger,
+  uniqueSuffix,
+} from '../support/stack-clients.ts';
 import { lateCopies } from './late-events.ts';
 import { compareWithReference, readAllMetricDocuments, toReferenceEvent } from './metric-comparison.ts';
 
@@ -121,11 +130,7 @@ before(async () => {
 after(async () => {
   await Promise.allSettled([ingest?.stop(), aggregator?.stop()]);
   await deleteTopics(kafka, [topic, `${topic}-dlq`]);
-  await es.driver.indices.delete({ index: `${alias}-v*`, ignore_unavailable: true, allow_no_indices: true });
-  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
-  await es.close();
-  await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra.shutdown();
+  await removeTestStores({ es, alias, cassandra, keyspace });
 });
 
 describe('pipeline end to end', { concurrency: false }, () => {

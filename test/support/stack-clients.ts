@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectCassandra } from '@clickstream/cassandra';
 import type { CassandraClient } from '@clickstream/cassandra';
+import { quarantineIndexName } from '@clickstream/elasticsearch';
+import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import { createKafkaClient, startBatchConsumer } from '@clickstream/kafka';
 import type { ConsumedMessage, KafkaClient } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
@@ -59,6 +61,24 @@ export async function testCassandra(keyspace: string): Promise<CassandraClient> 
     { contactPoints: stackEnv.CASSANDRA_CONTACT_POINTS.split(','), localDataCenter: stackEnv.CASSANDRA_LOCAL_DC, keyspace },
     quiet,
   );
+}
+
+/**
+ * Removes what an aggregating test created and closes its clients: the metrics indices of `alias`
+ * and its quarantine index, its index template, and the keyspace.
+ */
+export async function removeTestStores(stores: {
+  es: ElasticsearchClient;
+  alias: string;
+  cassandra: CassandraClient;
+  keyspace: string;
+}): Promise<void> {
+  const { es, alias, cassandra, keyspace } = stores;
+  await es.driver.indices.delete({ index: [`${alias}-v*`, quarantineIndexName(alias)], ignore_unavailable: true, allow_no_indices: true });
+  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
+  await es.close();
+  await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  await cassandra.shutdown();
 }
 
 /** Polls `read` until `done(value)` or the timeout; returns the last value either way. */

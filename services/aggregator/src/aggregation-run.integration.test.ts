@@ -18,7 +18,7 @@ import { RetriesExhaustedError } from '@clickstream/retry';
 import { compareWithReference, readAllMetricDocuments, toReferenceEvent } from '../../../test/e2e/metric-comparison.ts';
 import { lateCopies } from '../../../test/e2e/late-events.ts';
 import type { ReferenceEvent } from '../../../test/reference/reference-metrics.ts';
-import { pollUntil, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { pollUntil, removeTestStores, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
 import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import { AGGREGATION_LEASE, createAggregatorRunner } from './aggregator-runner.ts';
@@ -91,11 +91,7 @@ before(async () => {
   deps = dependencies();
 });
 after(async () => {
-  await es.driver.indices.delete({ index: `${alias}-v*`, ignore_unavailable: true, allow_no_indices: true });
-  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` });
-  await es.close();
-  await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra.shutdown();
+  await removeTestStores({ es, alias, cassandra, keyspace });
 });
 
 describe('aggregation runs against real Cassandra and Elasticsearch', { concurrency: false }, () => {

@@ -5,7 +5,7 @@ import { createEventsRepository, createPendingHoursRepository, ensureSchema } fr
 import type { CassandraClient } from '@clickstream/cassandra';
 import { createElasticsearchClient, installMetricsIndex } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
-import { pollUntil, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { pollUntil, removeTestStores, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
 
 const suffix = uniqueSuffix();
@@ -54,11 +54,7 @@ before(async () => {
   es = createElasticsearchClient({ url: stackEnv.ELASTICSEARCH_URL }, testLogger);
 });
 after(async () => {
-  await es.driver.indices.delete({ index: `${alias}-v*`, ignore_unavailable: true, allow_no_indices: true });
-  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
-  await es.close();
-  await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra.shutdown();
+  await removeTestStores({ es, alias, cassandra, keyspace });
 });
 
 describe('npm run aggregator', { concurrency: false }, () => {

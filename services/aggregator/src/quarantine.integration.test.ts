@@ -10,7 +10,7 @@ import { HOUR_MS, hoursAffectedBy, metricDocumentId } from '@clickstream/metrics
 import { compareWithReference, readAllMetricDocuments, toReferenceEvent } from '../../../test/e2e/metric-comparison.ts';
 import { referenceKey } from '../../../test/reference/reference-metrics.ts';
 import type { ReferenceEvent } from '../../../test/reference/reference-metrics.ts';
-import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { removeTestStores, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
 import { startAggregator } from './main.ts';
 import type { AggregatorService } from './main.ts';
@@ -64,11 +64,7 @@ before(async () => {
 });
 after(async () => {
   await service.stop();
-  await es.driver.indices.delete({ index: [`${alias}-v*`, quarantineIndexName(alias)], ignore_unavailable: true, allow_no_indices: true });
-  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
-  await es.close();
-  await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra.shutdown();
+  await removeTestStores({ es, alias, cassandra, keyspace });
 });
 
 describe('a document Elasticsearch refuses for good', { concurrency: false }, () => {

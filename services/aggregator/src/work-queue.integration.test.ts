@@ -19,7 +19,7 @@ import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
 import { compareWithReference, readAllMetricDocuments } from '../../../test/e2e/metric-comparison.ts';
 import type { ReferenceEvent } from '../../../test/reference/reference-metrics.ts';
-import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { removeTestStores, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
 import { AGGREGATION_LEASE } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
@@ -42,11 +42,7 @@ before(async () => {
   await installMetricsIndex(es, { alias, shards: 1, replicas: 0 });
 });
 after(async () => {
-  await es.driver.indices.delete({ index: `${alias}-v*`, ignore_unavailable: true, allow_no_indices: true });
-  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` });
-  await es.close();
-  await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra.shutdown();
+  await removeTestStores({ es, alias, cassandra, keyspace });
 });
 
 test('when 110,000 batches mark hours between runs, then every run succeeds, the queue never grows, and the numbers stay exact', async () => {

@@ -16,6 +16,7 @@ import {
   countEventRows,
   ingestTestEnv,
   pollUntil,
+  removeTestStores,
   stackEnv,
   testCassandra,
   testKafka,
@@ -44,11 +45,7 @@ before(async () => {
 });
 after(async () => {
   await deleteTopics(kafka, [topic, `${topic}-dlq`]);
-  await es.driver.indices.delete({ index: `${alias}-v*`, ignore_unavailable: true, allow_no_indices: true });
-  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
-  await es.close();
-  await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra.shutdown();
+  await removeTestStores({ es, alias, cassandra, keyspace });
 });
 
 /** Runs `services/aggregator/src/main.ts --once`; resolves with its exit code and stderr. */
