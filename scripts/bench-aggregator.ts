@@ -339,7 +339,7 @@ async function runAggregator(profile: boolean): Promise<{
       else if (parsed.level === 'error' || parsed.level === 50) console.error(line);
     }
   });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
   clearInterval(sampler);
   const wallMs = performance.now() - started;
   const serversAfter = serverTicks();

@@ -25,7 +25,7 @@ function runMigrate(extra: Record<string, string> = {}): Promise<{ code: number 
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   return new Promise((resolve) =>
-    child.once('exit', (code) =>
+    child.once('close', (code) =>
       resolve({
         code,
         lines: out

@@ -45,7 +45,8 @@ function startProcess(extraEnv: Record<string, string>, args: string[] = []): Ru
     for (const line of complete) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the last log lines may still be in the pipe when the process exits.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { lines, stderr: () => stderr, exited, kill: (signal) => child.kill(signal) };
 }
 

@@ -70,7 +70,7 @@ function produceWithJava(lines: readonly string[]): Promise<string> {
   child.stdin.end(lines.join('\n'));
   return new Promise((done, fail) => {
     child.once('error', fail);
-    child.once('exit', (code) => (code === 0 ? done(stdout) : fail(new Error(`java producer exited ${code}: ${stderr.slice(-2000)}`))));
+    child.once('close', (code) => (code === 0 ? done(stdout) : fail(new Error(`java producer exited ${code}: ${stderr.slice(-2000)}`))));
   });
 }
 

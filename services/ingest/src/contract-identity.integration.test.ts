@@ -56,7 +56,7 @@ function runAggregatorOnce(): Promise<{ code: number | null; stderr: string }> {
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stderr })));
 }
 
 test('when 100 id-less clicks of 5 users are keyed by user, then there are 100 rows, a replay adds none, and the aggregator counts 100 clicks', async () => {
