@@ -19,9 +19,10 @@ before(async () => {
   fleet = new IngestFleet(scenario);
 });
 
+// `before` may have failed before creating either: its error is the one to report.
 after(async () => {
-  await fleet.stopAll();
-  await scenario.cleanUp();
+  await fleet?.stopAll();
+  await scenario?.cleanUp();
 });
 
 test('when one of three ingest processes is stopped and another started mid-ingest, then none exits by itself and every row is present once', async () => {
