@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { ConfigError, httpEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
-import { createLogger } from '@clickstream/observability';
 import type { Liveness, Readiness } from '@clickstream/observability';
+import { capturedLogger } from '../../../test/support/captured-logger.ts';
 import { runService } from './run-service.ts';
 import { startService } from './service-lifecycle.ts';
 import type { ServiceContext, ServiceDefinition } from './service-lifecycle.ts';
@@ -13,19 +12,6 @@ import type { ServiceContext, ServiceDefinition } from './service-lifecycle.ts';
 const schema = z.object({ ...loggingEnv, ...httpEnv(0), SHUTDOWN_MS: positiveInt(200) });
 type FakeConfig = Readonly<z.output<typeof schema>>;
 const env = { HTTP_PORT: '0', LOG_LEVEL: 'info' };
-
-/** A logger whose JSON lines the test can read. */
-function capturedLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ service: 'fake', level: 'info', destination }) };
-}
 
 /** A service whose start runs `body` with the lifecycle's context; it records what stopping did. */
 function fakeService(body: (context: ServiceContext<FakeConfig>, calls: string[]) => Promise<void> | void = () => undefined) {

@@ -5,6 +5,7 @@ import type { MetricEvent } from '@clickstream/metrics';
 import { runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
 import type { LeaseGrant } from './run-lease.ts';
+import { capturedLogger } from '../../../test/support/captured-logger.ts';
 import { fakeAggregationStore, silentLogger } from './test-fakes.ts';
 
 const HOUR = Date.UTC(2024, 2, 10, 10);
@@ -243,5 +244,39 @@ await test('runAggregation', async (t) => {
     assert.equal((await store.pendingHours.pending()).hours.length, 3);
     const again = await runAggregation(deps, grant());
     assert.equal(again.hours, 3, 'the next run redoes the work');
+  });
+
+  await t.test('when a run covers several days, then it logs its progress after each day; a run of one day does not', async () => {
+    const days = [0, 1, 2, 3].map((day) => click(`d${day}`, 'u1', '/a', day * 24 * 60));
+    const { deps, grant, mark } = setUp(days);
+    await mark(days);
+    const { lines, logger } = capturedLogger();
+    await runAggregation({ ...deps, logger }, grant());
+    const progress = lines.filter((line) => line.msg === 'aggregation progress: day done');
+    assert.deepEqual(
+      progress.map((line) => [line.day, line.done, line.of]),
+      [
+        ['2024-03-10', 1, 4],
+        ['2024-03-11', 2, 4],
+        ['2024-03-12', 3, 4],
+        ['2024-03-13', 4, 4],
+      ],
+    );
+    assert.deepEqual(
+      progress.map((line) => line.hours),
+      [2, 4, 6, 8],
+      'the hours recomputed so far (each click also touches the hour before it)',
+    );
+    assert.ok(progress.every((line) => typeof line.elapsedMs === 'number' && typeof line.indexed === 'number'));
+
+    const late = [click('late', 'u2', '/a', 5)];
+    const next = setUp(late);
+    await next.mark(late);
+    const quiet = capturedLogger();
+    await runAggregation({ ...next.deps, logger: quiet.logger }, next.grant());
+    assert.deepEqual(
+      quiet.lines.filter((line) => line.msg === 'aggregation progress: day done'),
+      [],
+    );
   });
 });

@@ -151,11 +151,25 @@ export async function runAggregation(deps: AggregationDependencies, grant: Lease
   const started = performance.now();
   const run = await planAggregation(deps, grant);
   run.stepMs.plan = performance.now() - started;
-  for (const day of run.plan.days) {
+  const { days } = run.plan;
+  for (const [index, day] of days.entries()) {
     const hours = await recomputeHours(run, day);
     await timed(run, 'rollUpDays', () => rollUpDayOf(run, day, hours));
     if (run.dayGroupsHeld >= (deps.allTimePassDayGroups ?? ALL_TIME_PASS_DAY_GROUPS))
       await timed(run, 'allTime', () => publishAllTime(run));
+    // A run over several days (a first run, a backfill, a rebuild) can take minutes: say where it is.
+    if (days.length > 1)
+      deps.logger.info(
+        {
+          day: new Date(day.dayMs).toISOString().slice(0, 10),
+          done: index + 1,
+          of: days.length,
+          hours: run.counts.hours,
+          indexed: run.counts.indexed,
+          elapsedMs: Math.round(performance.now() - started),
+        },
+        'aggregation progress: day done',
+      );
   }
   await timed(run, 'finalise', () => finaliseWindows(run));
   await timed(run, 'allTime', () => publishAllTime(run));
