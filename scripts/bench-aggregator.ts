@@ -1,9 +1,11 @@
 /**
- * `npm run bench:aggregator [-- --clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]`:
+ * `npm run bench:aggregator [-- --clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--busy-hours K] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]`:
  * measures the aggregator on this machine and prints the figures.
  *
  * `--busiest-hour N` adds N clicks of 300,000 users in one hour (the hour before the latest one) to
  * the load: the day holding it must aggregate within the Deployment's memory limit (peak RSS).
+ * `--busy-hours K` puts N such clicks in each of K neighbouring hours (the K before the latest
+ * one): hours aggregated in parallel (`AGGREGATOR_HOUR_CONCURRENCY`) that are all big at once.
  * `--heap-mb M` gives the aggregator child `--max-old-space-size=M --max-semi-space-size=16` (0: no
  * caps); by default it gets production's flags (services/aggregator/src/node-flags.ts).
  * `--keep` keeps the keyspace and the CSV in a directory it prints; `--reuse DIR` runs again on
@@ -73,6 +75,7 @@ const { values } = parseArgs({
     extra: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '7' },
     'busiest-hour': { type: 'string', default: '0' },
+    'busy-hours': { type: 'string', default: '1' },
     'heap-mb': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'no-pyspark': { type: 'boolean', default: false },
@@ -85,6 +88,7 @@ const hours = Number(values.hours);
 const extra = Number(values.extra);
 const seed = Number(values.seed);
 const busiestHour = Number(values['busiest-hour']);
+const busyHours = Number(values['busy-hours']);
 const heapMb = values['heap-mb'] === undefined ? null : Number(values['heap-mb']);
 const childFlags =
   heapMb === null
@@ -95,10 +99,11 @@ const childFlags =
 if (
   ![clicks, hours, extra].every((n) => Number.isSafeInteger(n) && n >= 1) ||
   ![busiestHour, heapMb ?? 0].every((n) => Number.isSafeInteger(n) && n >= 0) ||
+  !(Number.isSafeInteger(busyHours) && busyHours >= 1 && busyHours < hours) ||
   !Number.isSafeInteger(seed)
 ) {
   console.error(
-    'usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]',
+    'usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--busy-hours K] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]',
   );
   process.exit(2);
 }
@@ -117,7 +122,7 @@ const commit = spawnSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'ut
 figure('commit', commit);
 figure(
   'clicks',
-  `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in one hour` : ''}, +${extra} in the latest hour (seed ${seed})`,
+  `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in each of ${busyHours} hour(s)` : ''}, +${extra} in the latest hour (seed ${seed})`,
 );
 figure('aggregator V8 flags', childFlags.length === 0 ? 'none' : childFlags.join(' '));
 
@@ -192,12 +197,12 @@ try {
     figure('load: reused keyspace (aggregator state truncated)', keyspace);
   } else {
     let rows = await storeMessages(createClickGenerator({ seed, count: clicks, startMs, spanMs: hours * HOUR_MS, nowMs: nowMs + HOUR_MS }));
-    if (busiestHour > 0) {
+    for (let busy = 0; busiestHour > 0 && busy < busyHours; busy += 1) {
       rows += await storeMessages(
         createClickGenerator({
-          seed: seed + 2,
+          seed: seed + 2 + busy,
           count: busiestHour,
-          startMs: latestHourMs - HOUR_MS,
+          startMs: latestHourMs - (busy + 1) * HOUR_MS,
           spanMs: HOUR_MS,
           users: 300_000,
           nowMs: nowMs + HOUR_MS,

@@ -131,6 +131,30 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
+    'when hours aggregated in parallel are each too big to share the memory, then they hold at most the limit together and the documents are the same',
+    async () => {
+      // Hours 10:00 and 11:00 hold 6 events each (11:00's after its first 30 minutes, so no read sees both);
+      // with 8 events allowed and 2 hours at a time, two reads of 6 at once would hold 12.
+      const events = [
+        ...Array.from({ length: 6 }, (_, i) => click(`a${i}`, `u${i}`, `/p${i % 2}`, i)),
+        ...Array.from({ length: 6 }, (_, i) => click(`b${i}`, `u${i + 3}`, `/p${i % 2}`, 100 + i)),
+      ];
+      const whole = setUp(events);
+      await whole.mark(events);
+      await runAggregation(whole.deps, whole.grant());
+      const bounded = setUp(events, 8);
+      await bounded.mark(events);
+      await runAggregation({ ...bounded.deps, hourConcurrency: 2 }, bounded.grant());
+      assert.deepEqual(
+        [...bounded.store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document } : null]).sort(),
+        [...whole.store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document } : null]).sort(),
+      );
+      assert.ok(bounded.store.heldAtMost.peak <= 8, `reads in flight could hold ${bounded.store.heldAtMost.peak} events at once`);
+      assert.ok(Math.max(...bounded.store.reads) <= 8);
+    },
+  );
+
+  await t.test(
     'when the days held reach the all-time pass limit, then the all-time documents are published in several passes with the same numbers',
     async () => {
       // Four days, groups spread over them, users returning on later days (all-time users must not double count).

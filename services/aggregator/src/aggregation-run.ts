@@ -1,3 +1,4 @@
+import { Semaphore } from 'async-mutex';
 import { TooManyEventsError, createWriteFence, externalVersionOf } from '@clickstream/cassandra';
 import type { AggregatorStateRepository, EventsRepository, PendingHoursRepository, PendingWork, WriteFence } from '@clickstream/cassandra';
 import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
@@ -36,7 +37,7 @@ export interface AggregationDependencies {
   readonly eventsRetentionMs: number;
   /** Deletes the hour documents of windows that started before the given time (the optional hour-document retention). */
   readonly expireHourDocuments?: { readonly retentionMs: number; readonly deleteBefore: (cutoffMs: number) => Promise<number> };
-  /** Events held in memory per hour read; a bigger hour is read in slices of its users. */
+  /** Events held in memory by the hour reads together (each parallel read its share, a bigger hour alone the whole); a bigger hour still is read in slices of its users. */
   readonly maxEventsInMemory: number;
   /** Hours recomputed (or read back for a day) in parallel. */
   readonly hourConcurrency: number;
@@ -103,6 +104,8 @@ interface RunContext {
   readonly openWindows: number;
   /** Windows indexed as not final and not finalised yet (kept in step with `open_windows`). */
   readonly open: Set<string>;
+  /** One permit per parallel hour read: a read of its share of the event limit takes one, a read of the whole limit all of them. */
+  readonly readPermits: Semaphore;
   /** Days rolled up and not stored yet, with their number of groups (new and previous). */
   readonly dayChanges: DayChange[];
   dayGroupsHeld: number;
@@ -201,6 +204,7 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     }),
     openWindows: openWindows.length,
     open: new Set(openWindows.map(windowKey)),
+    readPermits: new Semaphore(deps.hourConcurrency),
     dayChanges: [],
     dayGroupsHeld: 0,
     allTimeChanged: new Map(),
@@ -250,12 +254,29 @@ async function storeHours(run: RunContext, changes: readonly HourChange[]): Prom
 }
 
 /**
- * One hour's groups with at most `maxEventsInMemory` events held at a time: the hour (plus its
- * look-ahead) is read whole when it fits, otherwise in slices of its users (each slice with all of
- * its users' events, so time spent stays exact), 4, 16, ... slices until each fits, and the
- * slices' groups are merged. A bigger hour costs more reads, never more memory.
+ * One hour's groups with at most `maxEventsInMemory` events held at a time by all the hours read
+ * in parallel together: each of the `hourConcurrency` reads may hold its share of the limit; an
+ * hour bigger than its share waits for the others to finish and takes the whole limit alone (no
+ * other hour read starts meanwhile). Within the limit the hour (plus its look-ahead) is read whole
+ * when it fits, otherwise in slices of its users (each slice with all of its users' events, so
+ * time spent stays exact), 4, 16, ... slices until each fits, and the slices' groups are merged.
+ * A bigger hour costs more reads, never more memory.
  */
 async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<HourGroup[]> {
+  const { deps, readPermits } = run;
+  if (deps.hourConcurrency > 1) {
+    const share = Math.max(1, Math.floor(deps.maxEventsInMemory / deps.hourConcurrency));
+    try {
+      return await readPermits.runExclusive(() => aggregateHourInSlices(run, hourMs, share, 1));
+    } catch (err) {
+      if (!(err instanceof TooManyEventsError)) throw err;
+    }
+  }
+  return readPermits.runExclusive(() => aggregateHourInSlices(run, hourMs, deps.maxEventsInMemory, 4_096), deps.hourConcurrency);
+}
+
+/** The hour read whole, or in 4, 16, ... up to `maxSlices` slices of its users, each read holding at most `maxEvents` events. */
+async function aggregateHourInSlices(run: RunContext, hourMs: number, maxEvents: number, maxSlices: number): Promise<HourGroup[]> {
   const { deps } = run;
   const at = new Date(hourMs).toISOString();
   for (let slices = 1; ; slices *= 4) {
@@ -264,7 +285,7 @@ async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<Ho
       let whole: HourGroup[] | undefined;
       for (let index = 0; index < slices; index += 1) {
         const read = {
-          maxEvents: deps.maxEventsInMemory,
+          maxEvents,
           ...(slices > 1 ? { keepUser: (userId: string) => userSlice(userId, slices) === index } : {}),
         };
         const events = await withRetry(run, `reading the events of ${at}`, () =>
@@ -278,7 +299,7 @@ async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<Ho
       return merger.result();
     } catch (err) {
       // One user alone above the limit cannot be sliced further: give up rather than loop.
-      if (!(err instanceof TooManyEventsError) || slices >= 4_096) throw err;
+      if (!(err instanceof TooManyEventsError) || slices >= maxSlices) throw err;
     }
   }
 }

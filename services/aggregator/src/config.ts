@@ -33,9 +33,11 @@ export const aggregatorEnvShape = {
     'lease that keeps a second replica from running at the same time; renewed during a run',
   ),
   AGGREGATOR_MAX_EVENTS_IN_MEMORY: positiveInt(250_000).describe(
-    'events held per hour read; a bigger hour is read in slices of its users (memory: about 300 bytes per event)',
+    'events held at once by the hour reads together (each of the parallel reads its share; a bigger hour alone the whole); an hour bigger than this is read in slices of its users (memory: about 300 bytes per event)',
   ),
-  AGGREGATOR_HOUR_CONCURRENCY: positiveInt(2).describe('hours aggregated in parallel within a run (memory: the events of this many hours)'),
+  AGGREGATOR_HOUR_CONCURRENCY: positiveInt(2).describe(
+    'hours aggregated in parallel within a run, sharing AGGREGATOR_MAX_EVENTS_IN_MEMORY (an hour above its share is read alone)',
+  ),
   AGGREGATOR_GROUP_CONCURRENCY: positiveInt(64).describe(
     '(url, country) groups whose all-time users or document are handled in parallel within a run (each a few small Cassandra requests)',
   ),

@@ -85,6 +85,8 @@ export function fakeAggregationStore(events: MetricEvent[]) {
   const log: string[] = [];
   /** Events returned by each read. */
   const reads: number[] = [];
+  /** The event limits of the reads in flight, summed: what they may hold at once (`peak`: the most seen). */
+  const heldAtMost = { now: 0, peak: 0 };
   const pending = new Map<number, number>();
   const done = new Map<number, number>();
   const hours = new Map<number, HourGroup[]>();
@@ -105,10 +107,19 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       throw new Error('not used');
     },
     async readEvents(fromMs, toMs, read = {}) {
-      const kept = events.filter((e) => e.eventTimeMs >= fromMs && e.eventTimeMs < toMs && (read.keepUser?.(e.userId) ?? true));
-      if (read.maxEvents !== undefined && kept.length > read.maxEvents) throw new TooManyEventsError(read.maxEvents);
-      reads.push(kept.length);
-      return kept;
+      const limit = read.maxEvents ?? Number.POSITIVE_INFINITY;
+      heldAtMost.now += limit;
+      heldAtMost.peak = Math.max(heldAtMost.peak, heldAtMost.now);
+      try {
+        // A turn of the event loop, as a real read takes: reads run concurrently can overlap.
+        await new Promise((resolve) => setImmediate(resolve));
+        const kept = events.filter((e) => e.eventTimeMs >= fromMs && e.eventTimeMs < toMs && (read.keepUser?.(e.userId) ?? true));
+        if (kept.length > limit) throw new TooManyEventsError(limit);
+        reads.push(kept.length);
+        return kept;
+      } finally {
+        heldAtMost.now -= limit;
+      }
     },
   };
   const pendingHours: PendingHoursRepository = {
@@ -190,5 +201,5 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       return { indexed: writes.length - deleted, deleted, quarantined: 0 };
     },
   };
-  return { log, reads, documents, indexer, events: eventsRepository, pendingHours, state };
+  return { log, reads, heldAtMost, documents, indexer, events: eventsRepository, pendingHours, state };
 }
