@@ -29,14 +29,12 @@ before(async () => {
 
 // `before` may have failed before creating the scenario: its error is the one to report.
 after(async () => {
-  if (scenario !== undefined) {
-    await es.driver.indices.delete({ index: `${scenario.alias}-v*`, ignore_unavailable: true, allow_no_indices: true });
-    await es.driver.indices.deleteIndexTemplate({ name: `${scenario.alias}-template` }).catch(() => undefined);
-    await es.close();
-    await scenario.cleanUp();
-  }
-  // After the keyspace is dropped: see restartClusterNode.
   if (killed) await restartClusterNode(VICTIM);
+  if (scenario === undefined) return;
+  await es.driver.indices.delete({ index: `${scenario.alias}-v*`, ignore_unavailable: true, allow_no_indices: true });
+  await es.driver.indices.deleteIndexTemplate({ name: `${scenario.alias}-template` }).catch(() => undefined);
+  await es.close();
+  await scenario.cleanUp({ keepKeyspace: killed });
 });
 
 /** `npm run aggregator -- --once` as a child process; resolves with its exit code and output. */

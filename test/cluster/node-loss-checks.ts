@@ -40,8 +40,8 @@ export function nodeLossScenario(options: { name: string; victim: string; seed: 
   // `before` may have failed before creating either: its error is the one to report.
   after(async () => {
     await fleet?.stopAll();
-    await scenario?.cleanUp();
     if (killed) await restartClusterNode(victim);
+    await scenario?.cleanUp({ keepKeyspace: killed && victim.startsWith('cassandra') });
   });
 
   test(`when ${victim} is killed mid-ingest, then ingest keeps running and every row is present once`, async () => {
