@@ -70,6 +70,13 @@ test('when an hour is read for some groups only, then exactly those groups come 
   keys.add(JSON.stringify(['/absent', 'FR']));
   assert.deepEqual(plain(await state.readHour(hour, keys)), plain(wanted));
   assert.deepEqual(await state.readHour(hour, new Set()), []);
+  // Several IN lists (500 groups each): the wanted groups spread over the first, a middle and the last one.
+  const several = [...Array.from({ length: 1_200 }, (_, i) => JSON.stringify([`/other${i}`, 'US']))];
+  const wantedKeys = [...keys];
+  several.splice(0, 0, wantedKeys[0] ?? '');
+  several.splice(700, 0, wantedKeys[1] ?? '');
+  several.push(...wantedKeys.slice(2));
+  assert.deepEqual(plain(await state.readHour(hour, new Set(several))), plain(wanted), 'within the IN-list limit, several lists');
   const many = new Set(Array.from({ length: 6_000 }, (_, i) => JSON.stringify([`/other${i}`, 'FR'])));
   for (const key of keys) many.add(key);
   assert.deepEqual(plain(await state.readHour(hour, many)), plain(wanted), 'past the IN-list limit: the whole hour, filtered');
