@@ -155,6 +155,41 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
+    'when one user alone has more events in an hour than memory may hold, then the run leaves that user out of the hour, says so, and completes everything else',
+    async () => {
+      // 'flood' has 20 events in 10:00-10:20 (so the 09:00 read, with its look-ahead, sees them too); the limit is 8.
+      const others = Array.from({ length: 12 }, (_, i) => click(`o${i}`, `u${i % 5}`, `/p${i % 3}`, i * 4));
+      const flood = Array.from({ length: 20 }, (_, i) => click(`f${i}`, 'flood', '/p0', i));
+      const later = [click('n1', 'u1', '/p1', 24 * 60 + 5)];
+      const withoutFlood = setUp([...others, ...later]);
+      await withoutFlood.mark([...others, ...later]);
+      await runAggregation(withoutFlood.deps, withoutFlood.grant());
+      const { store, deps, grant, mark } = setUp([...others, ...flood, ...later], 8);
+      await mark([...others, ...flood, ...later]);
+      const { lines, logger } = capturedLogger();
+      const summary = await runAggregation({ ...deps, logger }, grant());
+      const documents = (documentsOf: typeof store.documents) =>
+        [...documentsOf.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document } : null]).sort();
+      assert.deepEqual(
+        documents(store.documents),
+        documents(withoutFlood.store.documents),
+        'every other number exact, the next day included',
+      );
+      const excluded = lines.filter((line) => line.msg === 'user left out of an hour: more events than AGGREGATOR_MAX_EVENTS_IN_MEMORY');
+      assert.deepEqual(
+        excluded.map((line) => [line.hour, line.userId, line.events, line.level]),
+        [
+          ['2024-03-10T09:00:00.000Z', 'flood', 20, 'error'],
+          ['2024-03-10T10:00:00.000Z', 'flood', 20, 'error'],
+        ],
+      );
+      assert.equal(summary.excludedUsers, 2, 'counted once per hour');
+      assert.ok(store.reads.length < 20, `a few reads, not thousands of slices: ${store.reads.length}`);
+      assert.ok(Math.max(...store.reads) <= 8);
+    },
+  );
+
+  await t.test(
     'when the days held reach the all-time pass limit, then the all-time documents are published in several passes with the same numbers',
     async () => {
       // Four days, groups spread over them, users returning on later days (all-time users must not double count).

@@ -72,6 +72,8 @@ export interface RunSummary {
   readonly allTimeGroups: number;
   readonly indexed: number;
   readonly deleted: number;
+  /** Users left out of an hour because they alone had more events in it than the memory limit (once per hour). */
+  readonly excludedUsers: number;
   /** Wall time of each kind of step, ms (where a run's time goes; logged with its summary). */
   readonly stepMs: Readonly<Record<StepName, number>>;
 }
@@ -113,7 +115,15 @@ interface RunContext {
   readonly allTimeChanged: Map<string, GroupRef>;
   /** All-time user counts learnt while adding users, by group key. */
   readonly allTimeUsers: Map<string, number>;
-  readonly counts: { hours: number; days: number; finalised: number; allTimeGroups: number; indexed: number; deleted: number };
+  readonly counts: {
+    hours: number;
+    days: number;
+    finalised: number;
+    allTimeGroups: number;
+    indexed: number;
+    deleted: number;
+    excludedUsers: number;
+  };
   readonly stepMs: Record<StepName, number>;
 }
 
@@ -209,7 +219,7 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     dayGroupsHeld: 0,
     allTimeChanged: new Map(),
     allTimeUsers: new Map(),
-    counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0 },
+    counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0, excludedUsers: 0 },
     stepMs: { plan: 0, readHours: 0, allTimeUsers: 0, storeHours: 0, rollUpDays: 0, finalise: 0, allTime: 0, release: 0 },
   };
 }
@@ -256,37 +266,123 @@ async function storeHours(run: RunContext, changes: readonly HourChange[]): Prom
 /**
  * One hour's groups with at most `maxEventsInMemory` events held at a time by all the hours read
  * in parallel together: each of the `hourConcurrency` reads may hold its share of the limit; an
- * hour bigger than its share waits for the others to finish and takes the whole limit alone (no
- * other hour read starts meanwhile). Within the limit the hour (plus its look-ahead) is read whole
- * when it fits, otherwise in slices of its users (each slice with all of its users' events, so
- * time spent stays exact), 4, 16, ... slices until each fits, and the slices' groups are merged.
- * A bigger hour costs more reads, never more memory.
+ * hour bigger than its share waits for the others to finish and is aggregated alone with the
+ * whole limit ({@link aggregateBigHour}). A bigger hour costs more reads, never more memory.
  */
 async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<HourGroup[]> {
   const { deps, readPermits } = run;
   if (deps.hourConcurrency > 1) {
     const share = Math.max(1, Math.floor(deps.maxEventsInMemory / deps.hourConcurrency));
     try {
-      return await readPermits.runExclusive(() => aggregateHourInSlices(run, hourMs, share, 1));
+      return await readPermits.runExclusive(() => aggregateHourInSlices(run, hourMs, { maxEvents: share, slices: 1, maxSlices: 1 }));
     } catch (err) {
       if (!(err instanceof TooManyEventsError)) throw err;
     }
   }
-  return readPermits.runExclusive(() => aggregateHourInSlices(run, hourMs, deps.maxEventsInMemory, 4_096), deps.hourConcurrency);
+  return readPermits.runExclusive(() => aggregateBigHour(run, hourMs), deps.hourConcurrency);
 }
 
-/** The hour read whole, or in 4, 16, ... up to `maxSlices` slices of its users, each read holding at most `maxEvents` events. */
-async function aggregateHourInSlices(run: RunContext, hourMs: number, maxEvents: number, maxSlices: number): Promise<HourGroup[]> {
+/** Slices a big hour is counted in: every slice count tried (1, 4, ... 4,096) divides it. */
+const COUNTED_SLICES = 4_096;
+
+/**
+ * An hour read whole if it fits the limit; otherwise its events are first counted by slice of
+ * their users (nothing held), and it is read in the fewest slices (4, 16, ... 4,096) that each
+ * fit. A user who alone has more events in the hour (plus its look-ahead) than the limit cannot
+ * be aggregated within it and would stop every run for good: that user is left out of the hour,
+ * with an error line and `excludedUsers` counted, and everything else stays exact.
+ */
+async function aggregateBigHour(run: RunContext, hourMs: number): Promise<HourGroup[]> {
   const { deps } = run;
+  const maxEvents = deps.maxEventsInMemory;
+  try {
+    return await aggregateHourInSlices(run, hourMs, { maxEvents, slices: 1, maxSlices: 1 });
+  } catch (err) {
+    if (!(err instanceof TooManyEventsError)) throw err;
+  }
+  const counts = await countHourEvents(run, hourMs);
+  const excluded = new Map<string, number>();
+  const crowded = new Set(counts.flatMap((count, slice) => (count > maxEvents ? [slice] : [])));
+  if (crowded.size > 0) {
+    // Only a crowded slice can hold such a user: count its users one by one (a few users per slice).
+    const perUser = await withRetry(run, `counting the users of ${new Date(hourMs).toISOString()}`, async () => {
+      const users = new Map<string, number>();
+      await deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, {
+        keepUser: (userId) => {
+          if (crowded.has(userSlice(userId, COUNTED_SLICES))) users.set(userId, (users.get(userId) ?? 0) + 1);
+          return false;
+        },
+      });
+      return users;
+    });
+    for (const [userId, events] of perUser) {
+      if (events <= maxEvents) continue;
+      excluded.set(userId, events);
+      const slice = userSlice(userId, COUNTED_SLICES);
+      counts[slice] = (counts[slice] ?? 0) - events;
+      deps.logger.error(
+        { hour: new Date(hourMs).toISOString(), userId: userId.slice(0, 256), events, limit: maxEvents },
+        'user left out of an hour: more events than AGGREGATOR_MAX_EVENTS_IN_MEMORY',
+      );
+    }
+    run.counts.excludedUsers += excluded.size;
+  }
+  let slices = 1;
+  while (slices < COUNTED_SLICES && largestSlice(counts, slices) > maxEvents) slices *= 4;
+  return aggregateHourInSlices(run, hourMs, {
+    maxEvents,
+    slices,
+    maxSlices: COUNTED_SLICES,
+    ...(excluded.size > 0 ? { keepUser: (userId: string) => !excluded.has(userId) } : {}),
+  });
+}
+
+/** Events of the hour (plus its look-ahead) per slice of {@link COUNTED_SLICES} slices of their users; no event is held. */
+async function countHourEvents(run: RunContext, hourMs: number): Promise<number[]> {
+  return withRetry(run, `counting the events of ${new Date(hourMs).toISOString()}`, async () => {
+    const counts = new Array<number>(COUNTED_SLICES).fill(0);
+    await run.deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, {
+      keepUser: (userId) => {
+        const slice = userSlice(userId, COUNTED_SLICES);
+        counts[slice] = (counts[slice] ?? 0) + 1;
+        return false;
+      },
+    });
+    return counts;
+  });
+}
+
+/** The most events in one of `slices` slices, from counts per {@link COUNTED_SLICES} slices (`slices` divides it). */
+function largestSlice(counts: readonly number[], slices: number): number {
+  const merged = new Array<number>(slices).fill(0);
+  counts.forEach((count, slice) => (merged[slice % slices] = (merged[slice % slices] ?? 0) + count));
+  return Math.max(...merged);
+}
+
+/**
+ * The hour read whole (`slices` 1) or in `slices` slices of its users, each read holding at most
+ * `maxEvents` events (each slice with all of its users' events, so time spent stays exact), and
+ * the slices' groups merged; a slice still too big (events arrived since they were counted) makes
+ * it try 4 times as many slices, up to `maxSlices`. `keepUser` leaves users out.
+ */
+async function aggregateHourInSlices(
+  run: RunContext,
+  hourMs: number,
+  options: { maxEvents: number; slices: number; maxSlices: number; keepUser?: (userId: string) => boolean },
+): Promise<HourGroup[]> {
+  const { deps } = run;
+  const { maxEvents, maxSlices, keepUser = () => true } = options;
   const at = new Date(hourMs).toISOString();
-  for (let slices = 1; ; slices *= 4) {
+  for (let slices = options.slices; ; slices *= 4) {
     try {
       const merger = createHourSliceMerger();
       let whole: HourGroup[] | undefined;
       for (let index = 0; index < slices; index += 1) {
         const read = {
           maxEvents,
-          ...(slices > 1 ? { keepUser: (userId: string) => userSlice(userId, slices) === index } : {}),
+          ...(slices > 1 || options.keepUser !== undefined
+            ? { keepUser: (userId: string) => keepUser(userId) && (slices === 1 || userSlice(userId, slices) === index) }
+            : {}),
         };
         const events = await withRetry(run, `reading the events of ${at}`, () =>
           deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, read),
@@ -298,7 +394,6 @@ async function aggregateHourInSlices(run: RunContext, hourMs: number, maxEvents:
       deps.logger.info({ hour: at, slices }, 'hour aggregated in slices of its users to bound memory');
       return merger.result();
     } catch (err) {
-      // One user alone above the limit cannot be sliced further: give up rather than loop.
       if (!(err instanceof TooManyEventsError) || slices >= maxSlices) throw err;
     }
   }

@@ -41,6 +41,11 @@ export function createAggregatorMetrics(registry: Registry) {
       help: 'metric documents Elasticsearch refused for good (or too large to send), recorded in the quarantine index and skipped',
       registers: [registry],
     }),
+    excludedUsers: new Counter({
+      name: 'aggregator_users_excluded_total',
+      help: 'users left out of an hour because they alone had more events in it than AGGREGATOR_MAX_EVENTS_IN_MEMORY (once per hour and run)',
+      registers: [registry],
+    }),
     retries: new Counter({
       name: 'aggregator_retries_total',
       help: 'retried Cassandra/Elasticsearch calls, by target',

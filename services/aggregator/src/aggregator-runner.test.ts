@@ -14,6 +14,7 @@ const SUMMARY: RunSummary = {
   hours: 2,
   days: 1,
   finalised: 0,
+  excludedUsers: 0,
   allTimeGroups: 3,
   indexed: 7,
   deleted: 1,

@@ -67,6 +67,7 @@ export function createAggregatorRunner(deps: {
         metrics.openWindows.set(summary.openWindows);
         metrics.documents.inc({ action: 'indexed' }, summary.indexed);
         metrics.documents.inc({ action: 'deleted' }, summary.deleted);
+        metrics.excludedUsers.inc(summary.excludedUsers);
         metrics.lastSuccess.set(Date.now() / 1_000);
         logger.info(
           {
@@ -74,6 +75,7 @@ export function createAggregatorRunner(deps: {
             pendingHours: summary.pendingHours,
             windows: { hour: summary.hours, day: summary.days, finalised: summary.finalised, all: summary.allTimeGroups },
             documents: { indexed: summary.indexed, deleted: summary.deleted },
+            excludedUsers: summary.excludedUsers,
             durationMs,
             stepMs: summary.stepMs,
           },
