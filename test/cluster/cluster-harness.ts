@@ -137,20 +137,22 @@ async function createScenarioKeyspace(name: string): Promise<{ suffix: string; k
     testLogger.child({}, { level: 'error' }),
   );
   try {
-    for (let attempt = 1; ; attempt++) {
-      const suffix = uniqueSuffix();
-      const keyspace = `cluster_${suffix}`;
-      try {
-        await schemaAgreement(admin);
-        await ensureSchema({ ...admin, keyspace }, { class: 'SimpleStrategy', replicationFactor: 3 });
-        return { suffix, keyspace };
-      } catch (err) {
-        console.log(`[${name}] keyspace ${keyspace}, attempt ${attempt} of 4, refused: ${String(err)}\n${recentNodeErrors()}`);
-        await admin.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-        if (attempt === 4) throw err;
-        await sleep(10_000);
-      }
-    }
+    return await retried(
+      async (attempt) => {
+        const suffix = uniqueSuffix();
+        const keyspace = `cluster_${suffix}`;
+        try {
+          await schemaAgreement(admin);
+          await ensureSchema({ ...admin, keyspace }, { class: 'SimpleStrategy', replicationFactor: 3 });
+          return { suffix, keyspace };
+        } catch (err) {
+          console.log(`[${name}] keyspace ${keyspace}, attempt ${attempt} of 4, refused: ${String(err)}\n${recentNodeErrors()}`);
+          await admin.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+          throw err;
+        }
+      },
+      { attempts: 4, delayMs: 10_000 },
+    );
   } finally {
     await admin.shutdown();
   }
@@ -172,14 +174,15 @@ function recentNodeErrors(): string {
     .join('\n');
 }
 
-/** Runs `step` up to 3 times, 5 s apart. */
-async function retried<T>(step: () => Promise<T>): Promise<T> {
+/** Runs `step` until it succeeds, up to `attempts` times (default 3), `delayMs` apart (default 5 s). */
+async function retried<T>(step: (attempt: number) => Promise<T>, options: { attempts?: number; delayMs?: number } = {}): Promise<T> {
+  const { attempts = 3, delayMs = 5_000 } = options;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await step();
+      return await step(attempt);
     } catch (err) {
-      if (attempt === 3) throw err;
-      await sleep(5_000);
+      if (attempt === attempts) throw err;
+      await sleep(delayMs);
     }
   }
 }

@@ -300,26 +300,19 @@ async function aggregateBigHour(run: RunContext, hourMs: number): Promise<HourGr
   } catch (err) {
     if (!(err instanceof TooManyEventsError)) throw err;
   }
-  const counts = await countHourEvents(run, hourMs);
+  const counts = await tallyHourEvents(run, hourMs, 'counting the events', (userId) => userSlice(userId, COUNTED_SLICES));
   const excluded = new Map<string, number>();
-  const crowded = new Set(counts.flatMap((count, slice) => (count > maxEvents ? [slice] : [])));
+  const crowded = new Set([...counts].flatMap(([slice, count]) => (count > maxEvents ? [slice] : [])));
   if (crowded.size > 0) {
     // Only a crowded slice can hold such a user: count its users one by one (a few users per slice).
-    const perUser = await withRetry(run, `counting the users of ${new Date(hourMs).toISOString()}`, async () => {
-      const users = new Map<string, number>();
-      await deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, {
-        keepUser: (userId) => {
-          if (crowded.has(userSlice(userId, COUNTED_SLICES))) users.set(userId, (users.get(userId) ?? 0) + 1);
-          return false;
-        },
-      });
-      return users;
-    });
+    const perUser = await tallyHourEvents(run, hourMs, 'counting the users', (userId) =>
+      crowded.has(userSlice(userId, COUNTED_SLICES)) ? userId : undefined,
+    );
     for (const [userId, events] of perUser) {
       if (events <= maxEvents) continue;
       excluded.set(userId, events);
       const slice = userSlice(userId, COUNTED_SLICES);
-      counts[slice] = (counts[slice] ?? 0) - events;
+      counts.set(slice, (counts.get(slice) ?? 0) - events);
       deps.logger.error(
         { hour: new Date(hourMs).toISOString(), userId: userId.slice(0, 256), events, limit: maxEvents },
         'user left out of an hour: more events than AGGREGATOR_MAX_EVENTS_IN_MEMORY',
@@ -337,25 +330,30 @@ async function aggregateBigHour(run: RunContext, hourMs: number): Promise<HourGr
   });
 }
 
-/** Events of the hour (plus its look-ahead) per slice of {@link COUNTED_SLICES} slices of their users; no event is held. */
-async function countHourEvents(run: RunContext, hourMs: number): Promise<number[]> {
-  return withRetry(run, `counting the events of ${new Date(hourMs).toISOString()}`, async () => {
-    const counts = new Array<number>(COUNTED_SLICES).fill(0);
+/** Events of the hour (plus its look-ahead) per key, for the users `keyOf` gives one (no event is held); counted afresh on a retry. */
+async function tallyHourEvents<K>(
+  run: RunContext,
+  hourMs: number,
+  what: string,
+  keyOf: (userId: string) => K | undefined,
+): Promise<Map<K, number>> {
+  return withRetry(run, `${what} of ${new Date(hourMs).toISOString()}`, async () => {
+    const tally = new Map<K, number>();
     await run.deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, {
       keepUser: (userId) => {
-        const slice = userSlice(userId, COUNTED_SLICES);
-        counts[slice] = (counts[slice] ?? 0) + 1;
+        const key = keyOf(userId);
+        if (key !== undefined) tally.set(key, (tally.get(key) ?? 0) + 1);
         return false;
       },
     });
-    return counts;
+    return tally;
   });
 }
 
-/** The most events in one of `slices` slices, from counts per {@link COUNTED_SLICES} slices (`slices` divides it). */
-function largestSlice(counts: readonly number[], slices: number): number {
+/** The most events in one of `slices` slices, from counts per slice of {@link COUNTED_SLICES} (`slices` divides it). */
+function largestSlice(counts: ReadonlyMap<number, number>, slices: number): number {
   const merged = new Array<number>(slices).fill(0);
-  counts.forEach((count, slice) => (merged[slice % slices] = (merged[slice % slices] ?? 0) + count));
+  for (const [slice, count] of counts) merged[slice % slices] = (merged[slice % slices] ?? 0) + count;
   return Math.max(...merged);
 }
 
