@@ -59,6 +59,16 @@ export const AGGREGATOR_TABLES: readonly string[] = [
     url_key text, country text, user_id text, users bigint static,
     PRIMARY KEY ((url_key, country), user_id)
   )`,
+  // The day roll-up's write-ahead marks. Before a run stores hour state that changes a group of a
+  // day, it marks that group here (`marked_at`: the run's fence timestamp); once the day's state
+  // is stored, `rolled_up_at` (static) moves past the marks. A group marked after it was changed
+  // by a run that died before storing its day: the next run rolls that group up again. So a run
+  // rolls up only the groups whose hours changed, not every group of each recomputed hour. Rows
+  // are overwritten in place (at most one per group of the day), never deleted.
+  `CREATE TABLE IF NOT EXISTS %KS%.day_rollup_marks (
+    day timestamp, url_key text, country text, marked_at bigint, rolled_up_at bigint static,
+    PRIMARY KEY (day, url_key, country)
+  )`,
   // Hour and day windows indexed as not final yet, so a later run re-indexes them as final.
   `CREATE TABLE IF NOT EXISTS %KS%.open_windows (
     shard int, granularity text, window_start timestamp,

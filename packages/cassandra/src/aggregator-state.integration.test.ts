@@ -183,3 +183,32 @@ test('when windows are marked open and then final, then only the ones still open
   await state.markFinal([{ granularity: 'hour', windowStartMs: HOUR }], nextFence());
   assert.deepEqual(await state.listOpenWindows(), [{ granularity: 'day', windowStartMs: DAY }]);
 });
+
+test('when groups of a day are marked around the day being marked stored, then only those marked after it are read back, and a fenced-off writer cannot move the day forward', async () => {
+  const day = DAY + 20 * 86_400_000;
+  assert.equal(await state.readDayMarks(day), undefined, 'a day never marked stored: nothing known');
+  await state.markDayGroups(day, [{ urlKey: '/before', country: 'FR' }], nextFence());
+  assert.equal(await state.readDayMarks(day), undefined, 'marks alone say nothing without a stored day');
+  await state.markDayRolledUp(day, nextFence());
+  assert.deepEqual(await state.readDayMarks(day), new Set(), 'the mark before the day was stored is done with');
+
+  const stale = nextFence();
+  const current = nextFence();
+  await state.markDayGroups(
+    day,
+    [
+      { urlKey: '/a', country: 'FR' },
+      { urlKey: 'with "quotes", commas', country: '' },
+    ],
+    current,
+  );
+  assert.deepEqual(await state.readDayMarks(day), new Set(['["/a","FR"]', '["with \\"quotes\\", commas",""]']));
+  // A replica that lost its lease (an older token) marks the day stored after the new holder marked groups: it does not count.
+  await state.markDayRolledUp(day, stale);
+  assert.deepEqual(await state.readDayMarks(day), new Set(['["/a","FR"]', '["with \\"quotes\\", commas",""]']));
+  await state.markDayRolledUp(day, current);
+  assert.deepEqual(await state.readDayMarks(day), new Set());
+  // Marked again by a later run (which then died): read back, once.
+  await state.markDayGroups(day, [{ urlKey: '/a', country: 'FR' }], nextFence());
+  assert.deepEqual(await state.readDayMarks(day), new Set(['["/a","FR"]']));
+});

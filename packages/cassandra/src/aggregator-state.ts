@@ -47,6 +47,17 @@ export interface AggregatorStateRepository {
   addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, knownCount?: number): Promise<number>;
   /** Exact number of distinct users ever counted for one (url, country): one stored number. */
   countAllTimeUsers(group: GroupRef): Promise<number>;
+  /**
+   * The groups of a day marked ({@link markDayGroups}) after the day's state was last marked
+   * stored ({@link markDayRolledUp}): their hour state may have changed without their day.
+   * `undefined` when the day was never marked stored (a new day, or state from before these
+   * marks): then nothing is known, and every group of a recomputed hour must be rolled up.
+   */
+  readDayMarks(dayMs: number): Promise<Set<string> | undefined>;
+  /** Marks groups of a day whose hour state is about to change (before any of it is stored). */
+  markDayGroups(dayMs: number, groups: Iterable<GroupRef>, fence: WriteFence): Promise<void>;
+  /** Marks the day's state stored: every group marked before is rolled up. */
+  markDayRolledUp(dayMs: number, fence: WriteFence): Promise<void>;
   listOpenWindows(): Promise<WindowRef[]>;
   markOpen(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
   markFinal(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
@@ -442,6 +453,47 @@ export function createAggregatorStateRepository(
     },
 
     countAllTimeUsers,
+
+    async readDayMarks(dayMs) {
+      const found = await rows(`SELECT url_key, country, marked_at, rolled_up_at FROM ${ks}.day_rollup_marks WHERE day = ?`, [
+        new Date(dayMs),
+      ]);
+      const rolledUpAt = found[0]?.get('rolled_up_at') as cassandra.types.Long | null | undefined;
+      if (rolledUpAt === null || rolledUpAt === undefined) return undefined;
+      const marked = new Set<string>();
+      for (const row of found) {
+        const markedAt = row.get('marked_at') as cassandra.types.Long | null;
+        // A partition with no group marked yet gives one row: its static column, nulls elsewhere.
+        if (markedAt !== null && markedAt.greaterThan(rolledUpAt))
+          marked.add(groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string }));
+      }
+      return marked;
+    },
+
+    async markDayGroups(dayMs, groups, fence) {
+      const day = new Date(dayMs);
+      const at = fence.nextTimestamp();
+      function* statements(): Generator<Statement> {
+        for (const group of groups)
+          yield {
+            query: `INSERT INTO ${ks}.day_rollup_marks (day, url_key, country, marked_at) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+            params: [day, group.urlKey, group.country, at, at, userTtl],
+          };
+      }
+      // One partition (the day): batched by size, drawn lazily.
+      await executeInPartitionBatches(statements());
+    },
+
+    async markDayRolledUp(dayMs, fence) {
+      const at = fence.nextTimestamp();
+      await withClassifiedErrors(() =>
+        client.driver.execute(
+          `UPDATE ${ks}.day_rollup_marks USING TIMESTAMP ? AND TTL ? SET rolled_up_at = ? WHERE day = ?`,
+          [at, userTtl, at, new Date(dayMs)],
+          { prepare: true },
+        ),
+      );
+    },
 
     async listOpenWindows() {
       const found = await rows(`SELECT granularity, window_start FROM ${ks}.open_windows WHERE shard = 0`, []);

@@ -41,6 +41,28 @@ function setUp(events: MetricEvent[], maxEventsInMemory = 300_000) {
 const indexedIds = (writes: readonly { action: string; id: string }[]): string[] =>
   writes.filter((w) => w.action === 'index').map((w) => w.id);
 
+type Store = ReturnType<typeof fakeAggregationStore>;
+
+/** Every document a store holds, without its `updated_at`, in id order. */
+const documentsOf = (store: Store) =>
+  [...store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document, updated_at: null } : null]).sort();
+
+/** Asserts the store's documents equal those of one run over all `events` at once on a fresh store. */
+async function assertSameAsOneRun(store: Store, events: MetricEvent[]): Promise<void> {
+  const once = setUp(events);
+  await once.mark(events);
+  await runAggregation(once.deps, once.grant());
+  assert.deepEqual(documentsOf(store), documentsOf(once.store));
+}
+
+/** An indexer that fails like a killed process when it reaches the day documents (the hours' documents and state are stored by then). */
+const dyingAtDayDocuments = (store: Store) => ({
+  write: async (...args: Parameters<Store['indexer']['write']>) => {
+    if (args[0].some((w) => w.action === 'index' && w.document.granularity !== 'hour')) throw new Error('killed');
+    return store.indexer.write(...args);
+  },
+});
+
 await test('runAggregation', async (t) => {
   await t.test(
     'when hours are pending, then documents go before the state they come from, all-time before the days, and the release is last',
@@ -200,9 +222,7 @@ await test('runAggregation', async (t) => {
       const passes = setUp(events);
       await passes.mark(events);
       const summary = await runAggregation({ ...passes.deps, allTimePassDayGroups: 1 }, passes.grant());
-      const documents = (store: typeof once.store) =>
-        [...store.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document, updated_at: null } : null]).sort();
-      assert.deepEqual(documents(passes.store), documents(once.store));
+      assert.deepEqual(documentsOf(passes.store), documentsOf(once.store));
       assert.ok(summary.allTimeGroups > 3, `all-time documents written once per pass: ${summary.allTimeGroups}`);
       const dayStores = passes.store.log.filter((line) => line.startsWith('state day 2'));
       assert.equal(dayStores.length, 4, 'every day stored');
@@ -241,12 +261,7 @@ await test('runAggregation', async (t) => {
         },
       };
       await runAggregation({ ...deps, state }, grant());
-      const once = setUp([...early, ...late]);
-      await once.mark([...early, ...late]);
-      await runAggregation(once.deps, once.grant());
-      const documents = (s: typeof store) =>
-        [...s.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document, updated_at: null } : null]).sort();
-      assert.deepEqual(documents(store), documents(once.store));
+      await assertSameAsOneRun(store, [...early, ...late]);
       const storedReads = filters.filter((f) => f !== null);
       assert.ok(storedReads.length > 0, 'stored hours were read for the roll-up');
       for (const only of storedReads) assert.ok(!only.includes('["/p0","FR"]') && !only.includes('["/p2","FR"]'), only.join());
@@ -263,22 +278,63 @@ await test('runAggregation', async (t) => {
       const late = click('e3', 'u3', '/a', 40);
       events.push(late);
       await mark([late]);
-      // The process dies when it reaches the day documents: the hour's documents and state are stored already.
-      const dying = {
-        write: async (...args: Parameters<typeof store.indexer.write>) => {
-          if (args[0].some((w) => w.action === 'index' && w.document.granularity !== 'hour')) throw new Error('killed');
-          return store.indexer.write(...args);
-        },
-      };
-      await assert.rejects(runAggregation({ ...deps, indexer: dying }, grant()), /killed/);
+      await assert.rejects(runAggregation({ ...deps, indexer: dyingAtDayDocuments(store) }, grant()), /killed/);
       assert.ok(store.log.includes('state hour 2024-03-10T10'), 'the hour was stored before the crash');
       await runAggregation(deps, grant());
-      const once = setUp(events);
-      await once.mark(events);
-      await runAggregation(once.deps, once.grant());
-      const documents = (s: typeof store) =>
-        [...s.documents.entries()].map(([id, w]) => [id, w.action === 'index' ? { ...w.document, updated_at: null } : null]).sort();
-      assert.deepEqual(documents(store), documents(once.store));
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    'when a late event changes one group of a stored day, then the roll-up reads the stored hours of that group only and marks it before storing the hour',
+    async () => {
+      const early = [
+        click('e1', 'u1', '/a', 1),
+        click('e2', 'u2', '/b', 2),
+        click('e3', 'u3', '/c', 3),
+        click('e4', 'u1', '/a', 130),
+        click('e5', 'u2', '/b', 131),
+      ];
+      const events = [...early];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(early);
+      await runAggregation(deps, grant());
+      const late = click('l1', 'u9', '/a', 50);
+      events.push(late);
+      await mark([late]);
+      const filters: string[][] = [];
+      const state = {
+        ...store.state,
+        readHour: (hourMs: number, onlyGroups?: ReadonlySet<string>) => {
+          if (onlyGroups !== undefined) filters.push([...onlyGroups]);
+          return store.state.readHour(hourMs, onlyGroups);
+        },
+      };
+      const marksBefore = store.log.length;
+      await runAggregation({ ...deps, state }, grant());
+      assert.ok(filters.length > 0, 'stored hours were read for the roll-up');
+      assert.deepEqual([...new Set(filters.flat())], ['["/a","FR"]'], 'only the changed group, not /b or /c of the same hour');
+      const after = store.log.slice(marksBefore);
+      const marked = after.indexOf('mark day 2024-03-10T00 ["/a","FR"]');
+      assert.ok(marked >= 0 && marked < after.indexOf('state hour 2024-03-10T10'), after.join('\n'));
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    'when a re-delivered event moves a click to another url and the run dies before the day, then the next run takes the old group out of the day',
+    async () => {
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 2), click('e3', 'u3', '/b', 200)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      await runAggregation(deps, grant());
+      // The stored copy of e1 now says /c: hour 10 loses /a (stored as gone) and gains /c.
+      events[0] = click('e1', 'u1', '/c', 1);
+      await mark([events[0]]);
+      await assert.rejects(runAggregation({ ...deps, indexer: dyingAtDayDocuments(store) }, grant()), /killed/);
+      assert.ok(store.log.includes('mark day 2024-03-10T00 ["/c","FR"] ["/a","FR"]'), 'both groups marked before the hour was stored');
+      await runAggregation(deps, grant());
+      await assertSameAsOneRun(store, events);
     },
   );
 

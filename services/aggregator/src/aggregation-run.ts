@@ -80,12 +80,17 @@ export interface RunSummary {
 
 type StepName = 'plan' | 'readHours' | 'allTimeUsers' | 'storeHours' | 'rollUpDays' | 'finalise' | 'allTime' | 'release';
 
-/** A recomputed hour: its new groups and the stored ones they replace (after storing, only the keys of every group in either). */
+/** A recomputed hour: its new groups and the stored ones they replace. */
 interface HourChange {
   readonly hourMs: number;
   readonly next: readonly HourGroup[];
   readonly previous: readonly HourGroup[];
-  readonly groupKeys: ReadonlySet<string>;
+}
+
+/** A day's recomputed hours (their new groups), and the groups its roll-up must recompute. */
+interface DayRecompute {
+  readonly hours: readonly { readonly hourMs: number; readonly next: readonly HourGroup[] }[];
+  readonly touched: ReadonlySet<string>;
 }
 
 /** A rolled-up day whose state is stored at the end of the run (after the all-time documents that read it). */
@@ -166,8 +171,8 @@ export async function runAggregation(deps: AggregationDependencies, grant: Lease
   run.stepMs.plan = performance.now() - started;
   const { days } = run.plan;
   for (const [index, day] of days.entries()) {
-    const hours = await recomputeHours(run, day);
-    await timed(run, 'rollUpDays', () => rollUpDayOf(run, day, hours));
+    const recomputed = await recomputeHours(run, day);
+    await timed(run, 'rollUpDays', () => rollUpDayOf(run, day, recomputed));
     if (run.dayGroupsHeld >= (deps.allTimePassDayGroups ?? ALL_TIME_PASS_DAY_GROUPS))
       await timed(run, 'allTime', () => publishAllTime(run));
     // A run over several days (a first run, a backfill, a rebuild) can take minutes: say where it is.
@@ -224,27 +229,61 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
   };
 }
 
-/** Step 2: recomputes the day's pending hours, records their new users all-time, indexes and stores them. */
-export async function recomputeHours(run: RunContext, day: DayPlan): Promise<HourChange[]> {
+/**
+ * Step 2: recomputes the day's pending hours, records their new users all-time, marks the day's
+ * groups they change, indexes and stores them; says which groups the day's roll-up must recompute.
+ */
+export async function recomputeHours(run: RunContext, day: DayPlan): Promise<DayRecompute> {
   const { deps } = run;
-  const changes = await timed(run, 'readHours', () =>
-    mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs) => {
-      const at = new Date(hourMs).toISOString();
-      const next = await aggregateHourBounded(run, hourMs);
-      const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
-      return { hourMs, next, previous, groupKeys: new Set<string>() };
-    }),
+  const dayAt = new Date(day.dayMs).toISOString();
+  const [changes, marked] = await timed(run, 'readHours', () =>
+    Promise.all([
+      mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs): Promise<HourChange> => {
+        const at = new Date(hourMs).toISOString();
+        const next = await aggregateHourBounded(run, hourMs);
+        const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
+        return { hourMs, next, previous };
+      }),
+      withRetry(run, `reading the roll-up marks of day ${dayAt}`, () => deps.state.readDayMarks(day.dayMs)),
+    ]),
   );
+  const changed = changedGroups(changes);
+  // A day never marked stored: nothing says which groups its stored hours and its state agree on.
+  const touched =
+    marked === undefined
+      ? new Set(changes.flatMap(({ next, previous }) => [...next, ...previous].map(groupKey)))
+      : new Set([...changed.keys(), ...marked]);
   // Before the hours are stored: a user an hour holds is always in the all-time set already.
   await timed(run, 'allTimeUsers', () => addAllTimeUsers(run, changes));
+  // Before the hours are stored too: a run dying before its day is stored leaves these marks, and the next run rolls their groups up.
+  if (marked !== undefined && changed.size > 0)
+    await write(run, `marking the changed groups of day ${dayAt}`, (fence) => deps.state.markDayGroups(day.dayMs, changed.values(), fence));
   await timed(run, 'storeHours', () => storeHours(run, changes));
-  // The previous sets are done with: the day's roll-up needs only the new ones, and every group's key.
-  return changes.map(({ hourMs, next, previous }) => ({
-    hourMs,
-    next,
-    previous: [],
-    groupKeys: new Set([...next, ...previous].map(groupKey)),
-  }));
+  // The previous sets are done with: the day's roll-up needs only the new ones.
+  return { hours: changes.map(({ hourMs, next }) => ({ hourMs, next })), touched };
+}
+
+/** The groups whose numbers or users differ between the recomputed hours and their stored state (or are in only one of them), by key. */
+export function changedGroups(changes: readonly HourChange[]): Map<string, GroupRef> {
+  const changed = new Map<string, GroupRef>();
+  for (const { next, previous } of changes) {
+    const before = new Map(previous.map((group) => [groupKey(group), group]));
+    for (const group of next) {
+      const key = groupKey(group);
+      const old = before.get(key);
+      before.delete(key);
+      if (old === undefined || !sameHourGroup(old, group)) changed.set(key, { urlKey: group.urlKey, country: group.country });
+    }
+    for (const [key, gone] of before) changed.set(key, { urlKey: gone.urlKey, country: gone.country });
+  }
+  return changed;
+}
+
+function sameHourGroup(a: HourGroup, b: HourGroup): boolean {
+  if (a.clicks !== b.clicks || a.timeSpentSumMs !== b.timeSpentSumMs || a.timeSpentSamples !== b.timeSpentSamples) return false;
+  if (a.userIds.size !== b.userIds.size) return false;
+  for (const userId of a.userIds) if (!b.userIds.has(userId)) return false;
+  return true;
 }
 
 /** The recomputed hours' documents that changed, then their state; `hourConcurrency` hours at a time (disjoint documents and partitions). */
@@ -435,16 +474,16 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
   });
 }
 
-/** Step 3: rolls the day up from its hours (the recomputed ones from memory) and indexes what changed. */
-export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: readonly HourChange[]): Promise<void> {
+/**
+ * Step 3: rolls the day up from its hours (the recomputed ones from memory) and indexes what changed.
+ * Only the touched groups can change in the day (those whose hours this run changed, and those a
+ * run that died before storing the day marked): the day's other groups keep their stored numbers,
+ * and the stored hours are read for the touched groups' users only.
+ */
+export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: DayRecompute): Promise<void> {
   const { deps } = run;
-  const fresh = new Map(recomputed.map((change) => [change.hourMs, change.next]));
-  // Only the groups of a recomputed hour can change in the day: the day's other groups keep their
-  // stored numbers, and the stored hours are read for the touched groups' users only. Every group
-  // of the hour, not only those whose numbers differ from the stored hour: a run that died after
-  // storing the hour but before the day left the difference only between the hour and the day.
-  const touched = new Set<string>();
-  for (const change of recomputed) for (const key of change.groupKeys) touched.add(key);
+  const { touched } = recomputed;
+  const fresh = new Map(recomputed.hours.map((change) => [change.hourMs, change.next]));
   const stored = Array.from({ length: 24 }, (_, hour) => day.dayMs + hour * HOUR_MS).filter((hourMs) => !fresh.has(hourMs));
   const [storedHours, previous] = await Promise.all([
     mapConcurrently(stored, Math.max(deps.hourConcurrency, 4), (hourMs) =>
@@ -531,6 +570,7 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   for (const change of run.dayChanges) {
     const at = new Date(change.dayMs).toISOString();
     await write(run, `storing the state of day ${at}`, (fence) => deps.state.replaceDay(change.dayMs, change.next, change.previous, fence));
+    await write(run, `marking the state of day ${at} stored`, (fence) => deps.state.markDayRolledUp(change.dayMs, fence));
   }
   run.dayChanges.length = 0;
   run.dayGroupsHeld = 0;

@@ -98,6 +98,13 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     timeSpentSumMs: t.timeSpentSumMs,
     timeSpentSamples: t.timeSpentSamples,
   });
+  /** The day roll-up's marks: when each day was marked stored, and when each group was marked. */
+  const dayMarks = new Map<number, { rolledUpAt?: bigint; groups: Map<string, bigint> }>();
+  const dayMarksOf = (dayMs: number) => {
+    const marks = dayMarks.get(dayMs) ?? { groups: new Map<string, bigint>() };
+    dayMarks.set(dayMs, marks);
+    return marks;
+  };
   const open = new Map<string, WindowRef>();
   const documents = new Map<string, MetricWrite>();
   const at = (ms: number): string => new Date(ms).toISOString().slice(0, 13);
@@ -176,6 +183,21 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     },
     async countAllTimeUsers(group) {
       return allTime.get(groupKey(group))?.size ?? 0;
+    },
+    async readDayMarks(dayMs) {
+      const marks = dayMarks.get(dayMs);
+      const rolledUpAt = marks?.rolledUpAt;
+      if (marks === undefined || rolledUpAt === undefined) return undefined;
+      return new Set([...marks.groups].flatMap(([key, markedAt]) => (markedAt > rolledUpAt ? [key] : [])));
+    },
+    async markDayGroups(dayMs, groups, fence) {
+      const markedAt = BigInt(fence.nextTimestamp().toString());
+      const keys = [...groups].map(groupKey);
+      log.push(`mark day ${at(dayMs)} ${keys.join(' ')}`);
+      for (const key of keys) dayMarksOf(dayMs).groups.set(key, markedAt);
+    },
+    async markDayRolledUp(dayMs, fence) {
+      dayMarksOf(dayMs).rolledUpAt = BigInt(fence.nextTimestamp().toString());
     },
     async listOpenWindows() {
       return [...open.values()];
