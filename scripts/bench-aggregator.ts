@@ -53,6 +53,8 @@ import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
 
 const HOUR_MS = 3_600_000;
 const BATCH = 5_000;
+/** Incremental rounds measured in the running service (its first run has nothing to do but warm up). */
+const SERVICE_ROUNDS = 3;
 /** The young-generation cap given with `--heap-mb` (by default the child gets the production flags, AGGREGATOR_NODE_OPTIONS). */
 const SEMI_SPACE_MB = 16;
 /** The aggregator's tables a `--reuse` empties (not the events, not the change counters: every hour stays pending). */
@@ -62,6 +64,7 @@ const AGGREGATOR_STATE_TABLES = [
   'hour_groups',
   'hour_user_sets',
   'day_groups',
+  'day_rollup_marks',
   'day_totals',
   'group_users',
   'open_windows',
@@ -231,17 +234,22 @@ try {
   if (pysparkS !== null) figure('ratio aggregator full run / pyspark (target <= 0.8)', (full.runMs / 1000 / pysparkS).toFixed(2));
 
   // 4. +extra clicks in the latest hour, incremental run (in the CSV too, for a later `--reuse`, which adds others).
-  csv = createWriteStream(csvPath, { flags: 'a' });
-  const added = await storeMessages(
-    createClickGenerator({
-      seed: values.reuse ? seed + 1 + Date.now() : seed + 1,
-      count: extra,
-      startMs: latestHourMs,
-      spanMs: HOUR_MS,
-      nowMs: Date.now() + HOUR_MS,
-    }),
-  );
-  await closeCsv();
+  /** `extra` more clicks in the latest hour, in the keyspace and the CSV (a later `--reuse` adds others). */
+  const addClicks = async (seedOffset: number): Promise<number> => {
+    csv = createWriteStream(csvPath, { flags: 'a' });
+    const stored = await storeMessages(
+      createClickGenerator({
+        seed: values.reuse ? seed + seedOffset + Date.now() : seed + seedOffset,
+        count: extra,
+        startMs: latestHourMs,
+        spanMs: HOUR_MS,
+        nowMs: Date.now() + HOUR_MS,
+      }),
+    );
+    await closeCsv();
+    return stored;
+  };
+  const added = await addClicks(1);
   figure('load average before the incremental run', load());
   const incremental = await runAggregator(values.profile);
   const after = await snapshot();
@@ -256,6 +264,27 @@ try {
   figure('incremental: peak RSS (VmHWM)', `${incremental.peakRssMiB.toFixed(0)} MiB`);
   figure('incremental: CPU seconds (aggregator / cassandra / elasticsearch)', incremental.cpu);
   if (incremental.profile) figure('incremental: aggregator CPU by where it went (ms, V8 profile)', incremental.profile);
+
+  // 5. The same in the running service: production runs the aggregator as a long-lived process on
+  //    its schedule, so every run after its first is made by code V8 has already compiled. The
+  //    service runs every 2 s; each round adds `extra` clicks and waits for a run that started after them.
+  const service = spawnAggregator([], { AGGREGATOR_SCHEDULE: '*/2 * * * * *' });
+  try {
+    await service.nextSummary(0);
+    const rounds: string[] = [];
+    for (let round = 1; round <= SERVICE_ROUNDS; round += 1) {
+      await addClicks(100 + round);
+      const summary = await service.nextSummary(Date.now());
+      const run = figuresOf(summary);
+      rounds.push(
+        `${seconds(run.runMs)} s (windows ${JSON.stringify(summary.windows)}, documents ${JSON.stringify(run.documents)}, steps ${run.stepMs})`,
+      );
+    }
+    rounds.forEach((round, index) => figure(`incremental in the running service, round ${index + 1}: duration`, round));
+  } finally {
+    const { peakRssMiB } = await service.exit(true);
+    figure('incremental in the running service: peak RSS (VmHWM)', `${peakRssMiB.toFixed(0)} MiB`);
+  }
 } finally {
   await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
   await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
@@ -293,8 +322,8 @@ async function snapshot(): Promise<Map<string, string>> {
   );
 }
 
-/** Runs `main.ts --once` as a child process, sampling its memory and CPU. */
-async function runAggregator(profile: boolean): Promise<{
+/** What one run of the aggregator child measured. */
+interface RunFigures {
   runMs: number;
   wallMs: number;
   documents: unknown;
@@ -302,21 +331,50 @@ async function runAggregator(profile: boolean): Promise<{
   peakRssMiB: number;
   cpu: string;
   profile: string | null;
-}> {
+}
+
+/** Runs `main.ts --once` as a child process, sampling its memory and CPU. */
+async function runAggregator(profile: boolean): Promise<RunFigures> {
   const profileDir = join(workDir, `profile-${Date.now()}`);
+  const child = spawnAggregator(['--once', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])], {});
+  const summary = await child.nextSummary(0);
+  const { code, ...measured } = await child.exit();
+  if (code !== 0) throw new Error(`the aggregator run failed (exit ${code})`);
+  return { ...figuresOf(summary), ...measured, profile: profile ? summariseProfile(profileDir) : null };
+}
+
+/** A run's own figures, from its summary line. */
+function figuresOf(summary: Record<string, unknown>): Pick<RunFigures, 'runMs' | 'documents' | 'stepMs'> {
+  return { runMs: Number(summary.durationMs), documents: summary.documents, stepMs: JSON.stringify(summary.stepMs ?? null) };
+}
+
+/**
+ * `main.ts` with `args` (and `extraEnv`) as a child process, sampling its memory and CPU (its own,
+ * and Cassandra's and Elasticsearch's while it runs). `nextSummary(afterMs)` waits for the summary
+ * line of a run that started at or after `afterMs` (epoch ms); `exit()` waits for the process to
+ * end, after a SIGTERM when `stop` is set.
+ */
+function spawnAggregator(
+  args: readonly string[],
+  extraEnv: Record<string, string>,
+): {
+  nextSummary: (afterMs: number) => Promise<Record<string, unknown>>;
+  exit: (stop?: boolean) => Promise<Pick<RunFigures, 'wallMs' | 'peakRssMiB' | 'cpu'> & { code: number | null }>;
+} {
   const serverTicks = (): number[] => [servers.cassandra, servers.elasticsearch].map((pid) => (pid ? cpuTicks(pid) : Number.NaN));
   const serversBefore = serverTicks();
   const started = performance.now();
+  const flags = args.filter((arg) => arg.startsWith('--cpu-prof'));
   const child = spawn(
     process.execPath,
     [
       '--disable-warning=TimeoutNegativeWarning',
       ...childFlags,
-      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...flags,
       'services/aggregator/src/main.ts',
-      '--once',
+      ...args.filter((arg) => !flags.includes(arg)),
     ],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const pid = child.pid ?? 0;
   let peakKiB = 0;
@@ -331,7 +389,8 @@ async function runAggregator(profile: boolean): Promise<{
     }
   };
   const sampler = setInterval(sample, 50);
-  let summary: Record<string, unknown> | undefined;
+  const summaries: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
   let buffered = '';
   child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
@@ -340,24 +399,47 @@ async function runAggregator(profile: boolean): Promise<{
     for (const line of lines) {
       if (!line.includes('aggregation run')) continue;
       const parsed = JSON.parse(line) as Record<string, unknown>;
-      if (parsed.msg === 'aggregation run finished') summary = parsed;
+      if (parsed.msg === 'aggregation run finished') summaries.push(parsed);
       else if (parsed.level === 'error' || parsed.level === 50) console.error(line);
     }
+    for (const wake of waiters) wake();
   });
-  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
-  clearInterval(sampler);
-  const wallMs = performance.now() - started;
-  const serversAfter = serverTicks();
-  if (code !== 0 || summary === undefined) throw new Error(`the aggregator run failed (exit ${code})`);
-  const ticks = [childTicks, ...serversAfter.map((t, i) => t - (serversBefore[i] ?? Number.NaN))];
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  let exited = false;
+  void closed.then(() => {
+    exited = true;
+    for (const wake of waiters) wake();
+  });
+  const startedAt = (summary: Record<string, unknown>): number => Date.parse(String(summary.time)) - Number(summary.durationMs);
   return {
-    runMs: Number(summary.durationMs),
-    wallMs,
-    documents: summary.documents,
-    stepMs: JSON.stringify(summary.stepMs ?? null),
-    peakRssMiB: peakKiB / 1024,
-    cpu: ticks.map((t) => (Number.isNaN(t) ? 'n/a' : (t / 100).toFixed(1))).join(' / '),
-    profile: profile ? summariseProfile(profileDir) : null,
+    async nextSummary(afterMs) {
+      for (;;) {
+        const found = summaries.find((summary) => startedAt(summary) >= afterMs);
+        if (found !== undefined) return found;
+        if (exited) throw new Error('the aggregator exited before the run it was waited for');
+        await new Promise<void>((resolve) => {
+          const wake = (): void => {
+            waiters.delete(wake);
+            resolve();
+          };
+          waiters.add(wake);
+        });
+      }
+    },
+    async exit(stop = false) {
+      if (stop) child.kill('SIGTERM');
+      const code = await closed;
+      clearInterval(sampler);
+      const wallMs = performance.now() - started;
+      const serversAfter = serverTicks();
+      const ticks = [childTicks, ...serversAfter.map((t, i) => t - (serversBefore[i] ?? Number.NaN))];
+      return {
+        code,
+        wallMs,
+        peakRssMiB: peakKiB / 1024,
+        cpu: ticks.map((t) => (Number.isNaN(t) ? 'n/a' : (t / 100).toFixed(1))).join(' / '),
+      };
+    },
   };
 }
 
