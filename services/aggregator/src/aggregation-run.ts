@@ -238,7 +238,12 @@ export async function recomputeHours(run: RunContext, day: DayPlan): Promise<Day
   const dayAt = new Date(day.dayMs).toISOString();
   const [changes, marked] = await timed(run, 'readHours', () =>
     Promise.all([
-      mapConcurrently(day.hoursMs, deps.hourConcurrency, (hourMs) => recomputeHour(run, hourMs)),
+      mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs): Promise<HourChange> => {
+        const at = new Date(hourMs).toISOString();
+        const next = await aggregateHourBounded(run, hourMs);
+        const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
+        return { hourMs, next, previous };
+      }),
       withRetry(run, `reading the roll-up marks of day ${dayAt}`, () => deps.state.readDayMarks(day.dayMs)),
     ]),
   );
@@ -298,31 +303,22 @@ async function storeHours(run: RunContext, changes: readonly HourChange[]): Prom
 }
 
 /**
- * One hour's groups, and its stored state, with at most `maxEventsInMemory` events held at a time
- * by all the hours read in parallel together: each of the `hourConcurrency` reads may hold its
- * share of the limit, and its hour's stored state is read meanwhile (no bigger than the hour's
- * groups); an hour bigger than its share waits for the others to finish and is aggregated alone
- * with the whole limit ({@link aggregateBigHour}), its state read after it. A bigger hour costs
- * more reads, never more memory.
+ * One hour's groups with at most `maxEventsInMemory` events held at a time by all the hours read
+ * in parallel together: each of the `hourConcurrency` reads may hold its share of the limit; an
+ * hour bigger than its share waits for the others to finish and is aggregated alone with the
+ * whole limit ({@link aggregateBigHour}). A bigger hour costs more reads, never more memory.
  */
-async function recomputeHour(run: RunContext, hourMs: number): Promise<HourChange> {
+async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<HourGroup[]> {
   const { deps, readPermits } = run;
-  const readPrevious = (): Promise<HourGroup[]> =>
-    withRetry(run, `reading the state of ${new Date(hourMs).toISOString()}`, () => deps.state.readHour(hourMs));
   if (deps.hourConcurrency > 1) {
     const share = Math.max(1, Math.floor(deps.maxEventsInMemory / deps.hourConcurrency));
-    const previous = readPrevious();
     try {
-      const next = await readPermits.runExclusive(() => aggregateHourInSlices(run, hourMs, { maxEvents: share, slices: 1, maxSlices: 1 }));
-      return { hourMs, next, previous: await previous };
+      return await readPermits.runExclusive(() => aggregateHourInSlices(run, hourMs, { maxEvents: share, slices: 1, maxSlices: 1 }));
     } catch (err) {
-      // The state read settles (and is dropped) before a bigger read starts, or the run fails.
-      await previous.catch(() => undefined);
       if (!(err instanceof TooManyEventsError)) throw err;
     }
   }
-  const next = await readPermits.runExclusive(() => aggregateBigHour(run, hourMs), deps.hourConcurrency);
-  return { hourMs, next, previous: await readPrevious() };
+  return readPermits.runExclusive(() => aggregateBigHour(run, hourMs), deps.hourConcurrency);
 }
 
 /** Slices a big hour is counted in: every slice count tried (1, 4, ... 4,096) divides it. */
