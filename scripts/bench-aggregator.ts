@@ -268,7 +268,7 @@ try {
   // 5. The same in the running service: production runs the aggregator as a long-lived process on
   //    its schedule, so every run after its first is made by code V8 has already compiled. The
   //    service runs every 2 s; each round adds `extra` clicks and waits for a run that started after them.
-  const service = spawnAggregator([], { AGGREGATOR_SCHEDULE: '*/2 * * * * *' });
+  const service = spawnAggregator({ env: { AGGREGATOR_SCHEDULE: '*/2 * * * * *' } });
   try {
     await service.nextSummary(0);
     const rounds: string[] = [];
@@ -336,7 +336,7 @@ interface RunFigures {
 /** Runs `main.ts --once` as a child process, sampling its memory and CPU. */
 async function runAggregator(profile: boolean): Promise<RunFigures> {
   const profileDir = join(workDir, `profile-${Date.now()}`);
-  const child = spawnAggregator(['--once', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])], {});
+  const child = spawnAggregator({ args: ['--once'], nodeFlags: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
   const summary = await child.nextSummary(0);
   const { code, ...measured } = await child.exit();
   if (code !== 0) throw new Error(`the aggregator run failed (exit ${code})`);
@@ -349,32 +349,28 @@ function figuresOf(summary: Record<string, unknown>): Pick<RunFigures, 'runMs' |
 }
 
 /**
- * `main.ts` with `args` (and `extraEnv`) as a child process, sampling its memory and CPU (its own,
+ * `main.ts` with `args` (and `nodeFlags` after production's, and `env` added) as a child process, sampling its memory and CPU (its own,
  * and Cassandra's and Elasticsearch's while it runs). `nextSummary(afterMs)` waits for the summary
  * line of a run that started at or after `afterMs` (epoch ms); `exit()` waits for the process to
  * end, after a SIGTERM when `stop` is set.
  */
-function spawnAggregator(
-  args: readonly string[],
-  extraEnv: Record<string, string>,
-): {
+function spawnAggregator(options: { args?: readonly string[]; nodeFlags?: readonly string[]; env?: Record<string, string> }): {
   nextSummary: (afterMs: number) => Promise<Record<string, unknown>>;
   exit: (stop?: boolean) => Promise<Pick<RunFigures, 'wallMs' | 'peakRssMiB' | 'cpu'> & { code: number | null }>;
 } {
   const serverTicks = (): number[] => [servers.cassandra, servers.elasticsearch].map((pid) => (pid ? cpuTicks(pid) : Number.NaN));
   const serversBefore = serverTicks();
   const started = performance.now();
-  const flags = args.filter((arg) => arg.startsWith('--cpu-prof'));
   const child = spawn(
     process.execPath,
     [
       '--disable-warning=TimeoutNegativeWarning',
       ...childFlags,
-      ...flags,
+      ...(options.nodeFlags ?? []),
       'services/aggregator/src/main.ts',
-      ...args.filter((arg) => !flags.includes(arg)),
+      ...(options.args ?? []),
     ],
-    { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env: { ...process.env, ...env, ...options.env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const pid = child.pid ?? 0;
   let peakKiB = 0;

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { groupKey } from '@clickstream/metrics';
+import { groupKey, sameTotals, sameUserIds } from '@clickstream/metrics';
 import type { GroupRef, GroupTotals, HourGroup, WindowGroup, WindowRef } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
@@ -98,20 +98,11 @@ export function chunkUserIds(userIds: Iterable<string>, maxChars = CHUNK_CHARS):
   return chunks;
 }
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const value of a) if (!b.has(value)) return false;
-  return true;
-}
-
 function statementBytes(statement: Statement): number {
   let bytes = 64;
   for (const p of statement.params) bytes += typeof p === 'string' ? Buffer.byteLength(p) : 8;
   return bytes;
 }
-
-const sameTotals = (a: GroupTotals, b: GroupTotals): boolean =>
-  a.clicks === b.clicks && a.timeSpentSumMs === b.timeSpentSumMs && a.timeSpentSamples === b.timeSpentSamples;
 
 /**
  * @param options.userStateTtlSeconds TTL of the per-user rows (hour users, all-time users); 0 keeps them forever.
@@ -283,7 +274,7 @@ export function createAggregatorStateRepository(
       function* statements(): Generator<Statement> {
         for (const group of next) {
           const old = before.get(groupKey(group));
-          const sameUsers = old !== undefined && sameSet(old.userIds, group.userIds);
+          const sameUsers = old !== undefined && sameUserIds(old.userIds, group.userIds);
           if (old !== undefined && sameTotals(old, group) && sameUsers) continue;
           if (!sameUsers) {
             const chunks = chunkUserIds(group.userIds);

@@ -50,14 +50,21 @@ export function windowKey(window: WindowRef): string {
   return `${window.granularity}:${window.windowStartMs}`;
 }
 
+/** Whether two groups' additive totals are equal (clicks, time-spent sum and samples). */
+export function sameTotals(a: MergeableTotals, b: MergeableTotals): boolean {
+  return a.clicks === b.clicks && a.timeSpentSumMs === b.timeSpentSumMs && a.timeSpentSamples === b.timeSpentSamples;
+}
+
 /** Whether two groups' document numbers are equal (totals and unique users). */
 export function sameNumbers(a: WindowGroup, b: WindowGroup): boolean {
-  return (
-    a.clicks === b.clicks &&
-    a.timeSpentSumMs === b.timeSpentSumMs &&
-    a.timeSpentSamples === b.timeSpentSamples &&
-    a.uniqueUsers === b.uniqueUsers
-  );
+  return sameTotals(a, b) && a.uniqueUsers === b.uniqueUsers;
+}
+
+/** Whether two sets of user ids hold the same users. */
+export function sameUserIds(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const userId of a) if (!b.has(userId)) return false;
+  return true;
 }
 
 /** The document numbers of an hour group (its unique users are the size of its user set). */

@@ -12,7 +12,7 @@ export {
   windowEndMs,
 } from './windows.ts';
 export type { GroupRef, GroupTotals, HourGroup, MergeableTotals, WindowGroup, WindowRef } from './groups.ts';
-export { groupKey, sameNumbers, windowGroupOf, windowKey } from './groups.ts';
+export { groupKey, sameNumbers, sameTotals, sameUserIds, windowGroupOf, windowKey } from './groups.ts';
 export type { CountedEvent, TimeSpentSource } from './time-spent.ts';
 export { assignTimeSpent } from './time-spent.ts';
 export { aggregateHour, averageTimeSpentMs, createHourSliceMerger, mergeHourSlices, mergeTotals } from './window-aggregates.ts';

@@ -12,6 +12,8 @@ import {
   createHourSliceMerger,
   rollUpDay,
   sameNumbers,
+  sameTotals,
+  sameUserIds,
   windowGroupOf,
   windowKey,
 } from '@clickstream/metrics';
@@ -272,18 +274,12 @@ export function changedGroups(changes: readonly HourChange[]): Map<string, Group
       const key = groupKey(group);
       const old = before.get(key);
       before.delete(key);
-      if (old === undefined || !sameHourGroup(old, group)) changed.set(key, { urlKey: group.urlKey, country: group.country });
+      if (old === undefined || !sameTotals(old, group) || !sameUserIds(old.userIds, group.userIds))
+        changed.set(key, { urlKey: group.urlKey, country: group.country });
     }
     for (const [key, gone] of before) changed.set(key, { urlKey: gone.urlKey, country: gone.country });
   }
   return changed;
-}
-
-function sameHourGroup(a: HourGroup, b: HourGroup): boolean {
-  if (a.clicks !== b.clicks || a.timeSpentSumMs !== b.timeSpentSumMs || a.timeSpentSamples !== b.timeSpentSamples) return false;
-  if (a.userIds.size !== b.userIds.size) return false;
-  for (const userId of a.userIds) if (!b.userIds.has(userId)) return false;
-  return true;
 }
 
 /** The recomputed hours' documents that changed, then their state; `hourConcurrency` hours at a time (disjoint documents and partitions). */
