@@ -22,7 +22,7 @@ import type { GroupRef, GroupTotals, HourGroup, WindowGroup, WindowRef } from '@
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
-import { mapConcurrently } from './map-concurrently.ts';
+import { mapConcurrently, settleAll } from './map-concurrently.ts';
 import { planRun } from './run-plan.ts';
 import type { DayPlan, RunPlan } from './run-plan.ts';
 import type { LeaseGrant } from './run-lease.ts';
@@ -76,7 +76,7 @@ export interface RunSummary {
   readonly deleted: number;
   /** Users left out of an hour because they alone had more events in it than the memory limit (once per hour). */
   readonly excludedUsers: number;
-  /** Wall time of each kind of step, ms (where a run's time goes; logged with its summary). */
+  /** Wall time of each kind of step, ms (where a run's time goes; logged with its summary). Steps that run at the same time overlap. */
   readonly stepMs: Readonly<Record<StepName, number>>;
 }
 
@@ -148,9 +148,10 @@ async function timed<T>(run: Pick<RunContext, 'stepMs'>, name: StepName, step: (
  * One aggregation pass over everything pending:
  * 1. plan: read the pending hours (change counters ahead of what was done) and the open windows;
  * 2. per day with pending hours, recompute those hours from their events plus the 30-minute
- *    look-ahead; add their new users to the all-time user sets; index the hour documents whose
+ *    look-ahead; add their new users to the all-time user sets and index the hour documents whose
  *    numbers changed; store the hours' state;
- * 3. roll the day up from its stored hours and index the day documents whose numbers changed;
+ * 3. at the same time as step 2's writes, roll the day up (its other hours from their stored
+ *    state) and index the day documents whose numbers changed;
  * 4. finalise: re-index as final the open windows that became final meanwhile;
  * 5. all-time: for every (url, country) whose day numbers changed, index its all-time document
  *    (day totals summed, exact users from the stored all-time count), then store the days' state;
@@ -173,8 +174,7 @@ export async function runAggregation(deps: AggregationDependencies, grant: Lease
   run.stepMs.plan = performance.now() - started;
   const { days } = run.plan;
   for (const [index, day] of days.entries()) {
-    const recomputed = await recomputeHours(run, day);
-    await timed(run, 'rollUpDays', () => rollUpDayOf(run, day, recomputed));
+    await recomputeDay(run, day);
     if (run.dayGroupsHeld >= (deps.allTimePassDayGroups ?? ALL_TIME_PASS_DAY_GROUPS))
       await timed(run, 'allTime', () => publishAllTime(run));
     // A run over several days (a first run, a backfill, a rebuild) can take minutes: say where it is.
@@ -232,21 +232,18 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
 }
 
 /**
- * Step 2: recomputes the day's pending hours, records their new users all-time, marks the day's
- * groups they change, indexes and stores them; says which groups the day's roll-up must recompute.
+ * Steps 2 and 3 for one day: recomputes its pending hours, then stores them and rolls the day up
+ * at the same time. The roll-up reads only the state of the day's other hours and of the day,
+ * which storing the recomputed hours does not write, so neither waits for the other (the
+ * incremental run's two longest steps after the reads). Both finish before the run goes on or
+ * fails: nothing of a failed run keeps writing.
  */
-export async function recomputeHours(run: RunContext, day: DayPlan): Promise<DayRecompute> {
-  const { deps } = run;
+export async function recomputeDay(run: RunContext, day: DayPlan): Promise<void> {
   const dayAt = new Date(day.dayMs).toISOString();
   const [changes, marked] = await timed(run, 'readHours', () =>
     Promise.all([
-      mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs): Promise<HourChange> => {
-        const at = new Date(hourMs).toISOString();
-        const next = await aggregateHourBounded(run, hourMs);
-        const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
-        return { hourMs, next, previous };
-      }),
-      withRetry(run, `reading the roll-up marks of day ${dayAt}`, () => deps.state.readDayMarks(day.dayMs)),
+      readHours(run, day),
+      withRetry(run, `reading the roll-up marks of day ${dayAt}`, () => run.deps.state.readDayMarks(day.dayMs)),
     ]),
   );
   const changed = changedGroups(changes);
@@ -255,14 +252,53 @@ export async function recomputeHours(run: RunContext, day: DayPlan): Promise<Day
     marked === undefined
       ? new Set(changes.flatMap(({ next, previous }) => [...next, ...previous].map(groupKey)))
       : new Set([...changed.keys(), ...marked]);
-  // Before the hours are stored: a user an hour holds is always in the all-time set already.
-  await timed(run, 'allTimeUsers', () => addAllTimeUsers(run, changes));
-  // Before the hours are stored too: a run dying before its day is stored leaves these marks, and the next run rolls their groups up.
-  if (marked !== undefined && changed.size > 0)
-    await write(run, `marking the changed groups of day ${dayAt}`, (fence) => deps.state.markDayGroups(day.dayMs, changed.values(), fence));
-  await timed(run, 'storeHours', () => storeHours(run, changes));
-  // The previous sets are done with: the day's roll-up needs only the new ones.
-  return { hours: changes.map(({ hourMs, next }) => ({ hourMs, next })), touched };
+  const recomputed: DayRecompute = { hours: changes.map(({ hourMs, next }) => ({ hourMs, next })), touched };
+  await settleAll([
+    storeDayHours(run, day, changes, marked === undefined ? undefined : changed),
+    timed(run, 'rollUpDays', () => rollUpDayOf(run, day, recomputed)),
+  ]);
+}
+
+/** Step 2, reading: the day's pending hours recomputed from their events, beside their stored state. */
+async function readHours(run: RunContext, day: DayPlan): Promise<HourChange[]> {
+  const { deps } = run;
+  return mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs): Promise<HourChange> => {
+    const at = new Date(hourMs).toISOString();
+    const next = await aggregateHourBounded(run, hourMs);
+    const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
+    return { hourMs, next, previous };
+  });
+}
+
+/**
+ * Step 2, storing: the hours' new users go into the all-time sets while their changed documents
+ * are indexed; then the changed groups are marked for the day's roll-up (`changed`, unless the day
+ * was never marked) and the hours' state is stored. Both orders matter for a run that dies on the
+ * way: a user an hour's stored state holds is always in the all-time set already, and a group
+ * whose stored hour changed is marked until its day is stored.
+ */
+async function storeDayHours(
+  run: RunContext,
+  day: DayPlan,
+  changes: readonly HourChange[],
+  changed: ReadonlyMap<string, GroupRef> | undefined,
+): Promise<void> {
+  const { deps } = run;
+  await settleAll([
+    timed(run, 'allTimeUsers', () => addAllTimeUsers(run, changes)),
+    timed(run, 'storeHours', () => publishHours(run, changes)),
+  ]);
+  if (changed !== undefined && changed.size > 0)
+    await write(run, `marking the changed groups of day ${new Date(day.dayMs).toISOString()}`, (fence) =>
+      deps.state.markDayGroups(day.dayMs, changed.values(), fence),
+    );
+  await timed(run, 'storeHours', () =>
+    mapConcurrently(changes, deps.hourConcurrency, async (change) => {
+      const at = new Date(change.hourMs).toISOString();
+      await write(run, `storing the state of ${at}`, (fence) => deps.state.replaceHour(change.hourMs, change.next, change.previous, fence));
+      run.counts.hours += 1;
+    }),
+  );
 }
 
 /** The groups whose numbers or users differ between the recomputed hours and their stored state (or are in only one of them), by key. */
@@ -282,20 +318,16 @@ export function changedGroups(changes: readonly HourChange[]): Map<string, Group
   return changed;
 }
 
-/** The recomputed hours' documents that changed, then their state; `hourConcurrency` hours at a time (disjoint documents and partitions). */
-async function storeHours(run: RunContext, changes: readonly HourChange[]): Promise<void> {
-  const { deps } = run;
-  await mapConcurrently(changes, deps.hourConcurrency, async (change) => {
-    const at = new Date(change.hourMs).toISOString();
-    await publishWindow(
+/** The recomputed hours' documents that changed, `hourConcurrency` hours at a time (disjoint documents). */
+async function publishHours(run: RunContext, changes: readonly HourChange[]): Promise<void> {
+  await mapConcurrently(changes, run.deps.hourConcurrency, (change) =>
+    publishWindow(
       run,
       { granularity: 'hour', windowStartMs: change.hourMs },
       change.next.map(windowGroupOf),
       change.previous.map(windowGroupOf),
-    );
-    await write(run, `storing the state of ${at}`, (fence) => deps.state.replaceHour(change.hourMs, change.next, change.previous, fence));
-    run.counts.hours += 1;
-  });
+    ),
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { mapConcurrently } from './map-concurrently.ts';
+import { mapConcurrently, settleAll } from './map-concurrently.ts';
 
 await test('mapConcurrently', async (t) => {
   const cases = [
@@ -39,5 +39,26 @@ await test('mapConcurrently', async (t) => {
       /boom/,
     );
     assert.deepEqual(started, [1, 2]);
+  });
+});
+
+await test('settleAll', async (t) => {
+  await t.test('when one step fails early, then it rejects with that failure only after the slower steps finished', async () => {
+    let slowDone = false;
+    const slow = (async () => {
+      for (let i = 0; i < 5; i += 1) await tick();
+      slowDone = true;
+    })();
+    const failing = Promise.reject(new Error('first'));
+    const later = (async () => {
+      await tick();
+      throw new Error('second');
+    })();
+    await assert.rejects(settleAll([slow, failing, later]), /first/);
+    assert.equal(slowDone, true);
+  });
+
+  await t.test('when every step succeeds, then it resolves', async () => {
+    await settleAll([Promise.resolve(1), tick()]);
   });
 });

@@ -22,3 +22,12 @@ export async function mapConcurrently<T, R>(items: readonly T[], limit: number, 
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
 }
+
+/**
+ * Waits for every one of `steps` to settle, then rejects with the first failure, if any: unlike
+ * `Promise.all`, no step is still running (and writing) once the caller sees the failure.
+ */
+export async function settleAll(steps: readonly Promise<unknown>[]): Promise<void> {
+  const failure = (await Promise.allSettled(steps)).find((result) => result.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+}
