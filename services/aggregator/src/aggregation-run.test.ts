@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
 import type { MetricEvent } from '@clickstream/metrics';
-import { runAggregation } from './aggregation-run.ts';
+import { hourChains, runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
 import type { LeaseGrant } from './run-lease.ts';
 import { capturedLogger } from '../../../test/support/captured-logger.ts';
@@ -186,6 +186,96 @@ await test('runAggregation', async (t) => {
       );
       assert.ok(bounded.store.heldAtMost.peak <= 8, `reads in flight could hold ${bounded.store.heldAtMost.peak} events at once`);
       assert.ok(Math.max(...bounded.store.reads) <= 8);
+    },
+  );
+
+  await t.test(
+    'when consecutive hours are pending, then each hour is read once and its first half serves as the look-ahead of the hour before, with the same documents as hours run one by one',
+    async () => {
+      // No time spent of their own: each click's comes from the next one, across hour ends; e9 is a
+      // second copy of e8 in the next hour (the earlier copy counts); u3 ends its session at 12:59.
+      const bare = (eventId: string, userId: string, minute: number, sessionId: string | null = null): MetricEvent => ({
+        ...click(eventId, userId, `/p${minute % 3}`, minute),
+        sessionId,
+        timeSpentMs: null,
+      });
+      const events = [
+        bare('e1', 'u1', 50),
+        bare('e2', 'u1', 65),
+        bare('e3', 'u1', 118),
+        bare('e4', 'u1', 125),
+        bare('e5', 'u2', 89, 's1'),
+        bare('e6', 'u2', 95, 's2'),
+        bare('e7', 'u3', 179),
+        bare('e8', 'u4', 59),
+        { ...bare('e8', 'u4', 61), urlKey: '/copy' },
+        bare('e10', 'u4', 80),
+        bare('e11', 'u5', 150),
+        bare('e12', 'u5', 181),
+      ];
+      const chained = setUp(events);
+      await chained.mark(events);
+      await runAggregation({ ...chained.deps, hourConcurrency: 1 }, chained.grant());
+      const at = (minute: number): number => HOUR + minute * 60_000;
+      assert.deepEqual(
+        chained.store.readRanges,
+        [
+          [at(180), at(270)],
+          [at(120), at(180)],
+          [at(60), at(120)],
+          [at(0), at(60)],
+        ],
+        'one look-ahead read for the chain, at its latest hour',
+      );
+
+      const oneByOne = setUp(events);
+      for (const hourMs of [HOUR, HOUR + HOUR_MS, HOUR + 2 * HOUR_MS, HOUR + 3 * HOUR_MS]) {
+        await oneByOne.store.pendingHours.mark([hourMs]);
+        await runAggregation({ ...oneByOne.deps, hourConcurrency: 1 }, oneByOne.grant());
+      }
+      assert.equal(oneByOne.store.readRanges.length, 4);
+      assert.ok(
+        oneByOne.store.readRanges.every(([fromMs, toMs]) => toMs - fromMs === HOUR_MS + 30 * 60_000),
+        'each hour with its own look-ahead',
+      );
+      assert.deepEqual(documentsOf(chained.store), documentsOf(oneByOne.store));
+      // e1 (u1, 10:50) gets 15 minutes from e2 at 11:05; e8 (u4, 10:59) 21 minutes from e10 at 11:20, its 11:01 copy not counted as next.
+      const hour10 = [...chained.store.documents.values()].flatMap((w) =>
+        w.action === 'index' &&
+        w.document.granularity === 'hour' &&
+        w.document.window_start === new Date(HOUR).toISOString() &&
+        w.document.url === '/p2'
+          ? [w.document]
+          : [],
+      );
+      assert.deepEqual(
+        hour10.map((d) => [d.clicks, d.time_spent_samples, d.time_spent_sum_ms]),
+        [[2, 2, 36 * 60_000]],
+      );
+    },
+  );
+
+  await t.test(
+    'when the kept look-ahead leaves the hour before too little room, then that hour is read alone with its own look-ahead and the documents are the same',
+    async () => {
+      // Limit 8, one reader: 11:00 holds 6 events in its first 30 minutes (kept for 10:00), 10:00 holds 4.
+      const events = [
+        ...Array.from({ length: 6 }, (_, i) => ({ ...click(`b${i}`, `u${i}`, '/b', 60 + i), timeSpentMs: null })),
+        ...Array.from({ length: 4 }, (_, i) => ({ ...click(`a${i}`, `u${i}`, '/a', 50 + i), timeSpentMs: null })),
+      ];
+      const unbounded = setUp(events);
+      await unbounded.mark(events);
+      await runAggregation({ ...unbounded.deps, hourConcurrency: 1 }, unbounded.grant());
+      const bounded = setUp(events, 8);
+      await bounded.mark(events);
+      await runAggregation({ ...bounded.deps, hourConcurrency: 1 }, bounded.grant());
+      assert.deepEqual(documentsOf(bounded.store), documentsOf(unbounded.store));
+      assert.ok(bounded.store.heldAtMost.peak <= 8, `reads could hold ${bounded.store.heldAtMost.peak} events at once`);
+      assert.ok(Math.max(...bounded.store.reads) <= 8);
+      assert.ok(
+        bounded.store.readRanges.some(([fromMs, toMs]) => fromMs === HOUR && toMs === HOUR + HOUR_MS + 30 * 60_000),
+        'hour 10:00 read again with its own look-ahead',
+      );
     },
   );
 
@@ -407,4 +497,33 @@ await test('runAggregation', async (t) => {
       [],
     );
   });
+});
+
+await test('hourChains', async (t) => {
+  const h = (hour: number): number => hour * HOUR_MS;
+  const cases: { name: string; hours: number[]; readers: number; chains: number[][] }[] = [
+    { name: 'no hours', hours: [], readers: 2, chains: [] },
+    { name: 'one run of hours, one reader', hours: [9, 10, 11], readers: 1, chains: [[11, 10, 9]] },
+    { name: 'one run of hours, two readers', hours: [9, 10, 11], readers: 2, chains: [[10, 9], [11]] },
+    {
+      name: 'one run of four hours, two readers',
+      hours: [9, 10, 11, 12],
+      readers: 2,
+      chains: [
+        [10, 9],
+        [12, 11],
+      ],
+    },
+    { name: 'a gap, two readers', hours: [9, 11, 12], readers: 2, chains: [[9], [12, 11]] },
+    { name: 'more runs than readers', hours: [1, 3, 5, 6], readers: 2, chains: [[1], [3], [6, 5]] },
+    { name: 'more readers than hours', hours: [9, 10], readers: 4, chains: [[9], [10]] },
+  ];
+  for (const { name, hours, readers, chains } of cases) {
+    await t.test(`when ${name}, then the chains are consecutive hours, latest first`, () => {
+      assert.deepEqual(
+        hourChains(hours.map(h), readers),
+        chains.map((chain) => chain.map(h)),
+      );
+    });
+  }
 });

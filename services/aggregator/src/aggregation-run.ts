@@ -18,7 +18,7 @@ import {
   windowKey,
 } from '@clickstream/metrics';
 import type { GroupDay } from '@clickstream/cassandra';
-import type { GroupRef, GroupTotals, HourGroup, WindowGroup, WindowRef } from '@clickstream/metrics';
+import type { GroupRef, GroupTotals, HourGroup, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
@@ -259,15 +259,95 @@ export async function recomputeDay(run: RunContext, day: DayPlan): Promise<void>
   ]);
 }
 
-/** Step 2, reading: the day's pending hours recomputed from their events, beside their stored state. */
+/**
+ * Step 2, reading: the day's pending hours recomputed from their events, beside their stored state.
+ * The hours go in chains of consecutive hours (up to `hourConcurrency` at a time), each read from
+ * its latest hour down: an hour's 30-minute look-ahead is then the first half of the hour read
+ * just before it, kept from that read instead of read again (a day of pending hours reads 25
+ * hours of events instead of 36).
+ */
 async function readHours(run: RunContext, day: DayPlan): Promise<HourChange[]> {
-  const { deps } = run;
-  return mapConcurrently(day.hoursMs, deps.hourConcurrency, async (hourMs): Promise<HourChange> => {
-    const at = new Date(hourMs).toISOString();
-    const next = await aggregateHourBounded(run, hourMs);
-    const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
-    return { hourMs, next, previous };
-  });
+  const chains = hourChains(day.hoursMs, run.deps.hourConcurrency);
+  const changes = await mapConcurrently(chains, run.deps.hourConcurrency, (chain) => readChain(run, chain));
+  return changes.flat().sort((a, b) => a.hourMs - b.hourMs);
+}
+
+/**
+ * Hours (ascending, distinct) as chains of consecutive hours, latest first in each: the runs of
+ * consecutive hours, the longest split in halves while there are fewer chains than `readers`
+ * (so that the readers share the work).
+ */
+export function hourChains(hoursMs: readonly number[], readers: number): number[][] {
+  const chains: number[][] = [];
+  for (const hourMs of hoursMs) {
+    const chain = chains.at(-1);
+    if (chain !== undefined && hourMs === (chain.at(-1) ?? Number.NaN) + HOUR_MS) chain.push(hourMs);
+    else chains.push([hourMs]);
+  }
+  while (chains.length < readers) {
+    const longest = chains.reduce<number[]>((most, chain) => (chain.length > most.length ? chain : most), []);
+    if (longest.length < 2) break;
+    const half = Math.ceil(longest.length / 2);
+    chains.splice(chains.indexOf(longest), 1, longest.slice(0, half), longest.slice(half));
+  }
+  return chains.map((chain) => chain.reverse());
+}
+
+/**
+ * One chain of hours, latest first, holding one read permit throughout (a read of its share of
+ * the event limit, the kept look-ahead included). An hour bigger than its share gives the permit
+ * back and its look-ahead up, and is aggregated alone with the whole limit
+ * ({@link aggregateBigHour}): a bigger hour costs more reads, never more memory.
+ */
+async function readChain(run: RunContext, chain: readonly number[]): Promise<HourChange[]> {
+  const { deps, readPermits } = run;
+  const share = Math.max(1, Math.floor(deps.maxEventsInMemory / deps.hourConcurrency));
+  const changes: HourChange[] = [];
+  let lookAhead: MetricEvent[] | undefined;
+  let [, release] = await readPermits.acquire();
+  try {
+    for (const hourMs of chain) {
+      let next: HourGroup[];
+      try {
+        ({ groups: next, early: lookAhead } = await aggregateHourWhole(run, hourMs, share, lookAhead));
+      } catch (err) {
+        if (!(err instanceof TooManyEventsError)) throw err;
+        // Its share was the whole limit, with nothing else held: a whole read with the whole limit just failed.
+        const wholeTried = share >= deps.maxEventsInMemory && lookAhead === undefined;
+        lookAhead = undefined;
+        release();
+        next = await readPermits.runExclusive(() => aggregateBigHour(run, hourMs, wholeTried), deps.hourConcurrency);
+        [, release] = await readPermits.acquire();
+      }
+      const at = new Date(hourMs).toISOString();
+      const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
+      changes.push({ hourMs, next, previous });
+    }
+  } finally {
+    release();
+  }
+  return changes;
+}
+
+/**
+ * An hour read whole, holding at most `maxEvents` events: given `lookAhead` (the events of the
+ * next hour's first 30 minutes, from that hour's own read), only its own hour is read, else its
+ * look-ahead with it. Also gives its own first 30 minutes' events: the look-ahead of the hour
+ * before. Throws {@link TooManyEventsError} past `maxEvents`.
+ */
+async function aggregateHourWhole(
+  run: RunContext,
+  hourMs: number,
+  maxEvents: number,
+  lookAhead: readonly MetricEvent[] | undefined,
+): Promise<{ groups: HourGroup[]; early: MetricEvent[] }> {
+  const endMs = hourMs + HOUR_MS + (lookAhead === undefined ? SESSION_GAP_MS : 0);
+  const read = { maxEvents: Math.max(0, maxEvents - (lookAhead?.length ?? 0)) };
+  const events = await withRetry(run, `reading the events of ${new Date(hourMs).toISOString()}`, () =>
+    run.deps.events.readEvents(hourMs, endMs, read),
+  );
+  const groups = aggregateHour(lookAhead === undefined ? events : events.concat(lookAhead), hourMs);
+  return { groups, early: events.filter((event) => event.eventTimeMs < hourMs + SESSION_GAP_MS) };
 }
 
 /**
@@ -330,40 +410,21 @@ async function publishHours(run: RunContext, changes: readonly HourChange[]): Pr
   );
 }
 
-/**
- * One hour's groups with at most `maxEventsInMemory` events held at a time by all the hours read
- * in parallel together: each of the `hourConcurrency` reads may hold its share of the limit; an
- * hour bigger than its share waits for the others to finish and is aggregated alone with the
- * whole limit ({@link aggregateBigHour}). A bigger hour costs more reads, never more memory.
- */
-async function aggregateHourBounded(run: RunContext, hourMs: number): Promise<HourGroup[]> {
-  const { deps, readPermits } = run;
-  if (deps.hourConcurrency > 1) {
-    const share = Math.max(1, Math.floor(deps.maxEventsInMemory / deps.hourConcurrency));
-    try {
-      return await readPermits.runExclusive(() => aggregateHourInSlices(run, hourMs, { maxEvents: share, slices: 1, maxSlices: 1 }));
-    } catch (err) {
-      if (!(err instanceof TooManyEventsError)) throw err;
-    }
-  }
-  return readPermits.runExclusive(() => aggregateBigHour(run, hourMs), deps.hourConcurrency);
-}
-
 /** Slices a big hour is counted in: every slice count tried (1, 4, ... 4,096) divides it. */
 const COUNTED_SLICES = 4_096;
 
 /**
- * An hour read whole if it fits the limit; otherwise its events are first counted by slice of
+ * An hour read whole if it fits the limit (unless `wholeTried`: such a read just failed); otherwise its events are first counted by slice of
  * their users (nothing held), and it is read in the fewest slices (4, 16, ... 4,096) that each
  * fit. A user who alone has more events in the hour (plus its look-ahead) than the limit cannot
  * be aggregated within it and would stop every run for good: that user is left out of the hour,
  * with an error line and `excludedUsers` counted, and everything else stays exact.
  */
-async function aggregateBigHour(run: RunContext, hourMs: number): Promise<HourGroup[]> {
+async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boolean): Promise<HourGroup[]> {
   const { deps } = run;
   const maxEvents = deps.maxEventsInMemory;
   try {
-    return await aggregateHourInSlices(run, hourMs, { maxEvents, slices: 1, maxSlices: 1 });
+    if (!wholeTried) return await aggregateHourInSlices(run, hourMs, { maxEvents, slices: 1, maxSlices: 1 });
   } catch (err) {
     if (!(err instanceof TooManyEventsError)) throw err;
   }

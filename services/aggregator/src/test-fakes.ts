@@ -85,6 +85,8 @@ export function fakeAggregationStore(events: MetricEvent[]) {
   const log: string[] = [];
   /** Events returned by each read. */
   const reads: number[] = [];
+  /** The time range of each read that returned, `[fromMs, toMs]`, in order. */
+  const readRanges: [number, number][] = [];
   /** The event limits of the reads in flight, summed: what they may hold at once (`peak`: the most seen). */
   const heldAtMost = { now: 0, peak: 0 };
   const pending = new Map<number, number>();
@@ -115,17 +117,21 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     },
     async readEvents(fromMs, toMs, read = {}) {
       const limit = read.maxEvents ?? Number.POSITIVE_INFINITY;
-      heldAtMost.now += limit;
+      // A read without a limit (a count, keeping nothing) holds what it returns.
+      const held = read.maxEvents ?? 0;
+      heldAtMost.now += held;
       heldAtMost.peak = Math.max(heldAtMost.peak, heldAtMost.now);
       try {
         // A turn of the event loop, as a real read takes: reads run concurrently can overlap.
         await new Promise((resolve) => setImmediate(resolve));
         const kept = events.filter((e) => e.eventTimeMs >= fromMs && e.eventTimeMs < toMs && (read.keepUser?.(e.userId) ?? true));
         if (kept.length > limit) throw new TooManyEventsError(limit);
+        if (read.maxEvents === undefined) heldAtMost.peak = Math.max(heldAtMost.peak, heldAtMost.now + kept.length);
         reads.push(kept.length);
+        readRanges.push([fromMs, toMs]);
         return kept;
       } finally {
-        heldAtMost.now -= limit;
+        heldAtMost.now -= held;
       }
     },
   };
@@ -223,5 +229,5 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       return { indexed: writes.length - deleted, deleted, quarantined: 0 };
     },
   };
-  return { log, reads, heldAtMost, documents, indexer, events: eventsRepository, pendingHours, state };
+  return { log, reads, readRanges, heldAtMost, documents, indexer, events: eventsRepository, pendingHours, state };
 }
