@@ -55,6 +55,30 @@ async function assertSameAsOneRun(store: Store, events: MetricEvent[]): Promise<
   assert.deepEqual(documentsOf(store), documentsOf(once.store));
 }
 
+/** A store that has run once over `early`, then got `late` stored and marked (not run yet); `events` holds both. */
+async function runThenAdd(early: readonly MetricEvent[], late: readonly MetricEvent[]) {
+  const events = [...early];
+  const setup = setUp(events);
+  await setup.mark(early);
+  await runAggregation(setup.deps, setup.grant());
+  events.push(...late);
+  await setup.mark(late);
+  return { ...setup, events };
+}
+
+/** The store's state, recording the groups of every read of stored hours limited to some groups (the roll-up's reads), sorted. */
+function recordingRollUpReads(store: Store) {
+  const filters: string[][] = [];
+  const state = {
+    ...store.state,
+    readHour: (hourMs: number, onlyGroups?: ReadonlySet<string>) => {
+      if (onlyGroups !== undefined) filters.push([...onlyGroups].sort());
+      return store.state.readHour(hourMs, onlyGroups);
+    },
+  };
+  return { state, filters };
+}
+
 /** An indexer that fails like a killed process when it reaches the day documents (the hours' documents and state are stored by then). */
 const dyingAtDayDocuments = (store: Store) => ({
   write: async (...args: Parameters<Store['indexer']['write']>) => {
@@ -349,23 +373,10 @@ await test('runAggregation', async (t) => {
         click('l3', 'u2', '/new', 200),
         click('l4', 'u3', '/p3', 10),
       ];
-      const events = [...early];
-      const { store, deps, grant, mark } = setUp(events);
-      await mark(early);
-      await runAggregation(deps, grant());
-      events.push(...late);
-      await mark(late);
-      const filters: (string[] | null)[] = [];
-      const state = {
-        ...store.state,
-        readHour: (hourMs: number, onlyGroups?: ReadonlySet<string>) => {
-          filters.push(onlyGroups === undefined ? null : [...onlyGroups].sort());
-          return store.state.readHour(hourMs, onlyGroups);
-        },
-      };
+      const { store, deps, grant } = await runThenAdd(early, late);
+      const { state, filters: storedReads } = recordingRollUpReads(store);
       await runAggregation({ ...deps, state }, grant());
       await assertSameAsOneRun(store, [...early, ...late]);
-      const storedReads = filters.filter((f) => f !== null);
       assert.ok(storedReads.length > 0, 'stored hours were read for the roll-up');
       for (const only of storedReads) assert.ok(!only.includes('["/p0","FR"]') && !only.includes('["/p2","FR"]'), only.join());
     },
@@ -374,13 +385,10 @@ await test('runAggregation', async (t) => {
   await t.test(
     'when a run dies after storing an hour but before its day and all-time documents, then the next run still writes them from the stored hour',
     async () => {
-      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 2)];
-      const { store, deps, grant, mark } = setUp(events);
-      await mark(events);
-      await runAggregation(deps, grant());
-      const late = click('e3', 'u3', '/a', 40);
-      events.push(late);
-      await mark([late]);
+      const { store, deps, grant, events } = await runThenAdd(
+        [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 2)],
+        [click('e3', 'u3', '/a', 40)],
+      );
       await assert.rejects(runAggregation({ ...deps, indexer: dyingAtDayDocuments(store) }, grant()), /killed/);
       assert.ok(store.log.includes('state hour 2024-03-10T10'), 'the hour was stored before the crash');
       await runAggregation(deps, grant());
@@ -398,21 +406,8 @@ await test('runAggregation', async (t) => {
         click('e4', 'u1', '/a', 130),
         click('e5', 'u2', '/b', 131),
       ];
-      const events = [...early];
-      const { store, deps, grant, mark } = setUp(events);
-      await mark(early);
-      await runAggregation(deps, grant());
-      const late = click('l1', 'u9', '/a', 50);
-      events.push(late);
-      await mark([late]);
-      const filters: string[][] = [];
-      const state = {
-        ...store.state,
-        readHour: (hourMs: number, onlyGroups?: ReadonlySet<string>) => {
-          if (onlyGroups !== undefined) filters.push([...onlyGroups]);
-          return store.state.readHour(hourMs, onlyGroups);
-        },
-      };
+      const { store, deps, grant, events } = await runThenAdd(early, [click('l1', 'u9', '/a', 50)]);
+      const { state, filters } = recordingRollUpReads(store);
       const marksBefore = store.log.length;
       await runAggregation({ ...deps, state }, grant());
       assert.ok(filters.length > 0, 'stored hours were read for the roll-up');

@@ -252,10 +252,9 @@ export async function recomputeDay(run: RunContext, day: DayPlan): Promise<void>
     marked === undefined
       ? new Set(changes.flatMap(({ next, previous }) => [...next, ...previous].map(groupKey)))
       : new Set([...changed.keys(), ...marked]);
-  const recomputed: DayRecompute = { hours: changes.map(({ hourMs, next }) => ({ hourMs, next })), touched };
   await settleAll([
     storeDayHours(run, day, changes, marked === undefined ? undefined : changed),
-    timed(run, 'rollUpDays', () => rollUpDayOf(run, day, recomputed)),
+    timed(run, 'rollUpDays', () => rollUpDayOf(run, day, { hours: changes, touched })),
   ]);
 }
 
