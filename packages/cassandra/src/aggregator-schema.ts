@@ -5,6 +5,14 @@
  * Nothing here is deleted in bulk: the work queue is counters (no tombstones), and the state
  * tables only lose the rows of groups or users that left a recomputed window.
  */
+/** The static sums of `day_totals` (added to a table created before them, see `ensureSchema`). */
+export const DAY_TOTALS_SUMS: readonly (readonly [string, string])[] = [
+  ['all_days', 'bigint'],
+  ['all_clicks', 'bigint'],
+  ['all_time_spent_sum_ms', 'bigint'],
+  ['all_time_spent_samples', 'bigint'],
+];
+
 export const AGGREGATOR_TABLES: readonly string[] = [
   // The work queue. Ingest increments a counter per (day, hour) its batch touched, then per day
   // (the doorbell); the aggregator records the values it processed in the *_done tables. An hour
@@ -46,10 +54,13 @@ export const AGGREGATOR_TABLES: readonly string[] = [
     clicks bigint, time_spent_sum_ms bigint, time_spent_samples bigint, unique_users bigint,
     PRIMARY KEY (day, url_key, country)
   )`,
-  // The same day totals, partitioned by (url, country): the all-time sums read one partition.
+  // The same day totals, partitioned by (url, country), and (static) their sums and number of
+  // days: the all-time document. A run changes some day rows and the sums in one single-partition
+  // batch, from the stored rows of those days only, so its cost does not grow with the history.
   `CREATE TABLE IF NOT EXISTS %KS%.day_totals (
     url_key text, country text, day timestamp,
     clicks bigint, time_spent_sum_ms bigint, time_spent_samples bigint,
+    ${DAY_TOTALS_SUMS.map(([name, type]) => `${name} ${type} static`).join(', ')},
     PRIMARY KEY ((url_key, country), day)
   )`,
   // Every user ever counted for a (url, country), and (static) how many there are: the exact

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { HourGroup, WindowGroup } from '@clickstream/metrics';
 import { testCassandra, uniqueSuffix } from '../../../test/support/stack-clients.ts';
-import { createAggregatorStateRepository, createWriteFence, ensureSchema } from './index.ts';
+import { NO_DAYS, createAggregatorStateRepository, createWriteFence, ensureSchema } from './index.ts';
 import type { AggregatorStateRepository, CassandraClient, WriteFence } from './index.ts';
 
 const keyspace = `aggstate_it_${uniqueSuffix()}`;
@@ -110,30 +110,95 @@ test('when a day is replaced, then its groups follow and a group that left is re
   assert.deepEqual(await state.readDay(DAY), [day('/a', 5)]);
 });
 
-test("when a group's day totals are set and deleted, then reading them gives its remaining days in order", async () => {
+test("when a group's day totals are set and deleted with its sums, then it reads back the sums and the days asked for, never the others", async () => {
   const group = { urlKey: '/totals', country: 'FR' };
   const totals = (clicks: number) => ({ ...group, clicks, timeSpentSumMs: 10 * clicks, timeSpentSamples: clicks });
+  const day2 = DAY + 86_400_000;
+  assert.deepEqual(await state.readGroupTotals(group, [DAY]), { allTime: NO_DAYS, days: [] }, 'a group with nothing stored');
   await state.replaceGroupDays(
     group,
     [
-      { dayMs: DAY + 86_400_000, totals: totals(7) },
+      { dayMs: day2, totals: totals(7) },
       { dayMs: DAY, totals: totals(3) },
     ],
+    { days: 2, clicks: 10, timeSpentSumMs: 100, timeSpentSamples: 10 },
     nextFence(),
   );
-  assert.deepEqual(
-    (await state.readGroupDays(group)).map((t) => [t.dayMs, t.clicks, t.timeSpentSumMs]),
-    [
-      [DAY, 3, 30],
-      [DAY + 86_400_000, 7, 70],
-    ],
+  const read = await state.readGroupTotals(group, [day2]);
+  assert.deepEqual(read.allTime, { days: 2, clicks: 10, timeSpentSumMs: 100, timeSpentSamples: 10 });
+  assert.deepEqual(read.days, [{ ...totals(7), dayMs: day2 }], 'only the day asked for');
+  assert.deepEqual((await state.readGroupTotals(group, [DAY + 9 * 86_400_000])).allTime.days, 2, 'sums without any of the days asked for');
+
+  await state.replaceGroupDays(
+    group,
+    [{ dayMs: DAY, totals: null }],
+    { days: 1, clicks: 7, timeSpentSumMs: 70, timeSpentSamples: 7 },
+    nextFence(),
   );
-  await state.replaceGroupDays(group, [{ dayMs: DAY, totals: null }], nextFence());
-  assert.deepEqual(
-    (await state.readGroupDays(group)).map((t) => t.clicks),
-    [7],
+  assert.deepEqual(await state.readGroupTotals(group, [DAY, day2]), {
+    allTime: { days: 1, clicks: 7, timeSpentSumMs: 70, timeSpentSamples: 7 },
+    days: [{ ...totals(7), dayMs: day2 }],
+  });
+  await state.replaceGroupDays(group, [{ dayMs: day2, totals: null }], NO_DAYS, nextFence());
+  assert.deepEqual(await state.readGroupTotals(group, [day2]), { allTime: NO_DAYS, days: [] }, 'no day left');
+
+  // A stale writer (an older fence) loses both its days and its sums.
+  const stale = nextFence();
+  await state.replaceGroupDays(
+    group,
+    [{ dayMs: DAY, totals: totals(4) }],
+    { days: 1, clicks: 4, timeSpentSumMs: 40, timeSpentSamples: 4 },
+    nextFence(),
   );
-  assert.deepEqual(await state.readGroupDays({ urlKey: '/none', country: 'FR' }), []);
+  await state.replaceGroupDays(
+    group,
+    [{ dayMs: DAY, totals: totals(9) }],
+    { days: 1, clicks: 9, timeSpentSumMs: 90, timeSpentSamples: 9 },
+    stale,
+  );
+  assert.deepEqual((await state.readGroupTotals(group, [DAY])).allTime.clicks, 4);
+});
+
+test('when day totals were stored without sums (an earlier version), then the sums are summed from every day, once', async () => {
+  const group = { urlKey: '/legacy', country: 'FR' };
+  for (const [offset, clicks] of [
+    [0, 2],
+    [1, 5],
+    [30, 11],
+  ] as const)
+    await client.driver.execute(
+      `INSERT INTO ${keyspace}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?)`,
+      [group.urlKey, group.country, new Date(DAY + offset * 86_400_000), clicks, clicks * 100, clicks],
+      { prepare: true },
+    );
+  const summed = { days: 3, clicks: 18, timeSpentSumMs: 1_800, timeSpentSamples: 18 };
+  assert.deepEqual((await state.readGroupTotals(group, [DAY + 86_400_000])).allTime, summed, 'with one of the days asked for');
+  assert.deepEqual((await state.readGroupTotals(group, [DAY + 7 * 86_400_000])).allTime, summed, 'with none of them');
+  await state.replaceGroupDays(
+    group,
+    [{ dayMs: DAY, totals: { ...group, clicks: 3, timeSpentSumMs: 300, timeSpentSamples: 3 } }],
+    { days: 3, clicks: 19, timeSpentSumMs: 1_900, timeSpentSamples: 19 },
+    nextFence(),
+  );
+  assert.deepEqual((await state.readGroupTotals(group, [])).allTime.clicks, 19, 'stored from then on');
+  assert.deepEqual((await state.readGroupTotals(group, [], { resum: true })).allTime.clicks, 19, 'summed again on request');
+});
+
+test('when a group changes more days than one batch holds, then the days and the sums all land', async () => {
+  const group = { urlKey: '/many-days', country: 'FR' };
+  const days = Array.from({ length: 400 }, (_, i) => ({
+    dayMs: DAY + i * 86_400_000,
+    totals: { ...group, clicks: i + 1, timeSpentSumMs: 0, timeSpentSamples: 0 },
+  }));
+  const sums = { days: 400, clicks: (400 * 401) / 2, timeSpentSumMs: 0, timeSpentSamples: 0 };
+  await state.replaceGroupDays(group, days, sums, nextFence());
+  const read = await state.readGroupTotals(
+    group,
+    days.map((day) => day.dayMs),
+  );
+  assert.deepEqual(read.allTime, sums);
+  assert.equal(read.days.length, 400);
+  assert.deepEqual((await state.readGroupTotals(group, [], { resum: true })).allTime, sums, 'the sums equal the days');
 });
 
 test('when an hour group holds more users than one chunk, then they are stored in chunks and read back whole; shrinking drops the extra chunks', async () => {

@@ -1,6 +1,7 @@
 import cassandra from 'cassandra-driver';
-import { groupKey, sameTotals, sameUserIds } from '@clickstream/metrics';
-import type { GroupRef, GroupTotals, HourGroup, WindowGroup, WindowRef } from '@clickstream/metrics';
+import { groupKey, mergeTotals, sameTotals, sameUserIds } from '@clickstream/metrics';
+import type { GroupRef, GroupTotals, HourGroup, MergeableTotals, WindowGroup, WindowRef } from '@clickstream/metrics';
+import { DAY_TOTALS_SUMS } from './aggregator-schema.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
@@ -8,6 +9,12 @@ import type { WriteFence } from './write-fence.ts';
 
 /** One day's totals of a (url, country). */
 export type GroupDay = GroupTotals & { readonly dayMs: number };
+
+/** A (url, country)'s totals summed over all its days, and how many days it has: its all-time numbers but users. */
+export type GroupAllTime = MergeableTotals & { readonly days: number };
+
+/** Nothing counted yet. */
+export const NO_DAYS: GroupAllTime = { days: 0, clicks: 0, timeSpentSumMs: 0, timeSpentSamples: 0 };
 
 /**
  * The aggregator's state in Cassandra. Replacing a window's state writes the difference between
@@ -30,13 +37,29 @@ export interface AggregatorStateRepository {
   readDay(dayMs: number): Promise<WindowGroup[]>;
   /** Replaces the day's groups (its day partition, in size-bounded batches); the per-(url, country) totals are {@link replaceGroupDays}'. */
   replaceDay(dayMs: number, next: readonly WindowGroup[], previous: readonly WindowGroup[], fence: WriteFence): Promise<void>;
-  /** The day totals of one (url, country) over all time, one per day with counted events. */
-  readGroupDays(group: GroupRef): Promise<GroupDay[]>;
   /**
-   * Sets (or, for `totals: null`, deletes) some days' totals of one (url, country), in one
-   * single-partition batch: a run's days cost one request per group, not one per group and day.
+   * The all-time sums of one (url, country) and its stored totals of the given days (those it
+   * has): what a run needs to move the sums by the days it changes, at a cost that does not grow
+   * with the group's history. Sums stored by a version before them are summed from every day
+   * once; `resum` sums them from every day in any case (sums the caller found impossible).
    */
-  replaceGroupDays(group: GroupRef, days: readonly { dayMs: number; totals: GroupTotals | null }[], fence: WriteFence): Promise<void>;
+  readGroupTotals(
+    group: GroupRef,
+    daysMs: readonly number[],
+    options?: { readonly resum?: boolean },
+  ): Promise<{ allTime: GroupAllTime; days: GroupDay[] }>;
+  /**
+   * Sets (or, for `totals: null`, deletes) some days' totals of one (url, country) and stores its
+   * new all-time sums, in one single-partition batch (applied whole or not at all): the sums
+   * always equal the stored days. Days too many for one batch go in several, the sums marked
+   * unknown before and stored after them (a crash in between leaves them to be summed again).
+   */
+  replaceGroupDays(
+    group: GroupRef,
+    days: readonly { dayMs: number; totals: GroupTotals | null }[],
+    allTime: GroupAllTime,
+    fence: WriteFence,
+  ): Promise<void>;
   /**
    * Adds users to the all-time set of a (url, country) and returns its size after: only the
    * users not in the set yet are written, each chunk of them in one single-partition batch with
@@ -364,38 +387,81 @@ export function createAggregatorStateRepository(
       await executeInPartitionBatches(statements());
     },
 
-    async replaceGroupDays(group, days, fence) {
+    async replaceGroupDays(group, days, allTime, fence) {
       if (days.length === 0) return;
+      const key = [group.urlKey, group.country];
+      const dayStatements = (at: cassandra.types.Long): Statement[] =>
+        days.map(({ dayMs, totals }): Statement =>
+          totals === null
+            ? {
+                query: `DELETE FROM ${ks}.day_totals USING TIMESTAMP ? WHERE url_key = ? AND country = ? AND day = ?`,
+                params: [at, ...key, new Date(dayMs)],
+              }
+            : {
+                query: `INSERT INTO ${ks}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+                params: [...key, new Date(dayMs), long(totals.clicks), long(totals.timeSpentSumMs), long(totals.timeSpentSamples), at],
+              },
+        );
+      const sums = (at: cassandra.types.Long, value: GroupAllTime | null): Statement => ({
+        query: `UPDATE ${ks}.day_totals USING TIMESTAMP ? SET all_days = ?, all_clicks = ?, all_time_spent_sum_ms = ?, all_time_spent_samples = ?
+          WHERE url_key = ? AND country = ?`,
+        params: [
+          at,
+          ...(value === null
+            ? [null, null, null, null]
+            : [long(value.days), long(value.clicks), long(value.timeSpentSumMs), long(value.timeSpentSamples)]),
+          ...key,
+        ],
+      });
       const at = fence.nextTimestamp();
-      const statements = days.map(({ dayMs, totals }): Statement =>
-        totals === null
-          ? {
-              query: `DELETE FROM ${ks}.day_totals USING TIMESTAMP ? WHERE url_key = ? AND country = ? AND day = ?`,
-              params: [at, group.urlKey, group.country, new Date(dayMs)],
-            }
-          : {
-              query: `INSERT INTO ${ks}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-              params: [
-                group.urlKey,
-                group.country,
-                new Date(dayMs),
-                long(totals.clicks),
-                long(totals.timeSpentSumMs),
-                long(totals.timeSpentSamples),
-                at,
-              ],
-            },
-      );
-      // One partition (the group): batched by size.
-      await executeInPartitionBatches(statements);
+      const whole = [...dayStatements(at), sums(at, allTime)];
+      if (whole.length <= 250 && whole.reduce((bytes, statement) => bytes + statementBytes(statement), 0) <= BATCH_BYTES) {
+        // One partition, one batch: the days and their sums apply together.
+        await withClassifiedErrors(() => client.driver.batch(whole, { prepare: true, logged: false }));
+        return;
+      }
+      await withClassifiedErrors(() => client.driver.execute(sums(at, null).query, sums(at, null).params, { prepare: true }));
+      const later = fence.nextTimestamp();
+      await executeInPartitionBatches(dayStatements(later));
+      const last = fence.nextTimestamp();
+      await withClassifiedErrors(() => client.driver.execute(sums(last, allTime).query, sums(last, allTime).params, { prepare: true }));
     },
 
-    async readGroupDays(group) {
-      const found = await rows(
-        `SELECT url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.day_totals WHERE url_key = ? AND country = ?`,
-        [group.urlKey, group.country],
+    async readGroupTotals(group, daysMs, options = {}) {
+      const key = [group.urlKey, group.country];
+      const columns = `url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples, ${DAY_TOTALS_SUMS.map(([name]) => name).join(', ')}`;
+      const found: cassandra.types.Row[] = [];
+      for (let start = 0; start < daysMs.length; start += LOOKUP_CHUNK)
+        found.push(
+          ...(await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? AND day IN ?`, [
+            ...key,
+            daysMs.slice(start, start + LOOKUP_CHUNK).map((dayMs) => new Date(dayMs)),
+          ])),
+        );
+      // Every row carries the partition's sums; with none of these days stored, one row brings them.
+      const first = found[0] ?? (await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? LIMIT 1`, key))[0];
+      const days = found.flatMap((row) =>
+        row.get('day') === null ? [] : [{ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }],
       );
-      return found.map((row) => ({ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }));
+      if (first === undefined) return { allTime: NO_DAYS, days };
+      const storedDays = first.get('all_days') as cassandra.types.Long | null;
+      if (storedDays !== null && options.resum !== true)
+        return {
+          allTime: {
+            days: Number(storedDays),
+            clicks: Number(first.get('all_clicks')),
+            timeSpentSumMs: Number(first.get('all_time_spent_sum_ms')),
+            timeSpentSamples: Number(first.get('all_time_spent_samples')),
+          },
+          days,
+        };
+      // Unknown sums (days stored before them, or a many-day write cut short): summed from every day, once.
+      const history = await rows(
+        `SELECT url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.day_totals WHERE url_key = ? AND country = ?`,
+        key,
+      );
+      const stored = history.filter((row) => row.get('day') !== null).map(totalsOf);
+      return { allTime: { ...mergeTotals(stored), days: stored.length }, days };
     },
 
     async addAllTimeUsers(group, userIds, fence, knownCount) {

@@ -42,3 +42,38 @@ test('when the events retention is out of range, then the schema step refuses it
   await assert.rejects(ensureSchema(client, replication, { eventsTtlSeconds: -1 }), /events TTL/);
   await assert.rejects(ensureSchema(client, replication, { eventsTtlSeconds: 1.5 }), /events TTL/);
 });
+
+test('when day_totals predates its all-time sums, then the schema step adds them, once, keeping the rows', async () => {
+  const old = `${keyspace}_old`;
+  await client.driver.execute(
+    `CREATE KEYSPACE IF NOT EXISTS ${old} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
+  );
+  try {
+    await client.driver.execute(`CREATE TABLE ${old}.day_totals (
+      url_key text, country text, day timestamp, clicks bigint, time_spent_sum_ms bigint, time_spent_samples bigint,
+      PRIMARY KEY ((url_key, country), day))`);
+    await client.driver.execute(`INSERT INTO ${old}.day_totals (url_key, country, day, clicks) VALUES ('/a', 'FR', '2024-03-10', 3)`);
+    const upgraded = { ...client, keyspace: old };
+    const columns = async (): Promise<string[]> =>
+      (
+        await client.driver.execute('SELECT column_name, kind FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?', [
+          old,
+          'day_totals',
+        ])
+      ).rows
+        .filter((row) => row.get('kind') === 'static')
+        .map((row) => row.get('column_name') as string)
+        .sort();
+    await ensureSchema(upgraded, replication);
+    const added = ['all_clicks', 'all_days', 'all_time_spent_samples', 'all_time_spent_sum_ms'];
+    assert.deepEqual(await columns(), added);
+    await ensureSchema(upgraded, replication);
+    assert.deepEqual(await columns(), added, 'a second start changes nothing');
+    const row = (
+      await client.driver.execute(`SELECT clicks, all_days FROM ${old}.day_totals WHERE url_key = '/a' AND country = 'FR'`)
+    ).first();
+    assert.deepEqual([Number(row?.get('clicks')), row?.get('all_days')], [3, null]);
+  } finally {
+    await client.driver.execute(`DROP KEYSPACE IF EXISTS ${old}`);
+  }
+});

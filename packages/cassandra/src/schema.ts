@@ -1,7 +1,7 @@
 import { KEYSPACE_NAME } from '@clickstream/config';
 import type { Replication } from '@clickstream/config';
 import type { Logger } from '@clickstream/observability';
-import { AGGREGATOR_TABLES } from './aggregator-schema.ts';
+import { AGGREGATOR_TABLES, DAY_TOTALS_SUMS } from './aggregator-schema.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { upgradeHourUsers } from './hour-users-upgrade.ts';
 
@@ -60,6 +60,7 @@ export async function ensureSchema(
   if (!KEYSPACE_NAME.test(ks)) throw new Error(`invalid keyspace name '${ks}': lower-case letters, digits and _`);
   await client.driver.execute(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replicationCql(replication)}`);
   for (const table of TABLES) await client.driver.execute(table.replaceAll('%KS%', ks));
+  await addMissingColumns(client, 'day_totals', DAY_TOTALS_SUMS);
   const ttl = options.eventsTtlSeconds;
   if (ttl !== undefined) {
     if (!Number.isSafeInteger(ttl) || ttl < 0 || ttl > 630_720_000) throw new RangeError(`events TTL must be 0..630720000 s, got ${ttl}`);
@@ -77,4 +78,22 @@ export async function ensureSchema(
     }
   }
   if (options.upgrade) await upgradeHourUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
+}
+
+/**
+ * Adds the columns a table created by an earlier version lacks (static ones, as all of these are).
+ * Only when one is missing: a schema change needs every node for agreement.
+ */
+async function addMissingColumns(client: CassandraClient, table: string, columns: readonly (readonly [string, string])[]): Promise<void> {
+  const present = new Set(
+    (
+      await client.driver.execute('SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?', [
+        client.keyspace,
+        table,
+      ])
+    ).rows.map((row) => row.get('column_name') as string),
+  );
+  for (const [name, type] of columns) {
+    if (!present.has(name)) await client.driver.execute(`ALTER TABLE ${client.keyspace}.${table} ADD ${name} ${type} static`);
+  }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
 import type { MetricEvent } from '@clickstream/metrics';
-import { hourChains, runAggregation } from './aggregation-run.ts';
+import { hourChains, movedSums, runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
 import type { LeaseGrant } from './run-lease.ts';
 import { capturedLogger } from '../../../test/support/captured-logger.ts';
@@ -166,6 +166,31 @@ await test('runAggregation', async (t) => {
     assert.equal(summary.allTimeGroups, 1);
     assert.equal(indexedIds(store.indexer.writes).length, 3);
   });
+
+  await t.test(
+    'when the stored all-time sums are impossible, then they are summed again from the days and the documents stay exact',
+    async () => {
+      const { store, deps, grant, events } = await runThenAdd(
+        [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 2)],
+        [click('e3', 'u3', '/a', 7)],
+      );
+      const resums: boolean[] = [];
+      const state: typeof store.state = {
+        ...store.state,
+        readGroupTotals: async (group, daysMs, options) => {
+          resums.push(options?.resum === true);
+          const read = await store.state.readGroupTotals(group, daysMs, options);
+          // Sums a lost write could leave: fewer clicks than the day holds.
+          return options?.resum === true ? read : { ...read, allTime: { ...read.allTime, clicks: 1 } };
+        },
+      };
+      const logger = capturedLogger();
+      await runAggregation({ ...deps, state, logger: logger.logger }, grant());
+      assert.deepEqual(resums, [false, true]);
+      assert.ok(logger.lines.some((line) => line.msg === 'all-time sums inconsistent with the day totals, summed again'));
+      await assertSameAsOneRun(store, events);
+    },
+  );
 
   await t.test(
     'when an hour holds more events than memory may, then it is read in slices of its users and the documents are the same',
@@ -521,4 +546,47 @@ await test('hourChains', async (t) => {
       );
     });
   }
+});
+
+await test('movedSums', async (t) => {
+  const day = (dayMs: number, clicks: number) => ({
+    urlKey: '/a',
+    country: 'FR',
+    dayMs,
+    clicks,
+    timeSpentSumMs: 10 * clicks,
+    timeSpentSamples: clicks,
+  });
+  const totals = (clicks: number) => ({ clicks, timeSpentSumMs: 10 * clicks, timeSpentSamples: clicks });
+  const stored = { allTime: { days: 3, clicks: 12, timeSpentSumMs: 120, timeSpentSamples: 12 }, days: [day(1, 5), day(2, 4)] };
+
+  await t.test('when days change, arrive and leave, then the sums move by their differences only', () => {
+    assert.deepEqual(
+      movedSums(stored, [
+        { dayMs: 1, totals: totals(8) },
+        { dayMs: 2, totals: null },
+        { dayMs: 9, totals: totals(1) },
+      ]),
+      { days: 3, clicks: 12 + 3 - 4 + 1, timeSpentSumMs: 120, timeSpentSamples: 12 },
+    );
+    assert.deepEqual(movedSums(stored, []), stored.allTime);
+  });
+
+  await t.test('when the stored sums cannot be those of the stored days, then it gives nothing rather than moving them', () => {
+    const changed = [{ dayMs: 1, totals: totals(1) }];
+    assert.equal(movedSums({ ...stored, allTime: { ...stored.allTime, clicks: 2 } }, changed), undefined, 'fewer clicks than the day');
+    assert.equal(movedSums({ ...stored, allTime: { ...stored.allTime, days: 0 } }, [{ dayMs: 2, totals: null }]), undefined, 'fewer days');
+    assert.equal(movedSums({ ...stored, allTime: { ...stored.allTime, clicks: 6 } }, changed), undefined, 'two days left with one click');
+    assert.equal(
+      movedSums({ ...stored, allTime: { ...stored.allTime, timeSpentSamples: 13 } }, changed),
+      undefined,
+      'more samples than clicks',
+    );
+    assert.equal(
+      movedSums({ allTime: { days: 1, clicks: 7, timeSpentSumMs: 0, timeSpentSamples: 0 }, days: [day(1, 5)] }, changed),
+      undefined,
+      'clicks left without a day',
+    );
+    assert.equal(movedSums({ ...stored, allTime: { ...stored.allTime, clicks: 2 ** 60 } }, changed), undefined, 'not a safe integer');
+  });
 });

@@ -1,5 +1,5 @@
 import { Semaphore } from 'async-mutex';
-import { TooManyEventsError, createWriteFence, externalVersionOf } from '@clickstream/cassandra';
+import { NO_DAYS, TooManyEventsError, createWriteFence, externalVersionOf } from '@clickstream/cassandra';
 import type { AggregatorStateRepository, EventsRepository, PendingHoursRepository, PendingWork, WriteFence } from '@clickstream/cassandra';
 import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
 import {
@@ -17,8 +17,8 @@ import {
   windowGroupOf,
   windowKey,
 } from '@clickstream/metrics';
-import type { GroupDay } from '@clickstream/cassandra';
-import type { GroupRef, GroupTotals, HourGroup, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
+import type { GroupAllTime, GroupDay } from '@clickstream/cassandra';
+import type { GroupRef, GroupTotals, HourGroup, MergeableTotals, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
@@ -610,8 +610,8 @@ export async function finaliseWindows(run: RunContext): Promise<void> {
 }
 
 /**
- * Step 5: the all-time documents of the groups whose day numbers changed (sums of the stored day
- * totals with this run's days in place of the stored ones), then the days' state. Runs once at
+ * Step 5: the all-time documents of the groups whose day numbers changed (the stored all-time
+ * sums with this run's days in place of their stored totals), then the days' state. Runs once at
  * the end, and earlier whenever the days held reach `allTimePassDayGroups` groups; each pass
  * starts afresh (nothing of the days it stored is kept).
  */
@@ -621,37 +621,46 @@ export async function publishAllTime(run: RunContext): Promise<void> {
     dayMs: change.dayMs,
     groups: new Map(change.next.map((group) => [groupKey(group), group])),
   }));
+  const runDayStarts = runDays.map((day) => day.dayMs);
   const groups = [...run.allTimeChanged];
   for (let start = 0; start < groups.length; start += deps.bulkSize) {
     const updates = await mapConcurrently(groups.slice(start, start + deps.bulkSize), deps.groupConcurrency, async ([key, group]) => {
-      const [storedDays, storedUsers] = await Promise.all([
-        withRetry(run, 'reading day totals', () => deps.state.readGroupDays(group)),
+      const [stored, storedUsers] = await Promise.all([
+        withRetry(run, 'reading all-time totals', () => deps.state.readGroupTotals(group, runDayStarts)),
         run.allTimeUsers.has(key)
           ? Promise.resolve(undefined)
           : withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsers(group)),
       ]);
-      const days = new Map<number, GroupDay>(storedDays.map((day) => [day.dayMs, day]));
-      // The group's day totals this pass changes: set where the day has it, deleted where it left a stored day.
+      // The group's day totals this pass changes (set where the day has it, deleted where it left a
+      // stored day), and the all-time sums moved by the difference: no other day is read.
       const dayTotals: { dayMs: number; totals: GroupTotals | null }[] = [];
       for (const runDay of runDays) {
         const fresh = runDay.groups.get(key);
-        if (fresh !== undefined) {
-          days.set(runDay.dayMs, { ...fresh, dayMs: runDay.dayMs });
-          dayTotals.push({ dayMs: runDay.dayMs, totals: fresh });
-        } else if (days.delete(runDay.dayMs)) {
-          dayTotals.push({ dayMs: runDay.dayMs, totals: null });
-        }
+        if (fresh !== undefined) dayTotals.push({ dayMs: runDay.dayMs, totals: fresh });
+        else if (stored.days.some((day) => day.dayMs === runDay.dayMs)) dayTotals.push({ dayMs: runDay.dayMs, totals: null });
+      }
+      let allTime = movedSums(stored, dayTotals);
+      if (allTime === undefined) {
+        // Sums no stored days can give (a lost or stray write): summed again from every day, then moved as they are.
+        deps.logger.warn(
+          { urlKey: group.urlKey.slice(0, 256), country: group.country.slice(0, 64) },
+          'all-time sums inconsistent with the day totals, summed again',
+        );
+        const resummed = await withRetry(run, 'reading all-time totals', () =>
+          deps.state.readGroupTotals(group, runDayStarts, { resum: true }),
+        );
+        allTime = movedSums(resummed, dayTotals, { check: false }) ?? NO_DAYS;
       }
       const uniqueUsers = run.allTimeUsers.get(key) ?? storedUsers ?? 0;
-      return { group, dayTotals, write: allTimeWrite({ group, days: [...days.values()], uniqueUsers, updatedAtMs: run.nowMs }) };
+      return { group, dayTotals, allTime, write: allTimeWrite({ group, allTime, uniqueUsers, updatedAtMs: run.nowMs }) };
     });
     await index(
       run,
       updates.map((update) => update.write),
     );
     // After the documents: a crash in between leaves the days' groups unstored, so the next run sees these groups change again.
-    await mapConcurrently(updates, deps.groupConcurrency, ({ group, dayTotals }) =>
-      write(run, 'storing day totals', (fence) => deps.state.replaceGroupDays(group, dayTotals, fence)),
+    await mapConcurrently(updates, deps.groupConcurrency, ({ group, dayTotals, allTime }) =>
+      write(run, 'storing day totals', (fence) => deps.state.replaceGroupDays(group, dayTotals, allTime, fence)),
     );
   }
   run.counts.allTimeGroups += groups.length;
@@ -664,6 +673,40 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   run.dayGroupsHeld = 0;
   run.allTimeChanged.clear();
   run.allTimeUsers.clear();
+}
+
+/**
+ * The stored all-time sums with the given days' stored totals replaced by their new ones (`null`:
+ * the day left), or `undefined` when the sums cannot be those of the stored days: what is left of
+ * them without these days must be the sums of the other days (no negative number, at least one
+ * click per day and at most one time-spent sample per click, nothing without a day), unless
+ * `check` is false (sums just summed from the days). Pure.
+ */
+export function movedSums(
+  stored: { readonly allTime: GroupAllTime; readonly days: readonly GroupDay[] },
+  changes: readonly { readonly dayMs: number; readonly totals: MergeableTotals | null }[],
+  { check = true } = {},
+): GroupAllTime | undefined {
+  const add = (sums: GroupAllTime, sign: 1 | -1, part: MergeableTotals): GroupAllTime => ({
+    days: sums.days + sign,
+    clicks: sums.clicks + sign * part.clicks,
+    timeSpentSumMs: sums.timeSpentSumMs + sign * part.timeSpentSumMs,
+    timeSpentSamples: sums.timeSpentSamples + sign * part.timeSpentSamples,
+  });
+  let others = stored.allTime;
+  for (const { dayMs } of changes) {
+    const old = stored.days.find((day) => day.dayMs === dayMs);
+    if (old !== undefined) others = add(others, -1, old);
+  }
+  const { days, clicks, timeSpentSumMs, timeSpentSamples } = others;
+  const possible =
+    !check ||
+    ([days, clicks, timeSpentSumMs, timeSpentSamples].every((value) => Number.isSafeInteger(value) && value >= 0) &&
+      clicks >= days &&
+      timeSpentSamples <= clicks &&
+      (days > 0 || clicks + timeSpentSumMs === 0));
+  if (!possible) return undefined;
+  return changes.reduce((sums, { totals }) => (totals === null ? sums : add(sums, 1, totals)), others);
 }
 
 /** With an hour-document retention: the hour documents past it are deleted (day and all-time documents stay). */

@@ -1,15 +1,16 @@
 /* eslint-disable @typescript-eslint/require-await -- in-memory fakes of async interfaces answer at once */
 // Test-only fakes of the aggregator's dependencies, shared by its unit tests; not exported from the package.
-import { TooManyEventsError } from '@clickstream/cassandra';
+import { NO_DAYS, TooManyEventsError } from '@clickstream/cassandra';
 import type {
   AggregatorStateRepository,
   EventsRepository,
+  GroupAllTime,
   GroupDay,
   LeaseRepository,
   PendingHoursRepository,
 } from '@clickstream/cassandra';
 import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
-import { groupKey, windowGroupOf, windowKey } from '@clickstream/metrics';
+import { groupKey, mergeTotals, windowGroupOf, windowKey } from '@clickstream/metrics';
 import type { GroupTotals, HourGroup, MergeableTotals, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import type { LeaseClock } from './run-lease.ts';
@@ -95,6 +96,7 @@ export function fakeAggregationStore(events: MetricEvent[]) {
   const days = new Map<number, WindowGroup[]>();
   const allTime = new Map<string, Set<string>>();
   const groupDays = new Map<string, Map<number, GroupDay>>();
+  const allTimeSums = new Map<string, GroupAllTime>();
   const pickTotals = (t: GroupTotals): MergeableTotals => ({
     clicks: t.clicks,
     timeSpentSumMs: t.timeSpentSumMs,
@@ -168,10 +170,18 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       log.push(`state day ${at(dayMs)}`);
       days.set(dayMs, [...next]);
     },
-    async readGroupDays(group) {
-      return [...(groupDays.get(groupKey(group)) ?? new Map<number, GroupDay>()).values()].sort((a, b) => a.dayMs - b.dayMs);
+    async readGroupTotals(group, daysMs, options = {}) {
+      const stored = groupDays.get(groupKey(group));
+      const summed = { ...mergeTotals([...(stored?.values() ?? [])]), days: stored?.size ?? 0 };
+      return {
+        allTime: options.resum === true ? summed : (allTimeSums.get(groupKey(group)) ?? NO_DAYS),
+        days: daysMs.flatMap((dayMs) => {
+          const day = stored?.get(dayMs);
+          return day === undefined ? [] : [day];
+        }),
+      };
     },
-    async replaceGroupDays(group, changed) {
+    async replaceGroupDays(group, changed, sums) {
       log.push(`state day totals ${group.urlKey}`);
       const stored = groupDays.get(groupKey(group)) ?? new Map<number, GroupDay>();
       for (const { dayMs, totals } of changed) {
@@ -179,6 +189,12 @@ export function fakeAggregationStore(events: MetricEvent[]) {
         else stored.set(dayMs, { urlKey: group.urlKey, country: group.country, ...pickTotals(totals), dayMs });
       }
       groupDays.set(groupKey(group), stored);
+      // The real store keeps the sums equal to the days (one batch): a run that moved them wrong fails here.
+      const summed = { ...mergeTotals([...stored.values()]), days: stored.size };
+      const given = { clicks: sums.clicks, timeSpentSumMs: sums.timeSpentSumMs, timeSpentSamples: sums.timeSpentSamples, days: sums.days };
+      if (JSON.stringify(summed) !== JSON.stringify(given))
+        throw new Error(`all-time sums ${JSON.stringify(sums)} differ from the days' ${JSON.stringify(summed)}`);
+      allTimeSums.set(groupKey(group), sums);
     },
     async addAllTimeUsers(group, userIds) {
       log.push(`all-time users ${group.urlKey}`);

@@ -100,9 +100,9 @@ await test('windowWrites', async (t) => {
 });
 
 await test('allTimeWrite', async (t) => {
-  await t.test('when the group has days, then the document sums them, keeps the exact all-time users and is never final', () => {
-    const days = [group('/a', 3, 2, 1_000, 1), group('/a', 5, 4, 3_000, 3)];
-    const write = allTimeWrite({ group: { urlKey: '/a', country: 'FR' }, days, uniqueUsers: 5, updatedAtMs: UPDATED });
+  await t.test('when the group has days, then the document gives their sums, the exact all-time users and is never final', () => {
+    const allTime = { days: 2, clicks: 8, timeSpentSumMs: 4_000, timeSpentSamples: 4 };
+    const write = allTimeWrite({ group: { urlKey: '/a', country: 'FR' }, allTime, uniqueUsers: 5, updatedAtMs: UPDATED });
     assert.equal(write.action, 'index');
     assert.equal(write.id, metricDocumentId('all', null, '/a', 'FR'));
     assert.deepEqual(write.action === 'index' ? write.document : null, {
@@ -122,7 +122,8 @@ await test('allTimeWrite', async (t) => {
     });
   });
   await t.test('when the group has no day left, then its document is deleted', () => {
-    assert.deepEqual(allTimeWrite({ group: { urlKey: '/a', country: 'FR' }, days: [], uniqueUsers: 3, updatedAtMs: UPDATED }), {
+    const allTime = { days: 0, clicks: 0, timeSpentSumMs: 0, timeSpentSamples: 0 };
+    assert.deepEqual(allTimeWrite({ group: { urlKey: '/a', country: 'FR' }, allTime, uniqueUsers: 3, updatedAtMs: UPDATED }), {
       action: 'delete',
       id: metricDocumentId('all', null, '/a', 'FR'),
     });

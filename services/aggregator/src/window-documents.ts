@@ -1,6 +1,6 @@
 import type { MetricWrite } from '@clickstream/elasticsearch';
-import { buildMetricDocument, groupKey, mergeTotals, metricDocumentId, sameNumbers } from '@clickstream/metrics';
-import type { GroupRef, GroupTotals, WindowGroup } from '@clickstream/metrics';
+import { buildMetricDocument, groupKey, metricDocumentId, sameNumbers } from '@clickstream/metrics';
+import type { GroupRef, MergeableTotals, WindowGroup } from '@clickstream/metrics';
 
 /**
  * The writes that make the alias hold exactly `groups` for one hour or day window, given that it
@@ -56,14 +56,15 @@ export function windowWrites(input: {
  */
 export function allTimeWrite(input: {
   group: GroupRef;
-  days: readonly GroupTotals[];
+  allTime: MergeableTotals & { readonly days: number };
   uniqueUsers: number;
   updatedAtMs: number;
 }): MetricWrite {
   const { urlKey, country } = input.group;
   const id = metricDocumentId('all', null, urlKey, country);
-  if (input.days.length === 0) return { action: 'delete', id };
-  const totals = mergeTotals(input.days);
+  if (input.allTime.days <= 0) return { action: 'delete', id };
+  const { clicks, timeSpentSumMs, timeSpentSamples } = input.allTime;
+  const totals = { clicks, timeSpentSumMs, timeSpentSamples };
   return {
     action: 'index',
     id,
