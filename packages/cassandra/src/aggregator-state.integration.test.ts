@@ -127,6 +127,11 @@ test("when a group's day totals are set and deleted with its sums, then it reads
   const read = await state.readGroupTotals(group, [day2]);
   assert.deepEqual(read.allTime, { days: 2, clicks: 10, timeSpentSumMs: 100, timeSpentSamples: 10 });
   assert.deepEqual(read.days, [{ ...totals(7), dayMs: day2 }], 'only the day asked for');
+  assert.deepEqual(await state.readGroupTotals(group, [day2], { probablyNew: true }), read, 'the same, looked for the other way round');
+  assert.deepEqual(await state.readGroupTotals({ urlKey: '/none', country: 'FR' }, [day2], { probablyNew: true }), {
+    allTime: NO_DAYS,
+    days: [],
+  });
   assert.deepEqual((await state.readGroupTotals(group, [DAY + 9 * 86_400_000])).allTime.days, 2, 'sums without any of the days asked for');
 
   await state.replaceGroupDays(
@@ -174,6 +179,7 @@ test('when day totals were stored without sums (an earlier version), then the su
   const summed = { days: 3, clicks: 18, timeSpentSumMs: 1_800, timeSpentSamples: 18 };
   assert.deepEqual((await state.readGroupTotals(group, [DAY + 86_400_000])).allTime, summed, 'with one of the days asked for');
   assert.deepEqual((await state.readGroupTotals(group, [DAY + 7 * 86_400_000])).allTime, summed, 'with none of them');
+  assert.deepEqual((await state.readGroupTotals(group, [DAY], { probablyNew: true })).allTime, summed, 'when taken for a new group');
   await state.replaceGroupDays(
     group,
     [{ dayMs: DAY, totals: { ...group, clicks: 3, timeSpentSumMs: 300, timeSpentSamples: 3 } }],

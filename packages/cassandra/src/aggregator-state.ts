@@ -42,11 +42,14 @@ export interface AggregatorStateRepository {
    * has): what a run needs to move the sums by the days it changes, at a cost that does not grow
    * with the group's history. Sums stored by a version before them are summed from every day
    * once; `resum` sums them from every day in any case (sums the caller found impossible).
+   * `probablyNew` (the group was in none of these days' stored state): its partition is looked
+   * for first, one request when there is none (otherwise the days are, one request when one is
+   * stored). Either way the answer is the same.
    */
   readGroupTotals(
     group: GroupRef,
     daysMs: readonly number[],
-    options?: { readonly resum?: boolean },
+    options?: { readonly resum?: boolean; readonly probablyNew?: boolean },
   ): Promise<{ allTime: GroupAllTime; days: GroupDay[] }>;
   /**
    * Sets (or, for `totals: null`, deletes) some days' totals of one (url, country) and stores its
@@ -430,16 +433,29 @@ export function createAggregatorStateRepository(
     async readGroupTotals(group, daysMs, options = {}) {
       const key = [group.urlKey, group.country];
       const columns = `url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples, ${DAY_TOTALS_SUMS.map(([name]) => name).join(', ')}`;
-      const found: cassandra.types.Row[] = [];
-      for (let start = 0; start < daysMs.length; start += LOOKUP_CHUNK)
-        found.push(
-          ...(await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? AND day IN ?`, [
-            ...key,
-            daysMs.slice(start, start + LOOKUP_CHUNK).map((dayMs) => new Date(dayMs)),
-          ])),
-        );
-      // Every row carries the partition's sums; with none of these days stored, one row brings them.
-      const first = found[0] ?? (await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? LIMIT 1`, key))[0];
+      const readDays = async (): Promise<cassandra.types.Row[]> => {
+        const found: cassandra.types.Row[] = [];
+        for (let start = 0; start < daysMs.length; start += LOOKUP_CHUNK)
+          found.push(
+            ...(await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? AND day IN ?`, [
+              ...key,
+              daysMs.slice(start, start + LOOKUP_CHUNK).map((dayMs) => new Date(dayMs)),
+            ])),
+          );
+        return found;
+      };
+      // Every row carries the partition's sums: one row brings them (none: nothing is stored).
+      const readFirst = async (): Promise<cassandra.types.Row | undefined> =>
+        (await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? LIMIT 1`, key))[0];
+      let found: cassandra.types.Row[];
+      let first: cassandra.types.Row | undefined;
+      if (options.probablyNew === true) {
+        first = await readFirst();
+        found = first === undefined ? [] : await readDays();
+      } else {
+        found = await readDays();
+        first = found[0] ?? (await readFirst());
+      }
       const days = found.flatMap((row) =>
         row.get('day') === null ? [] : [{ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }],
       );

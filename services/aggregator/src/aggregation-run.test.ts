@@ -167,6 +167,20 @@ await test('runAggregation', async (t) => {
     assert.equal(indexedIds(store.indexer.writes).length, 3);
   });
 
+  await t.test("when a stored group and a new one change, then only the new one's all-time totals are looked for as new", async () => {
+    const { store, deps, grant } = await runThenAdd([click('e1', 'u1', '/a', 1)], [click('e2', 'u2', '/a', 5), click('e3', 'u3', '/b', 6)]);
+    const asked: string[] = [];
+    const state: typeof store.state = {
+      ...store.state,
+      readGroupTotals: (group, daysMs, options) => {
+        asked.push(`${group.urlKey} ${options?.probablyNew}`);
+        return store.state.readGroupTotals(group, daysMs, options);
+      },
+    };
+    await runAggregation({ ...deps, state }, grant());
+    assert.deepEqual(asked.sort(), ['/a false', '/b true']);
+  });
+
   await t.test(
     'when the stored all-time sums are impossible, then they are summed again from the days and the documents stay exact',
     async () => {

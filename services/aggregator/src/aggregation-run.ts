@@ -622,11 +622,15 @@ export async function publishAllTime(run: RunContext): Promise<void> {
     groups: new Map(change.next.map((group) => [groupKey(group), group])),
   }));
   const runDayStarts = runDays.map((day) => day.dayMs);
+  // Groups of the days' stored state: the others are mostly new (a first run, a rebuild), whose all-time partition does not exist yet.
+  const storedInPass = new Set(run.dayChanges.flatMap((change) => change.previous.map(groupKey)));
   const groups = [...run.allTimeChanged];
   for (let start = 0; start < groups.length; start += deps.bulkSize) {
     const updates = await mapConcurrently(groups.slice(start, start + deps.bulkSize), deps.groupConcurrency, async ([key, group]) => {
       const [stored, storedUsers] = await Promise.all([
-        withRetry(run, 'reading all-time totals', () => deps.state.readGroupTotals(group, runDayStarts)),
+        withRetry(run, 'reading all-time totals', () =>
+          deps.state.readGroupTotals(group, runDayStarts, { probablyNew: !storedInPass.has(key) }),
+        ),
         run.allTimeUsers.has(key)
           ? Promise.resolve(undefined)
           : withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsers(group)),
