@@ -34,7 +34,7 @@
  * unless `--keep`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -123,9 +123,12 @@ const load = (): string =>
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 const commit = spawnSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim().slice(0, 100);
 figure('commit', commit);
+/** What the keyspace holds: a reused one says what it was loaded with (not this run's load options). */
+const loaded = `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in each of ${busyHours} hour(s)` : ''} (seed ${seed})`;
+const loadedFile = values.reuse === undefined ? undefined : join(values.reuse, 'loaded');
 figure(
   'clicks',
-  `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in each of ${busyHours} hour(s)` : ''}, +${extra} in the latest hour (seed ${seed})`,
+  `${loadedFile !== undefined && existsSync(loadedFile) ? `reused keyspace of ${readFileSync(loadedFile, 'utf8').trim()} and its earlier extra clicks` : loaded}, +${extra} in the latest hour`,
 );
 figure('aggregator V8 flags', childFlags.length === 0 ? 'none' : childFlags.join(' '));
 
@@ -296,6 +299,7 @@ try {
     rmSync(workDir, { recursive: true, force: true });
   } else {
     writeFileSync(join(workDir, 'keyspace'), keyspace);
+    if (!values.reuse) writeFileSync(join(workDir, 'loaded'), loaded);
     console.log(`kept: keyspace ${keyspace} and its CSV in ${workDir} (run again with --reuse ${workDir})`);
   }
   await es.close();
