@@ -12,8 +12,8 @@ export { METRICS_DATE_FORMAT, METRICS_INDEX_VERSION, METRICS_MAPPINGS, installMe
 export type { MetricsIndexNames } from './index-template.ts';
 export { createMetricsIndexer } from './metrics-indexer.ts';
 export type { MetricWrite, MetricsIndexer, MetricsIndexerOptions, WriteSummary } from './metrics-indexer.ts';
-export { QUARANTINE_MAPPINGS, listQuarantinedDocuments, quarantineIndexName } from './quarantine-index.ts';
-export type { QuarantinedDocument } from './quarantine-index.ts';
+export { QUARANTINE_MAPPINGS, leftOutUserRecord, listQuarantinedDocuments, quarantineIndexName } from './quarantine-index.ts';
+export type { LeftOutUser, QuarantinedDocument } from './quarantine-index.ts';
 export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
 export { searchMetrics, topMetrics } from './metrics-queries.ts';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { toUrlKey } from '@clickstream/events';
 import { buildMetricDocument, metricDocumentId } from '@clickstream/metrics';
@@ -182,6 +183,22 @@ describe('metrics indexer', () => {
     await indexer.write([immenseCountry]);
     await client.driver.indices.refresh({ index: quarantineIndexName(alias) });
     assert.equal((await listQuarantinedDocuments(client, alias)).length, 3);
+  });
+
+  test('when users are left out of an hour, then each gets one record in the quarantine index, replaced when left out again', async () => {
+    const indexer = createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry });
+    const hourMs = Date.UTC(2024, 0, 3, 7);
+    const flood = { hourMs, userId: `bot-${'x'.repeat(5_000)}`, events: 2_000_001, limit: 2_000_000 };
+    await indexer.recordLeftOut([flood, { ...flood, userId: 'other', events: 2_000_500 }]);
+    await indexer.recordLeftOut([{ ...flood, events: 2_000_009 }]);
+    await client.driver.indices.refresh({ index: quarantineIndexName(alias) });
+    const records = (await listQuarantinedDocuments(client, alias)).filter((r) => r.action === 'left_out');
+    assert.equal(records.length, 2);
+    const record = records.find((r) => r.reason.includes('bot-'));
+    assert.equal(record?.window_start, '2024-01-03T07:00:00.000Z');
+    assert.equal(record?.error_type, 'user_over_memory_limit');
+    assert.match(record?.reason ?? '', /\(5004 characters\) has 2000009 events/);
+    assert.equal(record?.document_sha256, createHash('sha256').update(flood.userId).digest('hex'), 'the whole id, by its hash');
   });
 
   test('when a document is longer than the limit, then it is quarantined unsent, and bulks are cut by size', async () => {

@@ -5,7 +5,8 @@ import type { RetryPolicy } from '@clickstream/retry';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import type { BulkItemFailure } from './errors.ts';
 import { BulkItemsRejectedError, BulkItemsRetriableError, classifyElasticsearchError, isRetriableItemStatus } from './errors.ts';
-import { quarantineRecord, storeQuarantineRecords } from './quarantine-index.ts';
+import { leftOutUserRecord, quarantineRecord, storeQuarantineRecords } from './quarantine-index.ts';
+import type { LeftOutUser } from './quarantine-index.ts';
 import type { QuarantinedDocument, RefusedWrite } from './quarantine-index.ts';
 
 /** One change to the metrics alias: (over)write a document under its deterministic id, or delete it. */
@@ -43,6 +44,13 @@ export interface MetricsIndexer {
    * @throws BulkItemsRejectedError when the quarantine index itself refuses a record (its mapping is made to take any).
    */
   write(writes: readonly MetricWrite[], signal?: AbortSignal): Promise<WriteSummary>;
+  /**
+   * Records users left out of an hour in the quarantine index ({@link leftOutUserRecord}), with
+   * retries; not reported to `onQuarantine` (the caller counts them).
+   *
+   * @throws RetriesExhaustedError when a record still fails after the last attempt.
+   */
+  recordLeftOut(users: readonly LeftOutUser[], signal?: AbortSignal): Promise<void>;
 }
 
 export interface MetricsIndexerOptions {
@@ -169,6 +177,17 @@ export function createMetricsIndexer(client: ElasticsearchClient, options: Metri
         deleted: deletes - quarantined.delete,
         quarantined: quarantined.index + quarantined.delete,
       };
+    },
+
+    async recordLeftOut(users, signal) {
+      if (users.length === 0) return;
+      const records = users.map((user) => leftOutUserRecord(user, now()));
+      await retryWithBackoff(
+        `recording ${records.length} users left out of an hour`,
+        () => storeQuarantineRecords(client, options.alias, records),
+        options.retry,
+        { ...(options.onRetry ? { onRetry: options.onRetry } : {}), ...(signal ? { signal } : {}) },
+      );
     },
   };
 }

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { KEPT_DOCUMENT_CHARS, KEPT_KEY_CHARS, KEPT_REASON_CHARS, quarantineIndexName, quarantineRecord } from './quarantine-index.ts';
+import {
+  KEPT_DOCUMENT_CHARS,
+  KEPT_KEY_CHARS,
+  KEPT_REASON_CHARS,
+  leftOutUserRecord,
+  quarantineIndexName,
+  quarantineRecord,
+} from './quarantine-index.ts';
 import type { RefusedWrite } from './quarantine-index.ts';
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5);
@@ -68,4 +75,37 @@ for (const { when, refused, expect } of cases) test(`when ${when}`, () => expect
 test('when the alias is named, then the quarantine index lies outside its <alias>-v* template pattern', () => {
   assert.equal(quarantineIndexName('clickstream-metrics'), 'clickstream-metrics-quarantine');
   assert.ok(!quarantineIndexName('clickstream-metrics').startsWith('clickstream-metrics-v'));
+});
+
+test('when a user is left out of an hour, then the record names the hour, the user (cut, and whole by hash), the events and the limit', () => {
+  const userId = `u"${'中'.repeat(300)}`;
+  const record = leftOutUserRecord({ hourMs: Date.UTC(2024, 0, 1, 10), userId, events: 9, limit: 8 }, NOW);
+  const hash = createHash('sha256').update(userId, 'utf8').digest('hex');
+  assert.deepEqual(
+    { ...record, reason: undefined },
+    {
+      document_id: `left-out/hour/2024-01-01T10:00:00.000Z/${hash}`,
+      action: 'left_out',
+      granularity: 'hour',
+      window_start: '2024-01-01T10:00:00.000Z',
+      url: null,
+      url_length: null,
+      country: null,
+      country_length: null,
+      status: 413,
+      error_type: 'user_over_memory_limit',
+      reason: undefined,
+      document: null,
+      document_chars: 0,
+      document_sha256: hash,
+      quarantined_at: new Date(NOW).toISOString(),
+    },
+  );
+  assert.ok(record.reason.startsWith(`user ${JSON.stringify(userId.slice(0, 256))} (302 characters) has 9 events`), record.reason);
+  assert.match(record.reason, /AGGREGATOR_MAX_EVENTS_IN_MEMORY \(8\)/);
+  assert.ok(record.reason.length <= KEPT_REASON_CHARS);
+  assert.notEqual(
+    leftOutUserRecord({ hourMs: Date.UTC(2024, 0, 1, 11), userId, events: 9, limit: 8 }, NOW).document_id,
+    record.document_id,
+  );
 });

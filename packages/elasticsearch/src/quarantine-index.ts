@@ -13,7 +13,8 @@ import { BulkItemsRejectedError, BulkItemsRetriableError, classifyElasticsearchE
 export interface QuarantinedDocument {
   /** The metric document's `_id`; also the quarantine record's id, so a document refused again overwrites its record. */
   readonly document_id: string;
-  readonly action: 'index' | 'delete';
+  /** The refused write, or `left_out`: a user's events the aggregator left out of a window (see {@link leftOutUserRecord}). */
+  readonly action: 'index' | 'delete' | 'left_out';
   /** `hour`, `day`, `all`, or null when the document had none (a delete). */
   readonly granularity: string | null;
   /** The window start as the document carried it (kept as text: an unparseable date is a common reason). */
@@ -108,6 +109,48 @@ export function quarantineRecord(refused: RefusedWrite, nowMs: number): Quaranti
     document,
     document_chars: refused.documentJson?.length ?? 0,
     document_sha256: createHash('sha256').update(json, 'utf8').digest('hex'),
+    quarantined_at: new Date(nowMs).toISOString(),
+  };
+}
+
+/** A user whose events in one hour the aggregator could not hold within its memory limit. */
+export interface LeftOutUser {
+  readonly hourMs: number;
+  readonly userId: string;
+  /** The user's events in the hour and its 30-minute look-ahead. */
+  readonly events: number;
+  /** The limit they exceed (`AGGREGATOR_MAX_EVENTS_IN_MEMORY`). */
+  readonly limit: number;
+}
+
+/**
+ * The quarantine record of a user left out of an hour's numbers (so also of its day's and the
+ * all-time numbers): one per (hour, user), under an id made of both, so a later run that leaves
+ * the user out again replaces it. No document: `document_sha256` is the SHA-256 of the user id,
+ * kept whole; `reason` gives the user id (cut to 256 characters), the events and the limit. Pure
+ * apart from the clock passed in.
+ */
+export function leftOutUserRecord(user: LeftOutUser, nowMs: number): QuarantinedDocument {
+  const windowStart = new Date(user.hourMs).toISOString();
+  const userHash = createHash('sha256').update(user.userId, 'utf8').digest('hex');
+  return {
+    document_id: `left-out/hour/${windowStart}/${userHash}`,
+    action: 'left_out',
+    granularity: 'hour',
+    window_start: windowStart,
+    url: null,
+    url_length: null,
+    country: null,
+    country_length: null,
+    status: 413,
+    error_type: 'user_over_memory_limit',
+    reason:
+      `user ${JSON.stringify(user.userId.slice(0, 256))} (${user.userId.length} characters) has ${user.events} events in this hour ` +
+      `and its 30-minute look-ahead, more than AGGREGATOR_MAX_EVENTS_IN_MEMORY (${user.limit}): left out of the hour's ` +
+      `documents, and so of its day's and all-time numbers; the events stay stored`,
+    document: null,
+    document_chars: 0,
+    document_sha256: userHash,
     quarantined_at: new Date(nowMs).toISOString(),
   };
 }

@@ -81,6 +81,7 @@ function recordingRollUpReads(store: Store) {
 
 /** An indexer that fails like a killed process when it reaches the day documents (the hours' documents and state are stored by then). */
 const dyingAtDayDocuments = (store: Store) => ({
+  ...store.indexer,
   write: async (...args: Parameters<Store['indexer']['write']>) => {
     if (args[0].some((w) => w.action === 'index' && w.document.granularity !== 'hour')) throw new Error('killed');
     return store.indexer.write(...args);
@@ -343,7 +344,7 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
-    'when one user alone has more events in an hour than memory may hold, then the run leaves that user out of the hour, says so, and completes everything else',
+    'when one user alone has more events in an hour than memory may hold, then the run leaves that user out of the hour, records and says so, and completes everything else',
     async () => {
       // 'flood' has 20 events in 10:00-10:20 (so the 09:00 read, with its look-ahead, sees them too); the limit is 8.
       const others = Array.from({ length: 12 }, (_, i) => click(`o${i}`, `u${i % 5}`, `/p${i % 3}`, i * 4));
@@ -372,6 +373,13 @@ await test('runAggregation', async (t) => {
         ],
       );
       assert.equal(summary.excludedUsers, 2, 'counted once per hour');
+      assert.deepEqual(
+        [...store.indexer.leftOut].sort((a, b) => a.hourMs - b.hourMs),
+        [Date.UTC(2024, 2, 10, 9), Date.UTC(2024, 2, 10, 10)].map((hourMs) => ({ hourMs, userId: 'flood', events: 20, limit: 8 })),
+        'recorded durably, once per hour',
+      );
+      const firstRecord = store.log.indexOf('left out 1');
+      assert.ok(firstRecord >= 0 && firstRecord < store.log.findIndex((line) => line.startsWith('index')), 'before any document');
       assert.ok(store.reads.length < 20, `a few reads, not thousands of slices: ${store.reads.length}`);
       assert.ok(Math.max(...store.reads) <= 8);
     },
@@ -481,6 +489,7 @@ await test('runAggregation', async (t) => {
     await mark(events);
     const lease = new AbortController();
     const indexer = {
+      ...store.indexer,
       write: async (...args: Parameters<typeof store.indexer.write>) => {
         const written = await store.indexer.write(...args);
         lease.abort(new Error('lease lost'));

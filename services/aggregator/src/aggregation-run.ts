@@ -417,7 +417,8 @@ const COUNTED_SLICES = 4_096;
  * their users (nothing held), and it is read in the fewest slices (4, 16, ... 4,096) that each
  * fit. A user who alone has more events in the hour (plus its look-ahead) than the limit cannot
  * be aggregated within it and would stop every run for good: that user is left out of the hour,
- * with an error line and `excludedUsers` counted, and everything else stays exact.
+ * recorded in the quarantine index, with an error line and `excludedUsers` counted, and
+ * everything else stays exact.
  */
 async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boolean): Promise<HourGroup[]> {
   const { deps } = run;
@@ -445,6 +446,12 @@ async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boo
         'user left out of an hour: more events than AGGREGATOR_MAX_EVENTS_IN_MEMORY',
       );
     }
+    // Recorded durably before any number that leaves them out is written.
+    run.signal.throwIfAborted();
+    await deps.indexer.recordLeftOut(
+      [...excluded].map(([userId, events]) => ({ hourMs, userId, events, limit: maxEvents })),
+      run.signal,
+    );
     run.counts.excludedUsers += excluded.size;
   }
   let slices = 1;

@@ -9,7 +9,7 @@ import type {
   LeaseRepository,
   PendingHoursRepository,
 } from '@clickstream/cassandra';
-import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
+import type { LeftOutUser, MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
 import { groupKey, mergeTotals, windowGroupOf, windowKey } from '@clickstream/metrics';
 import type { GroupTotals, HourGroup, MergeableTotals, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
@@ -231,8 +231,13 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       for (const w of windows) open.delete(windowKey(w));
     },
   };
-  const indexer: MetricsIndexer & { writes: MetricWrite[] } = {
+  const indexer: MetricsIndexer & { writes: MetricWrite[]; leftOut: LeftOutUser[] } = {
     writes: [],
+    leftOut: [],
+    async recordLeftOut(users) {
+      log.push(`left out ${users.length}`);
+      indexer.leftOut.push(...users);
+    },
     async write(writes) {
       for (const w of writes) {
         const granularity = w.action === 'index' ? w.document.granularity : 'delete';
