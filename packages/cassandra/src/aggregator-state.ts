@@ -99,6 +99,8 @@ const LOOKUP_CHUNK = 500;
 /** Up to this many groups, {@link AggregatorStateRepository.readHour} reads only their rows (IN lists); past it, the whole hour. */
 const SELECTED_GROUPS_MAX = 5_000;
 const BATCH_BYTES = 24 * 1024;
+/** Statements per unlogged batch at most (with {@link BATCH_BYTES}). */
+const BATCH_STATEMENTS = 250;
 
 /** Characters of user ids per stored chunk of an hour group's users (a chunk fits a batch far below the 50 KiB fail threshold). */
 const CHUNK_CHARS = 16 * 1024;
@@ -176,7 +178,7 @@ export function createAggregatorStateRepository(
           break;
         }
         const size = statementBytes(statement);
-        if (batch.length > 0 && (bytes + size > BATCH_BYTES || batch.length >= 250)) {
+        if (batch.length > 0 && (bytes + size > BATCH_BYTES || batch.length >= BATCH_STATEMENTS)) {
           carried = statement;
           break;
         }
@@ -418,16 +420,14 @@ export function createAggregatorStateRepository(
       });
       const at = fence.nextTimestamp();
       const whole = [...dayStatements(at), sums(at, allTime)];
-      if (whole.length <= 250 && whole.reduce((bytes, statement) => bytes + statementBytes(statement), 0) <= BATCH_BYTES) {
+      if (whole.length <= BATCH_STATEMENTS && whole.reduce((bytes, statement) => bytes + statementBytes(statement), 0) <= BATCH_BYTES) {
         // One partition, one batch: the days and their sums apply together.
         await withClassifiedErrors(() => client.driver.batch(whole, { prepare: true, logged: false }));
         return;
       }
-      await withClassifiedErrors(() => client.driver.execute(sums(at, null).query, sums(at, null).params, { prepare: true }));
-      const later = fence.nextTimestamp();
-      await executeInPartitionBatches(dayStatements(later));
-      const last = fence.nextTimestamp();
-      await withClassifiedErrors(() => client.driver.execute(sums(last, allTime).query, sums(last, allTime).params, { prepare: true }));
+      await executeAll([sums(at, null)]);
+      await executeInPartitionBatches(dayStatements(fence.nextTimestamp()));
+      await executeAll([sums(fence.nextTimestamp(), allTime)]);
     },
 
     async readGroupTotals(group, daysMs, options = {}) {

@@ -103,15 +103,18 @@ export function createMetricsIndexer(client: ElasticsearchClient, options: Metri
     return refused;
   }
 
+  /** Stores quarantine records, retried by the indexer's policy. */
+  async function storeRecords(what: string, records: readonly QuarantinedDocument[], signal: AbortSignal | undefined): Promise<void> {
+    await retryWithBackoff(what, () => storeQuarantineRecords(client, options.alias, records), options.retry, {
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
   async function quarantine(refused: readonly RefusedWrite[], signal: AbortSignal | undefined): Promise<void> {
     if (refused.length === 0) return;
     const records = refused.map((r) => quarantineRecord(r, now()));
-    await retryWithBackoff(
-      `recording ${records.length} quarantined metric documents`,
-      () => storeQuarantineRecords(client, options.alias, records),
-      options.retry,
-      { ...(options.onRetry ? { onRetry: options.onRetry } : {}), ...(signal ? { signal } : {}) },
-    );
+    await storeRecords(`recording ${records.length} quarantined metric documents`, records, signal);
     for (const record of records) {
       client.logger.warn(
         {
@@ -182,12 +185,7 @@ export function createMetricsIndexer(client: ElasticsearchClient, options: Metri
     async recordLeftOut(users, signal) {
       if (users.length === 0) return;
       const records = users.map((user) => leftOutUserRecord(user, now()));
-      await retryWithBackoff(
-        `recording ${records.length} users left out of an hour`,
-        () => storeQuarantineRecords(client, options.alias, records),
-        options.retry,
-        { ...(options.onRetry ? { onRetry: options.onRetry } : {}), ...(signal ? { signal } : {}) },
-      );
+      await storeRecords(`recording ${records.length} users left out of an hour`, records, signal);
     },
   };
 }
