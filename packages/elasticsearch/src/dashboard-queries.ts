@@ -265,13 +265,21 @@ export interface OpenWindow {
   readonly groups: number;
 }
 
+/**
+ * Orders open windows latest start first. A day and its first hour start at the same instant
+ * (between 01:00 and 02:00 UTC the open hour is 00:00): then the day comes first.
+ */
+export function latestWindowFirst(a: OpenWindow, b: OpenWindow): number {
+  return b.windowStartMs - a.windowStartMs || a.granularity.localeCompare(b.granularity);
+}
+
 /** How fresh the numbers are. */
 export interface MetricsFreshness {
   /** Latest `updated_at` of the matching documents: when an aggregator run last wrote them. Null without documents. */
   readonly lastUpdatedMs: number | null;
   /** Matching documents, all granularities. */
   readonly documents: number;
-  /** Hour and day windows with open documents, newest first (at most `limit`). `all` is never final and is left out. */
+  /** Hour and day windows with open documents in {@link latestWindowFirst} order (at most `limit`). `all` is never final and is left out. */
   readonly openWindows: OpenWindow[];
   /** How many hour and day windows are open in all (may exceed `openWindows.length`). */
   readonly openWindowsTotal: number;
@@ -326,7 +334,7 @@ export async function metricsFreshness(
       });
     }
   }
-  openWindows.sort((a, b) => b.windowStartMs - a.windowStartMs || a.granularity.localeCompare(b.granularity));
+  openWindows.sort(latestWindowFirst);
   const total = response?.hits.total;
   return {
     lastUpdatedMs: (aggregations?.updated as estypes.AggregationsMaxAggregate | undefined)?.value ?? null,
