@@ -70,6 +70,7 @@ test('when an hour is read for some groups only, then exactly those groups come 
   keys.add(JSON.stringify(['/absent', 'FR']));
   assert.deepEqual(plain(await state.readHour(hour, keys)), plain(wanted));
   assert.deepEqual(await state.readHour(hour, new Set()), []);
+  assert.deepEqual(await state.readHour(hour + 3_600_000, keys), [], 'an hour without state');
   // Several IN lists (500 groups each): the wanted groups spread over the first, a middle and the last one.
   const several = [...Array.from({ length: 1_200 }, (_, i) => JSON.stringify([`/other${i}`, 'US']))];
   const wantedKeys = [...keys];

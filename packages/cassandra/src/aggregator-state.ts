@@ -245,7 +245,11 @@ export function createAggregatorStateRepository(
               return new cassandra.types.Tuple(urlKey, country);
             })
           : undefined;
-      const read = async function* (columns: string, table: string): AsyncGenerator<cassandra.types.Row> {
+      const read = async function* (
+        columns: string,
+        table: string,
+        selected: cassandra.types.Tuple[] | undefined,
+      ): AsyncGenerator<cassandra.types.Row> {
         if (selected === undefined) {
           yield* pagedRows(client, `SELECT ${columns} FROM ${ks}.${table} WHERE hour = ?`, [hour]);
           return;
@@ -259,15 +263,18 @@ export function createAggregatorStateRepository(
       };
       const groupRows: cassandra.types.Row[] = [];
       await withClassifiedErrors(async () => {
-        for await (const row of read('url_key, country, clicks, time_spent_sum_ms, time_spent_samples', 'hour_groups')) {
+        for await (const row of read('url_key, country, clicks, time_spent_sum_ms, time_spent_samples', 'hour_groups', selected)) {
           if (onlyGroups === undefined || onlyGroups.has(groupKey(totalsOf(row)))) groupRows.push(row);
         }
       });
       const users = new Map<string, { chunks: number; found: { chunk: number; users: string }[] }>(
         groupRows.map((row) => [groupKey(totalsOf(row)), { chunks: 0, found: [] }]),
       );
+      // Selected groups: the users of those the hour has (a day's other hours hold few of a run's groups, many none).
+      const withUsers = selected && groupRows.map((row) => new cassandra.types.Tuple(row.get('url_key'), row.get('country')));
+      if (withUsers?.length === 0) return [];
       await withClassifiedErrors(async () => {
-        for await (const row of read('url_key, country, chunk, users, chunks', 'hour_user_sets')) {
+        for await (const row of read('url_key, country, chunk, users, chunks', 'hour_user_sets', withUsers)) {
           const entry = users.get(groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string }));
           if (entry === undefined) continue;
           const chunk = row.get('chunk') as number;
