@@ -267,12 +267,12 @@ export function createAggregatorStateRepository(
           if (onlyGroups === undefined || onlyGroups.has(groupKey(totalsOf(row)))) groupRows.push(row);
         }
       });
-      const users = new Map<string, { chunks: number; found: { chunk: number; users: string }[] }>(
-        groupRows.map((row) => [groupKey(totalsOf(row)), { chunks: 0, found: [] }]),
-      );
       // Selected groups: the users of those the hour has (a day's other hours hold few of a run's groups, many none).
       const withUsers = selected && groupRows.map((row) => new cassandra.types.Tuple(row.get('url_key'), row.get('country')));
       if (withUsers?.length === 0) return [];
+      const users = new Map<string, { chunks: number; found: { chunk: number; users: string }[] }>(
+        groupRows.map((row) => [groupKey(totalsOf(row)), { chunks: 0, found: [] }]),
+      );
       await withClassifiedErrors(async () => {
         for await (const row of read('url_key, country, chunk, users, chunks', 'hour_user_sets', withUsers)) {
           const entry = users.get(groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string }));
