@@ -78,6 +78,13 @@ export function cassandraServer(stateDir: string, count: NodeCount): StackServer
       logsDir,
       // A joining node waits for gossip and streams the schema before it answers.
       startTimeoutMs: 240_000,
+      // With the short ring delay below, a joining node gives its seed ~2 s to answer gossip; a seed
+      // paused by a loaded machine makes it exit, and the next start usually joins.
+      transientExit: {
+        logFile: join(logsDir, 'stdout.log'),
+        pattern: /Unable to contact any seeds/,
+        why: 'its seed did not answer gossip in time',
+      },
       start(log: Log): Promise<void> {
         for (const sub of ['data', 'commitlog', 'saved_caches', 'hints', 'cdc_raw', 'logs', 'conf'])
           mkdirSync(join(dir, sub), { recursive: true });

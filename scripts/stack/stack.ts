@@ -6,7 +6,7 @@
  * data, logs, pid files) lives in one git-ignored folder, `.stack/` at the repository root (or
  * CLICKSTREAM_STACK_DIR). This file orchestrates; each server's details are in its own file.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cassandraServer } from './cassandra.ts';
 import { elasticsearchServer } from './elasticsearch.ts';
@@ -111,26 +111,46 @@ export async function stackIsUp(options?: { stateDir?: string; nodes?: NodeCount
   return (await stackStatus(options)).every((s) => s.answering);
 }
 
-/** Launches one node unless its process runs already, then waits until it answers. */
-async function bringUp(node: StackNode, options: StackOptions, started: string[]): Promise<void> {
+/** Starts a node at most this many times when it exits in a way its {@link StackNode.transientExit} names. */
+export const START_ATTEMPTS = 3;
+
+/**
+ * Launches one node unless its process runs already, then waits until it answers; a node that
+ * exits before answering for a reason its `transientExit` names is started again (at most
+ * {@link START_ATTEMPTS} starts in all).
+ */
+export async function bringUp(node: StackNode, options: StackOptions, started: string[]): Promise<void> {
   const { log } = options;
-  if (livePid(node.pidFile) === null) {
-    if (options.signal?.aborted) throw new Error(`${node.name}: start aborted`);
-    await node.start(log);
-    started.push(node.name);
-    options.onStarted?.(node.name);
-  } else {
-    log(`${node.name}: process running, waiting for it to answer`);
+  for (let attempt = 1; ; attempt += 1) {
+    const logFile = node.transientExit?.logFile;
+    const logFrom = logFile !== undefined && existsSync(logFile) ? statSync(logFile).size : 0;
+    if (livePid(node.pidFile) === null) {
+      if (options.signal?.aborted) throw new Error(`${node.name}: start aborted`);
+      await node.start(log);
+      if (!started.includes(node.name)) started.push(node.name);
+      options.onStarted?.(node.name);
+    } else {
+      log(`${node.name}: process running, waiting for it to answer`);
+    }
+    try {
+      const detail = await waitUntilAnswering(node.name, () => node.probe(), {
+        address: node.address,
+        timeoutMs: node.startTimeoutMs,
+        logsDir: node.logsDir,
+        exited: () => livePid(node.pidFile) === null,
+        log,
+        signal: options.signal,
+      });
+      log(`${node.name}: ready on ${node.address} (${detail})`);
+      return;
+    } catch (err) {
+      const transient = node.transientExit;
+      const gained = logFile !== undefined && existsSync(logFile) ? readFileSync(logFile).subarray(logFrom).toString('utf8') : '';
+      if (attempt >= START_ATTEMPTS || transient === undefined || livePid(node.pidFile) !== null || !transient.pattern.test(gained))
+        throw err;
+      log(`${node.name}: exited before answering (${transient.why}); starting it again (start ${attempt + 1} of ${START_ATTEMPTS})`);
+    }
   }
-  const detail = await waitUntilAnswering(node.name, () => node.probe(), {
-    address: node.address,
-    timeoutMs: node.startTimeoutMs,
-    logsDir: node.logsDir,
-    exited: () => livePid(node.pidFile) === null,
-    log,
-    signal: options.signal,
-  });
-  log(`${node.name}: ready on ${node.address} (${detail})`);
 }
 
 /** Brings one server's nodes up: those that do not answer yet, one after the other when the server needs it. */

@@ -25,6 +25,11 @@ export interface StackNode {
   readonly pidFile: string;
   readonly logsDir: string;
   readonly startTimeoutMs: number;
+  /**
+   * An exit before answering that another start can get past (a peer too slow to answer while
+   * the machine is loaded): the pattern in what `logFile` gained during the attempt, and why.
+   */
+  readonly transientExit?: { readonly logFile: string; readonly pattern: RegExp; readonly why: string };
   /** Starts the process (the server's files are prepared already); resolves once it is launched, not answering. */
   start(log: Log): Promise<void>;
   /** Asks the node what the product would ask it; resolves with a one-line detail. */
