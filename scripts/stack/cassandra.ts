@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectCassandra, pingCassandra } from '@clickstream/cassandra';
+import type { CassandraClient } from '@clickstream/cassandra';
 import { createLogger } from '@clickstream/observability';
 import { confDir, fetchWithMaven, javaHome, javaMajor, renderTemplate, startDetached } from './process.ts';
 import type { Log } from './process.ts';
@@ -57,6 +58,19 @@ const CASSANDRA_JVM17 = [
   '-Dio.netty.allocator.useCacheForAllThreads=true',
   '-Dio.netty.allocator.maxOrder=11',
 ];
+
+/**
+ * Resolves once the seed lists `host` with its tokens, which it does when the node is NORMAL
+ * there. A joining node answers CQL before that; a node started next could then learn of its
+ * tokens only as bootstrap tokens and pick the same ones ("Bootstrap Token collision").
+ */
+async function seedListsWithTokens(client: CassandraClient, host: string): Promise<void> {
+  const seed = client.driver.hosts.values().find((known) => known.address === `${hostOf(1)}:${CASSANDRA_PORT}`);
+  if (seed === undefined) throw new Error(`the seed ${hostOf(1)} is not known yet`);
+  const peers = await client.driver.execute('SELECT peer, tokens FROM system.peers_v2', [], { host: seed, prepare: false });
+  const tokens = peers.rows.find((row) => String(row.get('peer')) === host)?.get('tokens') as string[] | null | undefined;
+  if ((tokens?.length ?? 0) === 0) throw new Error(`the seed does not list ${host} with tokens yet`);
+}
 
 /** Cassandra's nodes in a stack of `count` nodes, with their files under `stateDir`. */
 export function cassandraServer(stateDir: string, count: NodeCount): StackServer {
@@ -132,7 +146,9 @@ export function cassandraServer(stateDir: string, count: NodeCount): StackServer
           quietLogger,
         );
         try {
-          return `release ${(await pingCassandra(client)).releaseVersion}`;
+          const { releaseVersion } = await pingCassandra(client);
+          if (i > 0) await seedListsWithTokens(client, host);
+          return `release ${releaseVersion}`;
         } finally {
           await client.shutdown();
         }
