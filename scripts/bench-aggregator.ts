@@ -21,7 +21,8 @@
  *    that keyspace and a fresh index: its own run duration (from its log line) and the process'
  *    wall time, documents, peak RSS (VmHWM of /proc/<pid>/status, sampled every 50 ms), CPU
  *    seconds of the aggregator and (when the stack was started from this clone) of Cassandra and
- *    Elasticsearch during the run. `--profile` adds a V8 CPU profile of the run, summarised by
+ *    Elasticsearch during the run, and the Cassandra requests it caused by table (the node's
+ *    coordinator counters). `--profile` adds a V8 CPU profile of the run, summarised by
  *    where the aggregator's CPU went (Cassandra driver, Elasticsearch client, metrics, ...).
  * 3. PySpark: the same events, CSV, `local[2]` (scripts/bench/pyspark-metrics.py): duration
  *    without its session start, the ratio aggregator / PySpark, and every PySpark row compared
@@ -228,6 +229,7 @@ try {
   figure('full run: wall time by step (ms)', full.stepMs);
   figure('full run: peak RSS (VmHWM)', `${full.peakRssMiB.toFixed(0)} MiB`);
   figure('full run: CPU seconds (aggregator / cassandra / elasticsearch)', full.cpu);
+  figure('full run: Cassandra requests by table', full.requests);
   if (full.profile) figure('full run: aggregator CPU by where it went (ms, V8 profile)', full.profile);
   const before = await snapshot();
   figure('documents in the index after the full run', before.size);
@@ -266,6 +268,7 @@ try {
   figure('incremental: groups changed (documents whose numbers or final flag differ)', changed);
   figure('incremental: peak RSS (VmHWM)', `${incremental.peakRssMiB.toFixed(0)} MiB`);
   figure('incremental: CPU seconds (aggregator / cassandra / elasticsearch)', incremental.cpu);
+  figure('incremental: Cassandra requests by table', incremental.requests);
   if (incremental.profile) figure('incremental: aggregator CPU by where it went (ms, V8 profile)', incremental.profile);
 
   // 5. The same in the running service: production runs the aggregator as a long-lived process on
@@ -335,17 +338,43 @@ interface RunFigures {
   stepMs: string;
   peakRssMiB: number;
   cpu: string;
+  /** Cassandra requests the run caused, by kind and table. */
+  requests: string;
   profile: string | null;
 }
 
 /** Runs `main.ts --once` as a child process, sampling its memory and CPU. */
 async function runAggregator(profile: boolean): Promise<RunFigures> {
   const profileDir = join(workDir, `profile-${Date.now()}`);
+  const requestsBefore = await requestsByTable();
   const child = spawnAggregator({ args: ['--once'], nodeFlags: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
   const summary = await child.nextSummary(0);
   const { code, ...measured } = await child.exit();
   if (code !== 0) throw new Error(`the aggregator run failed (exit ${code})`);
-  return { ...figuresOf(summary), ...measured, profile: profile ? summariseProfile(profileDir) : null };
+  const requestsAfter = await requestsByTable();
+  const requests = [...requestsAfter]
+    .map(([table, count]) => [table, count - (requestsBefore.get(table) ?? 0)] as const)
+    .filter(([, count]) => count > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([table, count]) => `${table} ${count}`)
+    .join('; ');
+  return { ...figuresOf(summary), ...measured, requests, profile: profile ? summariseProfile(profileDir) : null };
+}
+
+/**
+ * Requests the Cassandra node coordinated for each of the keyspace's tables since it started
+ * (`system_views.coordinator_{read,write,scan}_latency`, node-local: the local stack's one node).
+ */
+async function requestsByTable(): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const kind of ['read', 'write', 'scan']) {
+    const result = await cassandra.driver.execute(
+      `SELECT table_name, count FROM system_views.coordinator_${kind}_latency WHERE keyspace_name = ? ALLOW FILTERING`,
+      [keyspace],
+    );
+    for (const row of result.rows) counts.set(`${kind} ${String(row.get('table_name'))}`, Number(row.get('count')));
+  }
+  return counts;
 }
 
 /** A run's own figures, from its summary line. */
