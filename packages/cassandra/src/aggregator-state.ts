@@ -6,6 +6,7 @@ import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
 import type { WriteFence } from './write-fence.ts';
+import { long, numberOf } from './long-values.ts';
 
 /** One day's totals of a (url, country). */
 export type GroupDay = GroupTotals & { readonly dayMs: number };
@@ -216,22 +217,21 @@ export function createAggregatorStateRepository(
         { prepare: true },
       );
       const users: unknown = result.first()?.get('users');
-      return users === null || users === undefined ? 0 : Number(users);
+      return users === null || users === undefined ? 0 : numberOf(users);
     });
   }
 
+  const refOf = (row: cassandra.types.Row): GroupRef => ({ urlKey: row.get('url_key') as string, country: row.get('country') as string });
   const totalsOf = (row: cassandra.types.Row): GroupTotals => ({
-    urlKey: row.get('url_key') as string,
-    country: row.get('country') as string,
-    clicks: Number(row.get('clicks')),
-    timeSpentSumMs: Number(row.get('time_spent_sum_ms')),
-    timeSpentSamples: Number(row.get('time_spent_samples')),
+    ...refOf(row),
+    clicks: numberOf(row.get('clicks')),
+    timeSpentSumMs: numberOf(row.get('time_spent_sum_ms')),
+    timeSpentSamples: numberOf(row.get('time_spent_samples')),
   });
   const windowGroupOf = (row: cassandra.types.Row): WindowGroup => ({
     ...totalsOf(row),
-    uniqueUsers: Number(row.get('unique_users')),
+    uniqueUsers: numberOf(row.get('unique_users')),
   });
-  const long = (value: number): cassandra.types.Long => cassandra.types.Long.fromNumber(value);
 
   return {
     async readHour(hourMs, onlyGroups) {
@@ -264,18 +264,18 @@ export function createAggregatorStateRepository(
       const groupRows: cassandra.types.Row[] = [];
       await withClassifiedErrors(async () => {
         for await (const row of read('url_key, country, clicks, time_spent_sum_ms, time_spent_samples', 'hour_groups', selected)) {
-          if (onlyGroups === undefined || onlyGroups.has(groupKey(totalsOf(row)))) groupRows.push(row);
+          if (onlyGroups === undefined || onlyGroups.has(groupKey(refOf(row)))) groupRows.push(row);
         }
       });
       // Selected groups: the users of those the hour has (a day's other hours hold few of a run's groups, many none).
       const withUsers = selected && groupRows.map((row) => new cassandra.types.Tuple(row.get('url_key'), row.get('country')));
       if (withUsers?.length === 0) return [];
       const users = new Map<string, { chunks: number; found: { chunk: number; users: string }[] }>(
-        groupRows.map((row) => [groupKey(totalsOf(row)), { chunks: 0, found: [] }]),
+        groupRows.map((row) => [groupKey(refOf(row)), { chunks: 0, found: [] }]),
       );
       await withClassifiedErrors(async () => {
         for await (const row of read('url_key, country, chunk, users, chunks', 'hour_user_sets', withUsers)) {
-          const entry = users.get(groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string }));
+          const entry = users.get(groupKey(refOf(row)));
           if (entry === undefined) continue;
           const chunk = row.get('chunk') as number;
           if (chunk === 0) entry.chunks = (row.get('chunks') as number | null) ?? 1;
@@ -471,10 +471,10 @@ export function createAggregatorStateRepository(
       if (storedDays !== null && options.resum !== true)
         return {
           allTime: {
-            days: Number(storedDays),
-            clicks: Number(first.get('all_clicks')),
-            timeSpentSumMs: Number(first.get('all_time_spent_sum_ms')),
-            timeSpentSamples: Number(first.get('all_time_spent_samples')),
+            days: numberOf(storedDays),
+            clicks: numberOf(first.get('all_clicks')),
+            timeSpentSumMs: numberOf(first.get('all_time_spent_sum_ms')),
+            timeSpentSamples: numberOf(first.get('all_time_spent_samples')),
           },
           days,
         };

@@ -1,6 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
+import { long } from './long-values.ts';
 
 /**
  * Named leases held by one holder at a time, through lightweight transactions (Paxos, SERIAL
@@ -30,7 +31,6 @@ const lwtOptions = { prepare: true, serialConsistency: cassandra.types.consisten
 
 /** Cassandra TTLs are whole seconds; rounding up never shortens a lease. */
 const ttlSeconds = (ttlMs: number): number => Math.max(1, Math.ceil(ttlMs / 1_000));
-const long = (value: number): cassandra.types.Long => cassandra.types.Long.fromNumber(value);
 
 export function createLeaseRepository(client: CassandraClient): LeaseRepository {
   const ks = client.keyspace;

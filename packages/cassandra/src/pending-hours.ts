@@ -4,6 +4,7 @@ import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
 import type { WriteFence } from './write-fence.ts';
+import { long, numberOf } from './long-values.ts';
 
 /** An hour (or day) whose change counter is ahead of what the aggregator has done. */
 export interface PendingWindow {
@@ -41,14 +42,12 @@ export interface PendingHoursRepository {
   release(work: PendingWork, fence: WriteFence): Promise<void>;
 }
 
-const long = (value: number): cassandra.types.Long => cassandra.types.Long.fromNumber(value);
-
 export function createPendingHoursRepository(client: CassandraClient): PendingHoursRepository {
   const ks = client.keyspace;
 
   async function counters(query: string, params: unknown[], key: string): Promise<Map<number, number>> {
     const found = new Map<number, number>();
-    for await (const row of pagedRows(client, query, params)) found.set((row.get(key) as Date).getTime(), Number(row.get('changes')));
+    for await (const row of pagedRows(client, query, params)) found.set((row.get(key) as Date).getTime(), numberOf(row.get('changes')));
     return found;
   }
 
