@@ -18,6 +18,19 @@ const quietLogger = createLogger({ service: 'stack', level: 'silent' });
 
 export const KAFKA_PORT = 9092;
 
+/**
+ * A new KRaft cluster id: 16 random bytes in URL-safe base64, as Kafka's own `Uuid.randomUuid()`
+ * makes them, and like it never starting with `-`, which the storage tool's command line would
+ * read as an option (1 id in 64: the stack then failed to start). The id is also passed as
+ * `--cluster-id=<id>`, so one written by an earlier version still formats.
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 /** Kafka's nodes in a stack of `count` nodes, with their files under `stateDir`. */
 export function kafkaServer(stateDir: string, count: NodeCount): StackServer {
   // The jars are shared by every node; each node has its own data, logs and properties.
@@ -35,7 +48,7 @@ export function kafkaServer(stateDir: string, count: NodeCount): StackServer {
   /** One id for every node of the cluster, created by the first node that needs it. */
   const clusterId = (): string => {
     if (existsSync(clusterIdFile)) return readFileSync(clusterIdFile, 'utf8').trim();
-    const id = randomBytes(16).toString('base64url');
+    const id = newClusterId();
     writeFileSync(clusterIdFile, id);
     return id;
   };
@@ -71,7 +84,17 @@ export function kafkaServer(stateDir: string, count: NodeCount): StackServer {
           log(`${name}: formatting KRaft storage (cluster ${id})`);
           await runToCompletion(
             'java',
-            [...jvm(logsDir), '-cp', `${lib}/*`, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', properties, '--ignore-formatted'],
+            [
+              ...jvm(logsDir),
+              '-cp',
+              `${lib}/*`,
+              'kafka.tools.StorageTool',
+              'format',
+              `--cluster-id=${id}`,
+              '-c',
+              properties,
+              '--ignore-formatted',
+            ],
             { logFile: join(logsDir, 'format.log') },
           );
         }
