@@ -1,6 +1,10 @@
 /**
- * `npm run dlq -- [--max N] [--idle-ms MS]`: prints the dead-letter topic (KAFKA_DLQ_TOPIC, default
- * clickstream-dlq) from the beginning, one JSON record per line, then a count per reason. A record
+ * `npm run dlq -- [--max N] [--idle-ms MS] [--distinct]`: prints the dead-letter topic (KAFKA_DLQ_TOPIC,
+ * default clickstream-dlq) from the beginning, one JSON record per line, then a count per reason of
+ * the distinct source messages. Dead letters are sent at least once: ingest sends one again when it
+ * processes its batch again (after a crash, or a rebalance that moved the partition before the
+ * batch was committed). Repeats have the same source topic, partition and offset; they are counted
+ * once, and `--distinct` prints them once. A record
  * whose value or key was cut to fit is followed, on stderr (stdout stays one JSON record per line),
  * by a `# truncated:` line with the original byte
  * length and SHA-256 (to match it to its source). Reads with a throw-away consumer group, so it
@@ -12,11 +16,13 @@ import { DEAD_LETTER_KEY_MAX_BYTES, DEAD_LETTER_VALUE_MAX_BYTES } from '@clickst
 import { createKafkaClient, startBatchConsumer } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 
-const { values } = parseArgs({ options: { max: { type: 'string' }, 'idle-ms': { type: 'string', default: '5000' } } });
+const { values } = parseArgs({
+  options: { max: { type: 'string' }, 'idle-ms': { type: 'string', default: '5000' }, distinct: { type: 'boolean', default: false } },
+});
 const max = values.max === undefined ? Infinity : Number(values.max);
 const idleMs = Number(values['idle-ms']);
 if (!(max > 0) || !(idleMs > 0)) {
-  console.error('usage: npm run dlq -- [--max N] [--idle-ms MS]   (N and MS positive numbers)');
+  console.error('usage: npm run dlq -- [--max N] [--idle-ms MS] [--distinct]   (N and MS positive numbers)');
   process.exit(2);
 }
 const topic = process.env.KAFKA_DLQ_TOPIC || 'clickstream-dlq';
@@ -37,6 +43,12 @@ function parseRecord(text: string): Record | null {
   }
 }
 
+/** The source message of a dead letter (`topic/partition@offset`), or undefined when the record does not say. */
+function sourceOf(record: Record | null): string | undefined {
+  if (record === null || record.source_offset === undefined) return undefined;
+  return JSON.stringify([record.source_topic, record.source_partition, record.source_offset]);
+}
+
 /** One line saying what was cut: the source offset, the original sizes and their SHA-256. */
 function truncationNote(record: Record): string {
   const parts = [`# truncated: ${String(record.source_topic)}/${String(record.source_partition)}@${String(record.source_offset)}`];
@@ -51,7 +63,10 @@ function truncationNote(record: Record): string {
   return parts.join('; ');
 }
 
+/** Distinct dead letters per reason; the source messages seen; records that repeat one of them. */
 const reasons = new Map<string, number>();
+const seen = new Set<string>();
+let repeated = 0;
 let printed = 0;
 let finish!: () => void;
 const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -67,11 +82,18 @@ try {
         if (printed >= max) break;
         const text = message.value?.toString('utf8') ?? 'null';
         const record = parseRecord(text);
+        printed += 1;
+        const source = sourceOf(record);
+        if (source !== undefined && seen.has(source)) {
+          repeated += 1;
+          if (values.distinct) continue;
+        } else {
+          if (source !== undefined) seen.add(source);
+          const reason = typeof record?.reason === 'string' ? record.reason : 'unknown';
+          reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        }
         console.log(text);
         if (record?.value_truncated === true || record?.key_truncated === true) console.error(truncationNote(record));
-        const reason = typeof record?.reason === 'string' ? record.reason : 'unknown';
-        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-        printed += 1;
       }
       if (printed >= max) finish();
       else idle = setTimeout(finish, idleMs);
@@ -92,6 +114,8 @@ try {
 await finished;
 clearTimeout(idle);
 await consumer.stop();
+const distinct = [...reasons.values()].reduce((sum, n) => sum + n, 0);
 console.error(
-  `dlq: ${printed} dead letter(s) in ${topic}${reasons.size > 0 ? `: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')}` : ''}`,
+  `dlq: ${printed} dead letter(s) in ${topic}, ${distinct} distinct${reasons.size > 0 ? `: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')}` : ''}` +
+    (repeated > 0 ? `; ${repeated} repeated${values.distinct ? ' (not printed)' : ''} (the same source message sent again)` : ''),
 );

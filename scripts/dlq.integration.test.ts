@@ -1,0 +1,77 @@
+/**
+ * `npm run dlq` on a real dead-letter topic: every record printed, and the counts per reason
+ * taken over distinct source messages (ingest sends a dead letter again when it processes its
+ * batch again after a crash or a rebalance).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/kafka';
+import { stackEnv, testKafka, uniqueSuffix } from '../test/support/stack-clients.ts';
+
+const topic = `dlq-script-${uniqueSuffix()}`;
+
+/** A dead letter of `clickstream` partition 0 at `offset`, as ingest writes it. */
+const deadLetter = (offset: number, reason: string): string =>
+  JSON.stringify({
+    value: `bad ${offset}`,
+    encoding: 'utf8',
+    source_topic: 'clickstream',
+    source_partition: 0,
+    source_offset: String(offset),
+    reason,
+    message: 'test',
+    failed_at: '2026-11-26T00:00:00.000Z',
+  });
+
+function runDlq(...args: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string }> {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'scripts/dlq.ts', '--idle-ms', '2000', ...args], {
+    env: { ...process.env, KAFKA_BROKERS: stackEnv.KAFKA_BROKERS, KAFKA_DLQ_TOPIC: topic },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) =>
+    child.once('close', (code) => resolve({ code, stdout: stdout.split('\n').filter((line) => line !== ''), stderr })),
+  );
+}
+
+before(async () => {
+  const kafka = testKafka();
+  await ensureTopics(kafka, [{ topic, partitions: 1 }]);
+  const producer = await createMessageProducer(kafka);
+  try {
+    await producer.send(topic, [
+      { key: 'a', value: deadLetter(1, 'invalid_json') },
+      { key: 'b', value: deadLetter(2, 'missing_field') },
+      // Offset 1 again: its batch was processed a second time.
+      { key: 'a', value: deadLetter(1, 'invalid_json') },
+      { key: null, value: 'not a dead letter' },
+    ]);
+  } finally {
+    await producer.disconnect();
+  }
+});
+
+after(async () => {
+  await deleteTopics(testKafka(), [topic]);
+});
+
+test('when a dead letter was sent twice, then every record is printed and the counts are of distinct source messages', async () => {
+  const { code, stdout, stderr } = await runDlq();
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.length, 4, 'every record of the topic, repeats included');
+  assert.match(stderr, /4 dead letter\(s\) in \S+, 3 distinct: invalid_json 1, missing_field 1, unknown 1; 1 repeated/);
+});
+
+test('when --distinct is given, then a repeated dead letter is printed once', async () => {
+  const { code, stdout, stderr } = await runDlq('--distinct');
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(
+    stdout.map((line) => (line.startsWith('{') ? (JSON.parse(line) as { source_offset: string }).source_offset : line)),
+    ['1', '2', 'not a dead letter'],
+  );
+  assert.match(stderr, /3 distinct: invalid_json 1, missing_field 1, unknown 1; 1 repeated \(not printed\)/);
+});
