@@ -25,7 +25,7 @@ const deadLetter = (offset: number, reason: string): string =>
   });
 
 function runDlq(...args: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string }> {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'scripts/dlq.ts', '--idle-ms', '2000', ...args], {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'scripts/dlq.ts', ...args], {
     env: { ...process.env, KAFKA_BROKERS: stackEnv.KAFKA_BROKERS, KAFKA_DLQ_TOPIC: topic },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

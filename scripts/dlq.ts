@@ -9,7 +9,7 @@
  * by a `# truncated:` line with the original byte
  * length and SHA-256 (to match it to its source). Reads with a throw-away consumer group, so it
  * never moves the offsets of any service. Stops after `--max` records or when nothing new arrived
- * for `--idle-ms` (default 5000).
+ * for `--idle-ms` (default 5000) since it joined its group; exits 1 when it cannot join in 60 s.
  */
 import { parseArgs } from 'node:util';
 import { DEAD_LETTER_KEY_MAX_BYTES, DEAD_LETTER_VALUE_MAX_BYTES } from '@clickstream/events';
@@ -26,6 +26,8 @@ if (!(max > 0) || !(idleMs > 0)) {
   process.exit(2);
 }
 const topic = process.env.KAFKA_DLQ_TOPIC || 'clickstream-dlq';
+/** How long the reader may take to join its group before the read gives up. */
+const JOIN_WAIT_MS = 60_000;
 const brokers = (process.env.KAFKA_BROKERS || 'localhost:9092').split(',');
 const kafka = createKafkaClient(
   { brokers, clientId: 'clickstream-dlq-reader', retries: 2 },
@@ -70,12 +72,24 @@ let repeated = 0;
 let printed = 0;
 let finish!: () => void;
 const finished = new Promise<void>((resolve) => (finish = resolve));
-let idle = setTimeout(finish, idleMs * 3);
+// The idle wait starts once the reader joined its group: a slow join must not end the read early.
+let joined = false;
+let idle = setTimeout(() => {
+  console.error(`dlq: no partition of ${topic} assigned after ${JOIN_WAIT_MS / 1000} s`);
+  process.exitCode = 1;
+  finish();
+}, JOIN_WAIT_MS);
 let consumer: Awaited<ReturnType<typeof startBatchConsumer>>;
 try {
   consumer = await startBatchConsumer(kafka, {
     groupId: `clickstream-dlq-reader-${process.pid}-${Date.now()}`,
     topic,
+    onAssignment: () => {
+      if (joined) return;
+      joined = true;
+      clearTimeout(idle);
+      idle = setTimeout(finish, idleMs);
+    },
     handleBatch: (batch) => {
       clearTimeout(idle);
       for (const message of batch.messages) {
