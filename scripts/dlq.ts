@@ -45,7 +45,7 @@ function parseRecord(text: string): Record | null {
   }
 }
 
-/** The source message of a dead letter (`topic/partition@offset`), or undefined when the record does not say. */
+/** A key of the source message of a dead letter (its topic, partition and offset), or undefined when the record does not say. */
 function sourceOf(record: Record | null): string | undefined {
   if (record === null || record.source_offset === undefined) return undefined;
   return JSON.stringify([record.source_topic, record.source_partition, record.source_offset]);
@@ -65,11 +65,11 @@ function truncationNote(record: Record): string {
   return parts.join('; ');
 }
 
-/** Distinct dead letters per reason; the source messages seen; records that repeat one of them. */
+/** Distinct dead letters per reason; the source messages seen; records that repeat one of them; records read. */
 const reasons = new Map<string, number>();
 const seen = new Set<string>();
 let repeated = 0;
-let printed = 0;
+let read = 0;
 let finish!: () => void;
 const finished = new Promise<void>((resolve) => (finish = resolve));
 // The idle wait starts once the reader joined its group: a slow join must not end the read early.
@@ -93,10 +93,10 @@ try {
     handleBatch: (batch) => {
       clearTimeout(idle);
       for (const message of batch.messages) {
-        if (printed >= max) break;
+        if (read >= max) break;
         const text = message.value?.toString('utf8') ?? 'null';
         const record = parseRecord(text);
-        printed += 1;
+        read += 1;
         const source = sourceOf(record);
         if (source !== undefined && seen.has(source)) {
           repeated += 1;
@@ -109,7 +109,7 @@ try {
         console.log(text);
         if (record?.value_truncated === true || record?.key_truncated === true) console.error(truncationNote(record));
       }
-      if (printed >= max) finish();
+      if (read >= max) finish();
       else idle = setTimeout(finish, idleMs);
       return Promise.resolve();
     },
@@ -130,6 +130,6 @@ clearTimeout(idle);
 await consumer.stop();
 const distinct = [...reasons.values()].reduce((sum, n) => sum + n, 0);
 console.error(
-  `dlq: ${printed} dead letter(s) in ${topic}, ${distinct} distinct${reasons.size > 0 ? `: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')}` : ''}` +
+  `dlq: ${read} dead letter(s) in ${topic}, ${distinct} distinct${reasons.size > 0 ? `: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')}` : ''}` +
     (repeated > 0 ? `; ${repeated} repeated${values.distinct ? ' (not printed)' : ''} (the same source message sent again)` : ''),
 );
