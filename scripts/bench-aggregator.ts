@@ -29,7 +29,10 @@
  *    with the aggregator's document of the same (granularity, window, url, country).
  * 4. incremental: E more clicks in the latest hour, then one more `--once` run: duration,
  *    documents re-indexed, and groups changed (documents whose numbers or final flag differ
- *    from before the run, read back from Elasticsearch).
+ *    from before the run, read back from Elasticsearch). Then E more in the latest hour's second
+ *    half only, and another run: only that hour is pending (no earlier hour's look-ahead changed),
+ *    as in every run of an hour's second half.
+ * 5. three more rounds of E clicks in the running service (its schedule every 2 s).
  *
  * Brings the local stack up when it is not up (and stops it again); drops its keyspace and index
  * unless `--keep`.
@@ -41,6 +44,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createClickGenerator } from '@clickstream/clickgen';
+import { SESSION_GAP_MS } from '@clickstream/metrics';
 import type { GeneratedMessage } from '@clickstream/clickgen';
 import { createEventsRepository, createPendingHoursRepository, ensureSchema } from '@clickstream/cassandra';
 import type { ClickMessage, EnrichedClick } from '@clickstream/events';
@@ -239,15 +243,18 @@ try {
   if (pysparkS !== null) figure('ratio aggregator full run / pyspark (target <= 0.8)', (full.runMs / 1000 / pysparkS).toFixed(2));
 
   // 4. +extra clicks in the latest hour, incremental run (in the CSV too, for a later `--reuse`, which adds others).
-  /** `extra` more clicks in the latest hour, in the keyspace and the CSV (a later `--reuse` adds others). */
-  const addClicks = async (seedOffset: number): Promise<number> => {
+  /**
+   * `extra` more clicks in the latest hour (from `fromMs` into it), in the keyspace and the CSV (a
+   * later `--reuse` adds others).
+   */
+  const addClicks = async (seedOffset: number, fromMs = 0): Promise<number> => {
     csv = createWriteStream(csvPath, { flags: 'a' });
     const stored = await storeMessages(
       createClickGenerator({
         seed: values.reuse ? seed + seedOffset + Date.now() : seed + seedOffset,
         count: extra,
-        startMs: latestHourMs,
-        spanMs: HOUR_MS,
+        startMs: latestHourMs + fromMs,
+        spanMs: HOUR_MS - fromMs,
         nowMs: Date.now() + HOUR_MS,
       }),
     );
@@ -270,6 +277,20 @@ try {
   figure('incremental: CPU seconds (aggregator / cassandra / elasticsearch)', incremental.cpu);
   figure('incremental: Cassandra requests by table', incremental.requests);
   if (incremental.profile) figure('incremental: aggregator CPU by where it went (ms, V8 profile)', incremental.profile);
+
+  // 4b. The same with the clicks in the latest hour's second half only: they are no earlier hour's
+  //     30-minute look-ahead, so only the latest hour is pending. That is every run of the second half
+  //     of an hour; the runs of its first half also recompute the hour before (step 4's case).
+  const addedLate = await addClicks(3, SESSION_GAP_MS);
+  const lateOnly = await runAggregator(false);
+  figure('incremental, latest hour only: clicks added (in its second half)', addedLate);
+  figure('incremental, latest hour only: duration (the run, from its log line)', `${seconds(lateOnly.runMs)} s`);
+  figure('incremental, latest hour only: windows recomputed', lateOnly.windows);
+  figure('incremental, latest hour only: documents written', JSON.stringify(lateOnly.documents));
+  figure('incremental, latest hour only: wall time by step (ms)', lateOnly.stepMs);
+  figure('incremental, latest hour only: peak RSS (VmHWM)', `${lateOnly.peakRssMiB.toFixed(0)} MiB`);
+  figure('incremental, latest hour only: CPU seconds (aggregator / cassandra / elasticsearch)', lateOnly.cpu);
+  figure('incremental, latest hour only: Cassandra requests by table', lateOnly.requests);
 
   // 5. The same in the running service: production runs the aggregator as a long-lived process on
   //    its schedule, so every run after its first is made by code V8 has already compiled. The
@@ -336,6 +357,8 @@ interface RunFigures {
   wallMs: number;
   documents: unknown;
   stepMs: string;
+  /** Windows the run recomputed, by granularity. */
+  windows: string;
   peakRssMiB: number;
   cpu: string;
   /** Cassandra requests the run caused, by kind and table. */
@@ -378,8 +401,13 @@ async function requestsByTable(): Promise<Map<string, number>> {
 }
 
 /** A run's own figures, from its summary line. */
-function figuresOf(summary: Record<string, unknown>): Pick<RunFigures, 'runMs' | 'documents' | 'stepMs'> {
-  return { runMs: Number(summary.durationMs), documents: summary.documents, stepMs: JSON.stringify(summary.stepMs ?? null) };
+function figuresOf(summary: Record<string, unknown>): Pick<RunFigures, 'runMs' | 'documents' | 'stepMs' | 'windows'> {
+  return {
+    runMs: Number(summary.durationMs),
+    documents: summary.documents,
+    stepMs: JSON.stringify(summary.stepMs ?? null),
+    windows: JSON.stringify(summary.windows ?? null),
+  };
 }
 
 /**
