@@ -44,12 +44,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createClickGenerator } from '@clickstream/clickgen';
-import { SESSION_GAP_MS } from '@clickstream/metrics';
 import type { GeneratedMessage } from '@clickstream/clickgen';
 import { createEventsRepository, createPendingHoursRepository, ensureSchema } from '@clickstream/cassandra';
 import type { ClickMessage, EnrichedClick } from '@clickstream/events';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
 import { createElasticsearchClient } from '@clickstream/elasticsearch';
+import { SESSION_GAP_MS } from '@clickstream/metrics';
 import { AGGREGATOR_NODE_OPTIONS } from '../services/aggregator/src/node-flags.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { readAllMetricDocuments } from '../test/e2e/metric-comparison.ts';
@@ -227,14 +227,8 @@ try {
   // 2. Full run on the fresh keyspace and index.
   figure('load average before the full run', load());
   const full = await runAggregator(values.profile);
-  figure('full run: duration (the run, from its log line)', `${seconds(full.runMs)} s`);
+  runFigures('full run', full);
   figure('full run: process wall time (start-up, schema, template, run, exit)', `${seconds(full.wallMs)} s`);
-  figure('full run: documents written', JSON.stringify(full.documents));
-  figure('full run: wall time by step (ms)', full.stepMs);
-  figure('full run: peak RSS (VmHWM)', `${full.peakRssMiB.toFixed(0)} MiB`);
-  figure('full run: CPU seconds (aggregator / cassandra / elasticsearch)', full.cpu);
-  figure('full run: Cassandra requests by table', full.requests);
-  if (full.profile) figure('full run: aggregator CPU by where it went (ms, V8 profile)', full.profile);
   const before = await snapshot();
   figure('documents in the index after the full run', before.size);
 
@@ -269,14 +263,8 @@ try {
   for (const [key, value] of after) if (before.get(key) !== value) changed += 1;
   for (const key of before.keys()) if (!after.has(key)) changed += 1;
   figure('incremental: clicks added', added);
-  figure('incremental: duration (the run, from its log line)', `${seconds(incremental.runMs)} s`);
-  figure('incremental: documents written', JSON.stringify(incremental.documents));
-  figure('incremental: wall time by step (ms)', incremental.stepMs);
+  runFigures('incremental', incremental);
   figure('incremental: groups changed (documents whose numbers or final flag differ)', changed);
-  figure('incremental: peak RSS (VmHWM)', `${incremental.peakRssMiB.toFixed(0)} MiB`);
-  figure('incremental: CPU seconds (aggregator / cassandra / elasticsearch)', incremental.cpu);
-  figure('incremental: Cassandra requests by table', incremental.requests);
-  if (incremental.profile) figure('incremental: aggregator CPU by where it went (ms, V8 profile)', incremental.profile);
 
   // 4b. The same with the clicks in the latest hour's second half only: they are no earlier hour's
   //     30-minute look-ahead, so only the latest hour is pending. That is every run of the second half
@@ -284,13 +272,7 @@ try {
   const addedLate = await addClicks(3, SESSION_GAP_MS);
   const lateOnly = await runAggregator(false);
   figure('incremental, latest hour only: clicks added (in its second half)', addedLate);
-  figure('incremental, latest hour only: duration (the run, from its log line)', `${seconds(lateOnly.runMs)} s`);
-  figure('incremental, latest hour only: windows recomputed', lateOnly.windows);
-  figure('incremental, latest hour only: documents written', JSON.stringify(lateOnly.documents));
-  figure('incremental, latest hour only: wall time by step (ms)', lateOnly.stepMs);
-  figure('incremental, latest hour only: peak RSS (VmHWM)', `${lateOnly.peakRssMiB.toFixed(0)} MiB`);
-  figure('incremental, latest hour only: CPU seconds (aggregator / cassandra / elasticsearch)', lateOnly.cpu);
-  figure('incremental, latest hour only: Cassandra requests by table', lateOnly.requests);
+  runFigures('incremental, latest hour only', lateOnly);
 
   // 5. The same in the running service: production runs the aggregator as a long-lived process on
   //    its schedule, so every run after its first is made by code V8 has already compiled. The
@@ -364,6 +346,18 @@ interface RunFigures {
   /** Cassandra requests the run caused, by kind and table. */
   requests: string;
   profile: string | null;
+}
+
+/** Prints what a `--once` run measured, each figure under `label`. */
+function runFigures(label: string, run: RunFigures): void {
+  figure(`${label}: duration (the run, from its log line)`, `${seconds(run.runMs)} s`);
+  figure(`${label}: windows recomputed`, run.windows);
+  figure(`${label}: documents written`, JSON.stringify(run.documents));
+  figure(`${label}: wall time by step (ms)`, run.stepMs);
+  figure(`${label}: peak RSS (VmHWM)`, `${run.peakRssMiB.toFixed(0)} MiB`);
+  figure(`${label}: CPU seconds (aggregator / cassandra / elasticsearch)`, run.cpu);
+  figure(`${label}: Cassandra requests by table`, run.requests);
+  if (run.profile) figure(`${label}: aggregator CPU by where it went (ms, V8 profile)`, run.profile);
 }
 
 /** Runs `main.ts --once` as a child process, sampling its memory and CPU. */

@@ -45,15 +45,19 @@ function parseRecord(text: string): Record | null {
   }
 }
 
-/** A key of the source message of a dead letter (its topic, partition and offset), or undefined when the record does not say. */
+/** Where a dead letter came from: `topic/partition@offset` (Kafka topic names hold neither `/` nor `@`). */
+function sourceLabel(record: Record): string {
+  return `${String(record.source_topic)}/${String(record.source_partition)}@${String(record.source_offset)}`;
+}
+
+/** The source message of a dead letter, or undefined when the record does not say. */
 function sourceOf(record: Record | null): string | undefined {
-  if (record === null || record.source_offset === undefined) return undefined;
-  return JSON.stringify([record.source_topic, record.source_partition, record.source_offset]);
+  return record === null || record.source_offset === undefined ? undefined : sourceLabel(record);
 }
 
 /** One line saying what was cut: the source offset, the original sizes and their SHA-256. */
 function truncationNote(record: Record): string {
-  const parts = [`# truncated: ${String(record.source_topic)}/${String(record.source_partition)}@${String(record.source_offset)}`];
+  const parts = [`# truncated: ${sourceLabel(record)}`];
   if (record.value_truncated === true) {
     parts.push(
       `value was ${String(record.value_bytes)} bytes (first <= ${DEAD_LETTER_VALUE_MAX_BYTES} kept), sha256 ${String(record.value_sha256)}`,
