@@ -34,7 +34,8 @@ function runDlq(...args: string[]): Promise<{ code: number | null; stdout: strin
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   return new Promise((resolve) =>
-    child.once('close', (code) => resolve({ code, stdout: stdout.split('\n').filter((line) => line !== ''), stderr })),
+    // One line per record printed (an empty record prints an empty line).
+    child.once('close', (code) => resolve({ code, stdout: stdout.split('\n').slice(0, -1), stderr })),
   );
 }
 
@@ -49,6 +50,10 @@ before(async () => {
       // Offset 1 again: its batch was processed a second time.
       { key: 'a', value: deadLetter(1, 'invalid_json') },
       { key: null, value: 'not a dead letter' },
+      // Not UTF-8, empty, and JSON that is not an object: printed, counted as unknown, never merged.
+      { key: null, value: Buffer.from([0xff, 0xfe, 0x00, 0x9f]) },
+      { key: null, value: '' },
+      { key: null, value: '[1]' },
     ]);
   } finally {
     await producer.disconnect();
@@ -62,8 +67,8 @@ after(async () => {
 test('when a dead letter was sent twice, then every record is printed and the counts are of distinct source messages', async () => {
   const { code, stdout, stderr } = await runDlq();
   assert.equal(code, 0, stderr);
-  assert.equal(stdout.length, 4, 'every record of the topic, repeats included');
-  assert.match(stderr, /4 dead letter\(s\) in \S+, 3 distinct: invalid_json 1, missing_field 1, unknown 1; 1 repeated/);
+  assert.equal(stdout.length, 7, 'every record of the topic, repeats included');
+  assert.match(stderr, /7 dead letter\(s\) in \S+, 6 distinct: invalid_json 1, missing_field 1, unknown 4; 1 repeated/);
 });
 
 test('when --distinct is given, then a repeated dead letter is printed once', async () => {
@@ -71,7 +76,7 @@ test('when --distinct is given, then a repeated dead letter is printed once', as
   assert.equal(code, 0, stderr);
   assert.deepEqual(
     stdout.map((line) => (line.startsWith('{') ? (JSON.parse(line) as { source_offset: string }).source_offset : line)),
-    ['1', '2', 'not a dead letter'],
+    ['1', '2', 'not a dead letter', '\uFFFD\uFFFD\u0000\uFFFD', '', '[1]'],
   );
-  assert.match(stderr, /3 distinct: invalid_json 1, missing_field 1, unknown 1; 1 repeated \(not printed\)/);
+  assert.match(stderr, /6 distinct: invalid_json 1, missing_field 1, unknown 4; 1 repeated \(not printed\)/);
 });
