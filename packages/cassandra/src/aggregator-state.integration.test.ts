@@ -83,6 +83,37 @@ test('when an hour is read for some groups only, then exactly those groups come 
   assert.deepEqual(plain(await state.readHour(hour, many)), plain(wanted), 'past the IN-list limit: the whole hour, filtered');
 });
 
+test('when a day is read for some groups only, then exactly those groups come back, from few or many groups', async () => {
+  const dayMs = DAY + 5 * 86_400_000;
+  const dayGroup = (i: number): WindowGroup => ({
+    urlKey: `/d${i}`,
+    country: i % 2 === 0 ? 'FR' : 'US',
+    clicks: i + 1,
+    timeSpentSumMs: 7 * i,
+    timeSpentSamples: i,
+    uniqueUsers: 1,
+  });
+  // In the partition's order (url, then country), as a read gives them.
+  const groups = Array.from({ length: 30 }, (_, i) => dayGroup(i)).sort((a, b) => (a.urlKey < b.urlKey ? -1 : 1));
+  await state.replaceDay(dayMs, groups, [], nextFence());
+  const wanted = groups.filter((g) => ['/d3', '/d7', '/d20'].includes(g.urlKey));
+  const keys = new Set(wanted.map((g) => JSON.stringify([g.urlKey, g.country])));
+  keys.add(JSON.stringify(['/absent', 'FR']));
+  assert.deepEqual(await state.readDay(dayMs, keys), wanted);
+  assert.deepEqual(await state.readDay(dayMs, new Set()), []);
+  assert.deepEqual(await state.readDay(dayMs + 86_400_000, keys), [], 'a day without state');
+  assert.deepEqual(await state.readDay(dayMs), groups, 'no filter: the whole day');
+  const several = Array.from({ length: 1_200 }, (_, i) => JSON.stringify([`/other${i}`, 'US']));
+  const wantedKeys = [...keys];
+  several.splice(0, 0, wantedKeys[0] ?? '');
+  several.splice(700, 0, wantedKeys[1] ?? '');
+  several.push(...wantedKeys.slice(2));
+  assert.deepEqual(await state.readDay(dayMs, new Set(several)), wanted, 'within the IN-list limit, several lists');
+  const many = new Set(Array.from({ length: 6_000 }, (_, i) => JSON.stringify([`/other${i}`, 'FR'])));
+  for (const key of keys) many.add(key);
+  assert.deepEqual(await state.readDay(dayMs, many), wanted, 'past the IN-list limit: the whole day, filtered');
+});
+
 test('when users are added to an all-time set, then only new ones count, replays count nobody twice, and the count is one stored number', async () => {
   const group = { urlKey: '/all', country: 'FR' };
   assert.equal(await state.countAllTimeUsers(group), 0);

@@ -34,8 +34,8 @@ export interface AggregatorStateRepository {
   readHourTotals(hourMs: number): Promise<WindowGroup[]>;
   /** Replaces the hour's state by `next` (`previous` is what {@link readHour} gave). */
   replaceHour(hourMs: number, next: readonly HourGroup[], previous: readonly HourGroup[], fence: WriteFence): Promise<void>;
-  /** Every group of the day. */
-  readDay(dayMs: number): Promise<WindowGroup[]>;
+  /** Every group of the day, or only those of `onlyGroups` (group keys) it has. */
+  readDay(dayMs: number, onlyGroups?: ReadonlySet<string>): Promise<WindowGroup[]>;
   /** Replaces the day's groups (its day partition, in size-bounded batches); the per-(url, country) totals are {@link replaceGroupDays}'. */
   replaceDay(dayMs: number, next: readonly WindowGroup[], previous: readonly WindowGroup[], fence: WriteFence): Promise<void>;
   /**
@@ -97,11 +97,23 @@ interface Statement {
 
 /** Candidates looked up per IN query, and new users written per batch (batches stay far below the 50 KiB default fail threshold). */
 const LOOKUP_CHUNK = 500;
-/** Up to this many groups, {@link AggregatorStateRepository.readHour} reads only their rows (IN lists); past it, the whole hour. */
+/** Up to this many groups, {@link AggregatorStateRepository.readHour} and `readDay` read only their rows (IN lists); past it, the whole partition. */
 const SELECTED_GROUPS_MAX = 5_000;
 const BATCH_BYTES = 24 * 1024;
 /** Statements per unlogged batch at most (with {@link BATCH_BYTES}). */
 const BATCH_STATEMENTS = 250;
+
+/**
+ * The (url_key, country) tuples of a few groups (by group key), for IN lists; `undefined` for all
+ * groups, or for more than {@link SELECTED_GROUPS_MAX} (the whole partition is read, filtered by the caller).
+ */
+function selectedGroups(onlyGroups: ReadonlySet<string> | undefined): cassandra.types.Tuple[] | undefined {
+  if (onlyGroups === undefined || onlyGroups.size > SELECTED_GROUPS_MAX) return undefined;
+  return [...onlyGroups].map((key) => {
+    const [urlKey, country] = JSON.parse(key) as [string, string];
+    return new cassandra.types.Tuple(urlKey, country);
+  });
+}
 
 /** Characters of user ids per stored chunk of an hour group's users (a chunk fits a batch far below the 50 KiB fail threshold). */
 const CHUNK_CHARS = 16 * 1024;
@@ -209,6 +221,24 @@ export function createAggregatorStateRepository(
     });
   }
 
+  /**
+   * The rows of one partition of a table keyed by (url_key, country) within it: only the `selected`
+   * groups' (IN lists), or all of them.
+   */
+  async function* groupRowsOf(
+    from: { table: string; columns: string; partition: readonly [column: string, value: Date] },
+    selected: readonly cassandra.types.Tuple[] | undefined,
+  ): AsyncGenerator<cassandra.types.Row> {
+    const [column, value] = from.partition;
+    const query = `SELECT ${from.columns} FROM ${ks}.${from.table} WHERE ${column} = ?`;
+    if (selected === undefined) {
+      yield* pagedRows(client, query, [value]);
+      return;
+    }
+    for (let start = 0; start < selected.length; start += LOOKUP_CHUNK)
+      yield* pagedRows(client, `${query} AND (url_key, country) IN ?`, [value, selected.slice(start, start + LOOKUP_CHUNK)]);
+  }
+
   async function countAllTimeUsers(group: GroupRef): Promise<number> {
     return withClassifiedErrors(async () => {
       const result = await client.driver.execute(
@@ -237,30 +267,9 @@ export function createAggregatorStateRepository(
     async readHour(hourMs, onlyGroups) {
       const hour = new Date(hourMs);
       if (onlyGroups !== undefined && onlyGroups.size === 0) return [];
-      // A few groups: only their rows, by (url_key, country) IN lists; many: the whole partition, filtered here.
-      const selected =
-        onlyGroups !== undefined && onlyGroups.size <= SELECTED_GROUPS_MAX
-          ? [...onlyGroups].map((key) => {
-              const [urlKey, country] = JSON.parse(key) as [string, string];
-              return new cassandra.types.Tuple(urlKey, country);
-            })
-          : undefined;
-      const read = async function* (
-        columns: string,
-        table: string,
-        selected: cassandra.types.Tuple[] | undefined,
-      ): AsyncGenerator<cassandra.types.Row> {
-        if (selected === undefined) {
-          yield* pagedRows(client, `SELECT ${columns} FROM ${ks}.${table} WHERE hour = ?`, [hour]);
-          return;
-        }
-        for (let start = 0; start < selected.length; start += LOOKUP_CHUNK) {
-          yield* pagedRows(client, `SELECT ${columns} FROM ${ks}.${table} WHERE hour = ? AND (url_key, country) IN ?`, [
-            hour,
-            selected.slice(start, start + LOOKUP_CHUNK),
-          ]);
-        }
-      };
+      const selected = selectedGroups(onlyGroups);
+      const read = (columns: string, table: string, only: cassandra.types.Tuple[] | undefined) =>
+        groupRowsOf({ table, columns, partition: ['hour', hour] }, only);
       const groupRows: cassandra.types.Row[] = [];
       await withClassifiedErrors(async () => {
         for await (const row of read('url_key, country, clicks, time_spent_sum_ms, time_spent_samples', 'hour_groups', selected)) {
@@ -356,12 +365,20 @@ export function createAggregatorStateRepository(
       await executeInPartitionBatches(statements());
     },
 
-    async readDay(dayMs) {
-      const found = await rows(
-        `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.day_groups WHERE day = ?`,
-        [new Date(dayMs)],
-      );
-      return found.map(windowGroupOf);
+    async readDay(dayMs, onlyGroups) {
+      if (onlyGroups !== undefined && onlyGroups.size === 0) return [];
+      const columns = 'url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users';
+      const found: WindowGroup[] = [];
+      await withClassifiedErrors(async () => {
+        for await (const row of groupRowsOf(
+          { table: 'day_groups', columns, partition: ['day', new Date(dayMs)] },
+          selectedGroups(onlyGroups),
+        )) {
+          const group = windowGroupOf(row);
+          if (onlyGroups === undefined || onlyGroups.has(groupKey(group))) found.push(group);
+        }
+      });
+      return found;
     },
 
     async replaceDay(dayMs, next, previous, fence) {

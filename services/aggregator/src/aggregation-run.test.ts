@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
+import { HOUR_MS, hoursAffectedBy, metricDocumentId } from '@clickstream/metrics';
 import type { MetricEvent } from '@clickstream/metrics';
 import { hourChains, movedSums, runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
@@ -168,19 +168,51 @@ await test('runAggregation', async (t) => {
     assert.equal(indexedIds(store.indexer.writes).length, 3);
   });
 
-  await t.test("when a stored group and a new one change, then only the new one's all-time totals are looked for as new", async () => {
-    const { store, deps, grant } = await runThenAdd([click('e1', 'u1', '/a', 1)], [click('e2', 'u2', '/a', 5), click('e3', 'u3', '/b', 6)]);
-    const asked: string[] = [];
-    const state: typeof store.state = {
-      ...store.state,
-      readGroupTotals: (group, daysMs, options) => {
-        asked.push(`${group.urlKey} ${options?.probablyNew}`);
-        return store.state.readGroupTotals(group, daysMs, options);
-      },
-    };
-    await runAggregation({ ...deps, state }, grant());
-    assert.deepEqual(asked.sort(), ['/a false', '/b true']);
-  });
+  await t.test(
+    "when a stored group and a new one change, then only the stored one's all-time totals are read (a group without users has none)",
+    async () => {
+      const { store, deps, grant, events } = await runThenAdd(
+        [click('e1', 'u1', '/a', 1), click('e4', 'u4', '/c', 2)],
+        [click('e2', 'u2', '/a', 5), click('e3', 'u3', '/b', 6), click('e5', 'u5', '/c', 1_500)],
+      );
+      const asked: string[] = [];
+      const state: typeof store.state = {
+        ...store.state,
+        readGroupTotals: (group, daysMs, options) => {
+          asked.push(`${group.urlKey} ${options?.probablyNew}`);
+          return store.state.readGroupTotals(group, daysMs, options);
+        },
+      };
+      await runAggregation({ ...deps, state }, grant());
+      // /c changes on a day it was not in (looked for as new), but has users: it is read.
+      assert.deepEqual(asked.sort(), ['/a false', '/c true']);
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    "when a run dies after adding a new group's users but before its day totals, then the next run reads them and the numbers stay exact",
+    async () => {
+      const { store, deps, grant, events } = await runThenAdd([click('e1', 'u1', '/a', 1)], [click('e2', 'u2', '/b', 5)]);
+      const dying: typeof store.state = {
+        ...store.state,
+        replaceGroupDays: () => Promise.reject(new Error('killed')),
+      };
+      await assert.rejects(runAggregation({ ...deps, state: dying }, grant()), /killed/);
+      assert.ok(store.log.includes('all-time users /b'), 'the users were added before the crash');
+      const asked: string[] = [];
+      const state: typeof store.state = {
+        ...store.state,
+        readGroupTotals: (group, daysMs, options) => {
+          asked.push(group.urlKey);
+          return store.state.readGroupTotals(group, daysMs, options);
+        },
+      };
+      await runAggregation({ ...deps, state }, grant());
+      assert.deepEqual(asked, ['/b'], 'a group with stored users is read, even when nothing else of it is stored');
+      await assertSameAsOneRun(store, events);
+    },
+  );
 
   await t.test(
     'when the stored all-time sums are impossible, then they are summed again from the days and the documents stay exact',
@@ -455,13 +487,59 @@ await test('runAggregation', async (t) => {
       ];
       const { store, deps, grant, events } = await runThenAdd(early, [click('l1', 'u9', '/a', 50)]);
       const { state, filters } = recordingRollUpReads(store);
+      const dayReads: string[][] = [];
       const marksBefore = store.log.length;
-      await runAggregation({ ...deps, state }, grant());
+      await runAggregation(
+        {
+          ...deps,
+          state: {
+            ...state,
+            readDay: (dayMs, onlyGroups) => {
+              dayReads.push(onlyGroups === undefined ? ['(whole day)'] : [...onlyGroups].sort());
+              return state.readDay(dayMs, onlyGroups);
+            },
+          },
+        },
+        grant(),
+      );
       assert.ok(filters.length > 0, 'stored hours were read for the roll-up');
       assert.deepEqual([...new Set(filters.flat())], ['["/a","FR"]'], 'only the changed group, not /b or /c of the same hour');
+      assert.deepEqual(dayReads, [['["/a","FR"]']], "the day's stored state of that group only");
       const after = store.log.slice(marksBefore);
       const marked = after.indexOf('mark day 2024-03-10T00 ["/a","FR"]');
       assert.ok(marked >= 0 && marked < after.indexOf('state hour 2024-03-10T10'), after.join('\n'));
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    'when a run recomputes two days and a group changes on one of them only, then its all-time numbers keep the other day',
+    async () => {
+      const early = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 1_500), click('e3', 'u3', '/b', 1_501)];
+      const { store, deps, grant, events } = await runThenAdd(early, [click('l1', 'u4', '/a', 2), click('l2', 'u5', '/b', 1_502)]);
+      await runAggregation(deps, grant());
+      const allTime = store.documents.get(metricDocumentId('all', null, '/a', 'FR'));
+      assert.equal(allTime?.action === 'index' ? allTime.document.clicks : undefined, 3, 'both days of /a');
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    'when a late event comes to a day indexed as open that is final now, then every group of the day is re-indexed as final',
+    async () => {
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 2), click('e3', 'u3', '/c', 130)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      await runAggregation({ ...deps, now: () => HOUR + 4 * HOUR_MS }, grant());
+      const late = click('l1', 'u9', '/a', 5);
+      events.push(late);
+      await mark([late]);
+      store.indexer.writes.length = 0;
+      await runAggregation(deps, grant());
+      const days = store.indexer.writes.flatMap((w) =>
+        w.action === 'index' && w.document.granularity === 'day' ? [`${w.document.url} ${w.document.final}`] : [],
+      );
+      assert.deepEqual(days.sort(), ['/a true', '/b true', '/c true']);
       await assertSameAsOneRun(store, events);
     },
   );

@@ -95,11 +95,16 @@ interface DayRecompute {
   readonly touched: ReadonlySet<string>;
 }
 
-/** A rolled-up day whose state is stored at the end of the run (after the all-time documents that read it). */
+/**
+ * A rolled-up day whose state is stored at the end of the run (after the all-time documents that
+ * read it): its touched groups, new and stored (every group when the day turned final). Only the
+ * touched ones can have changed in the day.
+ */
 interface DayChange {
   readonly dayMs: number;
   readonly next: readonly WindowGroup[];
   readonly previous: readonly WindowGroup[];
+  readonly touched: ReadonlySet<string>;
 }
 
 /** The state of one run, threaded through its steps. */
@@ -122,6 +127,12 @@ interface RunContext {
   readonly allTimeChanged: Map<string, GroupRef>;
   /** All-time user counts learnt while adding users, by group key. */
   readonly allTimeUsers: Map<string, number>;
+  /**
+   * Groups that had no all-time users when this pass first added some: nothing of them is stored
+   * in `day_totals` either (a group's day totals are stored only after its users), so their
+   * all-time totals are not read.
+   */
+  readonly newGroups: Set<string>;
   readonly counts: {
     hours: number;
     days: number;
@@ -226,6 +237,7 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     dayGroupsHeld: 0,
     allTimeChanged: new Map(),
     allTimeUsers: new Map(),
+    newGroups: new Set(),
     counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0, excludedUsers: 0 },
     stepMs: { plan: 0, readHours: 0, allTimeUsers: 0, storeHours: 0, rollUpDays: 0, finalise: 0, allTime: 0, release: 0 },
   };
@@ -563,7 +575,11 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
     for (const { next, previous } of hours)
       for (const userId of next.userIds) if (previous?.userIds.has(userId) !== true) userIds.add(userId);
     if (userIds.size === 0) return;
-    const known = run.allTimeUsers.get(key);
+    let known = run.allTimeUsers.get(key);
+    if (known === undefined) {
+      known = await withRetry(run, 'counting all-time users', () => run.deps.state.countAllTimeUsers(group));
+      if (known === 0) run.newGroups.add(key);
+    }
     const users = await write(run, 'adding all-time users', (fence) => run.deps.state.addAllTimeUsers(group, userIds, fence, known));
     run.allTimeUsers.set(key, users);
   });
@@ -573,24 +589,32 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
  * Step 3: rolls the day up from its hours (the recomputed ones from memory) and indexes what changed.
  * Only the touched groups can change in the day (those whose hours this run changed, and those a
  * run that died before storing the day marked): the day's other groups keep their stored numbers,
- * and the stored hours are read for the touched groups' users only.
+ * and the day's state and its stored hours are read for the touched groups only. A run's cost
+ * follows the groups it changed, not the size of the day.
  */
 export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: DayRecompute): Promise<void> {
   const { deps } = run;
   const { touched } = recomputed;
+  const window = { granularity: 'day', windowStartMs: day.dayMs } as const;
+  // The day's stored state is read (and replaced) for the touched groups only, unless the day turns
+  // final in this run: then every group of it is re-indexed as final.
+  const whole = turnsFinal(run, window);
   const fresh = new Map(recomputed.hours.map((change) => [change.hourMs, change.next]));
   const stored = Array.from({ length: 24 }, (_, hour) => day.dayMs + hour * HOUR_MS).filter((hourMs) => !fresh.has(hourMs));
   const [storedHours, previous] = await Promise.all([
     mapConcurrently(stored, Math.max(deps.hourConcurrency, 4), (hourMs) =>
       withRetry(run, `reading the state of ${new Date(hourMs).toISOString()}`, () => deps.state.readHour(hourMs, touched)),
     ),
-    withRetry(run, `reading the state of day ${new Date(day.dayMs).toISOString()}`, () => deps.state.readDay(day.dayMs)),
+    withRetry(run, `reading the state of day ${new Date(day.dayMs).toISOString()}`, () =>
+      deps.state.readDay(day.dayMs, whole ? undefined : touched),
+    ),
   ]);
   const freshTouched = [...fresh.values()].map((groups) => groups.filter((group) => touched.has(groupKey(group))));
-  const next = [...rollUpDay([...freshTouched, ...storedHours]), ...previous.filter((group) => !touched.has(groupKey(group)))].sort(
+  const untouched = whole ? previous.filter((group) => !touched.has(groupKey(group))) : [];
+  const next = [...rollUpDay([...freshTouched, ...storedHours]), ...untouched].sort(
     (a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country),
   );
-  await publishWindow(run, { granularity: 'day', windowStartMs: day.dayMs }, next, previous);
+  await publishWindow(run, window, next, previous);
   const before = new Map(previous.map((group) => [groupKey(group), group]));
   for (const group of next) {
     const old = before.get(groupKey(group));
@@ -598,7 +622,7 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: Day
     if (old === undefined || !sameNumbers(old, group)) run.allTimeChanged.set(groupKey(group), group);
   }
   for (const [key, gone] of before) run.allTimeChanged.set(key, gone);
-  run.dayChanges.push({ dayMs: day.dayMs, next, previous });
+  run.dayChanges.push({ dayMs: day.dayMs, next, previous, touched });
   run.dayGroupsHeld += next.length + previous.length;
   run.counts.days += 1;
 }
@@ -627,6 +651,7 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   const runDays = run.dayChanges.map((change) => ({
     dayMs: change.dayMs,
     groups: new Map(change.next.map((group) => [groupKey(group), group])),
+    touched: change.touched,
   }));
   const runDayStarts = runDays.map((day) => day.dayMs);
   // Groups of the days' stored state: the others are mostly new (a first run, a rebuild), whose all-time partition does not exist yet.
@@ -635,20 +660,24 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   for (let start = 0; start < groups.length; start += deps.bulkSize) {
     const updates = await mapConcurrently(groups.slice(start, start + deps.bulkSize), deps.groupConcurrency, async ([key, group]) => {
       const [stored, storedUsers] = await Promise.all([
-        withRetry(run, 'reading all-time totals', () =>
-          deps.state.readGroupTotals(group, runDayStarts, { probablyNew: !storedInPass.has(key) }),
-        ),
+        run.newGroups.has(key) && !storedInPass.has(key)
+          ? { allTime: NO_DAYS, days: [] }
+          : withRetry(run, 'reading all-time totals', () =>
+              deps.state.readGroupTotals(group, runDayStarts, { probablyNew: !storedInPass.has(key) }),
+            ),
         run.allTimeUsers.has(key)
           ? Promise.resolve(undefined)
           : withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsers(group)),
       ]);
       // The group's day totals this pass changes (set where the day has it, deleted where it left a
-      // stored day), and the all-time sums moved by the difference: no other day is read.
+      // stored day; a day that did not touch it keeps it as stored), and the all-time sums moved by
+      // the difference: no other day is read.
       const dayTotals: { dayMs: number; totals: GroupTotals | null }[] = [];
       for (const runDay of runDays) {
         const fresh = runDay.groups.get(key);
         if (fresh !== undefined) dayTotals.push({ dayMs: runDay.dayMs, totals: fresh });
-        else if (stored.days.some((day) => day.dayMs === runDay.dayMs)) dayTotals.push({ dayMs: runDay.dayMs, totals: null });
+        else if (runDay.touched.has(key) && stored.days.some((day) => day.dayMs === runDay.dayMs))
+          dayTotals.push({ dayMs: runDay.dayMs, totals: null });
       }
       let allTime = movedSums(stored, dayTotals);
       if (allTime === undefined) {
@@ -684,6 +713,7 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   run.dayGroupsHeld = 0;
   run.allTimeChanged.clear();
   run.allTimeUsers.clear();
+  run.newGroups.clear();
 }
 
 /**
@@ -748,12 +778,18 @@ async function publishWindow(
     await write(run, 'recording an open window', (fence) => state.markOpen([window], fence));
     run.open.add(windowKey(window));
   }
-  const writes = windowWrites({ ...window, groups, previousGroups, reindexAll: final && wasOpen, final, updatedAtMs: run.nowMs });
+  const reindexAll = turnsFinal(run, window);
+  const writes = windowWrites({ ...window, groups, previousGroups, reindexAll, final, updatedAtMs: run.nowMs });
   await index(run, writes);
-  if (final && wasOpen) {
+  if (reindexAll) {
     await write(run, 'recording a final window', (fence) => state.markFinal([window], fence));
     run.open.delete(windowKey(window));
   }
+}
+
+/** Whether a window indexed as not final is final now: every group of it is then re-indexed. */
+function turnsFinal(run: RunContext, window: WindowRef): boolean {
+  return isFinal(window.granularity, window.windowStartMs, run.nowMs, run.deps.allowedLatenessMs) && run.open.has(windowKey(window));
 }
 
 /** Sends documents under the run's fence: Elasticsearch refuses them if a newer holder wrote them already. */

@@ -10,7 +10,7 @@ import type {
   PendingHoursRepository,
 } from '@clickstream/cassandra';
 import type { LeftOutUser, MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
-import { groupKey, mergeTotals, windowGroupOf, windowKey } from '@clickstream/metrics';
+import { compareCodePoints, groupKey, mergeTotals, windowGroupOf, windowKey } from '@clickstream/metrics';
 import type { GroupTotals, HourGroup, MergeableTotals, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import type { LeaseClock } from './run-lease.ts';
@@ -163,12 +163,19 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       log.push(`state hour ${at(hourMs)}`);
       hours.set(hourMs, [...next]);
     },
-    async readDay(dayMs) {
-      return days.get(dayMs) ?? [];
+    async readDay(dayMs, onlyGroups) {
+      return (days.get(dayMs) ?? []).filter((group) => onlyGroups === undefined || onlyGroups.has(groupKey(group)));
     },
-    async replaceDay(dayMs, next) {
+    async replaceDay(dayMs, next, previous) {
       log.push(`state day ${at(dayMs)}`);
-      days.set(dayMs, [...next]);
+      // As the real store: `next` written, the groups of `previous` not in it deleted, the day's others kept.
+      const stored = new Map((days.get(dayMs) ?? []).map((group) => [groupKey(group), group]));
+      for (const group of previous) stored.delete(groupKey(group));
+      for (const group of next) stored.set(groupKey(group), group);
+      days.set(
+        dayMs,
+        [...stored.values()].sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country)),
+      );
     },
     async readGroupTotals(group, daysMs, options = {}) {
       const stored = groupDays.get(groupKey(group));
