@@ -277,7 +277,11 @@ try {
   // 5. The same in the running service: production runs the aggregator as a long-lived process on
   //    its schedule, so every run after its first is made by code V8 has already compiled. The
   //    service runs every 2 s; each round adds `extra` clicks and waits for a run that started after them.
-  const service = spawnAggregator({ env: { AGGREGATOR_SCHEDULE: '*/2 * * * * *' } });
+  const serviceProfileDir = join(workDir, `profile-service-${Date.now()}`);
+  const service = spawnAggregator({
+    env: { AGGREGATOR_SCHEDULE: '*/2 * * * * *' },
+    nodeFlags: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${serviceProfileDir}`] : [],
+  });
   try {
     await service.nextSummary(0);
     const rounds: string[] = [];
@@ -294,6 +298,11 @@ try {
   } finally {
     const { peakRssMiB } = await service.exit(true);
     figure('incremental in the running service: peak RSS (VmHWM)', `${peakRssMiB.toFixed(0)} MiB`);
+    if (values.profile)
+      figure(
+        'incremental in the running service: aggregator CPU by where it went (ms, V8 profile, start-up included)',
+        summariseProfile(serviceProfileDir),
+      );
   }
 } finally {
   await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
