@@ -513,6 +513,31 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
+    'when adding all-time users is applied but reported failed, then the retry counts from the stored number and nobody is lost',
+    async () => {
+      const { store, deps, grant, events } = await runThenAdd(
+        [click('e1', 'u1', '/a', 1)],
+        [click('e2', 'u2', '/a', 2), click('e3', 'u3', '/a', 1_500)],
+      );
+      let failed = 0;
+      const state: typeof store.state = {
+        ...store.state,
+        // A write timeout after the batch was applied: the first call of each group's pass.
+        addAllTimeUsers: async (...args) => {
+          const users = await store.state.addAllTimeUsers(...args);
+          if (failed > 0) return users;
+          failed += 1;
+          throw Object.assign(new Error('write timeout'), { retriable: true });
+        },
+      };
+      await runAggregation({ ...deps, state, retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 } }, grant());
+      assert.equal(failed, 1);
+      assert.equal(await store.state.countAllTimeUsers({ urlKey: '/a', country: 'FR' }), 3);
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
     'when a run recomputes two days and a group changes on one of them only, then its all-time numbers keep the other day',
     async () => {
       const early = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 1_500), click('e3', 'u3', '/b', 1_501)];

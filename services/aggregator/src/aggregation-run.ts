@@ -580,7 +580,11 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
       known = await withRetry(run, 'counting all-time users', () => run.deps.state.countAllTimeUsers(group));
       if (known === 0) run.newGroups.add(key);
     }
-    const users = await write(run, 'adding all-time users', (fence) => run.deps.state.addAllTimeUsers(group, userIds, fence, known));
+    // A retry reads the count again: a failed attempt may have stored some of the users and their count.
+    let attempt = 0;
+    const users = await write(run, 'adding all-time users', (fence) =>
+      run.deps.state.addAllTimeUsers(group, userIds, fence, attempt++ === 0 ? known : undefined),
+    );
     run.allTimeUsers.set(key, users);
   });
 }

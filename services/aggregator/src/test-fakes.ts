@@ -95,6 +95,7 @@ export function fakeAggregationStore(events: MetricEvent[]) {
   const hours = new Map<number, HourGroup[]>();
   const days = new Map<number, WindowGroup[]>();
   const allTime = new Map<string, Set<string>>();
+  const allTimeCounts = new Map<string, number>();
   const groupDays = new Map<string, Map<number, GroupDay>>();
   const allTimeSums = new Map<string, GroupAllTime>();
   const pickTotals = (t: GroupTotals): MergeableTotals => ({
@@ -203,15 +204,23 @@ export function fakeAggregationStore(events: MetricEvent[]) {
         throw new Error(`all-time sums ${JSON.stringify(sums)} differ from the days' ${JSON.stringify(summed)}`);
       allTimeSums.set(groupKey(group), sums);
     },
-    async addAllTimeUsers(group, userIds) {
+    async addAllTimeUsers(group, userIds, _fence, knownCount) {
       log.push(`all-time users ${group.urlKey}`);
-      const users = allTime.get(groupKey(group)) ?? new Set<string>();
-      for (const userId of userIds) users.add(userId);
-      allTime.set(groupKey(group), users);
-      return users.size;
+      const key = groupKey(group);
+      const users = allTime.get(key) ?? new Set<string>();
+      // As the real store: the stored count moves from the count given (or read) by the users not in the set yet.
+      let count = knownCount ?? allTimeCounts.get(key) ?? 0;
+      for (const userId of userIds) {
+        if (users.has(userId)) continue;
+        users.add(userId);
+        count += 1;
+      }
+      allTime.set(key, users);
+      allTimeCounts.set(key, count);
+      return count;
     },
     async countAllTimeUsers(group) {
-      return allTime.get(groupKey(group))?.size ?? 0;
+      return allTimeCounts.get(groupKey(group)) ?? 0;
     },
     async readDayMarks(dayMs) {
       const marks = dayMarks.get(dayMs);
