@@ -538,6 +538,24 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
+    "when a late event comes for an hour older than the events' retention, then its documents stay as they were and the hour is released",
+    async () => {
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 2)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      await runAggregation(deps, grant());
+      const before = documentsOf(store);
+      // Ten days later with a five-day retention: the stored events expired; a late one arrives.
+      events.splice(0, events.length, click('l1', 'u9', '/a', 3));
+      await mark(events);
+      const summary = await runAggregation({ ...deps, eventsRetentionMs: 5 * 24 * HOUR_MS }, grant());
+      assert.equal(summary.hours, 0);
+      assert.deepEqual(documentsOf(store), before);
+      assert.deepEqual((await store.pendingHours.pending()).hours, [], 'released, not pending for ever');
+    },
+  );
+
+  await t.test(
     'when a run recomputes two days and a group changes on one of them only, then its all-time numbers keep the other day',
     async () => {
       const early = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 1_500), click('e3', 'u3', '/b', 1_501)];

@@ -229,6 +229,7 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
       openWindows,
       nowMs,
       allowedLatenessMs: deps.allowedLatenessMs,
+      retentionMs: deps.eventsRetentionMs,
     }),
     openWindows: openWindows.length,
     open: new Set(openWindows.map(windowKey)),
