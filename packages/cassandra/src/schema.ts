@@ -2,6 +2,7 @@ import { KEYSPACE_NAME } from '@clickstream/config';
 import type { Replication } from '@clickstream/config';
 import type { Logger } from '@clickstream/observability';
 import { AGGREGATOR_TABLES, DAY_TOTALS_SUMS } from './aggregator-schema.ts';
+import { upgradeAllUsers } from './all-users-upgrade.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { upgradeHourUsers } from './hour-users-upgrade.ts';
 
@@ -49,7 +50,8 @@ const TABLES: readonly string[] = [
  *   writes it; the table also gets its time-window compaction when it predates it.
  * @param options.upgrade when given (the aggregator's migrations), a keyspace written before
  *   `hour_user_sets` has its `hour_users` copied over with this per-user state TTL, then dropped
- *   (see {@link upgradeHourUsers}); progress goes to the logger.
+ *   (see {@link upgradeHourUsers}), and one written by v1 its `all_users` copied into
+ *   `group_users` (see {@link upgradeAllUsers}); progress goes to the logger.
  */
 export async function ensureSchema(
   client: CassandraClient,
@@ -77,7 +79,10 @@ export async function ensureSchema(
       await client.driver.execute(`ALTER TABLE ${ks}.events WITH default_time_to_live = ${ttl} AND compaction = ${EVENTS_COMPACTION}`);
     }
   }
-  if (options.upgrade) await upgradeHourUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
+  if (options.upgrade) {
+    await upgradeHourUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
+    await upgradeAllUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
+  }
 }
 
 /**

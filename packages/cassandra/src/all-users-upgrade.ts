@@ -1,0 +1,106 @@
+import type { Logger } from '@clickstream/observability';
+import type { CassandraClient } from './cassandra-client.ts';
+import { long, numberOf } from './long-values.ts';
+import { pagedRows } from './paged-rows.ts';
+
+/** What an upgrade copied: (url, country) groups, and the users new to their all-time sets. */
+export interface AllUsersUpgrade {
+  readonly groups: number;
+  readonly users: number;
+}
+
+/** Users looked up per IN query, and written per single-partition batch. */
+const USERS_PER_REQUEST = 250;
+const PROGRESS_EVERY_GROUPS = 10_000;
+
+/**
+ * Upgrades a keyspace written by the first version (v1), whose all-time users were one row per
+ * user in `all_users` and counted with `COUNT(*)`: they are copied into `group_users` and its
+ * stored count, then `all_users` is dropped. Without it every group's all-time unique users
+ * would start again from zero, and a group with stored day totals but no stored users would look
+ * new to the all-time pass.
+ *
+ * Each group's users are added as the aggregator adds them: only those not in the set yet, in
+ * single-partition batches with the new count, so a group the aggregator of this version already
+ * counted (a keyspace upgraded before this step existed) ends with the union counted once. Those
+ * writes take a timestamp above the stored count's own, so the new count wins over it. Run it
+ * before the aggregators start (the schema step does); an interrupted upgrade is run again from
+ * the start (users already copied are found and not counted again); `all_users` is dropped only
+ * after a complete copy.
+ *
+ * @param userStateTtlSeconds the TTL the copied users get (the aggregator's per-user state TTL; 0 = none).
+ * @returns what was copied; zero groups when the keyspace has no `all_users`.
+ */
+export async function upgradeAllUsers(client: CassandraClient, userStateTtlSeconds: number, logger: Logger): Promise<AllUsersUpgrade> {
+  const ks = client.keyspace;
+  const legacy = await client.driver.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [
+    ks,
+    'all_users',
+  ]);
+  if (legacy.rowLength === 0) return { groups: 0, users: 0 };
+  logger.info({ keyspace: ks }, 'copying all_users (v1 all-time users) into group_users; all_users is dropped afterwards');
+
+  const execute = (query: string, params: unknown[]) => client.driver.execute(query, params, { prepare: true });
+  const copied = { groups: 0, users: 0 };
+  const copyGroup = async (urlKey: string, country: string, userIds: readonly string[]): Promise<void> => {
+    const stored = (
+      await execute(`SELECT users, WRITETIME(users) AS written FROM ${ks}.group_users WHERE url_key = ? AND country = ? LIMIT 1`, [
+        urlKey,
+        country,
+      ])
+    ).first();
+    const storedUsers: unknown = stored?.get('users');
+    let count = storedUsers === null || storedUsers === undefined ? 0 : numberOf(storedUsers);
+    const known = new Set<string>();
+    for (let start = 0; count > 0 && start < userIds.length; start += USERS_PER_REQUEST) {
+      const found = await execute(`SELECT user_id FROM ${ks}.group_users WHERE url_key = ? AND country = ? AND user_id IN ?`, [
+        urlKey,
+        country,
+        userIds.slice(start, start + USERS_PER_REQUEST),
+      ]);
+      for (const row of found.rows) known.add(row.get('user_id') as string);
+    }
+    const fresh = userIds.filter((userId) => !known.has(userId));
+    const written: unknown = stored?.get('written');
+    // Microseconds: past the stored count's write (a fenced one is far in the future), else now.
+    let at = Math.max(written === null || written === undefined ? 0 : numberOf(written) + 1, Date.now() * 1_000);
+    for (let start = 0; start < fresh.length; start += USERS_PER_REQUEST) {
+      const chunk = fresh.slice(start, start + USERS_PER_REQUEST);
+      count += chunk.length;
+      const timestamp = long(at);
+      at += 1;
+      const queries = [
+        ...chunk.map((userId) => ({
+          query: `INSERT INTO ${ks}.group_users (url_key, country, user_id) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+          params: [urlKey, country, userId, timestamp, userStateTtlSeconds],
+        })),
+        {
+          query: `UPDATE ${ks}.group_users USING TIMESTAMP ? SET users = ? WHERE url_key = ? AND country = ?`,
+          params: [timestamp, long(count), urlKey, country],
+        },
+      ];
+      // One partition: the users and the count they make apply together.
+      await client.driver.batch(queries, { prepare: true, logged: false });
+    }
+    copied.groups += 1;
+    copied.users += fresh.length;
+    if (copied.groups % PROGRESS_EVERY_GROUPS === 0) logger.info(copied, 'copying all_users into group_users');
+  };
+
+  // The partition is the (url, country) and its rows are ordered by user: a group's users come one
+  // after another, so memory holds one group's users at a time.
+  let group: { urlKey: string; country: string; userIds: string[] } | undefined;
+  for await (const row of pagedRows(client, `SELECT url_key, country, user_id FROM ${ks}.all_users`, [])) {
+    const urlKey = row.get('url_key') as string;
+    const country = row.get('country') as string;
+    if (group === undefined || group.urlKey !== urlKey || group.country !== country) {
+      if (group !== undefined) await copyGroup(group.urlKey, group.country, group.userIds);
+      group = { urlKey, country, userIds: [] };
+    }
+    group.userIds.push(row.get('user_id') as string);
+  }
+  if (group !== undefined) await copyGroup(group.urlKey, group.country, group.userIds);
+  await client.driver.execute(`DROP TABLE IF EXISTS ${ks}.all_users`);
+  logger.info(copied, 'all_users copied into group_users and dropped');
+  return copied;
+}
