@@ -23,7 +23,8 @@
  *    seconds of the aggregator and (when the stack was started from this clone) of Cassandra and
  *    Elasticsearch during the run, and the Cassandra requests it caused by table (the node's
  *    coordinator counters). `--profile` adds a V8 CPU profile of the run, summarised by
- *    where the aggregator's CPU went (Cassandra driver, Elasticsearch client, metrics, ...).
+ *    where the aggregator's CPU went (Cassandra driver, Elasticsearch client, metrics, ...), and
+ *    one of the running service in step 5 (its start-up and idle runs included).
  * 3. PySpark: the same events, CSV, `local[2]` (scripts/bench/pyspark-metrics.py): duration
  *    without its session start, the ratio aggregator / PySpark, and every PySpark row compared
  *    with the aggregator's document of the same (granularity, window, url, country).

@@ -659,7 +659,10 @@ export async function publishAllTime(run: RunContext): Promise<void> {
     touched: change.touched,
   }));
   const runDayStarts = runDays.map((day) => day.dayMs);
-  // Groups of the days' stored state: the others are mostly new (a first run, a rebuild), whose all-time partition does not exist yet.
+  // Touched groups of the days' stored state: the others are mostly new (a first run, a rebuild),
+  // whose all-time partition does not exist yet. A group new to the all-time sets (no users before
+  // this pass) has no totals stored either: they are not read, unless a day of the pass has it
+  // stored (state the users' count does not explain: read rather than trusted).
   const storedInPass = new Set(run.dayChanges.flatMap((change) => change.previous.map(groupKey)));
   const groups = [...run.allTimeChanged];
   for (let start = 0; start < groups.length; start += deps.bulkSize) {
