@@ -2,6 +2,7 @@ import type { Logger } from '@clickstream/observability';
 import type { CassandraClient } from './cassandra-client.ts';
 import { long, numberOf } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
+import { tableExists } from './system-schema.ts';
 
 /** What an upgrade copied: (url, country) groups, and the users new to their all-time sets. */
 export interface AllUsersUpgrade {
@@ -33,11 +34,7 @@ const PROGRESS_EVERY_GROUPS = 10_000;
  */
 export async function upgradeAllUsers(client: CassandraClient, userStateTtlSeconds: number, logger: Logger): Promise<AllUsersUpgrade> {
   const ks = client.keyspace;
-  const legacy = await client.driver.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [
-    ks,
-    'all_users',
-  ]);
-  if (legacy.rowLength === 0) return { groups: 0, users: 0 };
+  if (!(await tableExists(client, 'all_users'))) return { groups: 0, users: 0 };
   logger.info({ keyspace: ks }, 'copying all_users (v1 all-time users) into group_users; all_users is dropped afterwards');
 
   const execute = (query: string, params: unknown[]) => client.driver.execute(query, params, { prepare: true });

@@ -2,6 +2,7 @@ import type { Logger } from '@clickstream/observability';
 import { chunkUserIds } from './aggregator-state.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { pagedRows } from './paged-rows.ts';
+import { tableExists } from './system-schema.ts';
 
 /** What an upgrade copied: (hour, url, country) groups and their users. */
 export interface HourUsersUpgrade {
@@ -30,11 +31,7 @@ const PROGRESS_EVERY_USERS = 100_000;
  */
 export async function upgradeHourUsers(client: CassandraClient, userStateTtlSeconds: number, logger: Logger): Promise<HourUsersUpgrade> {
   const ks = client.keyspace;
-  const legacy = await client.driver.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [
-    ks,
-    'hour_users',
-  ]);
-  if (legacy.rowLength === 0) return { groups: 0, users: 0 };
+  if (!(await tableExists(client, 'hour_users'))) return { groups: 0, users: 0 };
   logger.info({ keyspace: ks }, 'copying hour_users (one row per user) into hour_user_sets; hour_users is dropped afterwards');
 
   const copied = { groups: 0, users: 0 };
