@@ -12,7 +12,7 @@ export interface AllUsersUpgrade {
 
 /** Users looked up per IN query, and written per single-partition batch. */
 const USERS_PER_REQUEST = 250;
-const PROGRESS_EVERY_GROUPS = 10_000;
+const PROGRESS_EVERY_USERS = 100_000;
 
 /**
  * Upgrades a keyspace written by the first version (v1), whose all-time users were one row per
@@ -39,7 +39,10 @@ export async function upgradeAllUsers(client: CassandraClient, userStateTtlSecon
 
   const execute = (query: string, params: unknown[]) => client.driver.execute(query, params, { prepare: true });
   const copied = { groups: 0, users: 0 };
-  const copyGroup = async (urlKey: string, country: string, userIds: readonly string[]): Promise<void> => {
+  /** The group being copied: its count so far, whether it had users before (then each user is looked up), the next write timestamp. */
+  type GroupCopy = { urlKey: string; country: string; count: number; lookUp: boolean; at: number; userIds: string[] };
+
+  const startGroup = async (urlKey: string, country: string): Promise<GroupCopy> => {
     const stored = (
       await execute(`SELECT users, WRITETIME(users) AS written FROM ${ks}.group_users WHERE url_key = ? AND country = ? LIMIT 1`, [
         urlKey,
@@ -47,56 +50,63 @@ export async function upgradeAllUsers(client: CassandraClient, userStateTtlSecon
       ])
     ).first();
     const storedUsers: unknown = stored?.get('users');
-    let count = storedUsers === null || storedUsers === undefined ? 0 : numberOf(storedUsers);
+    const written: unknown = stored?.get('written');
+    const count = storedUsers === null || storedUsers === undefined ? 0 : numberOf(storedUsers);
+    // Microseconds: past the stored count's write (a fenced one is far in the future), else now.
+    const at = Math.max(written === null || written === undefined ? 0 : numberOf(written) + 1, Date.now() * 1_000);
+    return { urlKey, country, count, lookUp: count > 0, at, userIds: [] };
+  };
+
+  // A group's users go over a few at a time (a v1 group may hold millions): memory holds one page of rows and one batch.
+  const copyUsers = async (group: GroupCopy): Promise<void> => {
+    const { urlKey, country, userIds } = group;
+    group.userIds = [];
     const known = new Set<string>();
-    for (let start = 0; count > 0 && start < userIds.length; start += USERS_PER_REQUEST) {
+    if (group.lookUp && userIds.length > 0) {
       const found = await execute(`SELECT user_id FROM ${ks}.group_users WHERE url_key = ? AND country = ? AND user_id IN ?`, [
         urlKey,
         country,
-        userIds.slice(start, start + USERS_PER_REQUEST),
+        userIds,
       ]);
       for (const row of found.rows) known.add(row.get('user_id') as string);
     }
     const fresh = userIds.filter((userId) => !known.has(userId));
-    const written: unknown = stored?.get('written');
-    // Microseconds: past the stored count's write (a fenced one is far in the future), else now.
-    let at = Math.max(written === null || written === undefined ? 0 : numberOf(written) + 1, Date.now() * 1_000);
-    for (let start = 0; start < fresh.length; start += USERS_PER_REQUEST) {
-      const chunk = fresh.slice(start, start + USERS_PER_REQUEST);
-      count += chunk.length;
-      const timestamp = long(at);
-      at += 1;
-      const queries = [
-        ...chunk.map((userId) => ({
-          query: `INSERT INTO ${ks}.group_users (url_key, country, user_id) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
-          params: [urlKey, country, userId, timestamp, userStateTtlSeconds],
-        })),
-        {
-          query: `UPDATE ${ks}.group_users USING TIMESTAMP ? SET users = ? WHERE url_key = ? AND country = ?`,
-          params: [timestamp, long(count), urlKey, country],
-        },
-      ];
-      // One partition: the users and the count they make apply together.
-      await client.driver.batch(queries, { prepare: true, logged: false });
-    }
-    copied.groups += 1;
+    if (fresh.length === 0) return;
+    group.count += fresh.length;
+    const timestamp = long(group.at);
+    group.at += 1;
+    const queries = [
+      ...fresh.map((userId) => ({
+        query: `INSERT INTO ${ks}.group_users (url_key, country, user_id) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+        params: [urlKey, country, userId, timestamp, userStateTtlSeconds],
+      })),
+      {
+        query: `UPDATE ${ks}.group_users USING TIMESTAMP ? SET users = ? WHERE url_key = ? AND country = ?`,
+        params: [timestamp, long(group.count), urlKey, country],
+      },
+    ];
+    // One partition: the users and the count they make apply together.
+    await client.driver.batch(queries, { prepare: true, logged: false });
+    const before = copied.users;
     copied.users += fresh.length;
-    if (copied.groups % PROGRESS_EVERY_GROUPS === 0) logger.info(copied, 'copying all_users into group_users');
+    if (Math.floor(copied.users / PROGRESS_EVERY_USERS) > Math.floor(before / PROGRESS_EVERY_USERS))
+      logger.info(copied, 'copying all_users into group_users');
   };
 
-  // The partition is the (url, country) and its rows are ordered by user: a group's users come one
-  // after another, so memory holds one group's users at a time.
-  let group: { urlKey: string; country: string; userIds: string[] } | undefined;
+  // The partition is the (url, country) and its rows are ordered by user: a group's users come one after another.
+  let group: GroupCopy | undefined;
   for await (const row of pagedRows(client, `SELECT url_key, country, user_id FROM ${ks}.all_users`, [])) {
     const urlKey = row.get('url_key') as string;
     const country = row.get('country') as string;
     if (group === undefined || group.urlKey !== urlKey || group.country !== country) {
-      if (group !== undefined) await copyGroup(group.urlKey, group.country, group.userIds);
-      group = { urlKey, country, userIds: [] };
+      if (group !== undefined) await copyUsers(group);
+      group = await startGroup(urlKey, country);
+      copied.groups += 1;
     }
     group.userIds.push(row.get('user_id') as string);
+    if (group.userIds.length >= USERS_PER_REQUEST) await copyUsers(group);
   }
-  if (group !== undefined) await copyGroup(group.urlKey, group.country, group.userIds);
+  if (group !== undefined) await copyUsers(group);
   await client.driver.execute(`DROP TABLE IF EXISTS ${ks}.all_users`);
   logger.info(copied, 'all_users copied into group_users and dropped');
   return copied;
