@@ -2,17 +2,11 @@ import type { Logger } from '@clickstream/observability';
 import type { CassandraClient } from './cassandra-client.ts';
 import { long, numberOf } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
-import { tableExists } from './system-schema.ts';
-
-/** What an upgrade copied: (url, country) groups, and the users new to their all-time sets. */
-export interface AllUsersUpgrade {
-  readonly groups: number;
-  readonly users: number;
-}
+import { copyCounter, tableExists } from './legacy-copy.ts';
+import type { UsersCopied } from './legacy-copy.ts';
 
 /** Users looked up per IN query, and written per single-partition batch. */
 const USERS_PER_REQUEST = 250;
-const PROGRESS_EVERY_USERS = 100_000;
 
 /**
  * Upgrades a keyspace written by the first version (v1), whose all-time users were one row per
@@ -30,15 +24,17 @@ const PROGRESS_EVERY_USERS = 100_000;
  * after a complete copy.
  *
  * @param userStateTtlSeconds the TTL the copied users get (the aggregator's per-user state TTL; 0 = none).
- * @returns what was copied; zero groups when the keyspace has no `all_users`.
+ * @returns what was copied: (url, country) groups, and the users new to their all-time sets; zero
+ *   groups when the keyspace has no `all_users`.
  */
-export async function upgradeAllUsers(client: CassandraClient, userStateTtlSeconds: number, logger: Logger): Promise<AllUsersUpgrade> {
+export async function upgradeAllUsers(client: CassandraClient, userStateTtlSeconds: number, logger: Logger): Promise<UsersCopied> {
   const ks = client.keyspace;
   if (!(await tableExists(client, 'all_users'))) return { groups: 0, users: 0 };
   logger.info({ keyspace: ks }, 'copying all_users (v1 all-time users) into group_users; all_users is dropped afterwards');
 
   const execute = (query: string, params: unknown[]) => client.driver.execute(query, params, { prepare: true });
-  const copied = { groups: 0, users: 0 };
+  const counter = copyCounter(logger, 'copying all_users into group_users');
+  const { copied } = counter;
   /** The group being copied: its count so far, whether it had users before (then each user is looked up), the next write timestamp. */
   type GroupCopy = { urlKey: string; country: string; count: number; lookUp: boolean; at: number; userIds: string[] };
 
@@ -87,10 +83,7 @@ export async function upgradeAllUsers(client: CassandraClient, userStateTtlSecon
     ];
     // One partition: the users and the count they make apply together.
     await client.driver.batch(queries, { prepare: true, logged: false });
-    const before = copied.users;
-    copied.users += fresh.length;
-    if (Math.floor(copied.users / PROGRESS_EVERY_USERS) > Math.floor(before / PROGRESS_EVERY_USERS))
-      logger.info(copied, 'copying all_users into group_users');
+    counter.users(fresh.length);
   };
 
   // The partition is the (url, country) and its rows are ordered by user: a group's users come one after another.
@@ -101,7 +94,7 @@ export async function upgradeAllUsers(client: CassandraClient, userStateTtlSecon
     if (group === undefined || group.urlKey !== urlKey || group.country !== country) {
       if (group !== undefined) await copyUsers(group);
       group = await startGroup(urlKey, country);
-      copied.groups += 1;
+      counter.group();
     }
     group.userIds.push(row.get('user_id') as string);
     if (group.userIds.length >= USERS_PER_REQUEST) await copyUsers(group);

@@ -2,17 +2,11 @@ import type { Logger } from '@clickstream/observability';
 import { chunkUserIds } from './aggregator-state.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { pagedRows } from './paged-rows.ts';
-import { tableExists } from './system-schema.ts';
-
-/** What an upgrade copied: (hour, url, country) groups and their users. */
-export interface HourUsersUpgrade {
-  readonly groups: number;
-  readonly users: number;
-}
+import { copyCounter, tableExists } from './legacy-copy.ts';
+import type { UsersCopied } from './legacy-copy.ts';
 
 /** Groups whose chunks are written together (a round waits for all of them: a failure is never left unhandled). */
 const GROUPS_IN_FLIGHT = 16;
-const PROGRESS_EVERY_USERS = 100_000;
 
 /**
  * Upgrades a keyspace written before `hour_user_sets`: the hours' users kept one row per user in
@@ -29,12 +23,13 @@ const PROGRESS_EVERY_USERS = 100_000;
  * @param userStateTtlSeconds the TTL the copies get (the aggregator's per-user state TTL; 0 = none).
  * @returns what was copied; zero groups when the keyspace has no `hour_users`.
  */
-export async function upgradeHourUsers(client: CassandraClient, userStateTtlSeconds: number, logger: Logger): Promise<HourUsersUpgrade> {
+export async function upgradeHourUsers(client: CassandraClient, userStateTtlSeconds: number, logger: Logger): Promise<UsersCopied> {
   const ks = client.keyspace;
   if (!(await tableExists(client, 'hour_users'))) return { groups: 0, users: 0 };
   logger.info({ keyspace: ks }, 'copying hour_users (one row per user) into hour_user_sets; hour_users is dropped afterwards');
 
-  const copied = { groups: 0, users: 0 };
+  const counter = copyCounter(logger, 'copying hour_users into hour_user_sets');
+  const { copied } = counter;
   let writes: Promise<void>[] = [];
   const writeGroup = async (hour: Date, urlKey: string, country: string, userIds: readonly string[]): Promise<void> => {
     const chunks = chunkUserIds(userIds);
@@ -57,11 +52,8 @@ export async function upgradeHourUsers(client: CassandraClient, userStateTtlSeco
     // Handled here so a failure while the next page is read is not an unhandled rejection; the round's Promise.all still throws it.
     write.catch(() => undefined);
     writes.push(write);
-    const before = copied.users;
-    copied.groups += 1;
-    copied.users += group.userIds.length;
-    if (Math.floor(copied.users / PROGRESS_EVERY_USERS) > Math.floor(before / PROGRESS_EVERY_USERS))
-      logger.info(copied, 'copying hour_users into hour_user_sets');
+    counter.group();
+    counter.users(group.userIds.length);
     if (writes.length >= GROUPS_IN_FLIGHT) {
       await Promise.all(writes);
       writes = [];

@@ -2,7 +2,7 @@ import type { Logger } from '@clickstream/observability';
 import type { CassandraClient } from './cassandra-client.ts';
 import { pagedRows } from './paged-rows.ts';
 import { createPendingHoursRepository } from './pending-hours.ts';
-import { tableExists } from './system-schema.ts';
+import { tableExists } from './legacy-copy.ts';
 
 /** Hours marked per round of counter increments. */
 const HOURS_PER_MARK = 1_000;

@@ -619,7 +619,8 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: Day
   const next = [...rollUpDay([...freshTouched, ...storedHours]), ...untouched].sort(
     (a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country),
   );
-  await publishWindow(run, window, next, previous);
+  // The same decision as the read's: a day read for its touched groups only is never re-indexed whole.
+  await publishWindow(run, window, next, previous, whole);
   const before = new Map(previous.map((group) => [groupKey(group), group]));
   for (const group of next) {
     const old = before.get(groupKey(group));
@@ -771,12 +772,16 @@ export async function releasePending(run: RunContext): Promise<void> {
   await write(run, 'releasing the pending hours', (fence) => run.deps.pendingHours.release(run.work, fence));
 }
 
-/** Indexes a window's changed documents with its current final flag, keeping `open_windows` in step. */
+/**
+ * Indexes a window's changed documents with its current final flag, keeping `open_windows` in
+ * step; `reindexAll` (by default: the window turns final now) indexes every one of `groups`.
+ */
 async function publishWindow(
   run: RunContext,
   window: WindowRef,
   groups: readonly WindowGroup[],
   previousGroups: readonly WindowGroup[],
+  reindexAll = turnsFinal(run, window),
 ): Promise<void> {
   const { state } = run.deps;
   const final = isFinal(window.granularity, window.windowStartMs, run.nowMs, run.deps.allowedLatenessMs);
@@ -786,7 +791,6 @@ async function publishWindow(
     await write(run, 'recording an open window', (fence) => state.markOpen([window], fence));
     run.open.add(windowKey(window));
   }
-  const reindexAll = turnsFinal(run, window);
   const writes = windowWrites({ ...window, groups, previousGroups, reindexAll, final, updatedAtMs: run.nowMs });
   await index(run, writes);
   if (reindexAll) {
