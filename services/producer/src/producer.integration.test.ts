@@ -34,6 +34,30 @@ async function messagesInTopic(topic: string): Promise<{ partitions: number; mes
   return { partitions: lag.length, messages: lag.reduce((sum, p) => sum + p.lag, 0) };
 }
 
+/**
+ * Asserts that the topic holds every generated message at least once and nothing else: the
+ * producer is at least once (kafkajs resends a whole request after a retriable error such as "not
+ * the leader" on a fresh topic, so a few messages may arrive twice). Gives what was read.
+ */
+async function assertAtLeastOnce(topic: string, generated: readonly { key: string | null; value: string }[]): Promise<ConsumedMessage[]> {
+  const { partitions, messages } = await messagesInTopic(topic);
+  assert.equal(partitions, config.KAFKA_TOPIC_PARTITIONS);
+  assert.ok(messages >= generated.length, `${messages} messages in the topic, ${generated.length} sent`);
+  const received = await readAll(topic, messages);
+  const asText = (key: string | null, value: string): string => `${key ?? '<null>'}\u0000${value}`;
+  const wanted = new Map<string, number>();
+  for (const m of generated) wanted.set(asText(m.key, m.value), (wanted.get(asText(m.key, m.value)) ?? 0) + 1);
+  const got = new Map<string, number>();
+  for (const m of received) {
+    const text = asText(m.key?.toString() ?? null, m.value?.toString() ?? '');
+    got.set(text, (got.get(text) ?? 0) + 1);
+  }
+  assert.deepEqual([...got.keys()].sort(), [...wanted.keys()].sort(), 'the messages generated, byte for byte, and no other');
+  for (const [text, count] of wanted)
+    assert.ok((got.get(text) ?? 0) >= count, 'each generated message arrived at least as often as generated');
+  return received;
+}
+
 /** Reads every message of the topic with a fresh consumer group (waits until `expected` arrived). */
 async function readAll(topic: string, expected: number): Promise<ConsumedMessage[]> {
   const received: ConsumedMessage[] = [];
@@ -63,7 +87,7 @@ after(async () => {
 });
 
 describe('runProducer against the local Kafka', () => {
-  test('when 2,000 messages with 5% invalid are produced, then exactly those 2,000 arrive and the summary adds up', async () => {
+  test('when 2,000 messages with 5% invalid are produced, then those 2,000 arrive (at least once, nothing else) and the summary adds up', async () => {
     const topic = uniqueTopic('count');
     const parsed = parseCliArgs(['--count', '2000', '--invalid-ratio', '0.05', '--topic', topic, '--seed', '11'], Date.now());
     assert.equal(parsed.kind, 'run');
@@ -78,13 +102,8 @@ describe('runProducer against the local Kafka', () => {
     assert.equal(summary.duplicate, 0);
     assert.ok(summary.durationMs >= 0 && summary.ratePerSec > 0);
 
-    assert.deepEqual(await messagesInTopic(topic), { partitions: config.KAFKA_TOPIC_PARTITIONS, messages: 2_000 });
-
     // What arrived is byte for byte what the seeded generator makes for these options, one user per partition.
-    const received = await readAll(topic, 2_000);
-    const asText = (key: string | null, value: string): string => `${key ?? '<null>'}\u0000${value}`;
-    const expected = [...createClickGenerator({ ...parsed.options, users: undefined })].map((m) => asText(m.key, m.value)).sort();
-    assert.deepEqual(received.map((m) => asText(m.key?.toString() ?? null, m.value?.toString() ?? '')).sort(), expected);
+    const received = await assertAtLeastOnce(topic, [...createClickGenerator({ ...parsed.options, users: undefined })]);
     const partitionsByKey = new Map<string, Set<number>>();
     for (const m of received) {
       const key = m.key?.toString();
@@ -102,9 +121,9 @@ describe('runProducer against the local Kafka', () => {
     assert.equal(parsed.kind, 'run');
     const summary = await runProducer({ run: parsed.options, config, logger, progress: 'none' });
     assert.equal(summary.sent, 1_500);
+    // The limiter cannot send 1,500 at 1,000/s in less; no upper bound (a loaded machine is slower, not wrong).
     assert.ok(summary.durationMs >= 1_400, `took ${summary.durationMs} ms, expected about 1,500`);
-    assert.ok(summary.durationMs < 4_000, `took ${summary.durationMs} ms, expected about 1,500`);
-    assert.equal((await messagesInTopic(topic)).messages, 1_500);
+    await assertAtLeastOnce(topic, [...createClickGenerator({ ...parsed.options, users: undefined })]);
   });
 });
 
