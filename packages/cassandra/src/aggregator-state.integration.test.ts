@@ -128,6 +128,19 @@ test('when users are added to an all-time set, then only new ones count, replays
   assert.equal(await state.countAllTimeUsers({ urlKey: '/all', country: 'DE' }), 0);
 });
 
+test('when the writer gives the whole stored set, then the users are checked against it, not looked up', async () => {
+  const group = { urlKey: '/known', country: 'FR' };
+  const first = new Set(['u1', 'u2']);
+  assert.equal(await state.addAllTimeUsers(group, first, nextFence(), { count: 0, users: new Set() }), 2);
+  // The set given is trusted: 'ghost' counts as stored (it is not), 'u3' is added.
+  assert.equal(
+    await state.addAllTimeUsers(group, new Set(['u2', 'u3', 'ghost']), nextFence(), { count: 2, users: new Set([...first, 'ghost']) }),
+    3,
+  );
+  assert.equal(await state.countAllTimeUsers(group), 3);
+  assert.equal(await state.addAllTimeUsers(group, new Set(['ghost', 'u3']), nextFence()), 4, 'looked up: ghost was never stored, u3 was');
+});
+
 test('when a day is replaced, then its groups follow and a group that left is removed', async () => {
   const day = (urlKey: string, clicks: number): WindowGroup => ({
     urlKey,

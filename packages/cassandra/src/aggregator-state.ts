@@ -14,6 +14,17 @@ export type GroupDay = GroupTotals & { readonly dayMs: number };
 /** A (url, country)'s totals summed over all its days, and how many days it has: its all-time numbers but users. */
 export type GroupAllTime = MergeableTotals & { readonly days: number };
 
+/** What a writer knows of a (url, country)'s stored all-time users. */
+export interface KnownAllTimeUsers {
+  /** The size this writer last stored. */
+  readonly count: number;
+  /**
+   * The whole stored set, when this writer added every user it holds (a group it found empty):
+   * the candidates are checked against it, and nobody is looked up.
+   */
+  readonly users?: ReadonlySet<string>;
+}
+
 /** Nothing counted yet. */
 export const NO_DAYS: GroupAllTime = { days: 0, clicks: 0, timeSpentSumMs: 0, timeSpentSamples: 0 };
 
@@ -69,9 +80,9 @@ export interface AggregatorStateRepository {
    * users not in the set yet are written, each chunk of them in one single-partition batch with
    * the new size, so the stored size always equals the stored set (a crash between chunks, or a
    * replay, counts nobody twice). Cost: the candidates, never the set's history.
-   * `knownCount`: the size this writer last stored for the group (saves reading it again).
+   * `known`: what this writer knows of the stored set (saves reading it again).
    */
-  addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, knownCount?: number): Promise<number>;
+  addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, known?: KnownAllTimeUsers): Promise<number>;
   /** Exact number of distinct users ever counted for one (url, country): one stored number. */
   countAllTimeUsers(group: GroupRef): Promise<number>;
   /**
@@ -504,21 +515,25 @@ export function createAggregatorStateRepository(
       return { allTime: { ...mergeTotals(stored), days: stored.length }, days };
     },
 
-    async addAllTimeUsers(group, userIds, fence, knownCount) {
+    async addAllTimeUsers(group, userIds, fence, known) {
       const key = [group.urlKey, group.country];
-      let count = knownCount ?? (await countAllTimeUsers(group));
+      let count = known?.count ?? (await countAllTimeUsers(group));
       if (userIds.size === 0) return count;
       const candidates = [...userIds];
-      const known = new Set<string>();
-      // An empty set (a new group) has nothing to look up.
-      for (let start = 0; count > 0 && start < candidates.length; start += LOOKUP_CHUNK) {
-        const found = await rows(`SELECT user_id FROM ${ks}.group_users WHERE url_key = ? AND country = ? AND user_id IN ?`, [
-          ...key,
-          candidates.slice(start, start + LOOKUP_CHUNK),
-        ]);
-        for (const row of found) known.add(row.get('user_id') as string);
+      let stored = known?.users;
+      if (stored === undefined) {
+        const found = new Set<string>();
+        // An empty set (a new group) has nothing to look up.
+        for (let start = 0; count > 0 && start < candidates.length; start += LOOKUP_CHUNK) {
+          const matches = await rows(`SELECT user_id FROM ${ks}.group_users WHERE url_key = ? AND country = ? AND user_id IN ?`, [
+            ...key,
+            candidates.slice(start, start + LOOKUP_CHUNK),
+          ]);
+          for (const row of matches) found.add(row.get('user_id') as string);
+        }
+        stored = found;
       }
-      const fresh = candidates.filter((userId) => !known.has(userId));
+      const fresh = candidates.filter((userId) => !stored.has(userId));
       let chunk: string[] = [];
       let chunkBytes = 0;
       const flush = async (): Promise<void> => {

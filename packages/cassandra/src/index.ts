@@ -9,7 +9,7 @@ export { createPendingHoursRepository } from './pending-hours.ts';
 export type { PendingHoursRepository, PendingWindow, PendingWork } from './pending-hours.ts';
 export { AGGREGATOR_TABLES } from './aggregator-schema.ts';
 export { NO_DAYS, createAggregatorStateRepository } from './aggregator-state.ts';
-export type { AggregatorStateRepository, GroupAllTime, GroupDay } from './aggregator-state.ts';
+export type { AggregatorStateRepository, GroupAllTime, GroupDay, KnownAllTimeUsers } from './aggregator-state.ts';
 export { createLeaseRepository } from './lease-repository.ts';
 export type { LeaseRepository } from './lease-repository.ts';
 export { createWriteFence, externalVersionOf } from './write-fence.ts';

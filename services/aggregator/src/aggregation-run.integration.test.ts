@@ -57,6 +57,7 @@ function dependencies(retry = fastRetry): AggregationDependencies {
     maxEventsInMemory: 300_000,
     hourConcurrency: 2,
     groupConcurrency: 16,
+    newGroupUsersHeld: 1_000,
     bulkSize: 500,
     retry,
     now: () => clockMs,

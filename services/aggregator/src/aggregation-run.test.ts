@@ -27,6 +27,7 @@ function setUp(events: MetricEvent[], maxEventsInMemory = 300_000) {
     maxEventsInMemory,
     hourConcurrency: 2,
     groupConcurrency: 4,
+    newGroupUsersHeld: 1_000,
     bulkSize: 10,
     retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
     now: () => NOW,
@@ -533,6 +534,89 @@ await test('runAggregation', async (t) => {
       await runAggregation({ ...deps, state, retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 } }, grant());
       assert.equal(failed, 1);
       assert.equal(await store.state.countAllTimeUsers({ urlKey: '/a', country: 'FR' }), 3);
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    'when a group new to the all-time sets gets users on several days of a run, then later days check them against the users it added, and the count is exact',
+    async () => {
+      const a = { urlKey: '/a', country: 'FR' };
+      // Three days of /a, users coming back on later days (day offsets 0, 1_500 and 3_000 minutes).
+      const events = [
+        ...['u1', 'u2'].map((user, i) => click(`d1-${i}`, user, '/a', 1 + i)),
+        ...['u2', 'u3'].map((user, i) => click(`d2-${i}`, user, '/a', 1_500 + i)),
+        ...['u1', 'u3', 'u4'].map((user, i) => click(`d3-${i}`, user, '/a', 3_000 + i)),
+      ];
+      const { store, deps, grant, mark } = setUp(events);
+      const given: (readonly string[] | undefined)[] = [];
+      const state: typeof store.state = {
+        ...store.state,
+        addAllTimeUsers: async (group, userIds, fence, known) => {
+          given.push(known?.users && [...known.users].sort());
+          return store.state.addAllTimeUsers(group, userIds, fence, known);
+        },
+      };
+      await mark(events);
+      await runAggregation({ ...deps, state }, grant());
+      assert.deepEqual(
+        given,
+        [[], ['u1', 'u2'], ['u1', 'u2', 'u3']],
+        'each day after the first is checked against the users stored, not looked up',
+      );
+      assert.equal(await store.state.countAllTimeUsers(a), 4);
+      const allTime = store.documents.get(metricDocumentId('all', null, '/a', 'FR'));
+      assert.equal(allTime?.action === 'index' ? allTime.document.unique_users : undefined, 4);
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    'when a later day adds to a new group and the write is applied but reported failed, then the retry looks the users up and nobody counts twice',
+    async () => {
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u1', '/a', 1_500), click('e3', 'u2', '/a', 1_501)];
+      const { store, deps, grant, mark } = setUp(events);
+      const given: boolean[] = [];
+      const state: typeof store.state = {
+        ...store.state,
+        // The second day's first attempt: stored, then a write timeout.
+        addAllTimeUsers: async (group, userIds, fence, known) => {
+          given.push(known?.users !== undefined);
+          const users = await store.state.addAllTimeUsers(group, userIds, fence, known);
+          if (given.length === 2) throw Object.assign(new Error('write timeout'), { retriable: true });
+          return users;
+        },
+      };
+      await mark(events);
+      await runAggregation({ ...deps, state, retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 } }, grant());
+      assert.deepEqual(given, [true, true, false], 'the retry trusts nothing it learnt before');
+      assert.equal(await store.state.countAllTimeUsers({ urlKey: '/a', country: 'FR' }), 2);
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    'when the users held for new groups reach their limit, then the groups past it are looked up again and the counts stay exact',
+    async () => {
+      const events = ['/a', '/b'].flatMap((url) => [
+        click(`${url}-1`, 'u1', url, 1),
+        click(`${url}-2`, 'u2', url, 2),
+        click(`${url}-3`, 'u1', url, 1_500),
+        click(`${url}-4`, 'u3', url, 1_501),
+      ]);
+      const { store, deps, grant, mark } = setUp(events);
+      const checked: string[] = [];
+      const state: typeof store.state = {
+        ...store.state,
+        addAllTimeUsers: async (group, userIds, fence, known) => {
+          if (known?.users !== undefined && known.users.size > 0) checked.push(group.urlKey);
+          return store.state.addAllTimeUsers(group, userIds, fence, known);
+        },
+      };
+      await mark(events);
+      await runAggregation({ ...deps, state, groupConcurrency: 1, newGroupUsersHeld: 3 }, grant());
+      assert.deepEqual(checked, ['/a'], 'two users of /a held, /b past the limit of 3');
+      for (const urlKey of ['/a', '/b']) assert.equal(await store.state.countAllTimeUsers({ urlKey, country: 'FR' }), 3, urlKey);
       await assertSameAsOneRun(store, events);
     },
   );

@@ -53,6 +53,12 @@ export interface AggregationDependencies {
    * many days (a rebuild), at the cost of an all-time document written once per pass, not per run.
    */
   readonly allTimePassDayGroups?: number;
+  /**
+   * User ids a pass holds of the groups it found without all-time users: such a group's later
+   * days are checked against them instead of looked up in the store (a first run or a rebuild
+   * over several days would look each day's users up again). Past it, they are looked up.
+   */
+  readonly newGroupUsersHeld: number;
   /** For each Cassandra call; Elasticsearch writes retry inside the indexer. */
   readonly retry: RetryPolicy;
   readonly now: () => number;
@@ -133,6 +139,12 @@ interface RunContext {
    * all-time totals are not read.
    */
   readonly newGroups: Set<string>;
+  /**
+   * The whole stored all-time set of new groups (every user this pass added to them), while the
+   * pass holds at most `deps.newGroupUsersHeld` users in all (`newGroupUsersCount`).
+   */
+  readonly newGroupUsers: Map<string, Set<string>>;
+  newGroupUsersCount: number;
   readonly counts: {
     hours: number;
     days: number;
@@ -239,6 +251,8 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     allTimeChanged: new Map(),
     allTimeUsers: new Map(),
     newGroups: new Set(),
+    newGroupUsers: new Map(),
+    newGroupUsersCount: 0,
     counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0, excludedUsers: 0 },
     stepMs: { plan: 0, readHours: 0, allTimeUsers: 0, storeHours: 0, rollUpDays: 0, finalise: 0, allTime: 0, release: 0 },
   };
@@ -576,18 +590,34 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
     for (const { next, previous } of hours)
       for (const userId of next.userIds) if (previous?.userIds.has(userId) !== true) userIds.add(userId);
     if (userIds.size === 0) return;
-    let known = run.allTimeUsers.get(key);
-    if (known === undefined) {
-      known = await withRetry(run, 'counting all-time users', () => run.deps.state.countAllTimeUsers(group));
-      if (known === 0) run.newGroups.add(key);
+    let count = run.allTimeUsers.get(key);
+    if (count === undefined) {
+      count = await withRetry(run, 'counting all-time users', () => run.deps.state.countAllTimeUsers(group));
+      if (count === 0) {
+        run.newGroups.add(key);
+        run.newGroupUsers.set(key, new Set());
+      }
     }
-    // A retry reads the count again: a failed attempt may have stored some of the users and their count.
+    const known = { count, users: run.newGroupUsers.get(key) };
+    // A retry reads the count again and looks the users up: a failed attempt may have stored some of them and their count.
     let attempt = 0;
     const users = await write(run, 'adding all-time users', (fence) =>
       run.deps.state.addAllTimeUsers(group, userIds, fence, attempt++ === 0 ? known : undefined),
     );
     run.allTimeUsers.set(key, users);
+    if (known.users !== undefined) holdNewGroupUsers(run, key, known.users, userIds, users);
   });
+}
+
+/** Adds a new group's users just stored to those the pass holds of it; lets the group go past the limit, or when its count says another writer added some. */
+function holdNewGroupUsers(run: RunContext, key: string, held: Set<string>, added: ReadonlySet<string>, count: number): void {
+  const before = held.size;
+  for (const userId of added) held.add(userId);
+  run.newGroupUsersCount += held.size - before;
+  if (held.size !== count || run.newGroupUsersCount > run.deps.newGroupUsersHeld) {
+    run.newGroupUsers.delete(key);
+    run.newGroupUsersCount -= held.size;
+  }
 }
 
 /**
@@ -723,6 +753,8 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   run.allTimeChanged.clear();
   run.allTimeUsers.clear();
   run.newGroups.clear();
+  run.newGroupUsers.clear();
+  run.newGroupUsersCount = 0;
 }
 
 /**

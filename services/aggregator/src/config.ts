@@ -41,6 +41,15 @@ export const aggregatorEnvShape = {
   AGGREGATOR_GROUP_CONCURRENCY: positiveInt(64).describe(
     '(url, country) groups whose all-time users or document are handled in parallel within a run (each a few small Cassandra requests)',
   ),
+  AGGREGATOR_NEW_GROUP_USERS_HELD: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000_000)
+    .default(250_000)
+    .describe(
+      'user ids a run holds of the (url, country) groups it found without all-time users, so that their later days add users without Cassandra look-ups (memory: about 50 bytes each; 0: look every day up)',
+    ),
   AGGREGATOR_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra state writes in flight'),
   AGGREGATOR_BULK_SIZE: positiveInt(1_000).describe('documents per Elasticsearch bulk request'),
   AGGREGATOR_RETRY_ATTEMPTS: positiveInt(5).describe('attempts of a failing Cassandra/Elasticsearch call within a run'),

@@ -129,6 +129,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         maxEventsInMemory: config.AGGREGATOR_MAX_EVENTS_IN_MEMORY,
         hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
         groupConcurrency: config.AGGREGATOR_GROUP_CONCURRENCY,
+        newGroupUsersHeld: config.AGGREGATOR_NEW_GROUP_USERS_HELD,
         bulkSize: config.AGGREGATOR_BULK_SIZE,
         retry,
         now: Date.now,

@@ -204,14 +204,16 @@ export function fakeAggregationStore(events: MetricEvent[]) {
         throw new Error(`all-time sums ${JSON.stringify(sums)} differ from the days' ${JSON.stringify(summed)}`);
       allTimeSums.set(groupKey(group), sums);
     },
-    async addAllTimeUsers(group, userIds, _fence, knownCount) {
+    async addAllTimeUsers(group, userIds, _fence, known) {
       log.push(`all-time users ${group.urlKey}`);
       const key = groupKey(group);
       const users = allTime.get(key) ?? new Set<string>();
-      // As the real store: the stored count moves from the count given (or read) by the users not in the set yet.
-      let count = knownCount ?? allTimeCounts.get(key) ?? 0;
+      // As the real store: the stored count moves from the count given (or read) by the users not
+      // in the set yet, as given (trusted, not looked up) or as stored.
+      const stored = known?.users ?? users;
+      let count = known?.count ?? allTimeCounts.get(key) ?? 0;
       for (const userId of userIds) {
-        if (users.has(userId)) continue;
+        if (stored.has(userId)) continue;
         users.add(userId);
         count += 1;
       }

@@ -57,6 +57,7 @@ test('when 110,000 batches mark hours between runs, then every run succeeds, the
     maxEventsInMemory: 300_000,
     hourConcurrency: 2,
     groupConcurrency: 8,
+    newGroupUsersHeld: 1_000,
     bulkSize: 500,
     retry,
     now: () => START_MS + 10 * 24 * HOUR_MS,
