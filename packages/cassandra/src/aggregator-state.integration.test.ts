@@ -141,6 +141,31 @@ test('when the writer gives the whole stored set, then the users are checked aga
   assert.equal(await state.addAllTimeUsers(group, new Set(['ghost', 'u3']), nextFence()), 4, 'looked up: ghost was never stored, u3 was');
 });
 
+test('when the counts of many groups are read at once, then each group has its own, 0 for a group never counted', async () => {
+  // 150 countries of one url (more than one request's list), every third one counted; another url; a repeat.
+  const countries = Array.from({ length: 150 }, (_, i) => `C${i}`);
+  for (const [i, country] of countries.entries())
+    if (i % 3 === 0)
+      await state.addAllTimeUsers(
+        { urlKey: '/many', country },
+        new Set(Array.from({ length: 1 + (i % 7) }, (_, u) => `u${u}`)),
+        nextFence(),
+      );
+  await state.addAllTimeUsers({ urlKey: '/other', country: 'C0' }, new Set(['x', 'y']), nextFence());
+  const groups = [
+    ...countries.map((country) => ({ urlKey: '/many', country })),
+    { urlKey: '/other', country: 'C0' },
+    { urlKey: '/other', country: 'C1' },
+    { urlKey: '/many', country: 'C0' },
+  ];
+  const counts = await state.countAllTimeUsersOf(groups);
+  const wanted = new Map(groups.map((group) => [JSON.stringify([group.urlKey, group.country]), 0]));
+  for (const [i, country] of countries.entries()) if (i % 3 === 0) wanted.set(JSON.stringify(['/many', country]), 1 + (i % 7));
+  wanted.set(JSON.stringify(['/other', 'C0']), 2);
+  assert.deepEqual(counts, wanted);
+  assert.deepEqual(await state.countAllTimeUsersOf([]), new Map());
+});
+
 test('when a day is replaced, then its groups follow and a group that left is removed', async () => {
   const day = (urlKey: string, clicks: number): WindowGroup => ({
     urlKey,

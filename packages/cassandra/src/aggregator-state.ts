@@ -85,6 +85,8 @@ export interface AggregatorStateRepository {
   addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, known?: KnownAllTimeUsers): Promise<number>;
   /** Exact number of distinct users ever counted for one (url, country): one stored number. */
   countAllTimeUsers(group: GroupRef): Promise<number>;
+  /** {@link countAllTimeUsers} of many groups, by group key: one request per url and up to {@link COUNT_COUNTRIES} of its countries. */
+  countAllTimeUsersOf(groups: Iterable<GroupRef>): Promise<Map<string, number>>;
   /**
    * The groups of a day marked ({@link markDayGroups}) after the day's state was last marked
    * stored ({@link markDayRolledUp}): their hour state may have changed without their day.
@@ -108,6 +110,8 @@ interface Statement {
 
 /** Candidates looked up per IN query, and new users written per batch (batches stay far below the 50 KiB default fail threshold). */
 const LOOKUP_CHUNK = 500;
+/** Countries of one url whose all-time counts one request reads (`IN` on the partition key's last column). */
+const COUNT_COUNTRIES = 100;
 /** Up to this many groups, {@link AggregatorStateRepository.readHour} and `readDay` read only their rows (IN lists); past it, the whole partition. */
 const SELECTED_GROUPS_MAX = 5_000;
 const BATCH_BYTES = 24 * 1024;
@@ -565,6 +569,40 @@ export function createAggregatorStateRepository(
     },
 
     countAllTimeUsers,
+
+    async countAllTimeUsersOf(groups) {
+      const counts = new Map<string, number>();
+      const countriesOf = new Map<string, string[]>();
+      for (const group of groups) {
+        const key = groupKey(group);
+        if (counts.has(key)) continue;
+        counts.set(key, 0);
+        const countries = countriesOf.get(group.urlKey) ?? [];
+        countries.push(group.country);
+        countriesOf.set(group.urlKey, countries);
+      }
+      const params = [...countriesOf].flatMap(([urlKey, countries]) =>
+        Array.from({ length: Math.ceil(countries.length / COUNT_COUNTRIES) }, (_, i) => [
+          urlKey,
+          countries.slice(i * COUNT_COUNTRIES, (i + 1) * COUNT_COUNTRIES),
+        ]),
+      );
+      if (params.length === 0) return counts;
+      const { resultItems } = await withClassifiedErrors(() =>
+        cassandra.concurrent.executeConcurrent(
+          client.driver,
+          `SELECT url_key, country, users FROM ${ks}.group_users WHERE url_key = ? AND country IN ? PER PARTITION LIMIT 1`,
+          params,
+          { concurrencyLevel: options.concurrency, raiseOnFirstError: true, collectResults: true },
+        ),
+      );
+      for (const result of resultItems)
+        for (const row of result.rows) {
+          const users: unknown = row.get('users');
+          counts.set(groupKey(refOf(row)), users === null || users === undefined ? 0 : numberOf(users));
+        }
+      return counts;
+    },
 
     async readDayMarks(dayMs) {
       const found = await rows(`SELECT url_key, country, marked_at, rolled_up_at FROM ${ks}.day_rollup_marks WHERE day = ?`, [

@@ -571,6 +571,33 @@ await test('runAggregation', async (t) => {
     },
   );
 
+  await t.test('when a run changes many groups, then their all-time counts are read together, never one group at a time', async () => {
+    const inCountry = (event: MetricEvent, country: string): MetricEvent => ({ ...event, country });
+    const early = [click('e1', 'u1', '/a', 1), inCountry(click('e2', 'u2', '/a', 2), 'DE'), click('e3', 'u3', '/b', 3)];
+    // Then a new user on /a FR, and u2 back on /a DE: the day changes there without a new user.
+    const late = [click('l1', 'u4', '/a', 4), inCountry(click('l2', 'u2', '/a', 5), 'DE')];
+    const events = [...early];
+    const { store, deps, grant, mark } = setUp(events);
+    const reads: string[][] = [];
+    const state: typeof store.state = {
+      ...store.state,
+      countAllTimeUsers: () => Promise.reject(new Error('one group at a time')),
+      countAllTimeUsersOf: (groups) => {
+        const list = [...groups];
+        reads.push(list.map((group) => `${group.urlKey} ${group.country}`).sort());
+        return store.state.countAllTimeUsersOf(list);
+      },
+    };
+    await mark(early);
+    await runAggregation({ ...deps, state }, grant());
+    events.push(...late);
+    await mark(late);
+    await runAggregation({ ...deps, state }, grant());
+    const nonEmpty = reads.filter((read) => read.length > 0);
+    assert.deepEqual(nonEmpty, [['/a DE', '/a FR', '/b FR'], ['/a FR'], ['/a DE']], 'first run; then the new user, then the day change');
+    await assertSameAsOneRun(store, events);
+  });
+
   await t.test(
     'when a later day adds to a new group and the write is applied but reported failed, then the retry looks the users up and nobody counts twice',
     async () => {

@@ -585,20 +585,24 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
       entry.hours.push({ next: group, previous: before.get(key) });
     }
   }
+  // The counts this pass has not learnt yet, read together (a request per url, not per group).
+  const uncounted = [...hoursOf].flatMap(([key, { group, hours }]) =>
+    !run.allTimeUsers.has(key) && hours.some(bringsUsers) ? [group] : [],
+  );
+  const counted = await withRetry(run, 'counting all-time users', () => run.deps.state.countAllTimeUsersOf(uncounted));
+  for (const [key, count] of counted) {
+    run.allTimeUsers.set(key, count);
+    if (count === 0) {
+      run.newGroups.add(key);
+      run.newGroupUsers.set(key, new Set());
+    }
+  }
   await mapConcurrently([...hoursOf], run.deps.groupConcurrency, async ([key, { group, hours }]) => {
     const userIds = new Set<string>();
     for (const { next, previous } of hours)
       for (const userId of next.userIds) if (previous?.userIds.has(userId) !== true) userIds.add(userId);
     if (userIds.size === 0) return;
-    let count = run.allTimeUsers.get(key);
-    if (count === undefined) {
-      count = await withRetry(run, 'counting all-time users', () => run.deps.state.countAllTimeUsers(group));
-      if (count === 0) {
-        run.newGroups.add(key);
-        run.newGroupUsers.set(key, new Set());
-      }
-    }
-    const known = { count, users: run.newGroupUsers.get(key) };
+    const known = { count: run.allTimeUsers.get(key) ?? 0, users: run.newGroupUsers.get(key) };
     // A retry reads the count again and looks the users up: a failed attempt may have stored some of them and their count.
     let attempt = 0;
     const users = await write(run, 'adding all-time users', (fence) =>
@@ -607,6 +611,12 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
     run.allTimeUsers.set(key, users);
     if (known.users !== undefined) holdNewGroupUsers(run, key, known.users, userIds, users);
   });
+}
+
+/** Whether an hour holds a user its stored state did not. */
+function bringsUsers({ next, previous }: { next: HourGroup; previous: HourGroup | undefined }): boolean {
+  for (const userId of next.userIds) if (previous?.userIds.has(userId) !== true) return true;
+  return false;
 }
 
 /** Adds a new group's users just stored to those the pass holds of it; lets the group go past the limit, or when its count says another writer added some. */
@@ -697,17 +707,18 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   const storedInPass = new Set(run.dayChanges.flatMap((change) => change.previous.map(groupKey)));
   const groups = [...run.allTimeChanged];
   for (let start = 0; start < groups.length; start += deps.bulkSize) {
-    const updates = await mapConcurrently(groups.slice(start, start + deps.bulkSize), deps.groupConcurrency, async ([key, group]) => {
-      const [stored, storedUsers] = await Promise.all([
+    const bulk = groups.slice(start, start + deps.bulkSize);
+    // Groups whose day numbers changed without new users: their counts, read together.
+    const counted = await withRetry(run, 'counting all-time users', () =>
+      deps.state.countAllTimeUsersOf(bulk.flatMap(([key, group]) => (run.allTimeUsers.has(key) ? [] : [group]))),
+    );
+    const updates = await mapConcurrently(bulk, deps.groupConcurrency, async ([key, group]) => {
+      const stored =
         run.newGroups.has(key) && !storedInPass.has(key)
           ? { allTime: NO_DAYS, days: [] }
-          : withRetry(run, 'reading all-time totals', () =>
+          : await withRetry(run, 'reading all-time totals', () =>
               deps.state.readGroupTotals(group, runDayStarts, { probablyNew: !storedInPass.has(key) }),
-            ),
-        run.allTimeUsers.has(key)
-          ? Promise.resolve(undefined)
-          : withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsers(group)),
-      ]);
+            );
       // The group's day totals this pass changes (set where the day has it, deleted where it left a
       // stored day; a day that did not touch it keeps it as stored), and the all-time sums moved by
       // the difference: no other day is read.
@@ -730,7 +741,7 @@ export async function publishAllTime(run: RunContext): Promise<void> {
         );
         allTime = movedSums(resummed, dayTotals, { check: false }) ?? NO_DAYS;
       }
-      const uniqueUsers = run.allTimeUsers.get(key) ?? storedUsers ?? 0;
+      const uniqueUsers = run.allTimeUsers.get(key) ?? counted.get(key) ?? 0;
       return { group, dayTotals, allTime, write: allTimeWrite({ group, allTime, uniqueUsers, updatedAtMs: run.nowMs }) };
     });
     await index(

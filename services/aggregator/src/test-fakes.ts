@@ -224,6 +224,9 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     async countAllTimeUsers(group) {
       return allTimeCounts.get(groupKey(group)) ?? 0;
     },
+    async countAllTimeUsersOf(groups) {
+      return new Map([...groups].map((group) => [groupKey(group), allTimeCounts.get(groupKey(group)) ?? 0]));
+    },
     async readDayMarks(dayMs) {
       const marks = dayMarks.get(dayMs);
       const rolledUpAt = marks?.rolledUpAt;
