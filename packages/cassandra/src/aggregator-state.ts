@@ -596,7 +596,8 @@ export function createAggregatorStateRepository(
           { concurrencyLevel: options.concurrency, raiseOnFirstError: true, collectResults: true },
         ),
       );
-      for (const result of resultItems)
+      // The driver types each collected result as `any`: they are the queries' result sets.
+      for (const result of resultItems as cassandra.types.ResultSet[])
         for (const row of result.rows) {
           const users: unknown = row.get('users');
           counts.set(groupKey(refOf(row)), users === null || users === undefined ? 0 : numberOf(users));
