@@ -141,6 +141,23 @@ test('when the writer gives the whole stored set, then the users are checked aga
   assert.equal(await state.addAllTimeUsers(group, new Set(['ghost', 'u3']), nextFence()), 4, 'looked up: ghost was never stored, u3 was');
 });
 
+test('when many groups add users at once, then their writes share batches and every group keeps its own exact count', async () => {
+  const groups = Array.from({ length: 40 }, (_, i) => ({ urlKey: '/together', country: `G${i}` }));
+  const usersOf = (i: number) => new Set(Array.from({ length: 1 + (i % 5) }, (_, u) => `u${u}`));
+  const counts = await Promise.all(groups.map((group, i) => state.addAllTimeUsers(group, usersOf(i), nextFence())));
+  assert.deepEqual(
+    counts,
+    groups.map((_, i) => usersOf(i).size),
+  );
+  // Again, with one user more each: the replayed users count nobody twice.
+  await Promise.all(groups.map((group, i) => state.addAllTimeUsers(group, new Set([...usersOf(i), 'late']), nextFence())));
+  const stored = await state.countAllTimeUsersOf(groups);
+  assert.deepEqual(
+    groups.map((group) => stored.get(JSON.stringify([group.urlKey, group.country]))),
+    groups.map((_, i) => usersOf(i).size + 1),
+  );
+});
+
 test('when the counts of many groups are read at once, then each group has its own, 0 for a group never counted', async () => {
   // 150 countries of one url (more than one request's list), every third one counted; another url; a repeat.
   const countries = Array.from({ length: 150 }, (_, i) => `C${i}`);

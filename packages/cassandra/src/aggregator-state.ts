@@ -7,6 +7,8 @@ import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
 import type { WriteFence } from './write-fence.ts';
 import { long, numberOf } from './long-values.ts';
+import { createPartitionBatcher, statementBytes } from './partition-batcher.ts';
+import type { Statement } from './partition-batcher.ts';
 
 /** One day's totals of a (url, country). */
 export type GroupDay = GroupTotals & { readonly dayMs: number };
@@ -77,8 +79,8 @@ export interface AggregatorStateRepository {
   ): Promise<void>;
   /**
    * Adds users to the all-time set of a (url, country) and returns its size after: only the
-   * users not in the set yet are written, each chunk of them in one single-partition batch with
-   * the new size, so the stored size always equals the stored set (a crash between chunks, or a
+   * users not in the set yet are written, each chunk of them with the new size as one mutation of
+   * the group's partition (in a batch shared with other groups), so the stored size always equals the stored set (a crash between chunks, or a
    * replay, counts nobody twice). Cost: the candidates, never the set's history.
    * `known`: what this writer knows of the stored set (saves reading it again).
    */
@@ -103,11 +105,6 @@ export interface AggregatorStateRepository {
   markFinal(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
 }
 
-interface Statement {
-  query: string;
-  params: unknown[];
-}
-
 /** Candidates looked up per IN query, and new users written per batch (batches stay far below the 50 KiB default fail threshold). */
 const LOOKUP_CHUNK = 500;
 /** Countries of one url whose all-time counts one request reads (`IN` on the partition key's last column). */
@@ -115,6 +112,8 @@ const COUNT_COUNTRIES = 100;
 /** Up to this many groups, {@link AggregatorStateRepository.readHour} and `readDay` read only their rows (IN lists); past it, the whole partition. */
 const SELECTED_GROUPS_MAX = 5_000;
 const BATCH_BYTES = 24 * 1024;
+/** Groups (partitions) whose writes share one unlogged batch at most: Cassandra warns past 10 by default. */
+const GROUPS_PER_BATCH = 10;
 /** Statements per unlogged batch at most (with {@link BATCH_BYTES}). */
 const BATCH_STATEMENTS = 250;
 
@@ -154,12 +153,6 @@ export function chunkUserIds(userIds: Iterable<string>, maxChars = CHUNK_CHARS):
   return chunks;
 }
 
-function statementBytes(statement: Statement): number {
-  let bytes = 64;
-  for (const p of statement.params) bytes += typeof p === 'string' ? Buffer.byteLength(p) : 8;
-  return bytes;
-}
-
 /**
  * @param options.userStateTtlSeconds TTL of the per-user rows (hour users, all-time users); 0 keeps them forever.
  */
@@ -169,6 +162,20 @@ export function createAggregatorStateRepository(
 ): AggregatorStateRepository {
   const ks = client.keyspace;
   const userTtl = options.userStateTtlSeconds ?? 0;
+  // A group's all-time users and its day totals: one partition each, many per request.
+  const groupWrites = createPartitionBatcher({
+    send: async (statements) => {
+      const [only] = statements;
+      await withClassifiedErrors(() =>
+        statements.length === 1 && only !== undefined
+          ? client.driver.execute(only.query, only.params, { prepare: true })
+          : client.driver.batch(statements, { prepare: true, logged: false }),
+      );
+    },
+    maxPartitions: GROUPS_PER_BATCH,
+    maxBytes: BATCH_BYTES,
+    concurrency: options.concurrency,
+  });
 
   async function executeAll(statements: readonly Statement[]): Promise<void> {
     if (statements.length === 0) return;
@@ -460,8 +467,8 @@ export function createAggregatorStateRepository(
       const at = fence.nextTimestamp();
       const whole = [...dayStatements(at), sums(at, allTime)];
       if (whole.length <= BATCH_STATEMENTS && whole.reduce((bytes, statement) => bytes + statementBytes(statement), 0) <= BATCH_BYTES) {
-        // One partition, one batch: the days and their sums apply together.
-        await withClassifiedErrors(() => client.driver.batch(whole, { prepare: true, logged: false }));
+        // One partition: the days and their sums apply together.
+        await groupWrites.submit(whole);
         return;
       }
       await executeAll([sums(at, null)]);
@@ -555,7 +562,7 @@ export function createAggregatorStateRepository(
           },
         ];
         // One partition: the rows and the new size apply together or not at all.
-        await withClassifiedErrors(() => client.driver.batch(queries, { prepare: true, logged: false }));
+        await groupWrites.submit(queries);
         chunk = [];
         chunkBytes = 0;
       };
