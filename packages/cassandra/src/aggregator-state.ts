@@ -80,8 +80,9 @@ export interface AggregatorStateRepository {
   /**
    * Adds users to the all-time set of a (url, country) and returns its size after: only the
    * users not in the set yet are written, each chunk of them with the new size as one mutation of
-   * the group's partition (in a batch shared with other groups), so the stored size always equals the stored set (a crash between chunks, or a
-   * replay, counts nobody twice). Cost: the candidates, never the set's history.
+   * the group's partition (in a batch shared with other groups), so the stored size always equals
+   * the stored set (a crash between chunks, or a replay, counts nobody twice). Cost: the
+   * candidates, never the set's history.
    * `known`: what this writer knows of the stored set (saves reading it again).
    */
   addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, known?: KnownAllTimeUsers): Promise<number>;
