@@ -163,16 +163,18 @@ export function createAggregatorStateRepository(
 ): AggregatorStateRepository {
   const ks = client.keyspace;
   const userTtl = options.userStateTtlSeconds ?? 0;
+  /** One request: a lone statement, or an unlogged batch. */
+  async function send(statements: readonly Statement[]): Promise<void> {
+    const [only] = statements;
+    await withClassifiedErrors(() =>
+      statements.length === 1 && only !== undefined
+        ? client.driver.execute(only.query, only.params, { prepare: true })
+        : client.driver.batch([...statements], { prepare: true, logged: false }),
+    );
+  }
   // A group's all-time users and its day totals: one partition each, many per request.
   const groupWrites = createPartitionBatcher({
-    send: async (statements) => {
-      const [only] = statements;
-      await withClassifiedErrors(() =>
-        statements.length === 1 && only !== undefined
-          ? client.driver.execute(only.query, only.params, { prepare: true })
-          : client.driver.batch(statements, { prepare: true, logged: false }),
-      );
-    },
+    send,
     maxPartitions: GROUPS_PER_BATCH,
     maxBytes: BATCH_BYTES,
     concurrency: options.concurrency,
@@ -224,14 +226,7 @@ export function createAggregatorStateRepository(
       return batch;
     };
     const worker = async (): Promise<void> => {
-      for (let batch = nextBatch(); batch.length > 0; batch = nextBatch()) {
-        const [only] = batch;
-        await withClassifiedErrors(() =>
-          batch.length === 1 && only !== undefined
-            ? client.driver.execute(only.query, only.params, { prepare: true })
-            : client.driver.batch(batch, { prepare: true, logged: false }),
-        );
-      }
+      for (let batch = nextBatch(); batch.length > 0; batch = nextBatch()) await send(batch);
     };
     await Promise.all(Array.from({ length: options.concurrency }, worker));
   }
@@ -263,18 +258,46 @@ export function createAggregatorStateRepository(
   }
 
   async function countAllTimeUsers(group: GroupRef): Promise<number> {
-    return withClassifiedErrors(async () => {
-      const result = await client.driver.execute(
-        `SELECT users FROM ${ks}.group_users WHERE url_key = ? AND country = ? LIMIT 1`,
-        [group.urlKey, group.country],
-        { prepare: true },
-      );
-      const users: unknown = result.first()?.get('users');
-      return users === null || users === undefined ? 0 : numberOf(users);
-    });
+    return (await countAllTimeUsersOf([group])).get(groupKey(group)) ?? 0;
   }
 
   const refOf = (row: cassandra.types.Row): GroupRef => ({ urlKey: row.get('url_key') as string, country: row.get('country') as string });
+
+  async function countAllTimeUsersOf(groups: Iterable<GroupRef>): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    const countriesOf = new Map<string, string[]>();
+    for (const group of groups) {
+      const key = groupKey(group);
+      if (counts.has(key)) continue;
+      counts.set(key, 0);
+      const countries = countriesOf.get(group.urlKey) ?? [];
+      countries.push(group.country);
+      countriesOf.set(group.urlKey, countries);
+    }
+    const params = [...countriesOf].flatMap(([urlKey, countries]) =>
+      Array.from({ length: Math.ceil(countries.length / COUNT_COUNTRIES) }, (_, i) => [
+        urlKey,
+        countries.slice(i * COUNT_COUNTRIES, (i + 1) * COUNT_COUNTRIES),
+      ]),
+    );
+    if (params.length === 0) return counts;
+    const { resultItems } = await withClassifiedErrors(() =>
+      cassandra.concurrent.executeConcurrent(
+        client.driver,
+        `SELECT url_key, country, users FROM ${ks}.group_users WHERE url_key = ? AND country IN ? PER PARTITION LIMIT 1`,
+        params,
+        { concurrencyLevel: options.concurrency, raiseOnFirstError: true, collectResults: true },
+      ),
+    );
+    // The driver types each collected result as `any`: they are the queries' result sets.
+    for (const result of resultItems as cassandra.types.ResultSet[])
+      for (const row of result.rows) {
+        const users: unknown = row.get('users');
+        counts.set(groupKey(refOf(row)), users === null || users === undefined ? 0 : numberOf(users));
+      }
+    return counts;
+  }
+
   const totalsOf = (row: cassandra.types.Row): GroupTotals => ({
     ...refOf(row),
     clicks: numberOf(row.get('clicks')),
@@ -577,41 +600,7 @@ export function createAggregatorStateRepository(
     },
 
     countAllTimeUsers,
-
-    async countAllTimeUsersOf(groups) {
-      const counts = new Map<string, number>();
-      const countriesOf = new Map<string, string[]>();
-      for (const group of groups) {
-        const key = groupKey(group);
-        if (counts.has(key)) continue;
-        counts.set(key, 0);
-        const countries = countriesOf.get(group.urlKey) ?? [];
-        countries.push(group.country);
-        countriesOf.set(group.urlKey, countries);
-      }
-      const params = [...countriesOf].flatMap(([urlKey, countries]) =>
-        Array.from({ length: Math.ceil(countries.length / COUNT_COUNTRIES) }, (_, i) => [
-          urlKey,
-          countries.slice(i * COUNT_COUNTRIES, (i + 1) * COUNT_COUNTRIES),
-        ]),
-      );
-      if (params.length === 0) return counts;
-      const { resultItems } = await withClassifiedErrors(() =>
-        cassandra.concurrent.executeConcurrent(
-          client.driver,
-          `SELECT url_key, country, users FROM ${ks}.group_users WHERE url_key = ? AND country IN ? PER PARTITION LIMIT 1`,
-          params,
-          { concurrencyLevel: options.concurrency, raiseOnFirstError: true, collectResults: true },
-        ),
-      );
-      // The driver types each collected result as `any`: they are the queries' result sets.
-      for (const result of resultItems as cassandra.types.ResultSet[])
-        for (const row of result.rows) {
-          const users: unknown = row.get('users');
-          counts.set(groupKey(refOf(row)), users === null || users === undefined ? 0 : numberOf(users));
-        }
-      return counts;
-    },
+    countAllTimeUsersOf,
 
     async readDayMarks(dayMs) {
       const found = await rows(`SELECT url_key, country, marked_at, rolled_up_at FROM ${ks}.day_rollup_marks WHERE day = ?`, [

@@ -38,7 +38,7 @@ interface Pending {
  * @param options.concurrency requests in flight at most; partitions submitted meanwhile wait and go together.
  */
 export function createPartitionBatcher(options: {
-  send: (statements: Statement[]) => Promise<void>;
+  send: (statements: readonly Statement[]) => Promise<void>;
   maxPartitions: number;
   maxBytes: number;
   concurrency: number;

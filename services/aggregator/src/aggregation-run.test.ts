@@ -67,6 +67,17 @@ async function runThenAdd(early: readonly MetricEvent[], late: readonly MetricEv
   return { ...setup, events };
 }
 
+/** The store's state, showing `observe` every all-time add (the group, its users, and what the run knew of the stored set) before the store handles it. */
+function observingAllTimeAdds(store: Store, observe: (...args: Parameters<Store['state']['addAllTimeUsers']>) => void): Store['state'] {
+  return {
+    ...store.state,
+    addAllTimeUsers: (...args) => {
+      observe(...args);
+      return store.state.addAllTimeUsers(...args);
+    },
+  };
+}
+
 /** The store's state, recording the groups of every read of stored hours limited to some groups (the roll-up's reads), sorted. */
 function recordingRollUpReads(store: Store) {
   const filters: string[][] = [];
@@ -550,13 +561,7 @@ await test('runAggregation', async (t) => {
       ];
       const { store, deps, grant, mark } = setUp(events);
       const given: (readonly string[] | undefined)[] = [];
-      const state: typeof store.state = {
-        ...store.state,
-        addAllTimeUsers: async (group, userIds, fence, known) => {
-          given.push(known?.users && [...known.users].sort());
-          return store.state.addAllTimeUsers(group, userIds, fence, known);
-        },
-      };
+      const state = observingAllTimeAdds(store, (_group, _userIds, _fence, known) => given.push(known?.users && [...known.users].sort()));
       await mark(events);
       await runAggregation({ ...deps, state }, grant());
       assert.deepEqual(
@@ -633,13 +638,9 @@ await test('runAggregation', async (t) => {
       ]);
       const { store, deps, grant, mark } = setUp(events);
       const checked: string[] = [];
-      const state: typeof store.state = {
-        ...store.state,
-        addAllTimeUsers: async (group, userIds, fence, known) => {
-          if (known?.users !== undefined && known.users.size > 0) checked.push(group.urlKey);
-          return store.state.addAllTimeUsers(group, userIds, fence, known);
-        },
-      };
+      const state = observingAllTimeAdds(store, (group, _userIds, _fence, known) => {
+        if (known?.users !== undefined && known.users.size > 0) checked.push(group.urlKey);
+      });
       await mark(events);
       await runAggregation({ ...deps, state, groupConcurrency: 1, newGroupUsersHeld: 3 }, grant());
       assert.deepEqual(checked, ['/a'], 'two users of /a held, /b past the limit of 3');

@@ -572,7 +572,7 @@ export function userSlice(userId: string, slices: number): number {
  * copy of the day's users.
  */
 async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]): Promise<void> {
-  const hoursOf = new Map<string, { group: GroupRef; hours: { next: HourGroup; previous: HourGroup | undefined }[] }>();
+  const hoursOf = new Map<string, { group: GroupRef; hours: GroupHour[] }>();
   for (const { next, previous } of changes) {
     const before = new Map(previous.map((group) => [groupKey(group), group]));
     for (const group of next) {
@@ -599,8 +599,7 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
   }
   await mapConcurrently([...hoursOf], run.deps.groupConcurrency, async ([key, { group, hours }]) => {
     const userIds = new Set<string>();
-    for (const { next, previous } of hours)
-      for (const userId of next.userIds) if (previous?.userIds.has(userId) !== true) userIds.add(userId);
+    for (const hour of hours) for (const userId of newUserIds(hour)) userIds.add(userId);
     if (userIds.size === 0) return;
     const known = { count: run.allTimeUsers.get(key) ?? 0, users: run.newGroupUsers.get(key) };
     // A retry reads the count again and looks the users up: a failed attempt may have stored some of them and their count.
@@ -613,11 +612,19 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
   });
 }
 
-/** Whether an hour holds a user its stored state did not. */
-function bringsUsers({ next, previous }: { next: HourGroup; previous: HourGroup | undefined }): boolean {
-  for (const userId of next.userIds) if (previous?.userIds.has(userId) !== true) return true;
-  return false;
+/** One hour of a group: as recomputed, and as stored (if it was). */
+interface GroupHour {
+  readonly next: HourGroup;
+  readonly previous: HourGroup | undefined;
 }
+
+/** The users a recomputed hour group holds and its stored state did not. */
+function* newUserIds({ next, previous }: GroupHour): Generator<string> {
+  for (const userId of next.userIds) if (previous?.userIds.has(userId) !== true) yield userId;
+}
+
+/** Whether an hour group brings users its stored state did not have. */
+const bringsUsers = (hour: GroupHour): boolean => !newUserIds(hour).next().done;
 
 /** Adds a new group's users just stored to those the pass holds of it; lets the group go past the limit, or when its count says another writer added some. */
 function holdNewGroupUsers(run: RunContext, key: string, held: Set<string>, added: ReadonlySet<string>, count: number): void {
