@@ -59,8 +59,10 @@ after(async () => {
 
 test('when a v1 keyspace is upgraded, then every group keeps its all-time users and count, counted once, and all_users is dropped', async () => {
   const state = createAggregatorStateRepository(client, { concurrency: 8 });
-  // This version counted /both already (a fenced write, far above the clock): the copy must add to it, not undo it.
-  assert.equal(await state.addAllTimeUsers({ urlKey: '/both', country: 'US' }, new Set(['old-2', 'fresh']), createWriteFence(5)), 2);
+  // This version counted /both already (a fenced write, far above the clock, and past 2^53 as a
+  // large token's are): the copy must add to it, not undo it.
+  const token = 2 ** 30;
+  assert.equal(await state.addAllTimeUsers({ urlKey: '/both', country: 'US' }, new Set(['old-2', 'fresh']), createWriteFence(token)), 2);
 
   await ensureSchema(client, replication, upgrade);
 
@@ -77,7 +79,7 @@ test('when a v1 keyspace is upgraded, then every group keeps its all-time users 
   assert.equal(tables.rowLength, 0, 'all_users dropped');
 
   // The aggregator then knows the copied users: only the new one counts.
-  assert.equal(await state.addAllTimeUsers({ urlKey: '/a', country: 'FR' }, new Set(['u1', 'u4']), createWriteFence(6)), 4);
+  assert.equal(await state.addAllTimeUsers({ urlKey: '/a', country: 'FR' }, new Set(['u1', 'u4']), createWriteFence(token + 1)), 4);
 
   // A copy run again (an interrupted upgrade starts over) finds its users stored and counts nobody twice.
   await createLegacyTable();

@@ -1,3 +1,4 @@
+import type cassandra from 'cassandra-driver';
 import type { Logger } from '@clickstream/observability';
 import type { CassandraClient } from './cassandra-client.ts';
 import { long, numberOf } from './long-values.ts';
@@ -36,7 +37,7 @@ export async function upgradeAllUsers(client: CassandraClient, userStateTtlSecon
   const counter = copyCounter(logger, 'copying all_users into group_users');
   const { copied } = counter;
   /** The group being copied: its count so far, whether it had users before (then each user is looked up), the next write timestamp. */
-  type GroupCopy = { urlKey: string; country: string; count: number; lookUp: boolean; at: number; userIds: string[] };
+  type GroupCopy = { urlKey: string; country: string; count: number; lookUp: boolean; at: cassandra.types.Long; userIds: string[] };
 
   const startGroup = async (urlKey: string, country: string): Promise<GroupCopy> => {
     const stored = (
@@ -46,10 +47,11 @@ export async function upgradeAllUsers(client: CassandraClient, userStateTtlSecon
       ])
     ).first();
     const storedUsers: unknown = stored?.get('users');
-    const written: unknown = stored?.get('written');
+    const written = stored?.get('written') as cassandra.types.Long | null | undefined;
     const count = storedUsers === null || storedUsers === undefined ? 0 : numberOf(storedUsers);
-    // Microseconds: past the stored count's write (a fenced one is far in the future), else now.
-    const at = Math.max(written === null || written === undefined ? 0 : numberOf(written) + 1, Date.now() * 1_000);
+    // Microseconds: past the stored count's write (a fenced one is far in the future, past 2^53: Long arithmetic), else now.
+    const now = long(Date.now() * 1_000);
+    const at = written === null || written === undefined || written.lessThan(now) ? now : written.add(1);
     return { urlKey, country, count, lookUp: count > 0, at, userIds: [] };
   };
 
@@ -69,8 +71,8 @@ export async function upgradeAllUsers(client: CassandraClient, userStateTtlSecon
     const fresh = userIds.filter((userId) => !known.has(userId));
     if (fresh.length === 0) return;
     group.count += fresh.length;
-    const timestamp = long(group.at);
-    group.at += 1;
+    const timestamp = group.at;
+    group.at = group.at.add(1);
     const queries = [
       ...fresh.map((userId) => ({
         query: `INSERT INTO ${ks}.group_users (url_key, country, user_id) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,

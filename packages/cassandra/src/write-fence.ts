@@ -7,8 +7,11 @@ import cassandra from 'cassandra-driver';
  * overwrite what the new holder wrote, whatever the clocks of either say.
  *
  * Layout (microseconds, as Cassandra timestamps are): 2^52 (year 2112 in real time, so every
- * fenced write wins over state written with clock timestamps by earlier versions) + token * 2^20
+ * fenced write wins over state written with clock timestamps by earlier versions) + token * 2^32
  * + a sequence number within the run (so later writes of one run win over its earlier ones).
+ * A run over months of backlog takes millions of timestamps (about one per group and day), so
+ * the sequence has 32 bits; the earlier layout's 20 bits made such a run fail every time. Every
+ * timestamp of a token is above every one of a smaller token in either layout.
  */
 export interface WriteFence {
   readonly token: number;
@@ -17,17 +20,20 @@ export interface WriteFence {
 }
 
 const BASE = 2n ** 52n;
-const SEQUENCE_BITS = 20n;
-const MAX_SEQUENCE = 2 ** 20 - 1;
+const SEQUENCE_BITS = 32n;
+const MAX_SEQUENCE = 2 ** 32 - 1;
+/** The largest token whose timestamps fit Cassandra's signed 64 bits: about 2.1 billion grants (68 years of a run a second). */
+const MAX_TOKEN = 2 ** 31 - 2 ** 20 - 1;
 
 /**
  * The fence of a lease token (a positive safe integer, increasing with each grant).
  *
- * @throws RangeError on a token that is not a positive safe integer, or when a run takes more
- *   than 2^20 - 1 timestamps.
+ * @throws RangeError on a token that is not a positive integer up to 2^31 - 2^20 - 1, or when a
+ *   run takes more than 2^32 - 1 timestamps.
  */
 export function createWriteFence(token: number): WriteFence {
-  if (!Number.isSafeInteger(token) || token < 1) throw new RangeError(`a fencing token must be a positive safe integer, got ${token}`);
+  if (!Number.isSafeInteger(token) || token < 1 || token > MAX_TOKEN)
+    throw new RangeError(`a fencing token must be an integer from 1 to ${MAX_TOKEN}, got ${token}`);
   let sequence = 0;
   return {
     token,
@@ -39,7 +45,11 @@ export function createWriteFence(token: number): WriteFence {
   };
 }
 
-/** The Elasticsearch external version of a write under this fence: the same order as its Cassandra timestamps. */
-export function externalVersionOf(timestamp: cassandra.types.Long): number {
-  return Number(BigInt(timestamp.toString()) - BASE);
+/**
+ * The Elasticsearch external version of a write under this fence: the same order as its Cassandra
+ * timestamps. A bigint: versions pass 2^53 once tokens pass 2^21, where a number would round
+ * consecutive writes together.
+ */
+export function externalVersionOf(timestamp: cassandra.types.Long): bigint {
+  return BigInt(timestamp.toString()) - BASE;
 }

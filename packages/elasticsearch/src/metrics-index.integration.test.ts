@@ -7,6 +7,7 @@ import type { MetricDocument } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import { RetriesExhaustedError } from '@clickstream/retry';
 import {
+  BulkItemsRejectedError,
   BulkItemsRetriableError,
   MetricsIndexConflictError,
   createElasticsearchClient,
@@ -123,6 +124,18 @@ describe('metrics indexer', () => {
     const deletes: MetricWrite[] = [writes[0], hourWrite(23, '/never-written')].map((w) => ({ action: 'delete', id: w?.id ?? '' }));
     assert.deepEqual(await indexer.write(deletes), { indexed: 0, deleted: 2, quarantined: 0 });
     assert.equal(await count(alias), 4);
+  });
+
+  test('when fencing versions lie past 2^53, then a write one version older is refused and one newer lands', async () => {
+    const indexer = createMetricsIndexer(client, { alias, bulkSize: 10, retry: fastRetry });
+    // Versions of tokens past 2^21 under the 32-bit sequence: as numbers, these three would be one value.
+    const version = 2n ** 60n + 2n;
+    await indexer.write([{ ...hourWrite(5, '/fenced', 1), version }]);
+    await assert.rejects(indexer.write([{ ...hourWrite(5, '/fenced', 2), version: version - 1n }]), BulkItemsRejectedError);
+    await indexer.write([{ ...hourWrite(5, '/fenced', 3), version: version + 1n }]);
+    const stored = await client.driver.get<{ clicks: number }>({ index: alias, id: hourWrite(5, '/fenced').id });
+    assert.equal(stored._source?.clicks, 3);
+    assert.equal(stored._version, Number(version + 1n));
   });
 
   test('when a bulk mixes refused and good documents, then the good ones land and the refused ones are quarantined with window, group and reason', async () => {

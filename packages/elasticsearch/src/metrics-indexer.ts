@@ -17,7 +17,7 @@ export type MetricWrite = (
    * A fencing version (larger for each newer lease grant): Elasticsearch refuses the write (409)
    * when the document already has a larger one, and the write then fails instead of quarantining.
    */
-  readonly version?: number;
+  readonly version?: bigint;
 };
 
 /** What {@link MetricsIndexer.write} did. `indexed` and `deleted` exclude the quarantined writes. */
