@@ -740,6 +740,37 @@ await test('runAggregation', async (t) => {
     assert.equal(again.hours, 3, 'the next run redoes the work');
   });
 
+  await t.test(
+    'when a run over several days dies after an all-time pass, then the days of finished passes stay done and the next run does only the rest',
+    async () => {
+      // Four days; the third day's events cannot be read in the first run (a backfill cut short).
+      const events = Array.from({ length: 40 }, (_, i) => click(`e${i}`, `u${i % 5}`, `/p${i % 3}`, (i % 4) * 24 * 60 + 60 + i));
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      const thirdDayMs = HOUR - 10 * HOUR_MS + 2 * 24 * HOUR_MS;
+      const events3 = {
+        ...store.events,
+        readEvents: async (...args: Parameters<typeof store.events.readEvents>) => {
+          if (args[0] >= thirdDayMs) throw new Error('killed');
+          return store.events.readEvents(...args);
+        },
+      };
+      const firstDays = (await store.pendingHours.pending()).hours.filter((hour) => hour.startMs < thirdDayMs).length;
+      await assert.rejects(runAggregation({ ...deps, events: events3, allTimePassDayGroups: 1 }, grant()), /killed/);
+      const left = (await store.pendingHours.pending()).hours;
+      assert.ok(firstDays > 0);
+      assert.deepEqual(
+        left.filter((hour) => hour.startMs < thirdDayMs),
+        [],
+        "the first two days' hours were released after their passes",
+      );
+      const again = await runAggregation({ ...deps, allTimePassDayGroups: 1 }, grant());
+      assert.equal(again.hours, left.length, 'the next run recomputes only the hours left');
+      assert.deepEqual((await store.pendingHours.pending()).hours, []);
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
   await t.test('when a run covers several days, then it logs its progress after each day; a run of one day does not', async () => {
     const days = [0, 1, 2, 3].map((day) => click(`d${day}`, 'u1', '/a', day * 24 * 60));
     const { deps, grant, mark } = setUp(days);

@@ -7,6 +7,7 @@ import {
   SESSION_GAP_MS,
   aggregateHour,
   compareCodePoints,
+  dayStartMs,
   groupKey,
   isFinal,
   createHourSliceMerger,
@@ -128,6 +129,8 @@ interface RunContext {
   readonly readPermits: Semaphore;
   /** Days rolled up and not stored yet, with their number of groups (new and previous). */
   readonly dayChanges: DayChange[];
+  /** Days whose counters (and their hours') this run recorded done already, after the all-time pass that finished them. */
+  readonly releasedDays: Set<number>;
   dayGroupsHeld: number;
   /** Groups whose all-time numbers changed, by group key. */
   readonly allTimeChanged: Map<string, GroupRef>;
@@ -179,9 +182,10 @@ async function timed<T>(run: Pick<RunContext, 'stepMs'>, name: StepName, step: (
  * 5. all-time: for every (url, country) whose day numbers changed, index its all-time document
  *    (day totals summed, exact users from the stored all-time count), then store the days' state;
  * 6. release: record the change counters read in step 1 as done (increments made meanwhile stay pending),
- *    after deleting the hour documents past their retention when one is set.
+ *    after deleting the hour documents past their retention when one is set. A run over many days
+ *    also releases the days of each earlier all-time pass once the pass is done.
  *
- * A failure at any point leaves the counters pending, so the next run redoes the work; every
+ * A failure at any point leaves the counters not yet released pending, so the next run redoes that work; every
  * step is idempotent (documents have deterministic ids, state is replaced, not added to).
  * Documents go to Elasticsearch before the state they come from is stored, so a crash in between
  * is seen again as a difference by the next run. Every write carries the grant's fencing token
@@ -198,8 +202,12 @@ export async function runAggregation(deps: AggregationDependencies, grant: Lease
   const { days } = run.plan;
   for (const [index, day] of days.entries()) {
     await recomputeDay(run, day);
-    if (run.dayGroupsHeld >= (deps.allTimePassDayGroups ?? ALL_TIME_PASS_DAY_GROUPS))
+    if (run.dayGroupsHeld >= (deps.allTimePassDayGroups ?? ALL_TIME_PASS_DAY_GROUPS)) {
+      // The pass finishes its days: they are released now, so a run over months that dies later keeps them done.
+      const passDays = new Set(run.dayChanges.map((change) => change.dayMs));
       await timed(run, 'allTime', () => publishAllTime(run));
+      await timed(run, 'release', () => releasePending(run, passDays));
+    }
     // A run over several days (a first run, a backfill, a rebuild) can take minutes: say where it is.
     if (days.length > 1)
       deps.logger.info(
@@ -247,6 +255,7 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     open: new Set(openWindows.map(windowKey)),
     readPermits: new Semaphore(deps.hourConcurrency),
     dayChanges: [],
+    releasedDays: new Set(),
     dayGroupsHeld: 0,
     allTimeChanged: new Map(),
     allTimeUsers: new Map(),
@@ -817,9 +826,18 @@ export async function expireHourDocuments(run: RunContext): Promise<void> {
   run.counts.deleted += await expiry.deleteBefore(run.nowMs - expiry.retentionMs);
 }
 
-/** Step 6: the counters read at the start are recorded as done. */
-export async function releasePending(run: RunContext): Promise<void> {
-  await write(run, 'releasing the pending hours', (fence) => run.deps.pendingHours.release(run.work, fence));
+/**
+ * Step 6: the counters read at the start are recorded as done: those of `daysMs` (days an all-time
+ * pass just finished, with all their hours), or at the end of the run every one not released yet.
+ */
+export async function releasePending(run: RunContext, daysMs?: ReadonlySet<number>): Promise<void> {
+  const due = (startMs: number): boolean => {
+    const dayMs = dayStartMs(startMs);
+    return daysMs === undefined ? !run.releasedDays.has(dayMs) : daysMs.has(dayMs);
+  };
+  const work = { days: run.work.days.filter((day) => due(day.startMs)), hours: run.work.hours.filter((hour) => due(hour.startMs)) };
+  await write(run, 'releasing the pending hours', (fence) => run.deps.pendingHours.release(work, fence));
+  for (const dayMs of daysMs ?? []) run.releasedDays.add(dayMs);
 }
 
 /**
