@@ -748,7 +748,7 @@ await test('runAggregation', async (t) => {
       const { store, deps, grant, mark } = setUp(events);
       await mark(events);
       const thirdDayMs = HOUR - 10 * HOUR_MS + 2 * 24 * HOUR_MS;
-      const events3 = {
+      const dyingOnThirdDay = {
         ...store.events,
         readEvents: async (...args: Parameters<typeof store.events.readEvents>) => {
           if (args[0] >= thirdDayMs) throw new Error('killed');
@@ -756,7 +756,7 @@ await test('runAggregation', async (t) => {
         },
       };
       const firstDays = (await store.pendingHours.pending()).hours.filter((hour) => hour.startMs < thirdDayMs).length;
-      await assert.rejects(runAggregation({ ...deps, events: events3, allTimePassDayGroups: 1 }, grant()), /killed/);
+      await assert.rejects(runAggregation({ ...deps, events: dyingOnThirdDay, allTimePassDayGroups: 1 }, grant()), /killed/);
       const left = (await store.pendingHours.pending()).hours;
       assert.ok(firstDays > 0);
       assert.deepEqual(
