@@ -33,6 +33,7 @@ import { retryWithBackoff } from '@clickstream/retry';
 import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import type { RunOutcome } from './aggregator-metrics.ts';
 import { createAggregatorRunner } from './aggregator-runner.ts';
+import { cronLogger } from './cron-logger.ts';
 import { runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
 import { loadAggregatorConfig } from './config.ts';
@@ -156,6 +157,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         const task = cron.schedule(config.AGGREGATOR_SCHEDULE, () => runner.runUnlessBusy().then(recordOutcome), {
           name: 'aggregation',
           noOverlap: true,
+          logger: cronLogger(logger),
         });
         // A tick skipped because the previous run still goes counts as firing.
         const watchdog = createScheduleWatchdog({
