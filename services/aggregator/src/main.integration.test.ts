@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createEventsRepository, createPendingHoursRepository, ensureSchema } from '@clickstream/cassandra';
 import type { CassandraClient } from '@clickstream/cassandra';
@@ -80,6 +82,19 @@ describe('npm run aggregator', { concurrency: false }, () => {
       ['documents', 'durationMs', 'outcome', 'windows'],
     );
     assert.ok(run.lines.every((l) => l.service === 'aggregator' && typeof l.level === 'string' && typeof l.time === 'string'));
+  });
+
+  test('when run with --once beside a running aggregator (its HTTP_PORT taken), then it still does its pass and exits 0', async () => {
+    // As `kubectl exec` or `docker compose exec` run it: the service in the same container holds HTTP_PORT.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+    try {
+      const run = startProcess({ HTTP_PORT: String((holder.address() as AddressInfo).port) }, ['--once']);
+      assert.equal(await run.exited, 0, JSON.stringify(run.lines.filter((l) => l.level === 'fatal')));
+      assert.equal(run.lines.filter((l) => l.msg === 'aggregation run finished').length, 1);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   test('when Elasticsearch refuses the writes of a --once pass, then it logs the failure and exits non-zero, keeping the markers', async () => {

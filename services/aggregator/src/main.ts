@@ -221,5 +221,8 @@ async function runOnceAndExit(service: RunningService<AggregatorConfig, Aggregat
 
 if (import.meta.main) {
   const once = process.argv.slice(2).includes('--once');
-  exitProcess(await runService(aggregatorService({ schedule: !once }), { env: process.env, ...(once ? { run: runOnceAndExit } : {}) }));
+  // `--once` is a command, often run beside the service (`kubectl exec`, `docker compose exec`),
+  // whose HTTP_PORT it would find taken: its ops endpoints listen on a free port instead.
+  const env = once ? { ...process.env, HTTP_PORT: '0' } : process.env;
+  exitProcess(await runService(aggregatorService({ schedule: !once }), { env, ...(once ? { run: runOnceAndExit } : {}) }));
 }
