@@ -80,6 +80,7 @@ const AGGREGATOR_STATE_TABLES = [
   'day_totals',
   'group_users',
   'open_windows',
+  'published_index',
   'lease_grants',
 ];
 

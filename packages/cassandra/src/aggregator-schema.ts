@@ -85,6 +85,12 @@ export const AGGREGATOR_TABLES: readonly string[] = [
     shard int, granularity text, window_start timestamp,
     PRIMARY KEY (shard, granularity, window_start)
   )`,
+  // The Elasticsearch index (its UUID) every stored window was published into, by alias. A run that
+  // finds the alias on another index (deleted and installed again, restored, a new cluster) indexes
+  // every stored window into it before anything else: only changed documents are written otherwise.
+  `CREATE TABLE IF NOT EXISTS %KS%.published_index (
+    alias text PRIMARY KEY, index_uuid text
+  )`,
   // Leases (one aggregator run at a time), taken and renewed with lightweight transactions: the
   // holder cell has a TTL, the fencing token none (it only grows, one per grant).
   `CREATE TABLE IF NOT EXISTS %KS%.lease_grants (

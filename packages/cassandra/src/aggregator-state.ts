@@ -102,6 +102,15 @@ export interface AggregatorStateRepository {
   /** Marks the day's state stored: every group marked before is rolled up. */
   markDayRolledUp(dayMs: number, fence: WriteFence): Promise<void>;
   listOpenWindows(): Promise<WindowRef[]>;
+  /** The UUID of the index the stored windows were last published into under `alias` (undefined: never recorded). */
+  readPublishedIndex(alias: string): Promise<string | undefined>;
+  recordPublishedIndex(alias: string, indexUuid: string, fence: WriteFence): Promise<void>;
+  /** Every hour with stored state, ascending (a scan of the table's partitions: for a rare full republish). */
+  listStoredHours(): Promise<number[]>;
+  /** Every day with stored state, ascending (as {@link listStoredHours}). */
+  listStoredDays(): Promise<number[]>;
+  /** Every (url, country) with stored day totals (its all-time document), a page at a time. */
+  allTimeGroupPages(pageSize: number): AsyncGenerator<GroupRef[]>;
   markOpen(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
   markFinal(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
 }
@@ -649,6 +658,45 @@ export function createAggregatorStateRepository(
         granularity: row.get('granularity') as 'hour' | 'day',
         windowStartMs: (row.get('window_start') as Date).getTime(),
       }));
+    },
+
+    async readPublishedIndex(alias) {
+      const [row] = await rows(`SELECT index_uuid FROM ${ks}.published_index WHERE alias = ?`, [alias]);
+      return (row?.get('index_uuid') as string | null | undefined) ?? undefined;
+    },
+
+    async recordPublishedIndex(alias, indexUuid, fence) {
+      await executeAll([
+        {
+          query: `INSERT INTO ${ks}.published_index (alias, index_uuid) VALUES (?, ?) USING TIMESTAMP ?`,
+          params: [alias, indexUuid, fence.nextTimestamp()],
+        },
+      ]);
+    },
+
+    async listStoredHours() {
+      const found = await rows(`SELECT DISTINCT hour FROM ${ks}.hour_groups`, []);
+      return found.map((row) => (row.get('hour') as Date).getTime()).sort((a, b) => a - b);
+    },
+
+    async listStoredDays() {
+      const found = await rows(`SELECT DISTINCT day FROM ${ks}.day_groups`, []);
+      return found.map((row) => (row.get('day') as Date).getTime()).sort((a, b) => a - b);
+    },
+
+    async *allTimeGroupPages(pageSize) {
+      let page: GroupRef[] = [];
+      const scan = pagedRows(client, `SELECT DISTINCT url_key, country FROM ${ks}.day_totals`, [], pageSize);
+      for (;;) {
+        const next = await withClassifiedErrors(() => scan.next());
+        if (next.done === true) break;
+        page.push({ urlKey: next.value.get('url_key') as string, country: next.value.get('country') as string });
+        if (page.length >= pageSize) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length > 0) yield page;
     },
 
     async markOpen(windows, fence) {

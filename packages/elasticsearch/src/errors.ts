@@ -47,6 +47,18 @@ export class MetricsIndexConflictError extends Error {
   readonly retriable = false;
 }
 
+/**
+ * The metrics alias is gone (its index was deleted, or a new cluster is empty): writes to it are
+ * refused instead of creating a concrete index of that name with guessed mappings. Sending them
+ * again cannot help, so the run fails at once and its work stays pending; the next run installs
+ * the index again and indexes every stored window into it.
+ */
+export class MetricsIndexMissingError extends Error {
+  override readonly name = 'MetricsIndexMissingError';
+  readonly code = 'metrics_index_missing';
+  readonly retriable = false;
+}
+
 /** One bulk item that did not succeed. */
 export interface BulkItemFailure {
   readonly id: string;

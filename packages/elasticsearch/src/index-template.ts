@@ -1,6 +1,6 @@
 import { errors } from '@elastic/elasticsearch';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
-import { MetricsIndexConflictError, classifyElasticsearchError } from './errors.ts';
+import { MetricsIndexConflictError, MetricsIndexMissingError, classifyElasticsearchError } from './errors.ts';
 import { quarantineIndexName } from './quarantine-index.ts';
 
 /**
@@ -137,5 +137,46 @@ async function putSameMapping(client: ElasticsearchClient, index: string): Promi
       );
     }
     throw err;
+  }
+}
+
+/** Which index the metrics alias writes to: its UUID (new for every index created) and how many documents it holds. */
+export interface MetricsIndexIdentity {
+  readonly uuid: string;
+  readonly documents: number;
+}
+
+/**
+ * The index the alias writes to, installed again first when the alias is gone (its index was
+ * deleted, or the cluster is new) and `install` is set. A caller that records the UUID it published into sees from a
+ * different one that the index lost documents (replaced, restored from a snapshot, emptied) and
+ * must index everything again.
+ *
+ * @throws MetricsIndexConflictError as {@link installMetricsIndex}.
+ * @throws MetricsIndexMissingError when the alias is gone and `install` is not set (`npm run migrate` installs it).
+ * @throws ElasticsearchUnavailableError when Elasticsearch does not answer (retriable).
+ */
+export async function identifyMetricsIndex(
+  client: ElasticsearchClient,
+  options: { alias: string; shards: number; replicas: number; install: boolean },
+): Promise<MetricsIndexIdentity> {
+  const es = client.driver;
+  try {
+    if (!(await es.indices.existsAlias({ name: options.alias }))) {
+      if (!options.install)
+        throw new MetricsIndexMissingError(`the metrics alias '${options.alias}' is missing: install it with npm run migrate`);
+      await installMetricsIndex(client, options);
+    }
+    const indices = Object.entries(await es.indices.getAlias({ name: options.alias }));
+    const writeIndex =
+      indices.length === 1 ? indices[0]?.[0] : indices.find(([, { aliases }]) => aliases[options.alias]?.is_write_index === true)?.[0];
+    if (writeIndex === undefined) throw new MetricsIndexConflictError(`the alias '${options.alias}' has no write index`);
+    const settings = await es.indices.getSettings({ index: writeIndex, name: 'index.uuid' });
+    const uuid = settings[writeIndex]?.settings?.index?.uuid;
+    if (uuid === undefined) throw new Error(`index '${writeIndex}' reports no UUID`);
+    const { count } = await es.count({ index: writeIndex });
+    return { uuid, documents: count };
+  } catch (err) {
+    throw classifyElasticsearchError(err);
   }
 }

@@ -5,11 +5,19 @@ export {
   BulkItemsRetriableError,
   ElasticsearchUnavailableError,
   MetricsIndexConflictError,
+  MetricsIndexMissingError,
   classifyElasticsearchError,
 } from './errors.ts';
 export type { BulkItemFailure } from './errors.ts';
-export { METRICS_DATE_FORMAT, METRICS_INDEX_VERSION, METRICS_MAPPINGS, installMetricsIndex, metricsIndexNames } from './index-template.ts';
-export type { MetricsIndexNames } from './index-template.ts';
+export {
+  METRICS_DATE_FORMAT,
+  METRICS_INDEX_VERSION,
+  METRICS_MAPPINGS,
+  identifyMetricsIndex,
+  installMetricsIndex,
+  metricsIndexNames,
+} from './index-template.ts';
+export type { MetricsIndexIdentity, MetricsIndexNames } from './index-template.ts';
 export { createMetricsIndexer } from './metrics-indexer.ts';
 export type { MetricWrite, MetricsIndexer, MetricsIndexerOptions, WriteSummary } from './metrics-indexer.ts';
 export { QUARANTINE_MAPPINGS, leftOutUserRecord, listQuarantinedDocuments, quarantineIndexName } from './quarantine-index.ts';

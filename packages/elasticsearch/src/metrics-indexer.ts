@@ -4,7 +4,13 @@ import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import type { BulkItemFailure } from './errors.ts';
-import { BulkItemsRejectedError, BulkItemsRetriableError, classifyElasticsearchError, isRetriableItemStatus } from './errors.ts';
+import {
+  BulkItemsRejectedError,
+  BulkItemsRetriableError,
+  MetricsIndexMissingError,
+  classifyElasticsearchError,
+  isRetriableItemStatus,
+} from './errors.ts';
 import { leftOutUserRecord, quarantineRecord, storeQuarantineRecords } from './quarantine-index.ts';
 import type { LeftOutUser } from './quarantine-index.ts';
 import type { QuarantinedDocument, RefusedWrite } from './quarantine-index.ts';
@@ -81,7 +87,9 @@ export function createMetricsIndexer(client: ElasticsearchClient, options: Metri
   const maxDocumentChars = options.maxDocumentChars ?? DEFAULT_MAX_DOCUMENT_CHARS;
   const maxBulkChars = options.maxBulkChars ?? DEFAULT_MAX_BULK_CHARS;
   const now = options.now ?? Date.now;
-  const path = `/${encodeURIComponent(options.alias)}/_bulk`;
+  // Only ever into the alias: were its index deleted, Elasticsearch would otherwise create a
+  // concrete index of that name with guessed mappings, and the alias could not be installed again.
+  const path = `/${encodeURIComponent(options.alias)}/_bulk?require_alias=true`;
 
   /** Sends one chunk until every item landed or was refused for good; returns the refused ones. */
   async function writeChunk(chunk: readonly Serialised[], signal: AbortSignal | undefined): Promise<RefusedWrite[]> {
@@ -226,9 +234,11 @@ async function sendBulk(
     const item = items[position];
     if (status === undefined || item === undefined) throw new Error(`bulk response item ${position} does not match the request`);
     const { write } = item;
-    const alreadyDeleted = write.action === 'delete' && status.status === 404;
+    const alreadyDeleted = write.action === 'delete' && status.status === 404 && status.error?.type !== 'index_not_found_exception';
     if (status.error === undefined || alreadyDeleted) return;
     const failure = { id: write.id, status: status.status, type: status.error.type, reason: describeError(status.error) };
+    if (status.error.type === 'index_not_found_exception')
+      throw new MetricsIndexMissingError(`the metrics alias is missing (its index was deleted?): ${failure.reason}`);
     // A newer lease holder wrote this document: this writer is fenced off and must stop, not quarantine.
     if (status.error.type === 'version_conflict_engine_exception') throw new BulkItemsRejectedError([failure]);
     if (isRetriableItemStatus(status.status)) {

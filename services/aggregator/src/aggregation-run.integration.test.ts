@@ -10,7 +10,13 @@ import {
   ensureSchema,
 } from '@clickstream/cassandra';
 import type { CassandraClient, EventsRepository } from '@clickstream/cassandra';
-import { createElasticsearchClient, createMetricsIndexer, installMetricsIndex } from '@clickstream/elasticsearch';
+import {
+  MetricsIndexMissingError,
+  createElasticsearchClient,
+  createMetricsIndexer,
+  identifyMetricsIndex,
+  installMetricsIndex,
+} from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
 import { createMetricsRegistry } from '@clickstream/observability';
@@ -52,6 +58,7 @@ function dependencies(retry = fastRetry): AggregationDependencies {
     pendingHours: createPendingHoursRepository(cassandra),
     state: createAggregatorStateRepository(cassandra, { concurrency: 32 }),
     indexer: createMetricsIndexer(es, { alias, bulkSize: 500, retry }),
+    metricsIndex: { alias, identify: () => identifyMetricsIndex(es, { alias, shards: 1, replicas: 0, install: true }) },
     allowedLatenessMs: 10 * 60_000,
     eventsRetentionMs: 0,
     maxEventsInMemory: 300_000,
@@ -262,5 +269,27 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
     const again = await run();
     assert.equal(again.hours, 0, 'nothing left pending by the stale replica');
     await assertMatchesReference();
+  });
+
+  test('when the metrics index is deleted, then writes to the alias fail without creating an index of its name, and the next run fills a new index from the state', async () => {
+    await baseline();
+    await run();
+    const stored = await readAllMetricDocuments(es, alias);
+    const { _id: id, ...document } = stored[0] ?? assert.fail('documents indexed');
+    await es.driver.indices.delete({ index: `${alias}-v*` });
+
+    // Elasticsearch would create a concrete index named as the alias, with guessed mappings,
+    // and the alias could never be installed again.
+    await assert.rejects(deps.indexer.write([{ action: 'index', id, document }]), MetricsIndexMissingError);
+    assert.equal(await es.driver.indices.exists({ index: alias }), false, 'no index named as the alias');
+
+    // Late events too: the run fills the index from the stored state, then recomputes what they touched.
+    const originals = generated.filter((m) => m.kind === 'valid' && m.event.eventTimeMs >= START_MS + 25 * HOUR_MS).slice(0, 20);
+    await store(lateCopies(originals, 'late-lost-index', 2 * 60_000).map((late) => late.reference));
+    const refill = await run();
+    assert.ok(refill.republished >= stored.length, `${refill.republished} documents indexed again, ${stored.length} before`);
+    await assertMatchesReference();
+    const next = await run();
+    assert.equal(next.republished, 0, 'the new index is recorded');
   });
 });

@@ -22,6 +22,7 @@ function setUp(events: MetricEvent[], maxEventsInMemory = 300_000) {
     pendingHours: store.pendingHours,
     state: store.state,
     indexer: store.indexer,
+    metricsIndex: store.metricsIndex,
     allowedLatenessMs: 600_000,
     eventsRetentionMs: 0,
     maxEventsInMemory,
@@ -875,5 +876,81 @@ await test('movedSums', async (t) => {
       'clicks left without a day',
     );
     assert.equal(movedSums({ ...stored, allTime: { ...stored.allTime, clicks: 2 ** 60 } }, changed), undefined, 'not a safe integer');
+  });
+});
+
+await test('an index that lost its documents', async (t) => {
+  // Two days, three hours, two urls: hour, day and all-time documents.
+  const events = [
+    click('e1', 'u1', '/a', 1),
+    click('e2', 'u2', '/a', 70),
+    click('e3', 'u1', '/b', 14 * 60 + 5),
+    click('e4', 'u3', '/b', 14 * 60 + 9),
+  ];
+
+  await t.test('when the index is replaced by an empty one, then the next run indexes every stored window again, once', async () => {
+    const { store, deps, grant, mark } = setUp(events);
+    await mark(events);
+    await runAggregation(deps, grant());
+    const before = documentsOf(store);
+    assert.equal(before.length, 7, 'three hours, two days, two all-time groups');
+
+    store.metricsIndex.replace();
+    const refilled = await runAggregation(deps, grant());
+    assert.deepEqual(documentsOf(store), before);
+    assert.equal(refilled.republished, before.length);
+    assert.equal(refilled.indexed, before.length);
+
+    const next = await runAggregation(deps, grant());
+    assert.equal(next.indexed, 0, 'the refilled index is recorded: nothing is indexed again');
+  });
+
+  await t.test('when a run dies while filling the index, then the next run fills it again', async () => {
+    const { store, deps, grant, mark } = setUp(events);
+    await mark(events);
+    await runAggregation(deps, grant());
+    const before = documentsOf(store);
+    store.metricsIndex.replace();
+    const dyingAtAllTime = {
+      ...store.indexer,
+      write: async (...args: Parameters<Store['indexer']['write']>) => {
+        if (args[0].some((w) => w.action === 'index' && w.document.granularity === 'all')) throw new Error('killed');
+        return store.indexer.write(...args);
+      },
+    };
+    await assert.rejects(runAggregation({ ...deps, indexer: dyingAtAllTime }, grant()), /killed/);
+    assert.notDeepEqual(documentsOf(store), before);
+    await runAggregation(deps, grant());
+    assert.deepEqual(documentsOf(store), before);
+  });
+
+  await t.test('when hour documents have a retention, then the hours past it are not indexed again', async () => {
+    const { store, deps, grant, mark } = setUp(events);
+    // Hour documents are kept for 10 days: at NOW, the first day's hours are past that.
+    const retentionMs = 10 * 24 * HOUR_MS - 12 * HOUR_MS;
+    const expiring = {
+      ...deps,
+      expireHourDocuments: {
+        retentionMs,
+        deleteBefore: (cutoffMs: number) => {
+          let deleted = 0;
+          for (const [id, w] of store.documents)
+            if (w.action === 'index' && w.document.granularity === 'hour' && Date.parse(w.document.window_start ?? '') < cutoffMs) {
+              store.documents.delete(id);
+              deleted += 1;
+            }
+          return Promise.resolve(deleted);
+        },
+      },
+    };
+    await mark(events);
+    await runAggregation(expiring, grant());
+    const before = documentsOf(store);
+    const hours = before.filter(([, document]) => typeof document === 'object' && document?.granularity === 'hour');
+    assert.equal(hours.length, 1, 'only the second day keeps its hour document');
+
+    store.metricsIndex.replace();
+    await runAggregation(expiring, grant());
+    assert.deepEqual(documentsOf(store), before);
   });
 });

@@ -1,7 +1,7 @@
 import { Semaphore } from 'async-mutex';
 import { NO_DAYS, TooManyEventsError, createWriteFence, externalVersionOf } from '@clickstream/cassandra';
 import type { AggregatorStateRepository, EventsRepository, PendingHoursRepository, PendingWork, WriteFence } from '@clickstream/cassandra';
-import type { MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
+import type { MetricsIndexer, MetricsIndexIdentity, MetricWrite } from '@clickstream/elasticsearch';
 import {
   HOUR_MS,
   SESSION_GAP_MS,
@@ -35,6 +35,8 @@ export interface AggregationDependencies {
   readonly pendingHours: PendingHoursRepository;
   readonly state: AggregatorStateRepository;
   readonly indexer: MetricsIndexer;
+  /** The index behind the indexer's alias (installed again when the alias is gone): see {@link republishIfIndexReplaced}. */
+  readonly metricsIndex: { readonly alias: string; identify(): Promise<MetricsIndexIdentity> };
   readonly allowedLatenessMs: number;
   /** Retention of raw events in ms (0: forever): hours that started earlier are not recomputed. */
   readonly eventsRetentionMs: number;
@@ -83,11 +85,13 @@ export interface RunSummary {
   readonly deleted: number;
   /** Users left out of an hour because they alone had more events in it than the memory limit (once per hour). */
   readonly excludedUsers: number;
+  /** Documents indexed again from the stored state into an index found new or replaced (part of `indexed`). */
+  readonly republished: number;
   /** Wall time of each kind of step, ms (where a run's time goes; logged with its summary). Steps that run at the same time overlap. */
   readonly stepMs: Readonly<Record<StepName, number>>;
 }
 
-type StepName = 'plan' | 'readHours' | 'allTimeUsers' | 'storeHours' | 'rollUpDays' | 'finalise' | 'allTime' | 'release';
+type StepName = 'plan' | 'republish' | 'readHours' | 'allTimeUsers' | 'storeHours' | 'rollUpDays' | 'finalise' | 'allTime' | 'release';
 
 /** A recomputed hour: its new groups and the stored ones they replace. */
 interface HourChange {
@@ -156,6 +160,7 @@ interface RunContext {
     indexed: number;
     deleted: number;
     excludedUsers: number;
+    republished: number;
   };
   readonly stepMs: Record<StepName, number>;
 }
@@ -173,6 +178,7 @@ async function timed<T>(run: Pick<RunContext, 'stepMs'>, name: StepName, step: (
 /**
  * One aggregation pass over everything pending:
  * 1. plan: read the pending hours (change counters ahead of what was done) and the open windows;
+ *    if the metrics index is not the one the state was published into, index every stored window again;
  * 2. per day with pending hours, recompute those hours from their events plus the 30-minute
  *    look-ahead; add their new users to the all-time user sets and index the hour documents whose
  *    numbers changed; store the hours' state;
@@ -199,6 +205,7 @@ export async function runAggregation(deps: AggregationDependencies, grant: Lease
   const started = performance.now();
   const run = await planAggregation(deps, grant);
   run.stepMs.plan = performance.now() - started;
+  await timed(run, 'republish', () => republishIfIndexReplaced(run));
   const { days } = run.plan;
   for (const [index, day] of days.entries()) {
     await recomputeDay(run, day);
@@ -262,8 +269,8 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     newGroups: new Set(),
     newGroupUsers: new Map(),
     newGroupUsersCount: 0,
-    counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0, excludedUsers: 0 },
-    stepMs: { plan: 0, readHours: 0, allTimeUsers: 0, storeHours: 0, rollUpDays: 0, finalise: 0, allTime: 0, release: 0 },
+    counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0, excludedUsers: 0, republished: 0 },
+    stepMs: { plan: 0, republish: 0, readHours: 0, allTimeUsers: 0, storeHours: 0, rollUpDays: 0, finalise: 0, allTime: 0, release: 0 },
   };
 }
 
@@ -687,6 +694,89 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: Day
   run.dayChanges.push({ dayMs: day.dayMs, next, previous, touched });
   run.dayGroupsHeld += next.length + previous.length;
   run.counts.days += 1;
+}
+
+/**
+ * Step 1, the index: documents are written only when their numbers change, so an index that lost
+ * them (deleted and installed again, restored from an older snapshot, a new cluster) would stay
+ * without them for good. The index's UUID is recorded with the state; a run that finds another
+ * one first indexes every stored window into it again, then records it (a run that dies on the
+ * way does it all again). When none is recorded yet (a keyspace from before the record), an index
+ * holding documents is taken as complete, and an empty one is filled.
+ */
+async function republishIfIndexReplaced(run: RunContext): Promise<void> {
+  const { deps } = run;
+  const { alias } = deps.metricsIndex;
+  run.signal.throwIfAborted();
+  const [identity, recorded] = await Promise.all([
+    deps.metricsIndex.identify(),
+    withRetry(run, 'reading the published index', () => deps.state.readPublishedIndex(alias)),
+  ]);
+  if (recorded === identity.uuid) return;
+  if (recorded !== undefined || identity.documents === 0) await republishAll(run, identity);
+  await write(run, 'recording the published index', (fence) => deps.state.recordPublishedIndex(alias, identity.uuid, fence));
+}
+
+/** Windows indexed again between two progress lines while an index is filled from the state (a year holds ~8,800 hours). */
+const REPUBLISH_PROGRESS_WINDOWS = 500;
+
+/** Every stored window indexed again: hours (within the hour documents' retention), days, then all-time groups a page at a time. */
+async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Promise<void> {
+  const { deps } = run;
+  const indexedBefore = run.counts.indexed;
+  const retentionMs = deps.expireHourDocuments?.retentionMs ?? 0;
+  const hours = await withRetry(run, 'listing the stored hours', () => deps.state.listStoredHours());
+  const keptHours = retentionMs > 0 ? hours.filter((hourMs) => hourMs >= run.nowMs - retentionMs) : hours;
+  const days = await withRetry(run, 'listing the stored days', () => deps.state.listStoredDays());
+  const progress = (what: string): void =>
+    deps.logger.info({ index: identity.uuid, indexed: run.counts.indexed - indexedBefore }, `metrics index filled again: ${what}`);
+  deps.logger.warn(
+    { index: identity.uuid, documents: identity.documents, hours: keptHours.length, days: days.length },
+    'the metrics index is not the one the state was published into: indexing every stored window again',
+  );
+  const republishWindows = async (granularity: 'hour' | 'day', startsMs: readonly number[]): Promise<void> => {
+    let done = 0;
+    await mapConcurrently(startsMs, deps.hourConcurrency, async (windowStartMs) => {
+      const at = `${granularity} ${new Date(windowStartMs).toISOString()}`;
+      const groups = await withRetry(run, `reading the state of ${at}`, () =>
+        granularity === 'hour' ? deps.state.readHourTotals(windowStartMs) : deps.state.readDay(windowStartMs),
+      );
+      await republishWindow(run, { granularity, windowStartMs }, groups);
+      done += 1;
+      if (done % REPUBLISH_PROGRESS_WINDOWS === 0) progress(`${done} of ${startsMs.length} ${granularity} windows`);
+    });
+    progress(`${startsMs.length} ${granularity} windows`);
+  };
+  await republishWindows('hour', keptHours);
+  await republishWindows('day', days);
+  let groups = 0;
+  for await (const page of deps.state.allTimeGroupPages(deps.bulkSize)) {
+    const users = await withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsersOf(page));
+    const writes = await mapConcurrently(page, deps.groupConcurrency, async (group) => {
+      const { allTime } = await withRetry(run, `reading the all-time totals of ${group.urlKey}`, () =>
+        deps.state.readGroupTotals(group, []),
+      );
+      return allTimeWrite({ group, allTime, uniqueUsers: users.get(groupKey(group)) ?? 0, updatedAtMs: run.nowMs });
+    });
+    await index(run, writes);
+    groups += page.length;
+  }
+  progress(`${groups} all-time groups`);
+  run.counts.republished += run.counts.indexed - indexedBefore;
+}
+
+/** One window indexed whole from its stored groups, final or open as its time says (an open one recorded first, as {@link publishWindow} does). */
+async function republishWindow(
+  run: RunContext,
+  window: WindowRef & { granularity: 'hour' | 'day' },
+  groups: readonly WindowGroup[],
+): Promise<void> {
+  const final = isFinal(window.granularity, window.windowStartMs, run.nowMs, run.deps.allowedLatenessMs);
+  if (!final && !run.open.has(windowKey(window))) {
+    await write(run, 'recording an open window', (fence) => run.deps.state.markOpen([window], fence));
+    run.open.add(windowKey(window));
+  }
+  await index(run, windowWrites({ ...window, groups, previousGroups: [], reindexAll: true, final, updatedAtMs: run.nowMs }));
 }
 
 /** Step 4: windows indexed as not final earlier and final now are re-indexed from their stored state. */

@@ -15,10 +15,11 @@ const SUMMARY: RunSummary = {
   days: 1,
   finalised: 0,
   excludedUsers: 0,
+  republished: 0,
   allTimeGroups: 3,
   indexed: 7,
   deleted: 1,
-  stepMs: { plan: 1, readHours: 2, allTimeUsers: 3, storeHours: 4, rollUpDays: 5, finalise: 6, allTime: 7, release: 8 },
+  stepMs: { plan: 1, republish: 0, readHours: 2, allTimeUsers: 3, storeHours: 4, rollUpDays: 5, finalise: 6, allTime: 7, release: 8 },
 };
 const TTL_MS = 3_000;
 

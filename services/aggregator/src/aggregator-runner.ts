@@ -74,7 +74,7 @@ export function createAggregatorRunner(deps: {
             outcome,
             pendingHours: summary.pendingHours,
             windows: { hour: summary.hours, day: summary.days, finalised: summary.finalised, all: summary.allTimeGroups },
-            documents: { indexed: summary.indexed, deleted: summary.deleted },
+            documents: { indexed: summary.indexed, deleted: summary.deleted, republished: summary.republished },
             excludedUsers: summary.excludedUsers,
             durationMs,
             stepMs: summary.stepMs,

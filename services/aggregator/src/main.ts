@@ -23,6 +23,7 @@ import {
   createMetricsIndexer,
   deleteHourDocumentsBefore,
   elasticsearchConnectionOf,
+  identifyMetricsIndex,
   installMetricsIndex,
   metricsIndexNames,
 } from '@clickstream/elasticsearch';
@@ -111,6 +112,11 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
           concurrency: config.AGGREGATOR_WRITE_CONCURRENCY,
           userStateTtlSeconds: config.AGGREGATOR_USER_STATE_TTL_DAYS * DAY_S,
         }),
+        metricsIndex: {
+          alias: names.alias,
+          // Without MIGRATE_ON_START the service has no right to create it: a missing alias fails the run, and says so.
+          identify: () => identifyMetricsIndex(elasticsearch, { ...metricsIndexOptions(config), install: config.MIGRATE_ON_START }),
+        },
         indexer: createMetricsIndexer(elasticsearch, {
           alias: names.alias,
           bulkSize: config.AGGREGATOR_BULK_SIZE,

@@ -112,6 +112,7 @@ export function fakeAggregationStore(events: MetricEvent[]) {
   };
   const open = new Map<string, WindowRef>();
   const documents = new Map<string, MetricWrite>();
+  const published = new Map<string, string>();
   const at = (ms: number): string => new Date(ms).toISOString().slice(0, 13);
 
   const eventsRepository: EventsRepository = {
@@ -245,6 +246,25 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     async listOpenWindows() {
       return [...open.values()];
     },
+    async readPublishedIndex(alias) {
+      return published.get(alias);
+    },
+    async recordPublishedIndex(alias, indexUuid) {
+      published.set(alias, indexUuid);
+    },
+    async listStoredHours() {
+      return [...hours.keys()].filter((hourMs) => (hours.get(hourMs) ?? []).length > 0).sort((a, b) => a - b);
+    },
+    async listStoredDays() {
+      return [...days.keys()].filter((dayMs) => (days.get(dayMs) ?? []).length > 0).sort((a, b) => a - b);
+    },
+    async *allTimeGroupPages(pageSize) {
+      const groups = [...groupDays.entries()].flatMap(([, stored]) => {
+        const first = stored.values().next();
+        return first.done === true ? [] : [{ urlKey: first.value.urlKey, country: first.value.country }];
+      });
+      for (let start = 0; start < groups.length; start += pageSize) yield groups.slice(start, start + pageSize);
+    },
     async markOpen(windows) {
       for (const w of windows) open.set(windowKey(w), w);
     },
@@ -271,5 +291,17 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       return { indexed: writes.length - deleted, deleted, quarantined: 0 };
     },
   };
-  return { log, reads, readRanges, heldAtMost, documents, indexer, events: eventsRepository, pendingHours, state };
+  /** The index the alias writes to: `replace()` swaps it for an empty one (deleted and installed again). */
+  let indexUuid = 'index-1';
+  const metricsIndex = {
+    alias: 'fake-metrics',
+    async identify() {
+      return { uuid: indexUuid, documents: documents.size };
+    },
+    replace() {
+      documents.clear();
+      indexUuid = `index-${Number(indexUuid.slice('index-'.length)) + 1}`;
+    },
+  };
+  return { log, reads, readRanges, heldAtMost, documents, indexer, metricsIndex, events: eventsRepository, pendingHours, state };
 }

@@ -14,7 +14,7 @@ import {
   ensureSchema,
 } from '@clickstream/cassandra';
 import type { CassandraClient } from '@clickstream/cassandra';
-import { createElasticsearchClient, createMetricsIndexer, installMetricsIndex } from '@clickstream/elasticsearch';
+import { createElasticsearchClient, createMetricsIndexer, identifyMetricsIndex, installMetricsIndex } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
 import { compareWithReference, readAllMetricDocuments } from '../../../test/e2e/metric-comparison.ts';
@@ -52,6 +52,7 @@ test('when 110,000 batches mark hours between runs, then every run succeeds, the
     pendingHours,
     state: createAggregatorStateRepository(cassandra, { concurrency: 16 }),
     indexer: createMetricsIndexer(es, { alias, bulkSize: 500, retry }),
+    metricsIndex: { alias, identify: () => identifyMetricsIndex(es, { alias, shards: 1, replicas: 0, install: true }) },
     allowedLatenessMs: 600_000,
     eventsRetentionMs: 0,
     maxEventsInMemory: 300_000,
