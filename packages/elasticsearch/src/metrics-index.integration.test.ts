@@ -10,8 +10,10 @@ import {
   BulkItemsRejectedError,
   BulkItemsRetriableError,
   MetricsIndexConflictError,
+  MetricsIndexMissingError,
   createElasticsearchClient,
   createMetricsIndexer,
+  identifyMetricsIndex,
   installMetricsIndex,
   listQuarantinedDocuments,
   metricsIndexNames,
@@ -104,6 +106,27 @@ describe('installMetricsIndex', () => {
       assert.match(err.message, new RegExp(alias));
       return true;
     });
+  });
+});
+
+describe('identifyMetricsIndex', () => {
+  test('when the index is deleted, then it is missing without install, and installed again with a new UUID and no documents with it', async () => {
+    const alias = `${prefix}-identity`;
+    const options = { alias, shards: 1, replicas: 0 };
+    const names = await installMetricsIndex(client, options);
+    await createMetricsIndexer(client, { alias, bulkSize: 10, retry: fastRetry }).write([hourWrite(1, '/a'), hourWrite(2, '/a')]);
+    await client.driver.indices.refresh({ index: alias });
+    const first = await identifyMetricsIndex(client, { ...options, install: false });
+    assert.deepEqual(await identifyMetricsIndex(client, { ...options, install: true }), first, 'the same index, not installed again');
+    assert.equal(first.documents, 2);
+
+    await client.driver.indices.delete({ index: names.index });
+    await assert.rejects(identifyMetricsIndex(client, { ...options, install: false }), MetricsIndexMissingError);
+    assert.equal(await client.driver.indices.exists({ index: names.index }), false, 'nothing installed without install');
+    const second = await identifyMetricsIndex(client, { ...options, install: true });
+    assert.notEqual(second.uuid, first.uuid);
+    assert.equal(second.documents, 0);
+    assert.equal(await client.driver.indices.existsAlias({ name: alias, index: names.index }), true);
   });
 });
 
