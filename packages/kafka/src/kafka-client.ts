@@ -27,6 +27,17 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * The pino level of one of kafkajs's own log lines. A consumer crash is logged by kafkajs at error
+ * level ("Crash: ...", then "Restarting the consumer in ...") even when it restarts by itself, as
+ * on every fresh broker ("The coordinator is loading"). Those two go out as warnings: the batch
+ * consumer's crash handler decides, and a crash that stops the service is logged as an error there.
+ */
+function pinoLevelOf(level: number, message: string): 'error' | 'warn' | 'info' | 'debug' {
+  const name = levelNames[level] ?? 'info';
+  return name === 'error' && /^(Crash: |Restarting the consumer in )/.test(message) ? 'warn' : name;
+}
+
 /** Creates a kafkajs client whose own log lines go through pino (child `component: kafkajs`). */
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
@@ -44,7 +55,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
       () =>
       ({ level, log }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _logger, ...rest } = log;
-        kafkaLogger[levelNames[level] ?? 'info'](rest, message);
+        kafkaLogger[pinoLevelOf(level, message)](rest, message);
       },
   });
   return { kafka };

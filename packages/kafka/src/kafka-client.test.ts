@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { capturedLogger } from '../../../test/support/captured-logger.ts';
+import { createKafkaClient } from './kafka-client.ts';
+
+await test('createKafkaClient', async (t) => {
+  await t.test('when kafkajs logs a consumer crash it restarts from, then the lines are warnings; its other errors stay errors', () => {
+    const { lines, logger } = capturedLogger();
+    const { kafka } = createKafkaClient({ clientId: 'test', brokers: ['localhost:1'] }, logger);
+    // kafkajs's root logger: the one its consumer logs its crashes with.
+    const kafkajsLogger = kafka.logger();
+    kafkajsLogger.error("Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests", { groupId: 'g' });
+    kafkajsLogger.error('Restarting the consumer in 300ms', { groupId: 'g', retryTime: 300 });
+    kafkajsLogger.error('Connection error: connect ECONNREFUSED', { broker: 'localhost:1' });
+    kafkajsLogger.warn('Crash-like text in a warning');
+    assert.deepEqual(
+      lines.map((line) => [line.level, line.component, String(line.msg).split(':')[0]]),
+      [
+        ['warn', 'kafkajs', 'Crash'],
+        ['warn', 'kafkajs', 'Restarting the consumer in 300ms'],
+        ['error', 'kafkajs', 'Connection error'],
+        ['warn', 'kafkajs', 'Crash-like text in a warning'],
+      ],
+    );
+    assert.equal(lines[0]?.groupId, 'g', 'the fields kafkajs gave are kept');
+  });
+});
