@@ -109,8 +109,11 @@ export interface AggregatorStateRepository {
   listStoredHours(): Promise<number[]>;
   /** Every day with stored state, ascending (as {@link listStoredHours}). */
   listStoredDays(): Promise<number[]>;
-  /** Every (url, country) with stored day totals (its all-time document), a page at a time. */
-  allTimeGroupPages(pageSize: number): AsyncGenerator<GroupRef[]>;
+  /**
+   * Every (url, country) with stored day totals (its all-time document), a page at a time, with its
+   * stored all-time sums (`undefined` where they are unknown: read them with {@link readGroupTotals}).
+   */
+  allTimeGroupPages(pageSize: number): AsyncGenerator<{ group: GroupRef; allTime: GroupAllTime | undefined }[]>;
   markOpen(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
   markFinal(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
 }
@@ -685,12 +688,26 @@ export function createAggregatorStateRepository(
     },
 
     async *allTimeGroupPages(pageSize) {
-      let page: GroupRef[] = [];
-      const scan = pagedRows(client, `SELECT DISTINCT url_key, country FROM ${ks}.day_totals`, [], pageSize);
+      let page: { group: GroupRef; allTime: GroupAllTime | undefined }[] = [];
+      const sums = DAY_TOTALS_SUMS.map(([name]) => name).join(', ');
+      const scan = pagedRows(client, `SELECT DISTINCT url_key, country, ${sums} FROM ${ks}.day_totals`, [], pageSize);
       for (;;) {
         const next = await withClassifiedErrors(() => scan.next());
         if (next.done === true) break;
-        page.push({ urlKey: next.value.get('url_key') as string, country: next.value.get('country') as string });
+        const row = next.value;
+        const days = row.get('all_days') as cassandra.types.Long | null;
+        page.push({
+          group: { urlKey: row.get('url_key') as string, country: row.get('country') as string },
+          allTime:
+            days === null
+              ? undefined
+              : {
+                  days: numberOf(days),
+                  clicks: numberOf(row.get('all_clicks')),
+                  timeSpentSumMs: numberOf(row.get('all_time_spent_sum_ms')),
+                  timeSpentSamples: numberOf(row.get('all_time_spent_samples')),
+                },
+        });
         if (page.length >= pageSize) {
           yield page;
           page = [];

@@ -719,6 +719,8 @@ async function republishIfIndexReplaced(run: RunContext): Promise<void> {
 
 /** Windows indexed again between two progress lines while an index is filled from the state (a year holds ~8,800 hours). */
 const REPUBLISH_PROGRESS_WINDOWS = 500;
+/** All-time groups indexed again between two progress lines (one request each: a million take minutes). */
+const REPUBLISH_PROGRESS_GROUPS = 100_000;
 
 /** Every stored window indexed again: hours (within the hour documents' retention), days, then all-time groups a page at a time. */
 async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Promise<void> {
@@ -751,15 +753,19 @@ async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Pr
   await republishWindows('day', days);
   let groups = 0;
   for await (const page of deps.state.allTimeGroupPages(deps.bulkSize)) {
-    const users = await withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsersOf(page));
-    const writes = await mapConcurrently(page, deps.groupConcurrency, async (group) => {
-      const { allTime } = await withRetry(run, `reading the all-time totals of ${group.urlKey}`, () =>
-        deps.state.readGroupTotals(group, []),
-      );
+    const users = await withRetry(run, 'counting all-time users', () => deps.state.countAllTimeUsersOf(page.map(({ group }) => group)));
+    // The scan brings the stored sums; only unknown ones (a keyspace from before them) are read, and summed, per group.
+    const writes = await mapConcurrently(page, deps.groupConcurrency, async ({ group, allTime: stored }) => {
+      const allTime =
+        stored ??
+        (await withRetry(run, `reading the all-time totals of ${group.urlKey}`, () => deps.state.readGroupTotals(group, []))).allTime;
       return allTimeWrite({ group, allTime, uniqueUsers: users.get(groupKey(group)) ?? 0, updatedAtMs: run.nowMs });
     });
     await index(run, writes);
+    const before = groups;
     groups += page.length;
+    if (Math.floor(groups / REPUBLISH_PROGRESS_GROUPS) > Math.floor(before / REPUBLISH_PROGRESS_GROUPS))
+      progress(`${groups} all-time groups so far`);
   }
   progress(`${groups} all-time groups`);
   run.counts.republished += run.counts.indexed - indexedBefore;

@@ -259,9 +259,11 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       return [...days.keys()].filter((dayMs) => (days.get(dayMs) ?? []).length > 0).sort((a, b) => a - b);
     },
     async *allTimeGroupPages(pageSize) {
-      const groups = [...groupDays.entries()].flatMap(([, stored]) => {
+      const groups = [...groupDays.entries()].flatMap(([key, stored]) => {
         const first = stored.values().next();
-        return first.done === true ? [] : [{ urlKey: first.value.urlKey, country: first.value.country }];
+        return first.done === true
+          ? []
+          : [{ group: { urlKey: first.value.urlKey, country: first.value.country }, allTime: allTimeSums.get(key) }];
       });
       for (let start = 0; start < groups.length; start += pageSize) yield groups.slice(start, start + pageSize);
     },
