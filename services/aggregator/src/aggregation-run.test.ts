@@ -905,6 +905,28 @@ await test('an index that lost its documents', async (t) => {
     assert.equal(next.indexed, 0, 'the refilled index is recorded: nothing is indexed again');
   });
 
+  await t.test('when Elasticsearch does not answer the index check once, then the run retries it and goes on', async () => {
+    const { store, deps, grant, mark } = setUp(events);
+    await mark(events);
+    let checks = 0;
+    const retried: string[] = [];
+    const flaky = {
+      ...store.metricsIndex,
+      identify: () => {
+        checks += 1;
+        return checks === 1
+          ? Promise.reject(Object.assign(new Error('no living connections'), { retriable: true }))
+          : store.metricsIndex.identify();
+      },
+    };
+    const summary = await runAggregation(
+      { ...deps, metricsIndex: flaky, retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 }, onRetry: (target) => retried.push(target) },
+      grant(),
+    );
+    assert.equal(summary.indexed, 7);
+    assert.deepEqual(retried, ['elasticsearch']);
+  });
+
   await t.test('when a run dies while filling the index, then the next run fills it again', async () => {
     const { store, deps, grant, mark } = setUp(events);
     await mark(events);

@@ -62,11 +62,11 @@ export interface AggregationDependencies {
    * over several days would look each day's users up again). Past it, they are looked up.
    */
   readonly newGroupUsersHeld: number;
-  /** For each Cassandra call; Elasticsearch writes retry inside the indexer. */
+  /** For each Cassandra call and the metrics index check; Elasticsearch writes retry inside the indexer. */
   readonly retry: RetryPolicy;
   readonly now: () => number;
   readonly logger: Logger;
-  readonly onRetry?: (target: 'cassandra') => void;
+  readonly onRetry?: (target: 'cassandra' | 'elasticsearch') => void;
 }
 
 /** Day groups held (about 300 bytes each, new and previous) before an all-time pass. */
@@ -709,7 +709,7 @@ async function republishIfIndexReplaced(run: RunContext): Promise<void> {
   const { alias } = deps.metricsIndex;
   run.signal.throwIfAborted();
   const [identity, recorded] = await Promise.all([
-    deps.metricsIndex.identify(),
+    withRetry(run, 'identifying the metrics index', () => deps.metricsIndex.identify(), 'elasticsearch'),
     withRetry(run, 'reading the published index', () => deps.state.readPublishedIndex(alias)),
   ]);
   if (recorded === identity.uuid) return;
@@ -987,12 +987,17 @@ function write<T>(run: RunContext, what: string, operation: (fence: WriteFence) 
   return withRetry(run, what, () => operation(run.fence));
 }
 
-function withRetry<T>(run: Pick<RunContext, 'deps' | 'signal'>, what: string, operation: () => Promise<T>): Promise<T> {
+function withRetry<T>(
+  run: Pick<RunContext, 'deps' | 'signal'>,
+  what: string,
+  operation: () => Promise<T>,
+  target: 'cassandra' | 'elasticsearch' = 'cassandra',
+): Promise<T> {
   const { deps, signal } = run;
   return retryWithBackoff(what, operation, deps.retry, {
     signal,
     onRetry: (err, attempt, delayMs) => {
-      deps.onRetry?.('cassandra');
+      deps.onRetry?.(target);
       deps.logger.warn({ err, attempt, delayMs }, `${what} failed, retrying`);
     },
   });
