@@ -1,4 +1,5 @@
 import { errors } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import { MetricsIndexConflictError, MetricsIndexMissingError, classifyElasticsearchError } from './errors.ts';
 import { quarantineIndexName } from './quarantine-index.ts';
@@ -162,21 +163,34 @@ export async function identifyMetricsIndex(
 ): Promise<MetricsIndexIdentity> {
   const es = client.driver;
   try {
-    if (!(await es.indices.existsAlias({ name: options.alias }))) {
+    let indices = await indicesBehind(client, options.alias);
+    if (indices === undefined) {
       if (!options.install)
         throw new MetricsIndexMissingError(`the metrics alias '${options.alias}' is missing: install it with npm run migrate`);
+      // Also refuses, naming it, a concrete index that took the alias's name.
       await installMetricsIndex(client, options);
+      indices = (await indicesBehind(client, options.alias)) ?? {};
     }
-    const indices = Object.entries(await es.indices.getAlias({ name: options.alias }));
-    const writeIndex =
-      indices.length === 1 ? indices[0]?.[0] : indices.find(([, { aliases }]) => aliases[options.alias]?.is_write_index === true)?.[0];
-    if (writeIndex === undefined) throw new MetricsIndexConflictError(`the alias '${options.alias}' has no write index`);
-    const settings = await es.indices.getSettings({ index: writeIndex, name: 'index.uuid' });
-    const uuid = settings[writeIndex]?.settings?.index?.uuid;
-    if (uuid === undefined) throw new Error(`index '${writeIndex}' reports no UUID`);
+    const entries = Object.entries(indices);
+    const [writeIndex, state] =
+      (entries.length === 1 ? entries[0] : entries.find(([, index]) => index.aliases?.[options.alias]?.is_write_index === true)) ?? [];
+    const uuid = state?.settings?.index?.uuid;
+    if (writeIndex === undefined || uuid === undefined)
+      throw new MetricsIndexConflictError(`the alias '${options.alias}' has no write index`);
     const { count } = await es.count({ index: writeIndex });
     return { uuid, documents: count };
   } catch (err) {
     throw classifyElasticsearchError(err);
+  }
+}
+
+/** The indices behind an alias with their aliases and settings (one request); undefined when there is no such alias, or the name is a concrete index. */
+async function indicesBehind(client: ElasticsearchClient, alias: string): Promise<Record<string, estypes.IndicesIndexState> | undefined> {
+  try {
+    const indices = await client.driver.indices.get({ index: alias, features: ['aliases', 'settings'] });
+    return alias in indices ? undefined : indices;
+  } catch (err) {
+    if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
+    throw err;
   }
 }

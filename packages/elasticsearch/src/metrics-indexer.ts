@@ -234,11 +234,12 @@ async function sendBulk(
     const item = items[position];
     if (status === undefined || item === undefined) throw new Error(`bulk response item ${position} does not match the request`);
     const { write } = item;
-    const alreadyDeleted = write.action === 'delete' && status.status === 404 && status.error?.type !== 'index_not_found_exception';
+    // Checked before a delete's 404, which otherwise means the document is already gone.
+    if (status.error?.type === 'index_not_found_exception')
+      throw new MetricsIndexMissingError(`the metrics alias is missing (its index was deleted?): ${describeError(status.error)}`);
+    const alreadyDeleted = write.action === 'delete' && status.status === 404;
     if (status.error === undefined || alreadyDeleted) return;
     const failure = { id: write.id, status: status.status, type: status.error.type, reason: describeError(status.error) };
-    if (status.error.type === 'index_not_found_exception')
-      throw new MetricsIndexMissingError(`the metrics alias is missing (its index was deleted?): ${failure.reason}`);
     // A newer lease holder wrote this document: this writer is fenced off and must stop, not quarantine.
     if (status.error.type === 'version_conflict_engine_exception') throw new BulkItemsRejectedError([failure]);
     if (isRetriableItemStatus(status.status)) {

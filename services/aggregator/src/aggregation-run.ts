@@ -743,7 +743,7 @@ async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Pr
       const groups = await withRetry(run, `reading the state of ${at}`, () =>
         granularity === 'hour' ? deps.state.readHourTotals(windowStartMs) : deps.state.readDay(windowStartMs),
       );
-      await republishWindow(run, { granularity, windowStartMs }, groups);
+      await publishWindow(run, { granularity, windowStartMs }, groups, [], true);
       done += 1;
       if (done % REPUBLISH_PROGRESS_WINDOWS === 0) progress(`${done} of ${startsMs.length} ${granularity} windows`);
     });
@@ -769,20 +769,6 @@ async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Pr
   }
   progress(`${groups} all-time groups`);
   run.counts.republished += run.counts.indexed - indexedBefore;
-}
-
-/** One window indexed whole from its stored groups, final or open as its time says (an open one recorded first, as {@link publishWindow} does). */
-async function republishWindow(
-  run: RunContext,
-  window: WindowRef & { granularity: 'hour' | 'day' },
-  groups: readonly WindowGroup[],
-): Promise<void> {
-  const final = isFinal(window.granularity, window.windowStartMs, run.nowMs, run.deps.allowedLatenessMs);
-  if (!final && !run.open.has(windowKey(window))) {
-    await write(run, 'recording an open window', (fence) => run.deps.state.markOpen([window], fence));
-    run.open.add(windowKey(window));
-  }
-  await index(run, windowWrites({ ...window, groups, previousGroups: [], reindexAll: true, final, updatedAtMs: run.nowMs }));
 }
 
 /** Step 4: windows indexed as not final earlier and final now are re-indexed from their stored state. */
@@ -938,7 +924,8 @@ export async function releasePending(run: RunContext, daysMs?: ReadonlySet<numbe
 
 /**
  * Indexes a window's changed documents with its current final flag, keeping `open_windows` in
- * step; `reindexAll` (by default: the window turns final now) indexes every one of `groups`.
+ * step (an open window recorded before its documents, a window indexed as final no longer open);
+ * `reindexAll` (by default: the window turns final now) indexes every one of `groups`.
  */
 async function publishWindow(
   run: RunContext,
@@ -957,7 +944,7 @@ async function publishWindow(
   }
   const writes = windowWrites({ ...window, groups, previousGroups, reindexAll, final, updatedAtMs: run.nowMs });
   await index(run, writes);
-  if (reindexAll) {
+  if (final && wasOpen) {
     await write(run, 'recording a final window', (fence) => state.markFinal([window], fence));
     run.open.delete(windowKey(window));
   }
