@@ -161,6 +161,30 @@ describe('metrics indexer', () => {
     assert.equal(stored._version, Number(version + 1n));
   });
 
+  test("when documents are written, then each bulk answer carries only the items' status and errors (no per-item metadata to parse)", async () => {
+    const answers: unknown[] = [];
+    const onResponse = (_err: unknown, result: { meta: { request: { params: { path: string } } }; body: unknown } | null): void => {
+      if (result?.meta.request.params.path.includes('/_bulk')) answers.push(result.body);
+    };
+    client.driver.diagnostic.on('response', onResponse);
+    try {
+      const indexer = createMetricsIndexer(client, { alias, bulkSize: 2, retry: fastRetry });
+      const writes = [15, 16, 17].map((hour) => hourWrite(hour, '/answers'));
+      assert.deepEqual(await indexer.write([...writes, { action: 'delete', id: hourWrite(18, '/never-written').id }]), {
+        indexed: 3,
+        deleted: 1,
+        quarantined: 0,
+      });
+    } finally {
+      client.driver.diagnostic.off('response', onResponse);
+    }
+    assert.equal(answers.length, 2, 'two bulks of at most 2');
+    assert.deepEqual(answers, [
+      { errors: false, items: [{ index: { status: 201 } }, { index: { status: 201 } }] },
+      { errors: false, items: [{ index: { status: 201 } }, { delete: { status: 404 } }] },
+    ]);
+  });
+
   test('when a bulk mixes refused and good documents, then the good ones land and the refused ones are quarantined with window, group and reason', async () => {
     let retries = 0;
     const seen: QuarantinedDocument[] = [];
