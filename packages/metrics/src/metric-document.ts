@@ -90,10 +90,19 @@ export function metricDocumentId(granularity: Granularity, windowStartMs: number
   return createHash('sha256').update(tuple, 'utf8').digest('hex');
 }
 
+/** The times formatted last, with their text: a window's documents share their start, end and update time. */
+const recentIsoTexts = new Map<number, string>();
+const RECENT_ISO_TEXTS = 16;
+
 function toIsoUtc(timeMs: number): string {
+  const known = recentIsoTexts.get(timeMs);
+  if (known !== undefined) return known;
   const date = new Date(timeMs);
   if (Number.isNaN(date.getTime())) {
     throw new RangeError(`${timeMs} is not a valid epoch time in ms`);
   }
-  return date.toISOString();
+  const text = date.toISOString();
+  if (recentIsoTexts.size >= RECENT_ISO_TEXTS) recentIsoTexts.clear();
+  recentIsoTexts.set(timeMs, text);
+  return text;
 }
