@@ -717,50 +717,6 @@ await test('runAggregation', async (t) => {
     },
   );
 
-  await t.test('when an hour is recomputed, then its stored state is read while its events are read, not after them', async () => {
-    // In the hour's second half: no earlier hour's look-ahead, one hour pending.
-    const events = [click('e1', 'u1', '/a', 40), click('e2', 'u2', '/b', 41)];
-    const { store, deps, grant, mark } = setUp(events);
-    const order: string[] = [];
-    const state: typeof store.state = {
-      ...store.state,
-      readHour: (hourMs, onlyGroups) => {
-        if (onlyGroups === undefined) order.push('state read');
-        return store.state.readHour(hourMs, onlyGroups);
-      },
-    };
-    const reading: typeof store.events = {
-      ...store.events,
-      readEvents: async (...args) => {
-        order.push('events read');
-        const read = await store.events.readEvents(...args);
-        order.push('events returned');
-        return read;
-      },
-    };
-    await mark(events);
-    await runAggregation({ ...deps, state, events: reading }, grant());
-    assert.deepEqual([...order].sort(), ['events read', 'events returned', 'state read'], 'one hour, read once');
-    assert.ok(order.indexOf('state read') < order.indexOf('events returned'), order.join(', '));
-    await assertSameAsOneRun(store, events);
-  });
-
-  await t.test(
-    'when the state of an hour cannot be read while its events are, then the run fails with that error and leaves the hour pending',
-    async () => {
-      const events = [click('e1', 'u1', '/a', 40)];
-      const { store, deps, grant, mark } = setUp(events);
-      const state: typeof store.state = {
-        ...store.state,
-        readHour: (hourMs, onlyGroups) =>
-          onlyGroups === undefined ? Promise.reject(new Error('state unreadable')) : store.state.readHour(hourMs, onlyGroups),
-      };
-      await mark(events);
-      await assert.rejects(runAggregation({ ...deps, state }, grant()), /state unreadable/);
-      assert.equal((await store.pendingHours.pending()).hours.length, 1);
-    },
-  );
-
   await t.test('when the lease is lost mid-run, then the run stops before its next write and its hours stay pending', async () => {
     const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 70)];
     const { store, deps, grant, mark } = setUp(events);

@@ -349,29 +349,21 @@ async function readChain(run: RunContext, chain: readonly number[]): Promise<Hou
   let [, release] = await readPermits.acquire();
   try {
     for (const hourMs of chain) {
-      const readState = (): Promise<HourGroup[]> =>
-        withRetry(run, `reading the state of ${new Date(hourMs).toISOString()}`, () => deps.state.readHour(hourMs));
-      // Read while the events are: the hour's state is small beside its events, and off the run's longest path.
-      let previous = readState();
-      // Awaited below, or dropped when the hour is too big to read whole: never a rejection nobody handles.
-      previous.catch(() => undefined);
       let next: HourGroup[];
       try {
         ({ groups: next, early: lookAhead } = await aggregateHourWhole(run, hourMs, share, lookAhead));
       } catch (err) {
-        // A failed run leaves no read behind it.
-        await previous.catch(() => undefined);
         if (!(err instanceof TooManyEventsError)) throw err;
         // Its share was the whole limit, with nothing else held: a whole read with the whole limit just failed.
         const wholeTried = share >= deps.maxEventsInMemory && lookAhead === undefined;
         lookAhead = undefined;
         release();
         next = await readPermits.runExclusive(() => aggregateBigHour(run, hourMs, wholeTried), deps.hourConcurrency);
-        // Read again, after the slices: they get the memory to themselves.
-        previous = readState();
         [, release] = await readPermits.acquire();
       }
-      changes.push({ hourMs, next, previous: await previous });
+      const at = new Date(hourMs).toISOString();
+      const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
+      changes.push({ hourMs, next, previous });
     }
   } finally {
     release();
