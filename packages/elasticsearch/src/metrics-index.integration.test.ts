@@ -128,6 +128,28 @@ describe('identifyMetricsIndex', () => {
     assert.equal(second.documents, 0);
     assert.equal(await client.driver.indices.existsAlias({ name: alias, index: names.index }), true);
   });
+
+  test('when the alias spans indices and none is its write index, then identifying it fails with a conflict; once one is, that one is identified', async () => {
+    const alias = `${prefix}-spanning`;
+    const options = { alias, shards: 1, replicas: 0 };
+    const names = await installMetricsIndex(client, options);
+    const other = `${prefix}-spanning-other`;
+    await client.driver.indices.create({ index: other, settings: { number_of_replicas: 0 } });
+    // An operator's restore or reindex leaves two indices behind the alias, neither marked for writes.
+    await client.driver.indices.updateAliases({
+      actions: [{ add: { index: names.index, alias, is_write_index: false } }, { add: { index: other, alias } }],
+    });
+    for (const install of [false, true])
+      await assert.rejects(
+        identifyMetricsIndex(client, { ...options, install }),
+        (err: unknown) => err instanceof MetricsIndexConflictError && /has no write index/.test(err.message),
+      );
+    await client.driver.indices.updateAliases({ actions: [{ add: { index: other, alias, is_write_index: true } }] });
+    const settings = await client.driver.indices.getSettings({ index: other });
+    const identity = await identifyMetricsIndex(client, { ...options, install: false });
+    assert.equal(identity.uuid, settings[other]?.settings?.index?.uuid);
+    assert.equal(identity.documents, 0);
+  });
 });
 
 describe('metrics indexer', () => {
