@@ -7,6 +7,7 @@ import {
   createEventsRepository,
   createLeaseRepository,
   createPendingHoursRepository,
+  createWriteFence,
   ensureSchema,
 } from '@clickstream/cassandra';
 import type { CassandraClient, EventsRepository } from '@clickstream/cassandra';
@@ -291,5 +292,42 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
     await assertMatchesReference();
     const next = await run();
     assert.equal(next.republished, 0, 'the new index is recorded');
+  });
+
+  test('when the index is lost on a keyspace whose all-time sums predate their columns, then the refill sums the stored days and matches the reference', async () => {
+    await baseline();
+    await run();
+    // A keyspace from before the static all-time sums: every group's are unknown (null). The
+    // nulls must win over the runs' fenced writes: their timestamp is just below the next grant's first.
+    const [grant] = (
+      await cassandra.driver.execute(`SELECT fencing_token FROM ${keyspace}.lease_grants WHERE name = ?`, [AGGREGATION_LEASE])
+    ).rows;
+    const token = Number(grant?.get('fencing_token') ?? assert.fail('a lease was granted'));
+    const above = createWriteFence(token + 1)
+      .nextTimestamp()
+      .subtract(1);
+    const groups = await cassandra.driver.execute(`SELECT DISTINCT url_key, country FROM ${keyspace}.day_totals`, [], {
+      fetchSize: 10_000,
+    });
+    assert.ok(groups.rows.length > 0, 'stored groups');
+    for (const row of groups.rows)
+      await cassandra.driver.execute(
+        `UPDATE ${keyspace}.day_totals USING TIMESTAMP ?
+          SET all_days = null, all_clicks = null, all_time_spent_sum_ms = null, all_time_spent_samples = null WHERE url_key = ? AND country = ?`,
+        [above, row.get('url_key'), row.get('country')],
+        { prepare: true },
+      );
+    const unknown = await cassandra.driver.execute(`SELECT DISTINCT url_key, country, all_days FROM ${keyspace}.day_totals`, [], {
+      fetchSize: 10_000,
+    });
+    assert.deepEqual(
+      unknown.rows.filter((row) => row.get('all_days') !== null),
+      [],
+      'every sum unknown',
+    );
+    await es.driver.indices.delete({ index: `${alias}-v*` });
+    const refill = await run();
+    assert.ok(refill.republished > groups.rows.length, `${refill.republished} documents indexed again`);
+    await assertMatchesReference();
   });
 });
