@@ -67,9 +67,19 @@ export interface BulkItemFailure {
   readonly reason: string;
 }
 
-/** Whether a failed bulk item may succeed when sent again: too many requests, server errors, and blocks that lift (flood-stage disk). */
+/** Whether a response status may turn into success when the request is sent again: too many requests (the flood-stage disk block among them), server errors. */
 export function isRetriableItemStatus(status: number): boolean {
   return status === 429 || status >= 500;
+}
+
+/**
+ * Whether a failed bulk item may succeed when sent again: a retriable status, or a block on the
+ * index or cluster (`cluster_block_exception`, 403 for a write or read-only block set by an
+ * operator, e.g. during a snapshot or a shard move). Blocks lift; refusing the document for good
+ * would lose its numbers, which are only written again when they change.
+ */
+export function isRetriableItemFailure(failure: Pick<BulkItemFailure, 'status' | 'type'>): boolean {
+  return isRetriableItemStatus(failure.status) || failure.type === 'cluster_block_exception';
 }
 
 /**

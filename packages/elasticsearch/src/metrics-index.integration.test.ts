@@ -300,10 +300,10 @@ describe('metrics indexer', () => {
 
   test('when keys are at the contract bounds and dates span the accepted range, then every document indexes and is found by its keys', async () => {
     const indexer = createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry });
-    // The longest url_key the v2 contract allows: 2,048 UTF-16 units, each percent-encoded to 9 bytes.
-    const longestPath = toUrlKey(`/${'中'.repeat(2_047)}`) ?? '';
+    // The longest url_key the v2 contract allows: 2,048 characters (code points), each 4-byte one percent-encoded to 12 bytes.
+    const longestPath = toUrlKey(`/${'\u{1F600}'.repeat(2_047)}`) ?? '';
     const longestHost = toUrlKey(`https://${'ü'.repeat(1_000)}.example/${'\u{1F600}'.repeat(500)}`) ?? '';
-    assert.ok(longestPath.length > 18_000 && longestHost.length > 6_000, `${longestPath.length}, ${longestHost.length}`);
+    assert.ok(longestPath.length > 24_500 && longestHost.length > 6_000, `${longestPath.length}, ${longestHost.length}`);
     const firstDay = Date.UTC(2000, 0, 1);
     const lastDay = Math.floor((Date.now() + 24 * 3_600_000) / 86_400_000) * 86_400_000;
     const dayWrite = (dayMs: number, url: string, country: string): MetricWrite => ({
@@ -337,46 +337,60 @@ describe('metrics indexer', () => {
     assert.equal((await searchMetrics(client, alias, { url: longestHost, granularity: 'day', country: 'US', limit: 10 })).total, 1);
   });
 
-  test('when the index refuses writes for a while (flood-stage block, 429), then the failed items are retried and land', async () => {
-    const { index } = metricsIndexNames(alias);
-    await client.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': true } });
-    const seen: unknown[] = [];
-    const indexer = createMetricsIndexer(client, {
-      alias,
-      bulkSize: 100,
-      // Lifting the block is asynchronous: leave it enough attempts to land.
-      retry: { attempts: 10, initialDelayMs: 50, maxDelayMs: 400 },
-      onRetry: (err) => {
-        seen.push(err);
-        // The block lifts after the first failure: the next attempt must succeed.
-        void client.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
-      },
-    });
-    try {
-      const before = await count(alias);
-      await indexer.write([hourWrite(7, '/c'), hourWrite(8, '/c')]);
-      assert.ok(seen.length >= 1 && seen.every((err) => err instanceof BulkItemsRetriableError), 'retried after item failures');
-      assert.equal(await count(alias), before + 2);
-    } finally {
-      await client.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
-    }
-  });
-
-  test('when the index keeps refusing writes, then the write fails once the attempts are used up', async () => {
-    const { index } = metricsIndexNames(alias);
-    await client.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': true } });
-    try {
-      const indexer = createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry });
-      await assert.rejects(indexer.write([hourWrite(9, '/d')]), (err: unknown) => {
-        assert.ok(err instanceof RetriesExhaustedError);
-        assert.equal(err.attempts, fastRetry.attempts);
-        assert.ok(err.cause instanceof BulkItemsRetriableError);
-        return true;
+  // Blocks an operator or Elasticsearch puts on the index, and lifts: the flood-stage disk block
+  // (429), a write block or a read-only index set by hand (403, e.g. during a snapshot or a move).
+  const blocks = [
+    ['flood-stage block, 429', 'index.blocks.read_only_allow_delete'],
+    ['write block, 403', 'index.blocks.write'],
+    ['read-only block, 403', 'index.blocks.read_only'],
+  ] as const;
+  for (const [name, block] of blocks) {
+    test(`when the index refuses writes for a while (${name}), then the failed items are retried and land, none quarantined`, async () => {
+      const { index } = metricsIndexNames(alias);
+      await client.driver.indices.putSettings({ index, settings: { [block]: true } });
+      const seen: unknown[] = [];
+      const quarantined: QuarantinedDocument[] = [];
+      const indexer = createMetricsIndexer(client, {
+        alias,
+        bulkSize: 100,
+        // Lifting the block is asynchronous: leave it enough attempts to land.
+        retry: { attempts: 10, initialDelayMs: 50, maxDelayMs: 400 },
+        onRetry: (err) => {
+          seen.push(err);
+          // The block lifts after the first failure: the next attempt must succeed.
+          void client.driver.indices.putSettings({ index, settings: { [block]: null } });
+        },
+        onQuarantine: (records) => quarantined.push(...records),
       });
-    } finally {
-      await client.driver.indices.putSettings({ index, settings: { 'index.blocks.read_only_allow_delete': null } });
-    }
-  });
+      try {
+        const before = await count(alias);
+        const summary = await indexer.write([hourWrite(7, `/c-${block}`), hourWrite(8, `/c-${block}`)]);
+        assert.deepEqual(quarantined, [], 'a block passes: nothing is refused for good');
+        assert.deepEqual(summary, { indexed: 2, deleted: 0, quarantined: 0 });
+        assert.ok(seen.length >= 1 && seen.every((err) => err instanceof BulkItemsRetriableError), 'retried after item failures');
+        assert.equal(await count(alias), before + 2);
+      } finally {
+        // A read-only index refuses settings changes too, except lifting the block itself.
+        await client.driver.indices.putSettings({ index, settings: { [block]: null } });
+      }
+    });
+
+    test(`when the index keeps refusing writes (${name}), then the write fails once the attempts are used up`, async () => {
+      const { index } = metricsIndexNames(alias);
+      await client.driver.indices.putSettings({ index, settings: { [block]: true } });
+      try {
+        const indexer = createMetricsIndexer(client, { alias, bulkSize: 100, retry: fastRetry });
+        await assert.rejects(indexer.write([hourWrite(9, `/d-${block}`)]), (err: unknown) => {
+          assert.ok(err instanceof RetriesExhaustedError);
+          assert.equal(err.attempts, fastRetry.attempts);
+          assert.ok(err.cause instanceof BulkItemsRetriableError);
+          return true;
+        });
+      } finally {
+        await client.driver.indices.putSettings({ index, settings: { [block]: null } });
+      }
+    });
+  }
 });
 
 describe('metric queries', () => {

@@ -9,7 +9,7 @@ import {
   BulkItemsRetriableError,
   MetricsIndexMissingError,
   classifyElasticsearchError,
-  isRetriableItemStatus,
+  isRetriableItemFailure,
 } from './errors.ts';
 import { leftOutUserRecord, quarantineRecord, storeQuarantineRecords } from './quarantine-index.ts';
 import type { LeftOutUser } from './quarantine-index.ts';
@@ -244,7 +244,7 @@ async function sendBulk(
     const failure = { id: write.id, status: status.status, type: status.error.type, reason: describeError(status.error) };
     // A newer lease holder wrote this document: this writer is fenced off and must stop, not quarantine.
     if (status.error.type === 'version_conflict_engine_exception') throw new BulkItemsRejectedError([failure]);
-    if (isRetriableItemStatus(status.status)) {
+    if (isRetriableItemFailure(failure)) {
       outcome.retriable.push({ item, failure });
     } else {
       outcome.refused.push({

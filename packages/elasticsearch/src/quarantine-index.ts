@@ -3,7 +3,7 @@ import { errors } from '@elastic/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import type { BulkItemFailure } from './errors.ts';
-import { BulkItemsRejectedError, BulkItemsRetriableError, classifyElasticsearchError, isRetriableItemStatus } from './errors.ts';
+import { BulkItemsRejectedError, BulkItemsRetriableError, classifyElasticsearchError, isRetriableItemFailure } from './errors.ts';
 
 /**
  * A metric document Elasticsearch refused for good (or that is too large to send), as recorded in
@@ -186,7 +186,7 @@ export async function storeQuarantineRecords(
       { id: records[position]?.document_id ?? '?', status: result.status, type: result.error.type, reason: result.error.reason ?? '' },
     ];
   });
-  if (failures.some((f) => isRetriableItemStatus(f.status))) throw new BulkItemsRetriableError(failures);
+  if (failures.some(isRetriableItemFailure)) throw new BulkItemsRetriableError(failures);
   throw new BulkItemsRejectedError(failures);
 }
 
