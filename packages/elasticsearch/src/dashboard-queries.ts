@@ -1,7 +1,7 @@
 import { errors } from '@elastic/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
-import { classifyElasticsearchError } from './errors.ts';
+import { MetricsIndexUnreadableError, classifyElasticsearchError } from './errors.ts';
 
 /** Restricts every dashboard question to one page (url_key) and/or one country; absent = all. */
 export interface DashboardFilter {
@@ -350,13 +350,11 @@ export async function metricsFreshness(
  */
 export async function checkMetricsReadable(client: ElasticsearchClient, alias: string, timeoutMs: number): Promise<void> {
   try {
-    await client.driver.count(
-      { index: alias, allow_no_indices: true, ignore_unavailable: true },
-      { requestTimeout: timeoutMs, maxRetries: 0 },
-    );
+    // A closed index must fail it: the panels cannot read it either.
+    await client.driver.count({ index: alias, allow_no_indices: true }, { requestTimeout: timeoutMs, maxRetries: 0 });
   } catch (err) {
     if (isIndexMissing(err)) return;
-    throw classifyElasticsearchError(err);
+    throw classifiedReadError(err, alias);
   }
 }
 
@@ -384,8 +382,15 @@ async function searchAggregations(
   } catch (err) {
     // No alias yet: nothing has been aggregated, which the page shows as "no data yet".
     if (isIndexMissing(err)) return undefined;
-    throw classifyElasticsearchError(err);
+    throw classifiedReadError(err, alias);
   }
+}
+
+/** A read's error as the dashboard tells it: a closed index apart (503, saying so), else as any Elasticsearch error. */
+function classifiedReadError(err: unknown, alias: string): unknown {
+  if (err instanceof errors.ResponseError && JSON.stringify(err.body ?? '').includes('index_closed_exception'))
+    return new MetricsIndexUnreadableError(`the metrics index behind '${alias}' is closed: open it to read the numbers`, { cause: err });
+  return classifyElasticsearchError(err);
 }
 
 function isIndexMissing(err: unknown): boolean {

@@ -7,6 +7,13 @@ export class ElasticsearchUnavailableError extends Error {
   readonly retriable = true;
 }
 
+/** The metrics index answers but cannot be read: it is closed (by an operator, or a restore in progress). Retriable: it opens again. */
+export class MetricsIndexUnreadableError extends Error {
+  override readonly name = 'MetricsIndexUnreadableError';
+  readonly code = 'metrics_index_unreadable';
+  readonly retriable = true;
+}
+
 /** Some bulk items did not succeed; `failures` says which and why. */
 abstract class BulkItemsError extends Error {
   abstract readonly retriable: boolean;

@@ -6,6 +6,7 @@ export {
   ElasticsearchUnavailableError,
   MetricsIndexConflictError,
   MetricsIndexMissingError,
+  MetricsIndexUnreadableError,
   classifyElasticsearchError,
 } from './errors.ts';
 export type { BulkItemFailure } from './errors.ts';

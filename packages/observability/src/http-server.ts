@@ -23,9 +23,19 @@ export interface OpsServer {
 }
 
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/** Request line and headers, at most. */
+const MAX_REQUEST_HEAD_BYTES = 64 * 1024;
+
+/** The methods every read-only route answers (the `allow` header of a 405). Node sends no body for HEAD. */
+export const READ_METHODS = 'GET, HEAD';
+
+/** Whether a request only reads: GET, or HEAD (uptime checks), which gets GET's status and headers. */
+export function isReadMethod(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
 
 /**
- * Starts the operations HTTP endpoint of a service: `GET /healthz` (200 while `liveness()` says
+ * Starts the operations HTTP endpoint of a service (GET, or HEAD without the body): `GET /healthz` (200 while `liveness()` says
  * healthy, else 503 with the reason; 200 when no liveness is given), `GET /readyz` (200 when
  * `readiness()` says ready, else 503 with the reason) and `GET /metrics` (Prometheus text format).
  * Any other request goes to `fallback()` when given (404 otherwise). Binds all interfaces so an
@@ -41,12 +51,14 @@ export async function startOpsServer(options: {
   logger: Logger;
 }): Promise<OpsServer> {
   const { registry, readiness, logger } = options;
-  const server: Server = createServer((req, res) => {
+  // Room for the dashboard's url filter: the longest url_key (24,576 characters) percent-encoded
+  // again in the query is ~41,000. Node's default is 16 KiB.
+  const server: Server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (!OPS_PATHS.has(path)) {
       if (options.fallback?.()?.(req, res) !== true) res.writeHead(404).end();
-    } else if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET' }).end();
+    } else if (!isReadMethod(req.method)) {
+      res.writeHead(405, { allow: READ_METHODS }).end();
     } else if (path === '/healthz') {
       const state = options.liveness?.() ?? { healthy: true };
       res.writeHead(state.healthy ? 200 : 503, { 'content-type': 'application/json' });

@@ -15,8 +15,8 @@ const DAY_MS = 24 * HOUR_MS;
 export const MAX_WINDOWS = { hour: 92 * 24, day: 3_660 } as const;
 /** Default chart ranges, in windows: the last 48 hours, the last 30 days. */
 export const DEFAULT_WINDOWS = { hour: 48, day: 30 } as const;
-/** Longest url_key accepted: a 2,048-character URL with every character percent-encoded. */
-export const MAX_URL_KEY_LENGTH = 6_144;
+/** Longest url_key accepted: a 2,048-character URL whose every character is a 4-byte one, percent-encoded to 12. */
+export const MAX_URL_KEY_LENGTH = 24_576;
 const MAX_COUNTRY_LENGTH = 64;
 // C0 and C1 controls and DEL: never part of a url_key or a country, and unsafe to echo or log.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -107,7 +107,8 @@ export function parseClicksParams(search: URLSearchParams, nowMs: number): Param
   const { granularity, from, to, url, country } = parsed.value;
   const size = granularity === 'hour' ? HOUR_MS : DAY_MS;
   const toMs = Math.ceil((to ?? nowMs + 1) / size) * size;
-  const fromMs = Math.floor((from ?? toMs - DEFAULT_WINDOWS[granularity] * size) / size) * size;
+  // The default start never runs before 1970, which an explicit one may not either.
+  const fromMs = Math.floor((from ?? Math.max(0, toMs - DEFAULT_WINDOWS[granularity] * size)) / size) * size;
   if (fromMs >= toMs) return { ok: false, issues: [{ param: 'from', message: 'must be before to' }] };
   const windows = (toMs - fromMs) / size;
   if (windows > MAX_WINDOWS[granularity]) {
@@ -132,6 +133,34 @@ export function parseTopParams(search: URLSearchParams): ParamsResult<TopParams>
 /** Parses `GET /api/freshness` parameters (the filter only). */
 export function parseFreshnessParams(search: URLSearchParams): ParamsResult<FilterParams> {
   return parseWith(freshnessSchema, search);
+}
+
+/**
+ * The parameters of a raw query string (the text after `?`) whose name or value is not valid
+ * percent-encoding of UTF-8 (a cut `%XX` sequence, `%ZZ`, bytes that are not UTF-8 such as an
+ * encoded lone surrogate): URLSearchParams reads those as U+FFFD, which would filter by a url or
+ * country nobody asked for.
+ */
+export function malformedQueryIssues(query: string): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  const decoded = (text: string): string | undefined => {
+    try {
+      return decodeURIComponent(text.replaceAll('+', ' '));
+    } catch {
+      return undefined;
+    }
+  };
+  for (const part of query.split('&')) {
+    const equals = part.indexOf('=');
+    const name = decoded(equals === -1 ? part : part.slice(0, equals));
+    const value = equals === -1 ? '' : decoded(part.slice(equals + 1));
+    if (name === undefined || value === undefined)
+      issues.push({
+        param: name === undefined ? '(query)' : describeName(name),
+        message: 'malformed percent-encoding (a cut %XX sequence, or bytes that are not UTF-8)',
+      });
+  }
+  return issues;
 }
 
 /** Start of the hour or day window containing `timeMs`. */

@@ -190,7 +190,7 @@ describe('GET /api/freshness', () => {
 });
 
 describe('bad query parameters', () => {
-  const long = 'a'.repeat(6_145);
+  const long = 'a'.repeat(24_577);
   const cases: { name: string; path: string; param: string; message: RegExp }[] = [
     { name: 'an unknown parameter', path: '/api/top?by=url&foo=1', param: 'foo', message: /unknown parameter/ },
     { name: 'a repeated parameter', path: '/api/top?by=url&by=country', param: 'by', message: /more than once/ },
@@ -217,7 +217,10 @@ describe('bad query parameters', () => {
     },
     { name: 'a bad granularity', path: '/api/clicks?granularity=all', param: 'granularity', message: /expected one of/ },
     { name: 'an empty url', path: '/api/clicks?url=', param: 'url', message: /empty/ },
-    { name: 'a huge url', path: `/api/freshness?url=${long}`, param: 'url', message: /at most 6144/ },
+    { name: 'a huge url', path: `/api/freshness?url=${long}`, param: 'url', message: /at most 24576/ },
+    { name: 'a cut percent-encoding', path: '/api/clicks?url=%E0%A4%A', param: 'url', message: /percent-encoding/ },
+    { name: 'an encoded lone surrogate', path: '/api/clicks?url=%ED%A0%80', param: 'url', message: /percent-encoding/ },
+    { name: 'a bad percent sign in a name', path: '/api/clicks?u%ZZrl=1', param: '(query)', message: /percent-encoding/ },
     { name: 'a control character', path: '/api/freshness?url=%2Fa%00b', param: 'url', message: /control/ },
     { name: 'a newline in a country', path: '/api/top?by=url&country=F%0AR', param: 'country', message: /control/ },
     { name: 'a C1 control character', path: '/api/freshness?country=%C2%85', param: 'country', message: /control/ },
@@ -253,7 +256,36 @@ describe('the HTTP port', () => {
     assert.match(metrics, /dashboard_api_duration_seconds_count\{[^}]*route="\/api\/top"[^}]*outcome="bad_request"/);
     for (const path of ['/../package.json', '/public/app.js', '/api', '/api/topx', '/vendor/../../package.json'])
       assert.equal((await fetch(`${base}${path}`)).status, 404, path);
-    assert.equal((await fetch(`${base}/api/top?by=url`, { method: 'POST' })).status, 405);
+    const post = await fetch(`${base}/api/top?by=url`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+  });
+
+  test('when HEAD is asked of any GET route, then it answers as GET would, without a body', async () => {
+    for (const path of ['/', '/vendor/uPlot.esm.js', '/api/top?by=url', '/api/freshness', '/healthz', '/readyz', '/metrics']) {
+      const response = await fetch(`${base}${path}`, { method: 'HEAD' });
+      assert.equal(response.status, 200, path);
+      assert.ok((response.headers.get('content-type') ?? '') !== '', `${path}: a content type`);
+      assert.equal(await response.text(), '', path);
+    }
+    assert.equal((await fetch(`${base}/api/top?by=nope`, { method: 'HEAD' })).status, 400);
+    assert.equal((await fetch(`${base}/nothing-here`, { method: 'HEAD' })).status, 404);
+  });
+
+  test('when the url filter is the longest url_key the contract allows, then it is answered like any other', async () => {
+    // 2,048 characters, each 4-byte one percent-encoded to 12 in the url_key, and encoded again in the query.
+    const longest = `/${'%F0%9F%98%80'.repeat(2_047)}`;
+    for (const path of ['/api/clicks', '/api/freshness', '/api/top?by=country']) {
+      const { status, body } = await get(`${path}${path.includes('?') ? '&' : '?'}url=${encodeURIComponent(longest)}`);
+      assert.equal(status, 200, `${path}: ${JSON.stringify(body).slice(0, 200)}`);
+    }
+  });
+
+  test('when the range ends near 1970, then the default start stops at 1970 instead of running before it', async () => {
+    const { status, body } = await get('/api/clicks?granularity=hour&to=1970-01-01T01:00:00Z');
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.fromMs, 0);
+    assert.equal(body.toMs, 3_600_000);
   });
 });
 
@@ -279,6 +311,54 @@ describe('when Elasticsearch does not answer', () => {
     assert.equal((await fetch(`${url}/api/top?by=nope`)).status, 400);
     assert.equal((await fetch(`${url}/readyz`)).status, 503);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  });
+});
+
+describe('when the metrics index is closed', () => {
+  test('then every API call answers 503 saying so, /readyz turns 503, and both recover once it is open again', async () => {
+    const watching = await startDashboard(
+      {
+        ELASTICSEARCH_URL: stackEnv.ELASTICSEARCH_URL,
+        ELASTICSEARCH_INDEX: prefix,
+        HTTP_PORT: '0',
+        DASHBOARD_READINESS_INTERVAL_MS: '300',
+      },
+      testLogger.child({}, { level: 'fatal' }),
+    );
+    const url = `http://127.0.0.1:${watching.httpPort}`;
+    const index = `${prefix}-*`;
+    try {
+      await client.driver.indices.close({ index });
+      for (const path of ['/api/clicks', '/api/top?by=url', '/api/top?by=country&window=hour', '/api/freshness']) {
+        const response = await fetch(`${url}${path}`);
+        assert.equal(response.status, 503, path);
+        const body = (await response.json()) as { error: string; message: string };
+        assert.equal(body.error, 'metrics_index_unreadable', path);
+        assert.match(body.message, /closed/);
+      }
+      await pollUntil(
+        () => fetch(`${url}/readyz`).then((r) => r.status),
+        (status) => status === 503,
+        10_000,
+        100,
+      );
+    } catch (err) {
+      await watching.stop();
+      throw err;
+    } finally {
+      await client.driver.indices.open({ index, wait_for_active_shards: 1 });
+    }
+    try {
+      await pollUntil(
+        () => fetch(`${url}/readyz`).then((r) => r.status),
+        (status) => status === 200,
+        10_000,
+        100,
+      );
+      assert.equal((await fetch(`${url}/api/top?by=url`)).status, 200);
+    } finally {
+      await watching.stop();
+    }
   });
 });
 

@@ -1,7 +1,13 @@
-import { clicksPerWindow, latestWindowStartMs, metricsFreshness, topOfWindow } from '@clickstream/elasticsearch';
+import {
+  MetricsIndexUnreadableError,
+  clicksPerWindow,
+  latestWindowStartMs,
+  metricsFreshness,
+  topOfWindow,
+} from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import type { Histogram, Logger } from '@clickstream/observability';
-import { parseClicksParams, parseFreshnessParams, parseTopParams, windowEndOf, windowStartOf } from './api-params.ts';
+import { malformedQueryIssues, parseClicksParams, parseFreshnessParams, parseTopParams, windowEndOf, windowStartOf } from './api-params.ts';
 import type { ParamIssue } from './api-params.ts';
 
 /** What an API call answers: an HTTP status and a JSON body. */
@@ -16,8 +22,12 @@ const OPEN_WINDOWS_SHOWN = 50;
 /** The JSON API: the paths it serves, and the answer to a call of one of them. */
 export interface DashboardApi {
   readonly paths: ReadonlySet<string>;
-  /** Never rejects: bad parameters answer 400 naming each one, Elasticsearch not answering 503, anything else 500 (logged). */
-  answer(path: string, search: URLSearchParams): Promise<ApiResponse>;
+  /**
+   * The answer to `path` with `query` (the raw text after `?`). Never rejects: bad parameters
+   * (malformed percent-encoding among them) answer 400 naming each one, Elasticsearch not
+   * answering or the metrics index closed 503, anything else 500 (logged).
+   */
+  answer(path: string, query: string): Promise<ApiResponse>;
 }
 
 /** The dashboard's JSON API over the metrics alias: `GET /api/clicks`, `/api/top` and `/api/freshness`. */
@@ -79,11 +89,14 @@ export function createDashboardApi(deps: {
     '/api/freshness': freshness,
   };
 
-  const answer = (path: string, search: URLSearchParams): Promise<ApiResponse> => {
+  const answer = (path: string, query: string): Promise<ApiResponse> => {
     const route = routes[path];
     if (route === undefined) return Promise.resolve({ status: 404, body: { error: 'not_found', message: `no API at ${path}` } });
+    // URLSearchParams would read bad percent-encoding as U+FFFD and filter by that.
+    const malformed = malformedQueryIssues(query);
+    if (malformed.length > 0) return Promise.resolve(badRequest(malformed));
     const timer = deps.queryDuration.startTimer({ route: path });
-    return route(search).then(
+    return route(new URLSearchParams(query)).then(
       (response) => {
         timer({ outcome: response.status === 200 ? 'ok' : 'bad_request' });
         return response;
@@ -91,6 +104,10 @@ export function createDashboardApi(deps: {
       (err: unknown) => {
         const unavailable = err instanceof Error && 'retriable' in err && err.retriable === true;
         timer({ outcome: unavailable ? 'unavailable' : 'error' });
+        if (err instanceof MetricsIndexUnreadableError) {
+          logger.warn({ err, route: path }, 'the metrics index cannot be read');
+          return { status: 503, body: { error: err.code, message: err.message } };
+        }
         if (unavailable) {
           logger.warn({ err, route: path }, 'Elasticsearch is not answering');
           return {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { READ_METHODS, isReadMethod } from '@clickstream/observability';
 import type { Counter, FallbackHandler } from '@clickstream/observability';
 import type { DashboardApi } from './dashboard-api.ts';
 
@@ -39,7 +40,7 @@ const SECURITY_HEADERS = {
 
 /**
  * The request handler of the page and its API (the lifecycle answers the ops endpoints first):
- * the static assets and `GET /api/*` as JSON (never cached); other methods 405; returns false for
+ * the static assets and `GET /api/*` as JSON (never cached), HEAD as GET without the body; other methods 405; returns false for
  * any other path (the ops server answers 404).
  */
 export function createDashboardHandler(deps: {
@@ -56,9 +57,9 @@ export function createDashboardHandler(deps: {
       deps.requests.inc({ route: 'other', status: 404 });
       return false;
     }
-    if (req.method !== 'GET') {
+    if (!isReadMethod(req.method)) {
       deps.requests.inc({ route: asset ? 'asset' : path, status: 405 });
-      res.writeHead(405, { ...SECURITY_HEADERS, allow: 'GET' }).end();
+      res.writeHead(405, { ...SECURITY_HEADERS, allow: READ_METHODS }).end();
       return true;
     }
     if (asset !== undefined) {
@@ -66,7 +67,7 @@ export function createDashboardHandler(deps: {
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' }).end(asset.body);
       return true;
     }
-    void deps.api.answer(path, new URLSearchParams(queryAt === -1 ? '' : raw.slice(queryAt + 1))).then((response) => {
+    void deps.api.answer(path, queryAt === -1 ? '' : raw.slice(queryAt + 1)).then((response) => {
       deps.requests.inc({ route: path, status: response.status });
       res
         .writeHead(response.status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })

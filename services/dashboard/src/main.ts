@@ -3,7 +3,12 @@
  * (/api/*) and the ops endpoints on one HTTP port, run by the shared lifecycle. Reads the metrics
  * alias only; the browser never talks to Elasticsearch.
  */
-import { checkMetricsReadable, createElasticsearchClient, elasticsearchConnectionOf } from '@clickstream/elasticsearch';
+import {
+  MetricsIndexUnreadableError,
+  checkMetricsReadable,
+  createElasticsearchClient,
+  elasticsearchConnectionOf,
+} from '@clickstream/elasticsearch';
 import { exitProcess, runService, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import { Counter, Histogram } from '@clickstream/observability';
@@ -44,7 +49,7 @@ export const dashboardService: ServiceDefinition<DashboardConfig, void> = {
     onClose('elasticsearch', () => client.close());
     const alias = config.ELASTICSEARCH_INDEX;
 
-    // Ready while Elasticsearch answers: checked every interval, each check within the interval.
+    // Ready while the metrics can be read: checked every interval, each check within the interval.
     let readiness: Readiness = { ready: false, reason: 'Elasticsearch not checked yet' };
     const checkReadiness = async (): Promise<void> => {
       try {
@@ -52,8 +57,9 @@ export const dashboardService: ServiceDefinition<DashboardConfig, void> = {
         if (!readiness.ready) logger.info({ alias }, 'Elasticsearch answers');
         readiness = { ready: true };
       } catch (err) {
-        if (readiness.ready || readiness.reason !== 'Elasticsearch does not answer') logger.warn({ err }, 'Elasticsearch does not answer');
-        readiness = { ready: false, reason: 'Elasticsearch does not answer' };
+        const reason = err instanceof MetricsIndexUnreadableError ? err.message : 'Elasticsearch does not answer';
+        if (readiness.ready || readiness.reason !== reason) logger.warn({ err }, reason);
+        readiness = { ready: false, reason };
       }
     };
     let checking = false;
