@@ -80,3 +80,22 @@ test('when --distinct is given, then a repeated dead letter is printed once', as
   );
   assert.match(stderr, /6 distinct: invalid_json 1, missing_field 1, unknown 4; 1 repeated \(not printed\)/);
 });
+
+test('when an argument is wrong, then it exits 2 with the reason and the usage, without a stack trace or a read', async () => {
+  const wrong = [
+    ['--max', '-1'],
+    ['--bogus'],
+    ['positional'],
+    ['--max', '1.5'],
+    ['--max', '0'],
+    ['--idle-ms', '99999999999'],
+    ['--idle-ms', '1e400'],
+  ];
+  for (const args of wrong) {
+    const { code, stdout, stderr } = await runDlq(...args);
+    assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+    assert.deepEqual(stdout, [], args.join(' '));
+    assert.match(stderr, /usage: npm run dlq/, args.join(' '));
+    assert.doesNotMatch(stderr, /\n\s+at /, `${args.join(' ')}: no stack trace`);
+  }
+});

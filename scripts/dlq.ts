@@ -11,18 +11,26 @@
  * never moves the offsets of any service. Stops after `--max` records or when nothing new arrived
  * for `--idle-ms` (default 5000) since it joined its group; exits 1 when it cannot join in 60 s.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '@clickstream/config';
 import { DEAD_LETTER_KEY_MAX_BYTES, DEAD_LETTER_VALUE_MAX_BYTES } from '@clickstream/events';
 import { createKafkaClient, startBatchConsumer } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 
-const { values } = parseArgs({
-  options: { max: { type: 'string' }, 'idle-ms': { type: 'string', default: '5000' }, distinct: { type: 'boolean', default: false } },
-});
-const max = values.max === undefined ? Infinity : Number(values.max);
-const idleMs = Number(values['idle-ms']);
-if (!(max > 0) || !(idleMs > 0)) {
-  console.error('usage: npm run dlq -- [--max N] [--idle-ms MS] [--distinct]   (N and MS positive numbers)');
+const USAGE = 'usage: npm run dlq -- [--max N] [--idle-ms MS] [--distinct]   (N a positive integer, MS one up to 2147483647)';
+const values = parseCommandLine(
+  { max: { type: 'string' }, 'idle-ms': { type: 'string', default: '5000' }, distinct: { type: 'boolean', default: false } },
+  USAGE,
+);
+/** A whole number from 1 to `most` written in decimal digits, else undefined. */
+const wholeNumber = (text: string, most: number): number | undefined => {
+  const value = /^[0-9]{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  return value >= 1 && value <= most ? value : undefined;
+};
+const max = values.max === undefined ? Infinity : wholeNumber(values.max, Number.MAX_SAFE_INTEGER);
+// Past 2^31 - 1 ms a Node timer fires at once: the read would stop before it began.
+const idleMs = wholeNumber(values['idle-ms'] ?? '', 2 ** 31 - 1);
+if (max === undefined || idleMs === undefined) {
+  console.error(USAGE);
   process.exit(2);
 }
 const topic = process.env.KAFKA_DLQ_TOPIC || 'clickstream-dlq';

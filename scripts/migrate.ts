@@ -7,7 +7,7 @@
  * line it logs is JSON, a configuration error included.
  */
 import { cassandraConnectionOf, connectCassandra, ensureSchema } from '@clickstream/cassandra';
-import { ConfigError, parseReplication } from '@clickstream/config';
+import { ConfigError, parseCommandLine, parseReplication } from '@clickstream/config';
 import { createElasticsearchClient, elasticsearchConnectionOf, installMetricsIndex } from '@clickstream/elasticsearch';
 import { createKafkaClient, ensureTopics, kafkaConnectionOf } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
@@ -40,6 +40,7 @@ export async function migrate(env: Record<string, string | undefined>, logger: L
 }
 
 if (import.meta.main) {
+  parseCommandLine({}, 'usage: npm run migrate   (no arguments; the environment variables of the services say what to migrate)');
   const level = process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info';
   const logger = createLogger({ service: 'migrate', level });
   try {

@@ -16,8 +16,20 @@ export const commaList = (defaultValue: string) =>
 /** A TCP port number, 0..65535 (0 lets the OS choose, useful in tests). */
 export const port = (defaultValue: number) => z.coerce.number().int().min(0).max(65_535).default(defaultValue);
 
-/** A positive integer with a default, for sizes, counts and durations (units belong in the variable name). */
+/** A positive integer with a default, for sizes and counts (units belong in the variable name). */
 export const positiveInt = (defaultValue: number) => z.coerce.number().int().positive().default(defaultValue);
+
+/** The longest delay a Node timer takes: past it, setTimeout fires after 1 ms (with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A positive duration in milliseconds with a default, at most {@link MAX_TIMER_MS} (~24.8 days): every one ends up in a timer. */
+export const durationMs = (defaultValue: number) =>
+  z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (~24.8 days, the longest a Node timer waits)`)
+    .default(defaultValue);
 
 /** `true`/`false`/`1`/`0`/`yes`/`no` (case-insensitive). */
 export const booleanFlag = (defaultValue: boolean) =>

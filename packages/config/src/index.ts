@@ -1,4 +1,5 @@
-export { booleanFlag, commaList, optionalString, port, positiveInt } from './env-schema.ts';
+export { parseCommandLine } from './command-line.ts';
+export { booleanFlag, commaList, durationMs, optionalString, port, positiveInt } from './env-schema.ts';
 export { ConfigError, parseConfig } from './parse-config.ts';
 export {
   cassandraEnv,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cassandraEnv, elasticsearchEnv, kafkaEnv } from './connection-env.ts';
-import { positiveInt } from './env-schema.ts';
+import { durationMs, positiveInt } from './env-schema.ts';
 import { ConfigError, parseConfig } from './parse-config.ts';
 import { serviceConfigSchema } from './service-schema.ts';
 
@@ -11,6 +11,7 @@ const schema = serviceConfigSchema({
   ...elasticsearchEnv,
   X_RETRY_INITIAL_DELAY_MS: positiveInt(200),
   X_RETRY_MAX_DELAY_MS: positiveInt(10_000),
+  X_TIMEOUT_MS: durationMs(1_000),
 });
 
 /** The variables a ConfigError names, or [] when the environment parses. */
@@ -57,6 +58,14 @@ const cases: { when: string; env: Record<string, string>; wrong: string[] }[] = 
     env: { X_RETRY_INITIAL_DELAY_MS: '10001' },
     wrong: ['X_RETRY_INITIAL_DELAY_MS'],
   },
+  { when: 'a duration is the longest a Node timer takes', env: { X_TIMEOUT_MS: '2147483647' }, wrong: [] },
+  {
+    when: 'a duration is past what a Node timer takes (it would fire after 1 ms)',
+    env: { X_TIMEOUT_MS: '2147483648' },
+    wrong: ['X_TIMEOUT_MS'],
+  },
+  { when: 'a duration is huge', env: { X_TIMEOUT_MS: '99999999999' }, wrong: ['X_TIMEOUT_MS'] },
+  { when: 'a duration is 0', env: { X_TIMEOUT_MS: '0' }, wrong: ['X_TIMEOUT_MS'] },
 ];
 
 for (const { when, env, wrong } of cases) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import {
   cassandraEnv,
+  durationMs,
   elasticsearchEnv,
   httpEnv,
   loggingEnv,
@@ -29,7 +30,7 @@ export const aggregatorEnvShape = {
     .min(0)
     .default(600_000)
     .describe('how long after its end (plus the 30-minute look-ahead) a window stays not final'),
-  AGGREGATOR_LEASE_TTL_MS: positiveInt(120_000).describe(
+  AGGREGATOR_LEASE_TTL_MS: durationMs(120_000).describe(
     'lease that keeps a second replica from running at the same time; renewed during a run',
   ),
   AGGREGATOR_MAX_EVENTS_IN_MEMORY: positiveInt(250_000).describe(
@@ -53,9 +54,9 @@ export const aggregatorEnvShape = {
   AGGREGATOR_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra state writes in flight'),
   AGGREGATOR_BULK_SIZE: positiveInt(1_000).describe('documents per Elasticsearch bulk request'),
   AGGREGATOR_RETRY_ATTEMPTS: positiveInt(5).describe('attempts of a failing Cassandra/Elasticsearch call within a run'),
-  AGGREGATOR_RETRY_INITIAL_DELAY_MS: positiveInt(200).describe('first backoff delay of a retried call; doubles per attempt'),
-  AGGREGATOR_RETRY_MAX_DELAY_MS: positiveInt(10_000).describe('longest backoff delay of a retried call'),
-  AGGREGATOR_SHUTDOWN_TIMEOUT_MS: positiveInt(20_000).describe('longest wait for a running pass on SIGTERM'),
+  AGGREGATOR_RETRY_INITIAL_DELAY_MS: durationMs(200).describe('first backoff delay of a retried call; doubles per attempt'),
+  AGGREGATOR_RETRY_MAX_DELAY_MS: durationMs(10_000).describe('longest backoff delay of a retried call'),
+  AGGREGATOR_SHUTDOWN_TIMEOUT_MS: durationMs(20_000).describe('longest wait for a running pass on SIGTERM'),
   AGGREGATOR_EVENTS_TTL_DAYS: z.coerce
     .number()
     .int()

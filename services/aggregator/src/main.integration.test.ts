@@ -61,13 +61,22 @@ after(async () => {
 });
 
 describe('npm run aggregator', { concurrency: false }, () => {
-  test('when a variable is wrong, then it exits 1 with one JSON log line naming the variable', async () => {
-    const run = startProcess({ AGGREGATOR_LEASE_TTL_MS: 'soon' }, ['--once']);
-    assert.equal(await run.exited, 1);
-    assert.equal(run.lines.length, 1, run.stderr());
-    assert.equal(run.lines[0]?.level, 'fatal');
-    assert.equal(run.lines[0]?.service, 'aggregator');
-    assert.deepEqual(run.lines[0]?.variables, ['AGGREGATOR_LEASE_TTL_MS']);
+  for (const value of ['soon', '99999999999']) {
+    test(`when a variable is wrong (${value}), then it exits 1 with one JSON log line naming the variable`, async () => {
+      const run = startProcess({ AGGREGATOR_LEASE_TTL_MS: value }, ['--once']);
+      assert.equal(await run.exited, 1);
+      assert.equal(run.lines.length, 1, run.stderr());
+      assert.equal(run.lines[0]?.level, 'fatal');
+      assert.equal(run.lines[0]?.service, 'aggregator');
+      assert.deepEqual(run.lines[0]?.variables, ['AGGREGATOR_LEASE_TTL_MS']);
+    });
+  }
+
+  test('when an argument is unknown (a typo of --once), then it exits 2 with the usage instead of starting the service', async () => {
+    const run = startProcess({}, ['--onc']);
+    assert.equal(await run.exited, 2);
+    assert.match(run.stderr(), /--onc/);
+    assert.match(run.stderr(), /usage/i);
   });
 
   test('when run with --once, then it does one pass, logs one line with windows, documents and duration, and exits 0', async () => {

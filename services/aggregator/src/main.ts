@@ -17,7 +17,7 @@ import {
   createPendingHoursRepository,
   ensureSchema,
 } from '@clickstream/cassandra';
-import { parseReplication } from '@clickstream/config';
+import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
   createElasticsearchClient,
   createMetricsIndexer,
@@ -226,7 +226,7 @@ async function runOnceAndExit(service: RunningService<AggregatorConfig, Aggregat
 }
 
 if (import.meta.main) {
-  const once = process.argv.slice(2).includes('--once');
+  const { once = false } = parseCommandLine({ once: { type: 'boolean' } }, 'usage: npm run aggregator [-- --once]');
   // `--once` is a command, often run beside the service (`kubectl exec`, `docker compose exec`),
   // whose HTTP_PORT it would find taken: its ops endpoints listen on a free port instead.
   const env = once ? { ...process.env, HTTP_PORT: '0' } : process.env;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { elasticsearchEnv, httpEnv, loggingEnv, parseConfig, positiveInt } from '@clickstream/config';
+import { durationMs, elasticsearchEnv, httpEnv, loggingEnv, parseConfig } from '@clickstream/config';
 
 /** Every environment variable the dashboard reads, with defaults and descriptions. */
 export const dashboardEnvShape = {
@@ -10,8 +10,8 @@ export const dashboardEnvShape = {
   ELASTICSEARCH_API_KEY: elasticsearchEnv.ELASTICSEARCH_API_KEY,
   ELASTICSEARCH_USERNAME: elasticsearchEnv.ELASTICSEARCH_USERNAME,
   ELASTICSEARCH_PASSWORD: elasticsearchEnv.ELASTICSEARCH_PASSWORD,
-  DASHBOARD_QUERY_TIMEOUT_MS: positiveInt(10_000).describe('longest wait for one Elasticsearch query before the API answers 503'),
-  DASHBOARD_READINESS_INTERVAL_MS: positiveInt(2_000).describe(
+  DASHBOARD_QUERY_TIMEOUT_MS: durationMs(10_000).describe('longest wait for one Elasticsearch query before the API answers 503'),
+  DASHBOARD_READINESS_INTERVAL_MS: durationMs(2_000).describe(
     'how often /readyz checks that Elasticsearch answers (within the same time), so it turns 503 within twice this',
   ),
 };

@@ -9,6 +9,7 @@ import {
   createElasticsearchClient,
   elasticsearchConnectionOf,
 } from '@clickstream/elasticsearch';
+import { parseCommandLine } from '@clickstream/config';
 import { exitProcess, runService, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import { Counter, Histogram } from '@clickstream/observability';
@@ -88,4 +89,7 @@ export function startDashboard(env: Record<string, string | undefined>, logger?:
   return startService(dashboardService, env, logger ? { logger } : {});
 }
 
-if (import.meta.main) exitProcess(await runService(dashboardService, { env: process.env }));
+if (import.meta.main) {
+  parseCommandLine({}, 'usage: npm run dashboard   (no arguments; configured by environment variables)');
+  exitProcess(await runService(dashboardService, { env: process.env }));
+}

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { cassandraEnv, httpEnv, kafkaEnv, loggingEnv, parseConfig, positiveInt, schemaEnv, serviceConfigSchema } from '@clickstream/config';
+import {
+  cassandraEnv,
+  durationMs,
+  httpEnv,
+  kafkaEnv,
+  loggingEnv,
+  parseConfig,
+  positiveInt,
+  schemaEnv,
+  serviceConfigSchema,
+} from '@clickstream/config';
 import { IP_POLICIES } from '@clickstream/enrichment';
 
 /** An optional positive integer: unset or empty means "not set". */
@@ -47,17 +57,17 @@ export const ingestEnvShape = {
     'most bytes one fetch takes over all partitions (bounds the memory of fetched, not yet processed batches)',
   ),
   INGEST_RETRY_ATTEMPTS: positiveInt(8).describe('attempts of a failing Cassandra/Kafka write before the service exits without committing'),
-  INGEST_RETRY_INITIAL_DELAY_MS: positiveInt(200).describe('first backoff delay; doubles per attempt'),
-  INGEST_RETRY_MAX_DELAY_MS: positiveInt(10_000).describe('longest backoff delay'),
+  INGEST_RETRY_INITIAL_DELAY_MS: durationMs(200).describe('first backoff delay; doubles per attempt'),
+  INGEST_RETRY_MAX_DELAY_MS: durationMs(10_000).describe('longest backoff delay'),
   INGEST_UA_CACHE_SIZE: positiveInt(10_000).describe('parsed user agents kept in the LRU cache'),
-  INGEST_SHUTDOWN_TIMEOUT_MS: positiveInt(20_000).describe(
+  INGEST_SHUTDOWN_TIMEOUT_MS: durationMs(20_000).describe(
     'longest wait for the in-flight batches on SIGTERM before abandoning them (uncommitted)',
   ),
-  INGEST_STORE_STALL_MS: positiveInt(3_000).describe('/readyz turns 503 once a Cassandra write has not returned for this long'),
-  INGEST_PROGRESS_STALL_MS: positiveInt(300_000).describe(
+  INGEST_STORE_STALL_MS: durationMs(3_000).describe('/readyz turns 503 once a Cassandra write has not returned for this long'),
+  INGEST_PROGRESS_STALL_MS: durationMs(300_000).describe(
     '/healthz turns 503 when the lag stayed above 0 with no offset committed for this long (a wedged consumer)',
   ),
-  INGEST_LAG_POLL_INTERVAL_MS: positiveInt(5_000).describe('how often the consumer lag of the owned partitions is read from the brokers'),
+  INGEST_LAG_POLL_INTERVAL_MS: durationMs(5_000).describe('how often the consumer lag of the owned partitions is read from the brokers'),
 };
 
 export const ingestConfigSchema = serviceConfigSchema(ingestEnvShape);

@@ -10,7 +10,7 @@ import {
   createPendingHoursRepository,
   ensureSchema,
 } from '@clickstream/cassandra';
-import { parseReplication } from '@clickstream/config';
+import { parseCommandLine, parseReplication } from '@clickstream/config';
 import { createEnricher, createGeoLookup, createUserAgentParser, geoDatabaseDate } from '@clickstream/enrichment';
 import { createKafkaClient, createMessageProducer, ensureTopics, kafkaConnectionOf, startBatchConsumer } from '@clickstream/kafka';
 import { exitProcess, runService, startService } from '@clickstream/lifecycle';
@@ -124,4 +124,7 @@ export function startIngest(env: Record<string, string | undefined>, logger?: Lo
   return startService(ingestService, env, logger ? { logger } : {});
 }
 
-if (import.meta.main) exitProcess(await runService(ingestService, { env: process.env }));
+if (import.meta.main) {
+  parseCommandLine({}, 'usage: npm run ingest   (no arguments; configured by environment variables)');
+  exitProcess(await runService(ingestService, { env: process.env }));
+}
