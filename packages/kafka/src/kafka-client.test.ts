@@ -24,4 +24,37 @@ await test('createKafkaClient', async (t) => {
     );
     assert.equal(lines[0]?.groupId, 'g', 'the fields kafkajs gave are kept');
   });
+
+  await t.test(
+    'when a broker answers with an error kafkajs retries, then the line is a warning; one it does not retry stays an error',
+    () => {
+      const { lines, logger } = capturedLogger();
+      const { kafka } = createKafkaClient({ clientId: 'test', brokers: ['localhost:1'] }, logger);
+      const kafkajsLogger = kafka.logger();
+      // As kafkajs's connection logs an error response: on a fresh broker, the group coordinator first.
+      kafkajsLogger.error('Response GroupCoordinator(key: 10, version: 2)', {
+        error: 'The group coordinator is not available',
+        correlationId: 1,
+        size: 55,
+      });
+      kafkajsLogger.error('Response Metadata(key: 3, version: 6)', {
+        error: 'There is no leader for this topic-partition as we are in the middle of a leadership election',
+        correlationId: 2,
+        size: 90,
+      });
+      kafkajsLogger.error('Response Produce(key: 0, version: 7)', {
+        error: 'The request included a message larger than the max message size the server will accept',
+        correlationId: 3,
+        size: 60,
+      });
+      assert.deepEqual(
+        lines.map((line) => [line.level, line.msg]),
+        [
+          ['warn', 'Response GroupCoordinator(key: 10, version: 2)'],
+          ['warn', 'Response Metadata(key: 3, version: 6)'],
+          ['error', 'Response Produce(key: 0, version: 7)'],
+        ],
+      );
+    },
+  );
 });

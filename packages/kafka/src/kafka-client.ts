@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Kafka, logLevel } from 'kafkajs';
 import type { LogEntry, SASLOptions } from 'kafkajs';
 import type { Logger } from '@clickstream/observability';
@@ -28,14 +29,36 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /**
- * The pino level of one of kafkajs's own log lines. A consumer crash is logged by kafkajs at error
- * level ("Crash: ...", then "Restarting the consumer in ...") even when it restarts by itself, as
- * on every fresh broker ("The coordinator is loading"). Those two go out as warnings: the batch
- * consumer's crash handler decides, and a crash that stops the service is logged as an error there.
+ * The messages of the broker errors kafkajs retries by itself ("The group coordinator is not
+ * available", "There is no leader for this topic-partition ..."), from its own error table (kafkajs
+ * 2.2.4 is its last release). Empty if the table is not where it was: those lines stay errors.
  */
-function pinoLevelOf(level: number, message: string): 'error' | 'warn' | 'info' | 'debug' {
+const RETRIED_BROKER_ERRORS: ReadonlySet<string> = (() => {
+  try {
+    const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+      errorCodes: readonly { message: string; retriable: boolean }[];
+    };
+    return new Set(errorCodes.filter((error) => error.retriable).map((error) => error.message));
+  } catch {
+    return new Set();
+  }
+})();
+
+/**
+ * The pino level of one of kafkajs's own log lines. kafkajs logs at error level what it recovers
+ * from by itself, as on every fresh broker: a consumer crash it restarts from ("Crash: ...", then
+ * "Restarting the consumer in ..."), and a broker's answer with an error it retries ("Response
+ * GroupCoordinator(...)" with "The group coordinator is not available"). Those go out as warnings:
+ * the batch consumer's crash handler decides, and a crash that stops the service is logged as an
+ * error there; a request that still fails after kafkajs's retries fails its caller.
+ */
+function pinoLevelOf(level: number, message: string, fields: { error?: unknown }): 'error' | 'warn' | 'info' | 'debug' {
   const name = levelNames[level] ?? 'info';
-  return name === 'error' && /^(Crash: |Restarting the consumer in )/.test(message) ? 'warn' : name;
+  if (name !== 'error') return name;
+  const recovered =
+    /^(Crash: |Restarting the consumer in )/.test(message) ||
+    (message.startsWith('Response ') && typeof fields.error === 'string' && RETRIED_BROKER_ERRORS.has(fields.error));
+  return recovered ? 'warn' : name;
 }
 
 /** Creates a kafkajs client whose own log lines go through pino (child `component: kafkajs`). */
@@ -55,7 +78,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
       () =>
       ({ level, log }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _logger, ...rest } = log;
-        kafkaLogger[pinoLevelOf(level, message)](rest, message);
+        kafkaLogger[pinoLevelOf(level, message, rest)](rest, message);
       },
   });
   return { kafka };
