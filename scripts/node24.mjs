@@ -42,6 +42,15 @@ if (node === null) {
 const child = spawn(node, process.argv.slice(2), { stdio: 'inherit' });
 // Ctrl-C reaches the whole process group; a SIGTERM sent to this launcher alone is passed on.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+// npm passes a SIGTERM to the shell that runs its script, which dies of it without passing it on:
+// this launcher is then re-parented. It passes the SIGTERM on itself, as npm meant it.
+const parent = process.ppid;
+const orphaned = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(orphaned);
+  child.kill('SIGTERM');
+}, 250);
+orphaned.unref();
 child.on('error', (err) => {
   console.error(`cannot start ${node}: ${err.message}`);
   process.exit(1);

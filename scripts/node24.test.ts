@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
@@ -46,3 +46,32 @@ test('when the pinned packages are listed, then each is exact and has no install
     assert.notEqual(entry.hasInstallScript, true, `${name}: no install script`);
   }
 });
+
+test(
+  'when the shell npm runs the launcher in dies (npm passed it a SIGTERM), then the launcher passes SIGTERM on instead of leaving the program running',
+  { timeout: 30_000 },
+  async (t) => {
+    // `; true` keeps the shell from exec-ing the launcher: it waits for it, as npm's `sh -c` does.
+    const program =
+      "console.log(process.pid); process.on('SIGTERM', () => { console.log('terminated'); process.exit(0); }); setInterval(() => {}, 1000);";
+    const shell = spawn('sh', ['-c', `node scripts/node24.mjs -e "${program}"; true`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    shell.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const closed = new Promise<void>((resolve) => shell.stdout.once('close', () => resolve()));
+    while (!output.includes('\n')) await new Promise((resolve) => setTimeout(resolve, 50));
+    const programPid = Number(output.split('\n')[0]);
+    // Whatever the outcome, nothing is left running after the test.
+    t.after(() => {
+      try {
+        process.kill(programPid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
+    shell.kill('SIGKILL');
+    // The program's stdout is the pipe: it closes once the program and the launcher are gone.
+    await closed;
+    assert.match(output, /terminated/);
+    assert.throws(() => process.kill(programPid, 0), /ESRCH/, 'the program is gone');
+  },
+);
