@@ -11,12 +11,12 @@
  * never moves the offsets of any service. Stops after `--max` records or when nothing new arrived
  * for `--idle-ms` (default 5000) since it joined its group; exits 1 when it cannot join in 60 s.
  */
-import { parseCommandLine } from '@clickstream/config';
+import { MAX_TIMER_MS, parseCommandLine } from '@clickstream/config';
 import { DEAD_LETTER_KEY_MAX_BYTES, DEAD_LETTER_VALUE_MAX_BYTES } from '@clickstream/events';
 import { createKafkaClient, startBatchConsumer } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 
-const USAGE = 'usage: npm run dlq -- [--max N] [--idle-ms MS] [--distinct]   (N a positive integer, MS one up to 2147483647)';
+const USAGE = `usage: npm run dlq -- [--max N] [--idle-ms MS] [--distinct]   (N a positive integer, MS one up to ${MAX_TIMER_MS})`;
 const values = parseCommandLine(
   { max: { type: 'string' }, 'idle-ms': { type: 'string', default: '5000' }, distinct: { type: 'boolean', default: false } },
   USAGE,
@@ -27,8 +27,8 @@ const wholeNumber = (text: string, most: number): number | undefined => {
   return value >= 1 && value <= most ? value : undefined;
 };
 const max = values.max === undefined ? Infinity : wholeNumber(values.max, Number.MAX_SAFE_INTEGER);
-// Past 2^31 - 1 ms a Node timer fires at once: the read would stop before it began.
-const idleMs = wholeNumber(values['idle-ms'] ?? '', 2 ** 31 - 1);
+// Past it a Node timer fires at once: the read would stop before it began.
+const idleMs = wholeNumber(values['idle-ms'] ?? '', MAX_TIMER_MS);
 if (max === undefined || idleMs === undefined) {
   console.error(USAGE);
   process.exit(2);

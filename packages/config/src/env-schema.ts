@@ -20,7 +20,7 @@ export const port = (defaultValue: number) => z.coerce.number().int().min(0).max
 export const positiveInt = (defaultValue: number) => z.coerce.number().int().positive().default(defaultValue);
 
 /** The longest delay a Node timer takes: past it, setTimeout fires after 1 ms (with a warning). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A positive duration in milliseconds with a default, at most {@link MAX_TIMER_MS} (~24.8 days): every one ends up in a timer. */
 export const durationMs = (defaultValue: number) =>

@@ -1,5 +1,5 @@
 export { parseCommandLine } from './command-line.ts';
-export { booleanFlag, commaList, durationMs, optionalString, port, positiveInt } from './env-schema.ts';
+export { MAX_TIMER_MS, booleanFlag, commaList, durationMs, optionalString, port, positiveInt } from './env-schema.ts';
 export { ConfigError, parseConfig } from './parse-config.ts';
 export {
   cassandraEnv,
