@@ -350,6 +350,8 @@ describe('metrics indexer', () => {
       await client.driver.indices.putSettings({ index, settings: { [block]: true } });
       const seen: unknown[] = [];
       const quarantined: QuarantinedDocument[] = [];
+      // Every lift sent, awaited before the test ends: a late one would lift the next test's block.
+      const lifts: Promise<unknown>[] = [];
       const indexer = createMetricsIndexer(client, {
         alias,
         bulkSize: 100,
@@ -358,7 +360,7 @@ describe('metrics indexer', () => {
         onRetry: (err) => {
           seen.push(err);
           // The block lifts after the first failure: the next attempt must succeed.
-          void client.driver.indices.putSettings({ index, settings: { [block]: null } });
+          lifts.push(client.driver.indices.putSettings({ index, settings: { [block]: null } }));
         },
         onQuarantine: (records) => quarantined.push(...records),
       });
@@ -370,6 +372,7 @@ describe('metrics indexer', () => {
         assert.ok(seen.length >= 1 && seen.every((err) => err instanceof BulkItemsRetriableError), 'retried after item failures');
         assert.equal(await count(alias), before + 2);
       } finally {
+        await Promise.allSettled(lifts);
         // A read-only index refuses settings changes too, except lifting the block itself.
         await client.driver.indices.putSettings({ index, settings: { [block]: null } });
       }
