@@ -1,9 +1,34 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '@clickstream/observability';
-import { booleanFlag, commaList, optionalString, port } from './env-schema.ts';
+import { booleanFlag, commaList, nonBlankString, optionalString, port } from './env-schema.ts';
 
 /** A Cassandra keyspace name this project accepts (Cassandra allows 48 characters; lower case keeps CQL unquoted). */
 export const KEYSPACE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
+
+/** A Kafka topic name: what the brokers accept (1-249 of letters, digits, `.`, `_`, `-`; not `.` or `..`). */
+export const kafkaTopicName = () =>
+  z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, '1-249 letters, digits, ".", "_" or "-" (what Kafka accepts)')
+    .refine((name) => name !== '.' && name !== '..', 'not "." or ".."');
+
+/** `host:port`, `[ipv6]:port`, or (when the port may be left out) a bare host or IPv6 address; the port 1..65535. */
+function isHostAndPort(entry: string, portRequired: boolean): boolean {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:/[\]@]+))(?::(\d{1,5}))?$/.exec(entry);
+  if (match === null) return !portRequired && /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/.test(entry) && entry.includes('::');
+  const portText = match[3];
+  if (portText === undefined) return !portRequired;
+  const value = Number(portText);
+  return value >= 1 && value <= 65_535;
+}
+
+/** Comma-separated server addresses, each `host:port`, or also a bare host unless `portRequired`. */
+const addressList = (defaultValue: string, { portRequired }: { portRequired: boolean }) =>
+  commaList(defaultValue).refine(
+    (entries) => entries.every((entry) => isHostAndPort(entry, portRequired)),
+    `each is ${portRequired ? '' : 'a host or '}host:port (port 1-65535), without a scheme`,
+  );
 
 /** Replication of a keyspace: SimpleStrategy with a factor, or NetworkTopologyStrategy per data centre. */
 export type Replication =
@@ -28,9 +53,9 @@ export const schemaEnv = {
 };
 
 export const kafkaEnv = {
-  KAFKA_BROKERS: commaList('localhost:9092').describe('Kafka bootstrap brokers, comma-separated host:port'),
-  KAFKA_TOPIC: z.string().min(1).default('clickstream').describe('topic the click events are read from'),
-  KAFKA_CLIENT_ID: z.string().min(1).default('clickstream').describe('client id sent to the brokers'),
+  KAFKA_BROKERS: addressList('localhost:9092', { portRequired: true }).describe('Kafka bootstrap brokers, comma-separated host:port'),
+  KAFKA_TOPIC: kafkaTopicName().default('clickstream').describe('topic the click events are read from'),
+  KAFKA_CLIENT_ID: nonBlankString().default('clickstream').describe('client id sent to the brokers'),
   KAFKA_SSL: booleanFlag(false).describe('connect to the brokers with TLS'),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional().describe('SASL mechanism; unset = no SASL'),
   KAFKA_SASL_USERNAME: optionalString().describe('SASL user name'),
@@ -38,8 +63,10 @@ export const kafkaEnv = {
 };
 
 export const cassandraEnv = {
-  CASSANDRA_CONTACT_POINTS: commaList('localhost:9042').describe('Cassandra contact points, comma-separated host:port'),
-  CASSANDRA_LOCAL_DC: z.string().min(1).default('datacenter1').describe('local data centre for the load-balancing policy'),
+  CASSANDRA_CONTACT_POINTS: addressList('localhost:9042', { portRequired: false }).describe(
+    'Cassandra contact points, comma-separated host:port',
+  ),
+  CASSANDRA_LOCAL_DC: nonBlankString().default('datacenter1').describe('local data centre for the load-balancing policy'),
   CASSANDRA_KEYSPACE: z
     .string()
     .regex(KEYSPACE_NAME, 'lower-case letters, digits and _, starting with a letter')
@@ -48,6 +75,7 @@ export const cassandraEnv = {
   CASSANDRA_REPLICATION: z
     .string()
     .regex(/^(\d+|[A-Za-z0-9_-]+:\d+(,[A-Za-z0-9_-]+:\d+)*)$/, "a replication factor ('3') or data centres with factors ('dc1:3,dc2:3')")
+    .refine((value) => (value.match(/\d+(?=,|$)/g) ?? []).every((factor) => Number(factor) >= 1), 'every replication factor is at least 1')
     .default('1')
     .describe("replication when the keyspace is created: a factor (SimpleStrategy) or 'dc1:3,dc2:3' (NetworkTopologyStrategy)"),
   CASSANDRA_USERNAME: optionalString().describe('Cassandra user name'),
@@ -56,7 +84,10 @@ export const cassandraEnv = {
 };
 
 export const elasticsearchEnv = {
-  ELASTICSEARCH_URL: z.url().default('http://localhost:9200').describe('Elasticsearch URL'),
+  ELASTICSEARCH_URL: z
+    .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
+    .default('http://localhost:9200')
+    .describe('Elasticsearch URL'),
   ELASTICSEARCH_INDEX: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'a lower-case Elasticsearch name')

@@ -1,11 +1,23 @@
 export { parseCommandLine } from './command-line.ts';
-export { MAX_TIMER_MS, booleanFlag, commaList, durationMs, optionalString, port, positiveInt } from './env-schema.ts';
+export {
+  MAX_TIMER_MS,
+  booleanFlag,
+  commaList,
+  durationMs,
+  nonBlankString,
+  nonNegativeInt,
+  optionalString,
+  port,
+  positiveInt,
+  wholeNumber,
+} from './env-schema.ts';
 export { ConfigError, parseConfig } from './parse-config.ts';
 export {
   cassandraEnv,
   elasticsearchEnv,
   httpEnv,
   KEYSPACE_NAME,
+  kafkaTopicName,
   kafkaEnv,
   loggingEnv,
   parseReplication,

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cassandraEnv, elasticsearchEnv, kafkaEnv } from './connection-env.ts';
+import { z } from 'zod';
+import { cassandraEnv, elasticsearchEnv, httpEnv, kafkaEnv } from './connection-env.ts';
 import { durationMs, positiveInt } from './env-schema.ts';
 import { ConfigError, parseConfig } from './parse-config.ts';
 import { serviceConfigSchema } from './service-schema.ts';
 
 const schema = serviceConfigSchema({
+  ...httpEnv(8081),
   ...kafkaEnv,
+  KAFKA_DLQ_TOPIC: z.string().optional(),
   ...cassandraEnv,
   ...elasticsearchEnv,
   X_RETRY_INITIAL_DELAY_MS: positiveInt(200),
@@ -66,6 +69,46 @@ const cases: { when: string; env: Record<string, string>; wrong: string[] }[] = 
   },
   { when: 'a duration is huge', env: { X_TIMEOUT_MS: '99999999999' }, wrong: ['X_TIMEOUT_MS'] },
   { when: 'a duration is 0', env: { X_TIMEOUT_MS: '0' }, wrong: ['X_TIMEOUT_MS'] },
+  // Numbers are decimal digits: zod's coercion took ' ' as 0 (a random port), and hex, exponents and signs.
+  { when: 'numbers have blanks around them', env: { HTTP_PORT: ' 8081 ', X_TIMEOUT_MS: '1000 ' }, wrong: [] },
+  { when: 'a port is blank', env: { HTTP_PORT: ' ' }, wrong: ['HTTP_PORT'] },
+  { when: 'a port is in hex', env: { HTTP_PORT: '0x1F91' }, wrong: ['HTTP_PORT'] },
+  { when: 'a port carries a sign', env: { HTTP_PORT: '+8081' }, wrong: ['HTTP_PORT'] },
+  { when: 'a port is past 65535', env: { HTTP_PORT: '65536' }, wrong: ['HTTP_PORT'] },
+  { when: 'a duration is an exponent', env: { X_TIMEOUT_MS: '1e3' }, wrong: ['X_TIMEOUT_MS'] },
+  { when: 'a count is a fraction', env: { X_RETRY_MAX_DELAY_MS: '1.5' }, wrong: ['X_RETRY_MAX_DELAY_MS'] },
+  // Names and addresses.
+  { when: 'the topic is blank', env: { KAFKA_TOPIC: ' ' }, wrong: ['KAFKA_TOPIC'] },
+  { when: 'the topic has a character Kafka refuses', env: { KAFKA_TOPIC: 'click stream' }, wrong: ['KAFKA_TOPIC'] },
+  { when: 'the topic uses dots, dashes and underscores', env: { KAFKA_TOPIC: 'clicks.v2_eu-1' }, wrong: [] },
+  {
+    when: 'the dead-letter topic is the topic (each dead letter would be read again, for ever)',
+    env: { KAFKA_TOPIC: 'c', KAFKA_DLQ_TOPIC: 'c' },
+    wrong: ['KAFKA_DLQ_TOPIC'],
+  },
+  { when: 'the client id is blank', env: { KAFKA_CLIENT_ID: '  ' }, wrong: ['KAFKA_CLIENT_ID'] },
+  { when: 'the local data centre is blank', env: { CASSANDRA_LOCAL_DC: ' ' }, wrong: ['CASSANDRA_LOCAL_DC'] },
+  { when: 'brokers are host:port', env: { KAFKA_BROKERS: 'kafka-0.kafka:9092, 10.0.0.2:9093,[::1]:9094' }, wrong: [] },
+  { when: 'a broker has no port', env: { KAFKA_BROKERS: 'a:9092,kafka' }, wrong: ['KAFKA_BROKERS'] },
+  { when: "a broker's port is past 65535", env: { KAFKA_BROKERS: 'kafka:99999' }, wrong: ['KAFKA_BROKERS'] },
+  { when: 'a broker is a URL', env: { KAFKA_BROKERS: 'http://localhost:9092' }, wrong: ['KAFKA_BROKERS'] },
+  {
+    when: 'contact points are hosts, with or without a port',
+    env: { CASSANDRA_CONTACT_POINTS: 'cassandra-0,10.0.0.3:9043,::1' },
+    wrong: [],
+  },
+  { when: "a contact point's port is 0", env: { CASSANDRA_CONTACT_POINTS: 'cassandra:0' }, wrong: ['CASSANDRA_CONTACT_POINTS'] },
+  { when: 'a contact point is a URL', env: { CASSANDRA_CONTACT_POINTS: 'http://cassandra:9042' }, wrong: ['CASSANDRA_CONTACT_POINTS'] },
+  { when: 'replication is 3, or 3 per data centre', env: { CASSANDRA_REPLICATION: 'dc1:3,dc2:3' }, wrong: [] },
+  { when: 'replication is 0', env: { CASSANDRA_REPLICATION: '0' }, wrong: ['CASSANDRA_REPLICATION'] },
+  { when: 'a data centre has replication 0', env: { CASSANDRA_REPLICATION: 'dc1:3,dc2:0' }, wrong: ['CASSANDRA_REPLICATION'] },
+  {
+    when: 'the Elasticsearch URL has no scheme (read as the scheme "localhost:")',
+    env: { ELASTICSEARCH_URL: 'localhost:9200' },
+    wrong: ['ELASTICSEARCH_URL'],
+  },
+  { when: 'the Elasticsearch URL is not http(s)', env: { ELASTICSEARCH_URL: 'ftp://es:9200' }, wrong: ['ELASTICSEARCH_URL'] },
+  { when: 'the Elasticsearch URL is https with a path', env: { ELASTICSEARCH_URL: 'https://es.internal:9243/prefix' }, wrong: [] },
 ];
 
 for (const { when, env, wrong } of cases) {

@@ -10,10 +10,13 @@ const TOGETHER: readonly (readonly string[])[] = [
   ['ELASTICSEARCH_USERNAME', 'ELASTICSEARCH_PASSWORD'],
 ];
 
+/** Variables that must not be equal when both are set: a dead-letter topic that is the topic feeds ingest its own dead letters, for ever. */
+const DISTINCT: readonly (readonly [string, string])[] = [['KAFKA_DLQ_TOPIC', 'KAFKA_TOPIC']];
+
 /**
  * The checks across variables that every service's configuration gets: settings that only make
  * sense together (SASL needs its mechanism, user name and password; a user name needs its
- * password), and each `*_RETRY_INITIAL_DELAY_MS` at most its `*_RETRY_MAX_DELAY_MS`.
+ * password), variables that must differ (the dead-letter topic and the topic), and each `*_RETRY_INITIAL_DELAY_MS` at most its `*_RETRY_MAX_DELAY_MS`.
  * `variables` are the names the service reads; only those are checked.
  */
 export function crossFieldIssues(config: Values, variables: readonly string[]): Issue[] {
@@ -24,6 +27,10 @@ export function crossFieldIssues(config: Values, variables: readonly string[]): 
     if (set.length === 0 || set.length === known.length) continue;
     for (const variable of known.filter((v) => config[v] === undefined))
       issues.push({ variable, message: `required when ${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set` });
+  }
+  for (const [variable, other] of DISTINCT) {
+    if (config[variable] !== undefined && config[variable] === config[other])
+      issues.push({ variable, message: `must differ from ${other}` });
   }
   for (const [initialName, initial] of Object.entries(config)) {
     const prefix = /^(.*)_RETRY_INITIAL_DELAY_MS$/.exec(initialName)?.[1];

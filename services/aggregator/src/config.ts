@@ -6,11 +6,18 @@ import {
   elasticsearchEnv,
   httpEnv,
   loggingEnv,
+  nonNegativeInt,
   parseConfig,
   positiveInt,
   schemaEnv,
   serviceConfigSchema,
 } from '@clickstream/config';
+
+/**
+ * The shortest lease: a 1 s lease failed every run (Cassandra's TTL counts whole seconds, so a cell
+ * written late in a second lives barely longer than the renewal every third of the lease).
+ */
+export const MIN_LEASE_TTL_MS = 3_000;
 
 /** Every environment variable the aggregator reads, with defaults and descriptions. */
 export const aggregatorEnvShape = {
@@ -24,15 +31,13 @@ export const aggregatorEnvShape = {
     .default('* * * * *')
     .refine((expression) => cron.validate(expression), 'not a valid node-cron expression')
     .describe('node-cron expression of the runs (a run never overlaps the previous one)'),
-  AGGREGATOR_ALLOWED_LATENESS_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(600_000)
-    .describe('how long after its end (plus the 30-minute look-ahead) a window stays not final'),
-  AGGREGATOR_LEASE_TTL_MS: durationMs(120_000).describe(
-    'lease that keeps a second replica from running at the same time; renewed during a run',
+  AGGREGATOR_ALLOWED_LATENESS_MS: nonNegativeInt(600_000).describe(
+    'how long after its end (plus the 30-minute look-ahead) a window stays not final',
   ),
+  AGGREGATOR_LEASE_TTL_MS: durationMs(120_000, {
+    min: MIN_LEASE_TTL_MS,
+    why: `at least ${MIN_LEASE_TTL_MS} ms: Cassandra counts a TTL in whole seconds, and a renewal every third of the lease must come back before it ends`,
+  }).describe('lease that keeps a second replica from running at the same time; renewed during a run (at least 3000)'),
   AGGREGATOR_MAX_EVENTS_IN_MEMORY: positiveInt(250_000).describe(
     'events held at once by the hour reads together (each of the parallel reads its share; a bigger hour alone the whole); an hour bigger than this is read in slices of its users (memory: about 300 bytes per event)',
   ),
@@ -42,46 +47,26 @@ export const aggregatorEnvShape = {
   AGGREGATOR_GROUP_CONCURRENCY: positiveInt(64).describe(
     '(url, country) groups whose all-time users or document are handled in parallel within a run (each a few small Cassandra requests)',
   ),
-  AGGREGATOR_NEW_GROUP_USERS_HELD: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(100_000_000)
-    .default(250_000)
-    .describe(
-      'user ids a run holds of the (url, country) groups it found without all-time users, so that their later days add users without Cassandra look-ups (memory: about 50 bytes each; 0: look every day up)',
-    ),
+  AGGREGATOR_NEW_GROUP_USERS_HELD: nonNegativeInt(250_000, 100_000_000).describe(
+    'user ids a run holds of the (url, country) groups it found without all-time users, so that their later days add users without Cassandra look-ups (memory: about 50 bytes each; 0: look every day up)',
+  ),
   AGGREGATOR_WRITE_CONCURRENCY: positiveInt(32).describe('Cassandra state writes in flight'),
-  AGGREGATOR_BULK_SIZE: positiveInt(1_000).describe('documents per Elasticsearch bulk request'),
+  AGGREGATOR_BULK_SIZE: positiveInt(1_000, 100_000).describe('documents per Elasticsearch bulk request (at most 100000)'),
   AGGREGATOR_RETRY_ATTEMPTS: positiveInt(5).describe('attempts of a failing Cassandra/Elasticsearch call within a run'),
   AGGREGATOR_RETRY_INITIAL_DELAY_MS: durationMs(200).describe('first backoff delay of a retried call; doubles per attempt'),
   AGGREGATOR_RETRY_MAX_DELAY_MS: durationMs(10_000).describe('longest backoff delay of a retried call'),
   AGGREGATOR_SHUTDOWN_TIMEOUT_MS: durationMs(20_000).describe('longest wait for a running pass on SIGTERM'),
-  AGGREGATOR_EVENTS_TTL_DAYS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(7_300)
-    .default(0)
-    .describe(
-      'retention of raw events (Cassandra TTL from when each is written; 0 keeps them forever); older hours are no longer recomputed',
-    ),
-  AGGREGATOR_USER_STATE_TTL_DAYS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(7_300)
-    .default(0)
-    .describe('retention of per-user aggregation state (hour user sets, all-time user sets; 0 keeps it forever)'),
-  AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(7_300)
-    .default(0)
-    .describe('hour documents whose window started longer ago are deleted by each run (0 keeps them forever)'),
+  AGGREGATOR_EVENTS_TTL_DAYS: nonNegativeInt(0, 7_300).describe(
+    'retention of raw events (Cassandra TTL from when each is written; 0 keeps them forever); older hours are no longer recomputed',
+  ),
+  AGGREGATOR_USER_STATE_TTL_DAYS: nonNegativeInt(0, 7_300).describe(
+    'retention of per-user aggregation state (hour user sets, all-time user sets; 0 keeps it forever)',
+  ),
+  AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS: nonNegativeInt(0, 7_300).describe(
+    'hour documents whose window started longer ago are deleted by each run (0 keeps them forever)',
+  ),
   ELASTICSEARCH_SHARDS: positiveInt(1).describe('primary shards of a new metrics index'),
-  ELASTICSEARCH_REPLICAS: z.coerce.number().int().min(0).default(0).describe('replicas of a new metrics index'),
+  ELASTICSEARCH_REPLICAS: nonNegativeInt(0, 100).describe('replicas of a new metrics index'),
 };
 
 export const aggregatorConfigSchema = serviceConfigSchema(aggregatorEnvShape);

@@ -61,7 +61,7 @@ after(async () => {
 });
 
 describe('npm run aggregator', { concurrency: false }, () => {
-  for (const value of ['soon', '99999999999']) {
+  for (const value of ['soon', '99999999999', '1000']) {
     test(`when a variable is wrong (${value}), then it exits 1 with one JSON log line naming the variable`, async () => {
       const run = startProcess({ AGGREGATOR_LEASE_TTL_MS: value }, ['--once']);
       assert.equal(await run.exited, 1);

@@ -4,37 +4,35 @@ import {
   durationMs,
   httpEnv,
   kafkaEnv,
+  kafkaTopicName,
   loggingEnv,
+  nonBlankString,
   parseConfig,
   positiveInt,
   schemaEnv,
   serviceConfigSchema,
+  wholeNumber,
 } from '@clickstream/config';
 import { IP_POLICIES } from '@clickstream/enrichment';
-
-/** An optional positive integer: unset or empty means "not set". */
-const optionalPositiveInt = () =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-    z.coerce.number().int().positive().optional(),
-  );
 
 /** Every environment variable the ingest service reads, with defaults and descriptions. */
 export const ingestEnvShape = {
   ...loggingEnv,
   ...httpEnv(8081),
   ...kafkaEnv,
-  KAFKA_DLQ_TOPIC: z.string().min(1).default('clickstream-dlq').describe('dead-letter topic for invalid events'),
-  KAFKA_GROUP_ID: z.string().min(1).default('clickstream-ingest').describe('consumer group of the ingest replicas'),
+  KAFKA_DLQ_TOPIC: kafkaTopicName().default('clickstream-dlq').describe('dead-letter topic for invalid events (not KAFKA_TOPIC)'),
+  KAFKA_GROUP_ID: nonBlankString().default('clickstream-ingest').describe('consumer group of the ingest replicas'),
   KAFKA_TOPIC_PARTITIONS: positiveInt(3).describe(
     'partitions of the topics when ingest has to create them (existing topics are left alone)',
   ),
-  KAFKA_TOPIC_REPLICATION_FACTOR: optionalPositiveInt().describe(
-    "replication factor of the topics ingest creates; unset = the brokers' default.replication.factor (use 3 on a cluster)",
-  ),
-  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: optionalPositiveInt().describe(
-    "min.insync.replicas of the topics ingest creates (acks=all writes need this many replicas); unset = the brokers' default (use 2 with 3 replicas)",
-  ),
+  KAFKA_TOPIC_REPLICATION_FACTOR: wholeNumber(1)
+    .optional()
+    .describe("replication factor of the topics ingest creates; unset = the brokers' default.replication.factor (use 3 on a cluster)"),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: wholeNumber(1)
+    .optional()
+    .describe(
+      "min.insync.replicas of the topics ingest creates (acks=all writes need this many replicas); unset = the brokers' default (use 2 with 3 replicas)",
+    ),
   ...cassandraEnv,
   ...schemaEnv,
   INGEST_IP_POLICY: z
