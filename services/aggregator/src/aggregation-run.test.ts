@@ -680,6 +680,51 @@ await test('runAggregation', async (t) => {
     },
   );
 
+  // A replayed event overwrites its row: the same event id and time, here with another user.
+  const withUser = (event: MetricEvent, userId: string): MetricEvent => ({ ...event, userId });
+
+  await t.test(
+    'when a group gains an all-time user and its day numbers stay the same, then its all-time document still shows the new count',
+    async () => {
+      // /a: day 1 {u1}; day 2 {u1, u3}: all-time 3 clicks, 2 users. Day 2's u1 click is replayed as u2:
+      // day 2 keeps 2 clicks and 2 users, and the all-time users become 3 (u1 on day 1, u2, u3).
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u1', '/a', 1_500), click('e3', 'u3', '/a', 1_510)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      await runAggregation(deps, grant());
+      events[1] = withUser(events[1] as MetricEvent, 'u2');
+      await mark([events[1] as MetricEvent]);
+      await runAggregation(deps, grant());
+      const allTime = store.documents.get(metricDocumentId('all', null, '/a', 'FR'));
+      assert.equal(allTime?.action === 'index' ? allTime.document.unique_users : undefined, 3);
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
+    'when a user leaves a group (its only click replayed under another user), then the all-time users never exceed the clicks',
+    async () => {
+      // The all-time set only grows: u1 stays in it after its click became u2's. Clicks bound the count.
+      const events = [click('e1', 'u1', '/a', 1)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      await runAggregation(deps, grant());
+      events[0] = withUser(events[0] as MetricEvent, 'u2');
+      await mark(events);
+      await runAggregation(deps, grant());
+      events.push(click('e2', 'u3', '/a', 5));
+      await mark(events);
+      await runAggregation(deps, grant());
+      const allTime = store.documents.get(metricDocumentId('all', null, '/a', 'FR'));
+      assert.deepEqual(
+        allTime?.action === 'index' ? [allTime.document.clicks, allTime.document.unique_users] : undefined,
+        [2, 2],
+        'u2 and u3, not u1 too',
+      );
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
   await t.test(
     'when a late event comes to a day indexed as open that is final now, then every group of the day is re-indexed as final',
     async () => {

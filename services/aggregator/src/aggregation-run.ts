@@ -624,6 +624,9 @@ async function addAllTimeUsers(run: RunContext, changes: readonly HourChange[]):
       run.deps.state.addAllTimeUsers(group, userIds, fence, attempt++ === 0 ? known : undefined),
     );
     run.allTimeUsers.set(key, users);
+    // A new user can leave the day numbers as they were (a replayed click under another user):
+    // the all-time document changes all the same.
+    if (users !== known.count) run.allTimeChanged.set(key, group);
     if (known.users !== undefined) holdNewGroupUsers(run, key, known.users, userIds, users);
   });
 }

@@ -53,6 +53,10 @@ export function windowWrites(input: {
 /**
  * The write of one (url, country)'s all-time document: the sums of its day totals and its exact
  * all-time distinct users; a delete when it has no day left. Never final. Pure.
+ *
+ * The stored all-time set only grows: a user whose clicks all left the group (a replayed event
+ * stored under another user, url or country) stays in it. The true number is at most both that
+ * count and the clicks, so the document shows the smaller, never an impossible one.
  */
 export function allTimeWrite(input: {
   group: GroupRef;
@@ -74,7 +78,7 @@ export function allTimeWrite(input: {
       url: urlKey,
       country,
       ...totals,
-      uniqueUsers: input.uniqueUsers,
+      uniqueUsers: Math.min(input.uniqueUsers, clicks),
       uniqueUsersExact: true,
       final: false,
       updatedAtMs: input.updatedAtMs,
