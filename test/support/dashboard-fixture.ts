@@ -142,3 +142,41 @@ export async function seedDashboardFixture(client: ElasticsearchClient, alias: s
   await client.driver.indices.refresh({ index: alias });
   return windows;
 }
+
+/**
+ * Indexes one final hour document per page (1 click, 1 user, FR) into `alias`, then refreshes it.
+ * @returns a function that deletes them again.
+ */
+export async function indexHourPages(
+  client: ElasticsearchClient,
+  alias: string,
+  hourMs: number,
+  urls: readonly string[],
+): Promise<() => Promise<void>> {
+  const indexer = createMetricsIndexer(client, { alias, bulkSize: 1_000, retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 1_000 } });
+  const ids = urls.map((url) => metricDocumentId('hour', hourMs, url, 'FR'));
+  await indexer.write(
+    urls.map((url, i) => ({
+      action: 'index',
+      id: ids[i] ?? '',
+      document: buildMetricDocument({
+        granularity: 'hour',
+        windowStartMs: hourMs,
+        url,
+        country: 'FR',
+        clicks: 1,
+        uniqueUsers: 1,
+        uniqueUsersExact: true,
+        timeSpentSumMs: 0,
+        timeSpentSamples: 0,
+        final: true,
+        updatedAtMs: hourMs,
+      }),
+    })),
+  );
+  await client.driver.indices.refresh({ index: alias });
+  return async () => {
+    await indexer.write(ids.map((id) => ({ action: 'delete', id })));
+    await client.driver.indices.refresh({ index: alias });
+  };
+}

@@ -97,10 +97,15 @@ export interface TopRow {
 }
 
 /** A top list and the totals of everything that matched (not only the rows shown). */
+/** Distinct keys a top list counts exactly (Elasticsearch's `cardinality` precision threshold); more are estimated. */
+export const KEYS_COUNTED_EXACTLY = 3_000;
+
 export interface TopList {
   readonly rows: TopRow[];
-  /** Distinct pages or countries that matched (exact below 3,000, then approximate). */
+  /** Distinct pages or countries that matched (exact below {@link KEYS_COUNTED_EXACTLY}, then approximate). */
   readonly keys: number;
+  /** Whether `keys` is exact; past {@link KEYS_COUNTED_EXACTLY} Elasticsearch estimates it (within a few per cent). */
+  readonly keysExact: boolean;
   readonly totalClicks: number;
 }
 
@@ -132,7 +137,7 @@ export async function topOfWindow(
   // main request sums exactly those keys.
   const ranked = question.sort === 'avg_time_spent_ms' ? await keysByAverage(client, alias, clauses, question, options) : undefined;
   // No key at all: nothing matched.
-  if (ranked?.length === 0) return { rows: [], keys: 0, totalClicks: 0 };
+  if (ranked?.length === 0) return { rows: [], keys: 0, keysExact: true, totalClicks: 0 };
   const response = await searchAggregations(
     client,
     alias,
@@ -159,7 +164,7 @@ export async function topOfWindow(
           open: { filter: { term: { final: false } } },
         },
       },
-      keys: { cardinality: { field: question.by, precision_threshold: 3000 } },
+      keys: { cardinality: { field: question.by, precision_threshold: KEYS_COUNTED_EXACTLY } },
       clicks: { sum: { field: 'clicks' } },
     },
     options,
@@ -182,9 +187,11 @@ export async function topOfWindow(
     };
   });
   if (ranked !== undefined) rows.sort((x, y) => ranked.indexOf(x.key) - ranked.indexOf(y.key));
+  const keys = (aggregations?.keys as estypes.AggregationsCardinalityAggregate | undefined)?.value ?? 0;
   return {
     rows,
-    keys: (aggregations?.keys as estypes.AggregationsCardinalityAggregate | undefined)?.value ?? 0,
+    keys,
+    keysExact: keys < KEYS_COUNTED_EXACTLY,
     totalClicks: (aggregations?.clicks as estypes.AggregationsSumAggregate | undefined)?.value ?? 0,
   };
 }

@@ -692,8 +692,9 @@ await test('runAggregation', async (t) => {
       const { store, deps, grant, mark } = setUp(events);
       await mark(events);
       await runAggregation(deps, grant());
-      events[1] = withUser(events[1] as MetricEvent, 'u2');
-      await mark([events[1] as MetricEvent]);
+      const replayed = withUser(events[1] as MetricEvent, 'u2');
+      events[1] = replayed;
+      await mark([replayed]);
       await runAggregation(deps, grant());
       const allTime = store.documents.get(metricDocumentId('all', null, '/a', 'FR'));
       assert.equal(allTime?.action === 'index' ? allTime.document.unique_users : undefined, 3);

@@ -181,7 +181,7 @@ async function loadClicks(panelId, granularity, windows) {
     $(`#${panelId}-summary`).textContent =
       body.totalClicks === 0
         ? `No clicks in this range${state.url || state.country ? ' for this filter' : ''}.`
-        : `${number.format(body.totalClicks)} clicks ` +
+        : `${clicksText(body.totalClicks)} ` +
           (granularity === 'hour'
             ? `from ${hourText(body.fromMs)} to ${hourText(body.toMs)} UTC`
             : `from ${dayText(body.fromMs)} to ${dayText(body.toMs - 1)} (UTC days, both included)`) +
@@ -196,6 +196,16 @@ async function loadClicks(panelId, granularity, windows) {
   } finally {
     panel.setAttribute('aria-busy', 'false');
   }
+}
+
+/** "1 click", "2 clicks". */
+function clicksText(n) {
+  return `${number.format(n)} click${n === 1 ? '' : 's'}`;
+}
+
+/** The API's `at` for a panel's choice: a day (YYYY-MM-DD, as a bookmark may hold it) as it is, a date-time as its UTC hour. */
+function atParam(at) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(at) ? at : `${at.slice(0, 13)}:00:00Z`;
 }
 
 function usersNote(by) {
@@ -218,7 +228,7 @@ async function loadTop(by) {
   params.set('window', choice.window);
   params.set('sort', choice.sort);
   params.set('limit', '10');
-  if (choice.window !== 'all' && choice.at) params.set('at', `${choice.at.slice(0, 13)}:00:00Z`);
+  if (choice.window !== 'all' && choice.at) params.set('at', atParam(choice.at));
   for (const th of panel.querySelectorAll('th[data-sort]'))
     th.setAttribute('aria-sort', th.dataset.sort === choice.sort ? 'descending' : 'none');
   try {
@@ -245,7 +255,7 @@ async function loadTop(by) {
     $('.summary', panel).textContent =
       body.rows.length === 0
         ? `No data yet for ${windowText(body.window)}${state.url || state.country ? ' and this filter' : ''}.`
-        : `${windowText(body.window)}: top ${body.rows.length} of ${number.format(body.keys)} ${what}, ${number.format(body.totalClicks)} clicks in all.${open}`;
+        : `${windowText(body.window)}: top ${body.rows.length} of ${body.keysExact ? '' : 'about '}${number.format(body.keys)} ${what}, ${clicksText(body.totalClicks)} in all.${open}`;
     $('.note', panel).textContent =
       `${usersNote(by)} Avg time: time spent summed over the row's clicks with a known time spent, divided by their number.`;
     return true;

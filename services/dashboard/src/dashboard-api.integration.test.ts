@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createElasticsearchClient } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
-import { seedDashboardFixture } from '../../../test/support/dashboard-fixture.ts';
+import { indexHourPages, seedDashboardFixture } from '../../../test/support/dashboard-fixture.ts';
 import type { DashboardFixture } from '../../../test/support/dashboard-fixture.ts';
 import { pollUntil, stackEnv, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { startDashboard } from './main.ts';
@@ -278,6 +278,23 @@ describe('the HTTP port', () => {
     for (const path of ['/api/clicks', '/api/freshness', '/api/top?by=country']) {
       const { status, body } = await get(`${path}${path.includes('?') ? '&' : '?'}url=${encodeURIComponent(longest)}`);
       assert.equal(status, 200, `${path}: ${JSON.stringify(body).slice(0, 200)}`);
+    }
+  });
+
+  test('when a window holds more pages than are counted exactly, then their number says it is an estimate', async () => {
+    // 3,100 pages in an hour no other test reads; the list's own total of pages is exact below 3,000.
+    const hourMs = Date.UTC(2002, 1, 2, 2);
+    const pages = Array.from({ length: 3_100 }, (_, i) => `/many/${i}`);
+    const remove = await indexHourPages(client, prefix, hourMs, pages);
+    try {
+      const many = await get(`/api/top?by=url&window=hour&at=${new Date(hourMs).toISOString()}`);
+      assert.equal(many.status, 200, JSON.stringify(many.body).slice(0, 300));
+      assert.equal(many.body.keysExact, false);
+      assert.ok(Math.abs((many.body.keys as number) - 3_100) < 3_100 * 0.05, `an estimate near 3,100: ${String(many.body.keys)}`);
+      const few = await get('/api/top?by=url');
+      assert.deepEqual([few.body.keys, few.body.keysExact], [4, true]);
+    } finally {
+      await remove();
     }
   });
 

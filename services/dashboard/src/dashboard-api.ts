@@ -67,7 +67,17 @@ export function createDashboardApi(deps: {
       if (startMs === null) {
         return {
           status: 200,
-          body: { by, window: { granularity: window, startMs: null, endMs: null }, sort, limit, filter, rows: [], keys: 0, totalClicks: 0 },
+          body: {
+            by,
+            window: { granularity: window, startMs: null, endMs: null },
+            sort,
+            limit,
+            filter,
+            rows: [],
+            keys: 0,
+            keysExact: true,
+            totalClicks: 0,
+          },
         };
       }
     }

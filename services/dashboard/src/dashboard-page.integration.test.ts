@@ -190,6 +190,14 @@ describe('the dashboard page with known documents', () => {
     await page.close();
   });
 
+  test('when a bookmark names a day in the API form (url_at=YYYY-MM-DD), then that day is listed', async () => {
+    const day = iso(fixture.yesterday).slice(0, 10);
+    const page = await open(`http://127.0.0.1:${service.httpPort}/?url_window=day&url_at=${day}`);
+    assert.match(await text(page, '#top-url .summary'), new RegExp(`^day ${day}`));
+    assert.ok((await tableRows(page, '#top-url')).length > 0);
+    await page.close();
+  });
+
   test('when a page and a country are filtered, then every panel shows only them, with exact users', async () => {
     const page = await open(`http://127.0.0.1:${service.httpPort}/`);
     await page.type('#filter-url', '/home');
