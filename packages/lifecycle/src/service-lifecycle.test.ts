@@ -162,14 +162,18 @@ describe('startService', () => {
     assert.ok(lines.some((l) => l.level === 'fatal' && l.msg === 'cannot continue'));
   });
 
-  test('when start throws, then what it registered is closed and the error is rethrown', async () => {
-    const { logger } = capturedLogger();
+  test('when start throws, then what it registered is closed, the error is rethrown and "stopped" says exit code 1', async () => {
+    const { logger, lines } = capturedLogger();
     const { definition, calls } = fakeService(({ onClose }, record) => {
       onClose('client', () => void record.push('closed'));
       throw new Error('no broker answers');
     });
     await assert.rejects(startService(definition, env, { logger }), /no broker answers/);
     assert.deepEqual(calls, ['closed']);
+    assert.deepEqual(
+      lines.filter((l) => l.msg === 'stopped').map((l) => l.exitCode),
+      [1],
+    );
   });
 
   test('when the service fails during start, then start rejects with that error after closing', async () => {

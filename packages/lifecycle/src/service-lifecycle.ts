@@ -170,6 +170,7 @@ export async function startService<C extends LifecycleConfig, A>(
   try {
     api = await definition.start(context);
   } catch (err) {
+    exitCode = 1;
     await stop();
     throw err;
   }
