@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { EnrichedClick } from '@clickstream/events';
-import { createEventsRepository, ensureSchema } from './index.ts';
+import { createEventsRepository, ensureSchema, watchEventsTtl } from './index.ts';
 import type { CassandraClient } from './index.ts';
 import { countEventRows, testCassandra } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
@@ -53,4 +53,36 @@ test('when Cassandra refuses rows for their content, then exactly those are reje
   for (const r of outcome.rejected) assert.ok(r.message.length > 0);
   console.log(`cassandra refused: ${outcome.rejected.map((r) => r.message.slice(0, 80)).join(' | ')}`);
   assert.equal((await countEventRows(client, keyspace)) - before, 3);
+});
+
+test('when events expire by a retention, then one dated ahead of its ingestion lives the retention past its own time, not past its write', async () => {
+  // A click may be dated up to 24 h ahead. With the table's TTL alone it would expire 24 h before its
+  // hour leaves the retention, and a recompute of that hour in between would lose it.
+  const ttlKeyspace = `${keyspace}_ttl`;
+  const ttlClient = await testCassandra(ttlKeyspace);
+  try {
+    await ensureSchema(ttlClient, { class: 'SimpleStrategy', replicationFactor: 1 }, { eventsTtlSeconds: 3_600 });
+    const watch = await watchEventsTtl(ttlClient, { intervalMs: 60_000 });
+    try {
+      assert.equal(watch.seconds(), 3_600);
+      const repo = createEventsRepository(ttlClient, { concurrency: 4, eventsTtlSeconds: () => watch.seconds() });
+      const nowMs = Date.now();
+      const ahead = { ...click('ahead', new Date(nowMs + 2 * 3_600_000)), ingestedAt: new Date(nowMs) };
+      const past = { ...click('past', new Date(nowMs - 3_600_000)), ingestedAt: new Date(nowMs) };
+      assert.deepEqual(await repo.writeEvents([ahead, past]), { rejected: [], unwritten: [] });
+      const ttls = new Map(
+        (await ttlClient.driver.execute(`SELECT event_id, TTL(user_id) AS ttl FROM ${ttlKeyspace}.events ALLOW FILTERING`)).rows.map(
+          (row) => [row.get('event_id') as string, row.get('ttl') as number],
+        ),
+      );
+      const near = (actual: number | undefined, expected: number): boolean => actual !== undefined && Math.abs(actual - expected) <= 30;
+      assert.ok(near(ttls.get('ahead'), 3_600 + 7_200), `the retention plus the 2 h it is ahead: ${String(ttls.get('ahead'))}`);
+      assert.ok(near(ttls.get('past'), 3_600), `the table's retention: ${String(ttls.get('past'))}`);
+    } finally {
+      watch.stop();
+    }
+  } finally {
+    await ttlClient.driver.execute(`DROP KEYSPACE IF EXISTS ${ttlKeyspace}`);
+    await ttlClient.shutdown();
+  }
 });

@@ -106,19 +106,36 @@ export function chunkByPartition<T>(
 
 interface BoundRow {
   event: EnrichedClick;
-  params: unknown[];
+  statement: { query: string; params: unknown[] };
   key: string;
   bytes: number;
 }
 
+/** The longest TTL Cassandra takes (20 years). */
+const MAX_TTL_SECONDS = 630_720_000;
+
+/**
+ * @param options.eventsTtlSeconds the `events` table's TTL (the retention; 0: none), see
+ *   {@link watchEventsTtl}. A row dated ahead of its ingestion is written with that TTL plus how far
+ *   ahead it is, so it lives the retention past its own time, as every other row does: the table's
+ *   TTL alone counts from the write, and such a row would expire before its hour leaves the
+ *   retention (a recompute of the hour in between would lose it).
+ */
 export function createEventsRepository(
   client: CassandraClient,
-  options: { concurrency: number; maxBatchBytes?: number; maxBatchRows?: number },
+  options: { concurrency: number; maxBatchBytes?: number; maxBatchRows?: number; eventsTtlSeconds?: () => number },
 ): EventsRepository {
   const ks = client.keyspace;
   const insert = `INSERT INTO ${ks}.events (event_hour, bucket, event_time, event_id, user_id, session_id, url, url_key, referrer, ip, user_agent,
     country, region, city, browser, browser_version, os, os_version, device_type, is_bot, time_spent_ms, ingested_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  const insertWithTtl = `${insert} USING TTL ?`;
+  /** The TTL of a row dated ahead of its ingestion, or undefined for the table's own. */
+  const extendedTtl = (e: EnrichedClick): number | undefined => {
+    const ttl = options.eventsTtlSeconds?.() ?? 0;
+    const aheadMs = e.eventTime.getTime() - e.ingestedAt.getTime();
+    return ttl > 0 && aheadMs > 0 ? Math.min(MAX_TTL_SECONDS, ttl + Math.ceil(aheadMs / 1_000)) : undefined;
+  };
   const select = `SELECT event_id, user_id, session_id, event_time, url_key, country, time_spent_ms, is_bot FROM ${ks}.events
     WHERE event_hour = ? AND bucket = ? AND event_time >= ? AND event_time < ?`;
   const limits = { maxBytes: options.maxBatchBytes ?? 32_768, maxRows: options.maxBatchRows ?? 100 };
@@ -154,16 +171,18 @@ export function createEventsRepository(
       e.timeSpentMs,
       e.ingestedAt,
     ].map((value) => value ?? cassandra.types.unset);
-    return { event: e, params, key: `${hourMs}/${bucket}`, bytes: estimatedRowBytes(params) };
+    const ttl = extendedTtl(e);
+    const statement = ttl === undefined ? { query: insert, params } : { query: insertWithTtl, params: [...params, ttl] };
+    return { event: e, statement, key: `${hourMs}/${bucket}`, bytes: estimatedRowBytes(params) };
   };
 
   /** One statement: a single row, or an unlogged batch of rows of one partition. */
   const execute = (rows: readonly BoundRow[]): Promise<unknown> =>
     limit(() =>
-      rows.length === 1
-        ? client.driver.execute(insert, rows[0]?.params ?? [], writeOptions)
+      rows.length === 1 && rows[0] !== undefined
+        ? client.driver.execute(rows[0].statement.query, rows[0].statement.params, writeOptions)
         : client.driver.batch(
-            rows.map((r) => ({ query: insert, params: r.params })),
+            rows.map((r) => r.statement),
             { ...writeOptions, logged: false },
           ),
     );
@@ -189,7 +208,7 @@ export function createEventsRepository(
         try {
           bound.push(bind(event));
         } catch (err) {
-          if (!settle([{ event, params: [], key: '', bytes: 0 }], err)) throw err;
+          if (!settle([{ event, statement: { query: insert, params: [] }, key: '', bytes: 0 }], err)) throw err;
         }
       }
       const chunks = chunkByPartition(

@@ -1,7 +1,7 @@
 export { connectCassandra, pingCassandra } from './cassandra-client.ts';
 export type { CassandraClient, CassandraConnection } from './cassandra-client.ts';
 export { CassandraUnavailableError, classifyCassandraError, isContentRejection, isTransientCassandraError } from './errors.ts';
-export { EVENT_BUCKETS, ensureSchema } from './schema.ts';
+export { EVENT_BUCKETS, ensureSchema, watchEventsTtl } from './schema.ts';
 export type { Replication } from './schema.ts';
 export { TooManyEventsError, chunkByPartition, createEventsRepository, eventBucket } from './events-repository.ts';
 export type { EventsRepository, RejectedEvent, WriteEventsOutcome } from './events-repository.ts';

@@ -105,3 +105,34 @@ async function addMissingColumns(client: CassandraClient, table: string, columns
     if (!present.has(name)) await client.driver.execute(`ALTER TABLE ${client.keyspace}.${table} ADD ${name} ${type} static`);
   }
 }
+
+/**
+ * The `events` table's TTL in seconds (the retention the aggregator sets; 0: none), read now and
+ * then every `intervalMs`, so that a writer follows a change without a restart. A failed re-read
+ * keeps the last value (the next one tries again).
+ */
+export async function watchEventsTtl(
+  client: CassandraClient,
+  options: { intervalMs: number },
+): Promise<{ seconds(): number; stop(): void }> {
+  const read = async (): Promise<number> =>
+    Number(
+      (
+        await client.driver.execute('SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [
+          client.keyspace,
+          'events',
+        ])
+      )
+        .first()
+        ?.get('default_time_to_live') ?? 0,
+    );
+  let seconds = await read();
+  const timer = setInterval(() => {
+    read().then(
+      (value) => (seconds = value),
+      () => undefined,
+    );
+  }, options.intervalMs);
+  timer.unref();
+  return { seconds: () => seconds, stop: () => clearInterval(timer) };
+}

@@ -7,6 +7,7 @@ import {
   cassandraConnectionOf,
   connectCassandra,
   createEventsRepository,
+  watchEventsTtl,
   createPendingHoursRepository,
   ensureSchema,
 } from '@clickstream/cassandra';
@@ -34,6 +35,9 @@ export function ingestTopics(config: IngestConfig): TopicSpec[] {
 }
 
 /** The ingest service as the lifecycle runs it; stopping lets the in-flight batches finish or abandons them uncommitted. */
+/** How often ingest reads the events table's TTL again (the aggregator sets it at its start). */
+const EVENTS_TTL_REREAD_MS = 60_000;
+
 export const ingestService: ServiceDefinition<IngestConfig, void> = {
   name: 'ingest',
   loadConfig: loadIngestConfig,
@@ -53,6 +57,9 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       const created = await ensureTopics(kafka, ingestTopics(config));
       if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
     }
+    // Rows dated ahead of their ingestion get the retention past their own time (see createEventsRepository).
+    const eventsTtl = await watchEventsTtl(cassandra, { intervalMs: EVENTS_TTL_REREAD_MS });
+    onClose('events TTL watch', () => eventsTtl.stop());
     const deadLetters = await createMessageProducer(kafka);
     onClose('dead-letter producer', () => deadLetters.disconnect());
 
@@ -69,6 +76,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
         concurrency: config.INGEST_WRITE_CONCURRENCY,
         maxBatchBytes: config.INGEST_WRITE_BATCH_MAX_BYTES,
         maxBatchRows: config.INGEST_WRITE_BATCH_MAX_ROWS,
+        eventsTtlSeconds: () => eventsTtl.seconds(),
       }),
       pendingHours: createPendingHoursRepository(cassandra),
       deadLetters,
