@@ -46,8 +46,15 @@ export async function connectCassandra(connection: CassandraConnection, logger: 
   return { driver, keyspace: connection.keyspace, shutdown: () => driver.shutdown() };
 }
 
-/** Runs a trivial CQL query; resolves with the server's release version, rejects when it cannot. */
-export async function pingCassandra(client: CassandraClient): Promise<{ releaseVersion: string }> {
-  const result = await client.driver.execute('SELECT release_version FROM system.local', [], { prepare: false });
+/**
+ * Runs a trivial CQL query; resolves with the server's release version, rejects when it cannot,
+ * or (with `timeoutMs`) when the server has not answered within it, where the client's own read
+ * timeout would wait much longer (readiness checks).
+ */
+export async function pingCassandra(client: CassandraClient, options: { timeoutMs?: number } = {}): Promise<{ releaseVersion: string }> {
+  const result = await client.driver.execute('SELECT release_version FROM system.local', [], {
+    prepare: false,
+    ...(options.timeoutMs === undefined ? {} : { readTimeout: options.timeoutMs }),
+  });
   return { releaseVersion: String(result.first()?.get('release_version') ?? 'unknown') };
 }

@@ -16,9 +16,12 @@ import {
   createLeaseRepository,
   createPendingHoursRepository,
   ensureSchema,
+  pingCassandra,
 } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
+  MetricsIndexUnreadableError,
+  checkMetricsReadable,
   createElasticsearchClient,
   createMetricsIndexer,
   deleteHourDocumentsBefore,
@@ -27,7 +30,7 @@ import {
   installMetricsIndex,
   metricsIndexNames,
 } from '@clickstream/elasticsearch';
-import { exitProcess, runService, startService } from '@clickstream/lifecycle';
+import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, startDependencyProbe, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
@@ -155,6 +158,23 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
 
       let lastRunFailed = false;
       addReadinessCheck(() => (lastRunFailed ? { ready: false, reason: 'the last aggregation run failed' } : { ready: true }));
+      // Ready while both stores answer, checked between runs too: a run may be an hour away.
+      const cassandraProbe = startDependencyProbe({
+        dependency: 'Cassandra',
+        check: () => pingCassandra(cassandra, { timeoutMs: DEPENDENCY_PROBE_TIMEOUT_MS }),
+        logger,
+      });
+      const elasticsearchProbe = startDependencyProbe({
+        dependency: 'Elasticsearch',
+        check: () => checkMetricsReadable(elasticsearch, names.alias, DEPENDENCY_PROBE_TIMEOUT_MS),
+        reasonOf: (err) => (err instanceof MetricsIndexUnreadableError ? err.message : 'Elasticsearch does not answer'),
+        logger,
+      });
+      const probes = [cassandraProbe, elasticsearchProbe];
+      onClose('Cassandra readiness probe', () => cassandraProbe.stop());
+      onClose('Elasticsearch readiness probe', () => elasticsearchProbe.stop());
+      for (const probe of probes) addReadinessCheck(() => probe.readiness());
+      await Promise.all(probes.map((probe) => probe.checkNow()));
       const recordOutcome = (outcome: RunOutcome | 'busy'): RunOutcome | 'busy' => {
         if (outcome !== 'busy') lastRunFailed = outcome === 'failure';
         return outcome;

@@ -10,10 +10,10 @@ import {
   elasticsearchConnectionOf,
 } from '@clickstream/elasticsearch';
 import { parseCommandLine } from '@clickstream/config';
-import { exitProcess, runService, startService } from '@clickstream/lifecycle';
+import { exitProcess, runService, startDependencyProbe, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import { Counter, Histogram } from '@clickstream/observability';
-import type { Logger, Readiness } from '@clickstream/observability';
+import type { Logger } from '@clickstream/observability';
 import { loadDashboardConfig } from './config.ts';
 import type { DashboardConfig } from './config.ts';
 import { createDashboardApi } from './dashboard-api.ts';
@@ -51,27 +51,17 @@ export const dashboardService: ServiceDefinition<DashboardConfig, void> = {
     const alias = config.ELASTICSEARCH_INDEX;
 
     // Ready while the metrics can be read: checked every interval, each check within the interval.
-    let readiness: Readiness = { ready: false, reason: 'Elasticsearch not checked yet' };
-    const checkReadiness = async (): Promise<void> => {
-      try {
-        await checkMetricsReadable(client, alias, config.DASHBOARD_READINESS_INTERVAL_MS);
-        if (!readiness.ready) logger.info({ alias }, 'Elasticsearch answers');
-        readiness = { ready: true };
-      } catch (err) {
-        const reason = err instanceof MetricsIndexUnreadableError ? err.message : 'Elasticsearch does not answer';
-        if (readiness.ready || readiness.reason !== reason) logger.warn({ err }, reason);
-        readiness = { ready: false, reason };
-      }
-    };
-    let checking = false;
-    const timer = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      void checkReadiness().finally(() => (checking = false));
-    }, config.DASHBOARD_READINESS_INTERVAL_MS);
-    onClose('readiness checks', () => clearInterval(timer));
-    addReadinessCheck(() => readiness);
-    await checkReadiness();
+    const elasticsearchProbe = startDependencyProbe({
+      dependency: 'Elasticsearch',
+      check: () => checkMetricsReadable(client, alias, config.DASHBOARD_READINESS_INTERVAL_MS),
+      intervalMs: config.DASHBOARD_READINESS_INTERVAL_MS,
+      timeoutMs: config.DASHBOARD_READINESS_INTERVAL_MS,
+      reasonOf: (err) => (err instanceof MetricsIndexUnreadableError ? err.message : 'Elasticsearch does not answer'),
+      logger,
+    });
+    onClose('readiness checks', () => elasticsearchProbe.stop());
+    addReadinessCheck(() => elasticsearchProbe.readiness());
+    await elasticsearchProbe.checkNow();
 
     serveHttp(
       createDashboardHandler({

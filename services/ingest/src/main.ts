@@ -13,8 +13,15 @@ import {
 } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import { createEnricher, createGeoLookup, createUserAgentParser, geoDatabaseDate } from '@clickstream/enrichment';
-import { createKafkaClient, createMessageProducer, ensureTopics, kafkaConnectionOf, startBatchConsumer } from '@clickstream/kafka';
-import { exitProcess, runService, startService } from '@clickstream/lifecycle';
+import {
+  createKafkaClient,
+  createMessageProducer,
+  ensureTopics,
+  kafkaConnectionOf,
+  pingKafka,
+  startBatchConsumer,
+} from '@clickstream/kafka';
+import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, startDependencyProbe, startService } from '@clickstream/lifecycle';
 import type { TopicSpec } from '@clickstream/kafka';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
@@ -50,6 +57,16 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
     const geo = geoDatabaseNotice(geoDatabaseDate(), Date.now());
     logger[geo.level](geo.fields, geo.msg);
     const kafka = createKafkaClient(kafkaConnectionOf(config), logger);
+    // Ready while a fresh connection gets the cluster's metadata. Its own client: each request
+    // bounded by the probe's timeout, no kafkajs retries, and kafkajs's lines silenced (the probe
+    // logs the outage once, where the consumer's client logs every reconnection).
+    const kafkaProbeClient = createKafkaClient(
+      { ...kafkaConnectionOf(config), requestTimeoutMs: DEPENDENCY_PROBE_TIMEOUT_MS, retries: 0 },
+      logger.child({ component: 'kafka-probe' }, { level: 'fatal' }),
+    );
+    const kafkaProbe = startDependencyProbe({ dependency: 'Kafka', check: () => pingKafka(kafkaProbeClient), logger });
+    onClose('Kafka readiness probe', () => kafkaProbe.stop());
+    addReadinessCheck(() => kafkaProbe.readiness());
     const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
     onClose('cassandra', () => cassandra.shutdown());
     if (config.MIGRATE_ON_START) {
@@ -123,6 +140,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       logger,
     });
     onClose('lag monitor', () => lagMonitor.stop());
+    await kafkaProbe.checkNow();
     logger.info({ topic: config.KAFKA_TOPIC, groupId: config.KAFKA_GROUP_ID, dlq: config.KAFKA_DLQ_TOPIC }, 'ingest running');
   },
 };

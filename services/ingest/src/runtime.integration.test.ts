@@ -26,7 +26,7 @@ import {
 } from '../../../test/support/stack-clients.ts';
 import { startIngest } from './main.ts';
 import type { IngestService } from './main.ts';
-import { startTcpProxy } from './test-tcp-proxy.ts';
+import { startTcpProxy } from '../../../test/support/tcp-proxy.ts';
 
 const HOUR_MS = 3_600_000;
 const suffix = uniqueSuffix();
