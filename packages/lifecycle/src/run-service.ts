@@ -21,7 +21,8 @@ export interface RunServiceOptions<C extends LifecycleConfig, A> {
 }
 
 /**
- * A service's whole process: starts it, stops it on SIGTERM/SIGINT (a second signal kills at once),
+ * A service's whole process: starts it, stops it on SIGTERM/SIGINT (also one received while it
+ * starts: then it stops as soon as it has started; a second signal kills at once),
  * and resolves with the exit code: 0 after a clean stop, 1 after a fatal error, a failed start or
  * a configuration error. A configuration error or failed start is logged as one JSON line.
  */
@@ -30,19 +31,30 @@ export async function runService<C extends LifecycleConfig, A>(
   options: RunServiceOptions<C, A>,
 ): Promise<number> {
   const signals = options.signals ?? process;
-  let service: RunningService<C, A>;
-  try {
-    service = await startService(definition, options.env, options.logger ? { logger: options.logger } : {});
-  } catch (err) {
-    // LOG_LEVEL itself may be the wrong variable: this line is logged at the default level.
-    const logger = options.logger ?? createLogger({ service: definition.name, level: 'info' });
-    if (err instanceof ConfigError) logger.fatal({ code: err.code, variables: err.variables }, err.message);
-    else logger.fatal({ err }, `${definition.name} failed to start`);
-    return 1;
-  }
-  const onSignal = (): void => void service.stop();
+  // Listening from the very start: a signal while the service still starts (an orchestrator's
+  // rolling update catching a replica that is connecting) stops it once started, instead of the
+  // signal's default action killing the process.
+  let service: RunningService<C, A> | undefined;
+  let stopAsked = false;
+  const onSignal = (): void => {
+    stopAsked = true;
+    if (service) void service.stop();
+  };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) signals.once(signal, onSignal);
   try {
+    try {
+      service = await startService(definition, options.env, options.logger ? { logger: options.logger } : {});
+    } catch (err) {
+      // LOG_LEVEL itself may be the wrong variable: this line is logged at the default level.
+      const logger = options.logger ?? createLogger({ service: definition.name, level: 'info' });
+      if (err instanceof ConfigError) logger.fatal({ code: err.code, variables: err.variables }, err.message);
+      else logger.fatal({ err }, `${definition.name} failed to start`);
+      return 1;
+    }
+    if (stopAsked) {
+      await service.stop();
+      return await service.stopped;
+    }
     return options.run ? await options.run(service) : await service.stopped;
   } finally {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) signals.off(signal, onSignal);

@@ -249,6 +249,37 @@ describe('runService (the process around a service)', () => {
     assert.equal(signals.listenerCount('SIGTERM') + signals.listenerCount('SIGINT'), 0);
   });
 
+  test('when SIGTERM arrives while it is still starting, then it stops once started and resolves 0, not killed by the signal', async () => {
+    // An orchestrator stops a replica whenever it likes: a rolling update can catch one still
+    // connecting. Without a listener yet, the signal's default action killed the process.
+    const { logger } = capturedLogger();
+    const signals = new EventEmitter();
+    let finishStart = (): void => undefined;
+    let starting = (): void => undefined;
+    const reached = new Promise<void>((resolve) => (starting = resolve));
+    const { definition, calls } = fakeService(async ({ onClose }, record) => {
+      onClose('client', () => void record.push('closed'));
+      starting();
+      await new Promise<void>((resolve) => (finishStart = resolve));
+      record.push('started');
+    });
+    const exit = runService(definition, { env, logger, signals });
+    await reached;
+    const listening = signals.listenerCount('SIGTERM');
+    signals.emit('SIGTERM');
+    finishStart();
+    if (listening === 0) {
+      // The signal was lost: stop the service once it listens, so that the failure below ends the test.
+      while (signals.listenerCount('SIGTERM') === 0) await new Promise((resolve) => setImmediate(resolve));
+      signals.emit('SIGTERM');
+      await exit;
+    }
+    assert.equal(listening, 1, 'a SIGTERM listener while starting');
+    assert.equal(await exit, 0);
+    assert.deepEqual(calls, ['started', 'closed']);
+    assert.equal(signals.listenerCount('SIGTERM') + signals.listenerCount('SIGINT'), 0);
+  });
+
   test('when the service fails while running, then it resolves 1', async () => {
     const { logger } = capturedLogger();
     const { definition } = fakeService(({ fail }) => void setImmediate(() => fail(new Error('crash'), 'cannot continue')));
