@@ -351,6 +351,11 @@ export async function metricsFreshness(
   };
 }
 
+/** What `/readyz` says when {@link checkMetricsReadable} rejects: the index's state when it is unreadable, else that Elasticsearch does not answer. */
+export function metricsUnreadableReason(err: unknown): string {
+  return err instanceof MetricsIndexUnreadableError ? err.message : 'Elasticsearch does not answer';
+}
+
 /**
  * Whether the metrics alias can be read within `timeoutMs`, for readiness: resolves when it
  * answers (a missing alias counts: no data yet), rejects otherwise. No retries.

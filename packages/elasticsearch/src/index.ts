@@ -27,7 +27,14 @@ export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
 export { searchMetrics, topMetrics } from './metrics-queries.ts';
 export type { MetricRow, MetricRows } from './metrics-queries.ts';
-export { checkMetricsReadable, clicksPerWindow, latestWindowStartMs, metricsFreshness, topOfWindow } from './dashboard-queries.ts';
+export {
+  checkMetricsReadable,
+  metricsUnreadableReason,
+  clicksPerWindow,
+  latestWindowStartMs,
+  metricsFreshness,
+  topOfWindow,
+} from './dashboard-queries.ts';
 export type {
   ClicksPoint,
   DashboardFilter,

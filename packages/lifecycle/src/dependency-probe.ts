@@ -1,4 +1,5 @@
 import type { Logger, Readiness } from '@clickstream/observability';
+import type { ServiceContext } from './service-lifecycle.ts';
 import { withDeadline } from './with-deadline.ts';
 
 /**
@@ -122,4 +123,18 @@ export function startDependencyProbe(options: DependencyProbeOptions): Dependenc
       controller?.abort(new Error('dependency probe stopped'));
     },
   };
+}
+
+/**
+ * A service's dependency watched for its `/readyz`: the probe is started, counts in the service's
+ * readiness, and stops when the service closes.
+ */
+export function watchDependency(
+  context: Pick<ServiceContext<never>, 'onClose' | 'addReadinessCheck'>,
+  options: DependencyProbeOptions,
+): DependencyProbe {
+  const probe = startDependencyProbe(options);
+  context.onClose(`${options.dependency} readiness probe`, () => probe.stop());
+  context.addReadinessCheck(() => probe.readiness());
+  return probe;
 }

@@ -20,7 +20,7 @@ import {
 } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
-  MetricsIndexUnreadableError,
+  metricsUnreadableReason,
   checkMetricsReadable,
   createElasticsearchClient,
   createMetricsIndexer,
@@ -30,7 +30,7 @@ import {
   installMetricsIndex,
   metricsIndexNames,
 } from '@clickstream/elasticsearch';
-import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, startDependencyProbe, startService } from '@clickstream/lifecycle';
+import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
@@ -159,21 +159,25 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
       let lastRunFailed = false;
       addReadinessCheck(() => (lastRunFailed ? { ready: false, reason: 'the last aggregation run failed' } : { ready: true }));
       // Ready while both stores answer, checked between runs too: a run may be an hour away.
-      const cassandraProbe = startDependencyProbe({
-        dependency: 'Cassandra',
-        check: () => pingCassandra(cassandra, { timeoutMs: DEPENDENCY_PROBE_TIMEOUT_MS }),
-        logger,
-      });
-      const elasticsearchProbe = startDependencyProbe({
-        dependency: 'Elasticsearch',
-        check: () => checkMetricsReadable(elasticsearch, names.alias, DEPENDENCY_PROBE_TIMEOUT_MS),
-        reasonOf: (err) => (err instanceof MetricsIndexUnreadableError ? err.message : 'Elasticsearch does not answer'),
-        logger,
-      });
-      const probes = [cassandraProbe, elasticsearchProbe];
-      onClose('Cassandra readiness probe', () => cassandraProbe.stop());
-      onClose('Elasticsearch readiness probe', () => elasticsearchProbe.stop());
-      for (const probe of probes) addReadinessCheck(() => probe.readiness());
+      const probes = [
+        watchDependency(
+          { onClose, addReadinessCheck },
+          {
+            dependency: 'Cassandra',
+            check: () => pingCassandra(cassandra, { timeoutMs: DEPENDENCY_PROBE_TIMEOUT_MS }),
+            logger,
+          },
+        ),
+        watchDependency(
+          { onClose, addReadinessCheck },
+          {
+            dependency: 'Elasticsearch',
+            check: () => checkMetricsReadable(elasticsearch, names.alias, DEPENDENCY_PROBE_TIMEOUT_MS),
+            reasonOf: metricsUnreadableReason,
+            logger,
+          },
+        ),
+      ];
       await Promise.all(probes.map((probe) => probe.checkNow()));
       const recordOutcome = (outcome: RunOutcome | 'busy'): RunOutcome | 'busy' => {
         if (outcome !== 'busy') lastRunFailed = outcome === 'failure';

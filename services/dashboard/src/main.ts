@@ -4,13 +4,13 @@
  * alias only; the browser never talks to Elasticsearch.
  */
 import {
-  MetricsIndexUnreadableError,
+  metricsUnreadableReason,
   checkMetricsReadable,
   createElasticsearchClient,
   elasticsearchConnectionOf,
 } from '@clickstream/elasticsearch';
 import { parseCommandLine } from '@clickstream/config';
-import { exitProcess, runService, startDependencyProbe, startService } from '@clickstream/lifecycle';
+import { exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import { Counter, Histogram } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
@@ -51,16 +51,17 @@ export const dashboardService: ServiceDefinition<DashboardConfig, void> = {
     const alias = config.ELASTICSEARCH_INDEX;
 
     // Ready while the metrics can be read: checked every interval, each check within the interval.
-    const elasticsearchProbe = startDependencyProbe({
-      dependency: 'Elasticsearch',
-      check: () => checkMetricsReadable(client, alias, config.DASHBOARD_READINESS_INTERVAL_MS),
-      intervalMs: config.DASHBOARD_READINESS_INTERVAL_MS,
-      timeoutMs: config.DASHBOARD_READINESS_INTERVAL_MS,
-      reasonOf: (err) => (err instanceof MetricsIndexUnreadableError ? err.message : 'Elasticsearch does not answer'),
-      logger,
-    });
-    onClose('readiness checks', () => elasticsearchProbe.stop());
-    addReadinessCheck(() => elasticsearchProbe.readiness());
+    const elasticsearchProbe = watchDependency(
+      { onClose, addReadinessCheck },
+      {
+        dependency: 'Elasticsearch',
+        check: () => checkMetricsReadable(client, alias, config.DASHBOARD_READINESS_INTERVAL_MS),
+        intervalMs: config.DASHBOARD_READINESS_INTERVAL_MS,
+        timeoutMs: config.DASHBOARD_READINESS_INTERVAL_MS,
+        reasonOf: metricsUnreadableReason,
+        logger,
+      },
+    );
     await elasticsearchProbe.checkNow();
 
     serveHttp(

@@ -21,7 +21,7 @@ import {
   pingKafka,
   startBatchConsumer,
 } from '@clickstream/kafka';
-import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, startDependencyProbe, startService } from '@clickstream/lifecycle';
+import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
 import type { TopicSpec } from '@clickstream/kafka';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
@@ -64,9 +64,10 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       { ...kafkaConnectionOf(config), requestTimeoutMs: DEPENDENCY_PROBE_TIMEOUT_MS, retries: 0 },
       logger.child({ component: 'kafka-probe' }, { level: 'fatal' }),
     );
-    const kafkaProbe = startDependencyProbe({ dependency: 'Kafka', check: () => pingKafka(kafkaProbeClient), logger });
-    onClose('Kafka readiness probe', () => kafkaProbe.stop());
-    addReadinessCheck(() => kafkaProbe.readiness());
+    const kafkaProbe = watchDependency(
+      { onClose, addReadinessCheck },
+      { dependency: 'Kafka', check: () => pingKafka(kafkaProbeClient), logger },
+    );
     const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
     onClose('cassandra', () => cassandra.shutdown());
     if (config.MIGRATE_ON_START) {
