@@ -10,11 +10,13 @@
  * length and SHA-256 (to match it to its source). Reads with a throw-away consumer group, so it
  * never moves the offsets of any service. Stops after `--max` records or when nothing new arrived
  * for `--idle-ms` (default 5000) since it joined its group; exits 1 when it cannot join in 60 s.
+ * Reaches the brokers like the services: KAFKA_BROKERS, KAFKA_SSL and KAFKA_SASL_* (a wrong one: exit 2).
  */
-import { MAX_TIMER_MS, parseCommandLine } from '@clickstream/config';
+import { ConfigError, MAX_TIMER_MS, parseCommandLine } from '@clickstream/config';
 import { DEAD_LETTER_KEY_MAX_BYTES, DEAD_LETTER_VALUE_MAX_BYTES } from '@clickstream/events';
 import { createKafkaClient, startBatchConsumer } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
+import { loadDlqConfig } from './dlq-config.ts';
 
 const USAGE = `usage: npm run dlq -- [--max N] [--idle-ms MS] [--distinct]   (N a positive integer, MS one up to ${MAX_TIMER_MS})`;
 const values = parseCommandLine(
@@ -33,14 +35,19 @@ if (max === undefined || idleMs === undefined) {
   console.error(USAGE);
   process.exit(2);
 }
-const topic = process.env.KAFKA_DLQ_TOPIC || 'clickstream-dlq';
+let dlqConfig: ReturnType<typeof loadDlqConfig>;
+try {
+  dlqConfig = loadDlqConfig(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`dlq: ${err.message}`);
+  process.exit(2);
+}
+const { topic, connection } = dlqConfig;
 /** How long the reader may take to join its group before the read gives up. */
 const JOIN_WAIT_MS = 60_000;
-const brokers = (process.env.KAFKA_BROKERS || 'localhost:9092').split(',');
-const kafka = createKafkaClient(
-  { brokers, clientId: 'clickstream-dlq-reader', retries: 2 },
-  createLogger({ service: 'dlq', level: 'fatal' }),
-);
+const brokers = connection.brokers;
+const kafka = createKafkaClient(connection, createLogger({ service: 'dlq', level: 'fatal' }));
 
 type Record = { [field: string]: unknown };
 
@@ -133,7 +140,7 @@ try {
   });
 } catch (err) {
   console.error(
-    `dlq: cannot read ${topic} on ${brokers.join(',')}: ${err instanceof Error ? err.message : String(err)} (does the topic exist? ingest creates it at start)`,
+    `dlq: cannot read ${topic} on ${brokers.join(',')}: ${err instanceof Error ? err.message : String(err)} (does the topic exist? ingest creates it at start; do KAFKA_SSL and KAFKA_SASL_* match the brokers?)`,
   );
   process.exit(1);
 }
