@@ -1,7 +1,7 @@
 import { errors } from '@elastic/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
-import { MetricsIndexUnreadableError, classifyElasticsearchError } from './errors.ts';
+import { ElasticsearchAuthError, MetricsIndexUnreadableError, classifyElasticsearchError } from './errors.ts';
 
 /** Restricts every dashboard question to one page (url_key) and/or one country; absent = all. */
 export interface DashboardFilter {
@@ -351,9 +351,25 @@ export async function metricsFreshness(
   };
 }
 
-/** What `/readyz` says when {@link checkMetricsReadable} rejects: the index's state when it is unreadable, else that Elasticsearch does not answer. */
+/** What `/readyz` says when {@link checkMetricsReadable} rejects: the index's state when it is unreadable, the refusal when Elasticsearch refused the credentials, else that Elasticsearch does not answer. */
 export function metricsUnreadableReason(err: unknown): string {
-  return err instanceof MetricsIndexUnreadableError ? err.message : 'Elasticsearch does not answer';
+  return err instanceof MetricsIndexUnreadableError || err instanceof ElasticsearchAuthError
+    ? err.message
+    : 'Elasticsearch does not answer';
+}
+
+/**
+ * Rejects with {@link ElasticsearchAuthError} when Elasticsearch refuses the credentials or their
+ * privileges to read the metrics alias, and resolves on any other outcome (the readiness probe
+ * reports those). For a service's start: wrong credentials stop it (exit 1, one line naming
+ * Elasticsearch), as Kafka's and Cassandra's do, instead of leaving it running and never ready.
+ */
+export async function checkCredentialsAccepted(client: ElasticsearchClient, alias: string, timeoutMs: number): Promise<void> {
+  try {
+    await checkMetricsReadable(client, alias, timeoutMs);
+  } catch (err) {
+    if (err instanceof ElasticsearchAuthError) throw err;
+  }
 }
 
 /**

@@ -14,6 +14,17 @@ export class MetricsIndexUnreadableError extends Error {
   readonly retriable = true;
 }
 
+/**
+ * Elasticsearch refused the credentials (401: a wrong or missing API key, user or password) or
+ * their privileges (403 `security_exception`). Not retriable: only a change of
+ * ELASTICSEARCH_API_KEY / ELASTICSEARCH_USERNAME / ELASTICSEARCH_PASSWORD or of the roles cures it.
+ */
+export class ElasticsearchAuthError extends Error {
+  override readonly name = 'ElasticsearchAuthError';
+  readonly code = 'elasticsearch_auth_failed';
+  readonly retriable = false;
+}
+
 /** Some bulk items did not succeed; `failures` says which and why. */
 abstract class BulkItemsError extends Error {
   abstract readonly retriable: boolean;
@@ -91,9 +102,12 @@ export function isRetriableItemFailure(failure: Pick<BulkItemFailure, 'status' |
 
 /**
  * Maps a client error to {@link ElasticsearchUnavailableError} when it is transient (no living
- * connection, connection error, timeout, 429, 5xx); any other error is returned unchanged.
+ * connection, connection error, timeout, 429, 5xx), to {@link ElasticsearchAuthError} when the
+ * credentials or their privileges were refused; any other error is returned unchanged.
  */
 export function classifyElasticsearchError(err: unknown): unknown {
+  const refused = refusalOf(err);
+  if (refused !== undefined) return new ElasticsearchAuthError(refused, { cause: err });
   const transient =
     err instanceof errors.ConnectionError ||
     err instanceof errors.TimeoutError ||
@@ -105,4 +119,22 @@ export function classifyElasticsearchError(err: unknown): unknown {
 function describeFailures(failures: readonly BulkItemFailure[]): string {
   const shown = failures.slice(0, 3).map((f) => `${f.status} ${f.type}: ${f.reason}`);
   return failures.length > 3 ? `${shown.join('; ')}; ...` : shown.join('; ');
+}
+
+/**
+ * What an operator needs to read when Elasticsearch refused the credentials (401) or their
+ * privileges (403 `security_exception`, not a 403 index block), else undefined. Names the
+ * variables, never their values; Elasticsearch's own reason names the user and the privilege.
+ */
+function refusalOf(err: unknown): string | undefined {
+  if (!(err instanceof errors.ResponseError)) return undefined;
+  const body: unknown = err.body;
+  const error = typeof body === 'object' && body !== null && 'error' in body ? body.error : undefined;
+  const type = typeof error === 'object' && error !== null && 'type' in error ? error.type : undefined;
+  const reason = typeof error === 'object' && error !== null && 'reason' in error && typeof error.reason === 'string' ? error.reason : '';
+  if (err.statusCode === 401)
+    return `Elasticsearch refused the credentials (401${reason ? `: ${reason}` : ''}); check ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD`;
+  if (err.statusCode === 403 && type === 'security_exception')
+    return `Elasticsearch refused the request for lack of privileges (403${reason ? `: ${reason}` : ''}); see the privileges each service needs in the README`;
+  return undefined;
 }

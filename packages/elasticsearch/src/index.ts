@@ -3,6 +3,7 @@ export type { ElasticsearchClient, ElasticsearchConnection } from './elasticsear
 export {
   BulkItemsRejectedError,
   BulkItemsRetriableError,
+  ElasticsearchAuthError,
   ElasticsearchUnavailableError,
   MetricsIndexConflictError,
   MetricsIndexMissingError,
@@ -28,6 +29,7 @@ export type { ElasticsearchSettings } from './connection-settings.ts';
 export { searchMetrics, topMetrics } from './metrics-queries.ts';
 export type { MetricRow, MetricRows } from './metrics-queries.ts';
 export {
+  checkCredentialsAccepted,
   checkMetricsReadable,
   metricsUnreadableReason,
   clicksPerWindow,

@@ -21,6 +21,7 @@ import {
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
   metricsUnreadableReason,
+  checkCredentialsAccepted,
   checkMetricsReadable,
   createElasticsearchClient,
   createMetricsIndexer,
@@ -96,6 +97,9 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), schemaOptions(config, logger));
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
+      // Refused credentials stop the start (exit 1 naming Elasticsearch) like Cassandra's above,
+      // rather than a service that runs, never ready, with every run failing.
+      await checkCredentialsAccepted(elasticsearch, config.ELASTICSEARCH_INDEX, DEPENDENCY_PROBE_TIMEOUT_MS);
       const names = config.MIGRATE_ON_START
         ? await retryWithBackoff(
             'installing the metrics index',

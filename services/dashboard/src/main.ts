@@ -5,6 +5,7 @@
  */
 import {
   metricsUnreadableReason,
+  checkCredentialsAccepted,
   checkMetricsReadable,
   createElasticsearchClient,
   elasticsearchConnectionOf,
@@ -50,6 +51,9 @@ export const dashboardService: ServiceDefinition<DashboardConfig, void> = {
     onClose('elasticsearch', () => client.close());
     const alias = config.ELASTICSEARCH_INDEX;
 
+    // Refused credentials stop the start (exit 1 naming Elasticsearch): a dashboard that runs,
+    // never ready, would hide them behind "Elasticsearch does not answer".
+    await checkCredentialsAccepted(client, alias, config.DASHBOARD_READINESS_INTERVAL_MS);
     // Ready while the metrics can be read: checked every interval, each check within the interval.
     const elasticsearchProbe = watchDependency(
       { onClose, addReadinessCheck },
