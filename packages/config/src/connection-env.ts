@@ -86,8 +86,13 @@ export const cassandraEnv = {
 export const elasticsearchEnv = {
   ELASTICSEARCH_URL: z
     .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
+    // Credentials in the URL would work (the client reads them) and then be printed wherever the URL is.
+    .refine((value) => !URL.canParse(value) || new URL(value).username + new URL(value).password === '', {
+      error:
+        'without user:password@ (set ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD, or ELASTICSEARCH_API_KEY, which are never logged)',
+    })
     .default('http://localhost:9200')
-    .describe('Elasticsearch URL'),
+    .describe('Elasticsearch URL, without credentials'),
   ELASTICSEARCH_INDEX: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'a lower-case Elasticsearch name')

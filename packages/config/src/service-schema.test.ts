@@ -109,6 +109,16 @@ const cases: { when: string; env: Record<string, string>; wrong: string[] }[] = 
   },
   { when: 'the Elasticsearch URL is not http(s)', env: { ELASTICSEARCH_URL: 'ftp://es:9200' }, wrong: ['ELASTICSEARCH_URL'] },
   { when: 'the Elasticsearch URL is https with a path', env: { ELASTICSEARCH_URL: 'https://es.internal:9243/prefix' }, wrong: [] },
+  {
+    when: 'the Elasticsearch URL carries a user and password (printed wherever the URL is)',
+    env: { ELASTICSEARCH_URL: 'http://clicks:hunter2@es:9200' },
+    wrong: ['ELASTICSEARCH_URL'],
+  },
+  {
+    when: 'the Elasticsearch URL carries a user name alone',
+    env: { ELASTICSEARCH_URL: 'https://clicks@es:9243' },
+    wrong: ['ELASTICSEARCH_URL'],
+  },
 ];
 
 for (const { when, env, wrong } of cases) {
@@ -116,6 +126,13 @@ for (const { when, env, wrong } of cases) {
     assert.deepEqual(wrongVariables(env), wrong);
   });
 }
+
+test('when the Elasticsearch URL carries credentials, then the message says where they go, never the password', () => {
+  assert.throws(
+    () => parseConfig(schema, { ELASTICSEARCH_URL: 'http://clicks:hunter2@es:9200' }),
+    (err) => err instanceof ConfigError && /ELASTICSEARCH_USERNAME/.test(err.message) && !err.message.includes('hunter2'),
+  );
+});
 
 test('when a schema lacks some variables of a group, then only the ones it reads are checked', () => {
   const producerLike = serviceConfigSchema({ CASSANDRA_USERNAME: cassandraEnv.CASSANDRA_USERNAME });
