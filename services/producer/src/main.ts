@@ -9,7 +9,7 @@ import { USAGE, parseCliArgs } from './cli-args.ts';
 import type { ProducerRunOptions } from './cli-args.ts';
 import { loadProducerConfig } from './config.ts';
 import type { ProducerConfig } from './config.ts';
-import { KafkaUnavailableError } from './producer-errors.ts';
+import { KafkaRefusedError, KafkaUnavailableError, kafkaConnectFailure } from './producer-errors.ts';
 import { createProgressReporter, progressModeFor } from './progress.ts';
 import type { ProgressMode } from './progress.ts';
 import { ratePerSec } from './producer-summary.ts';
@@ -21,7 +21,7 @@ export { parseCliArgs, USAGE } from './cli-args.ts';
 export type { ProducerRunOptions } from './cli-args.ts';
 export { loadProducerConfig } from './config.ts';
 export type { ProducerConfig } from './config.ts';
-export { KafkaSendError, KafkaUnavailableError } from './producer-errors.ts';
+export { KafkaRefusedError, KafkaSendError, KafkaUnavailableError } from './producer-errors.ts';
 export type { ProgressMode } from './progress.ts';
 export type { MessageCounts, ProducerSummary } from './producer-summary.ts';
 
@@ -41,7 +41,7 @@ export interface RunProducerOptions {
  * Sends `run.count` generated clicks to the topic (created with KAFKA_TOPIC_PARTITIONS partitions
  * when missing), keyed by user id, in batches acknowledged by all in-sync replicas, paced to
  * `run.ratePerSec`. Resolves with what was acknowledged. Rejects with KafkaUnavailableError when
- * no broker answers (nothing sent), KafkaSendError when a batch fails after the client's retries.
+ * no broker answers (nothing sent), KafkaRefusedError when the brokers refuse the credentials (nothing sent), KafkaSendError when a batch fails after the client's retries.
  * Not idempotent: a second run sends the same clicks again (ingest deduplicates by event id).
  */
 export async function runProducer(options: RunProducerOptions): Promise<ProducerSummary> {
@@ -66,7 +66,7 @@ export async function runProducer(options: RunProducerOptions): Promise<Producer
   try {
     await pingKafka(probe);
   } catch (err) {
-    throw new KafkaUnavailableError(config.KAFKA_BROKERS, { cause: err });
+    throw kafkaConnectFailure(config.KAFKA_BROKERS, err);
   }
   const client = createKafkaClient(kafkaConnectionOf(config), logger);
   const created = await ensureTopics(client, [{ topic, partitions: config.KAFKA_TOPIC_PARTITIONS }]);
@@ -179,7 +179,7 @@ async function main(argv: readonly string[], env: Record<string, string | undefi
     const summary = await runProducer({ run: parsed.options, config, logger, signal: controller.signal });
     return summary.stoppedBy === null ? 0 : (EXIT_CODES[summary.stoppedBy] ?? 1);
   } catch (err) {
-    if (err instanceof KafkaUnavailableError) {
+    if (err instanceof KafkaUnavailableError || err instanceof KafkaRefusedError) {
       // An expected condition with a clear message: no stack trace.
       logger.error({ code: err.code, brokers: err.brokers }, err.message);
     } else {
