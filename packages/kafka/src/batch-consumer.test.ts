@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { startBatchConsumer } from './batch-consumer.ts';
 import type { BatchConsumerOptions, ConsumedBatch } from './batch-consumer.ts';
+import { KafkaGroupRefusedError } from './kafka-errors.ts';
 
 const events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' };
 
@@ -186,6 +187,32 @@ test('when kafkajs gives up on a transient cause, then a fresh member joins; on 
   const denied = Object.assign(new Error('denied'), { type: 'GROUP_AUTHORIZATION_FAILED' });
   (members[1] as FakeMember).emit(events.CRASH, { payload: { error: denied, restart: false } });
   assert.deepEqual(fatal, [denied]);
+});
+
+test('when the group is refused, then onFatal gets a KafkaGroupRefusedError instead of rejoining for ever', async () => {
+  const { client, members } = fakeClient();
+  const broker: { refusal?: string } = {};
+  const refusing = { ...client, lastRefusal: (type: string) => (type === 'GROUP_AUTHORIZATION_FAILED' ? broker.refusal : undefined) };
+  const fatal: unknown[] = [];
+  await startBatchConsumer(refusing, {
+    groupId: 'g',
+    topic: 't',
+    handleBatch: controlledHandler().handleBatch,
+    onFatal: (e) => fatal.push(e),
+  });
+  // What kafkajs throws when the broker refused its FindCoordinator request: the refusal is gone from the error.
+  const notFound = Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSGroupCoordinatorNotFound' });
+  (members[0] as FakeMember).emit(events.CRASH, { payload: { error: notFound, restart: true } });
+  assert.equal(fatal.length, 0, 'without a refusal seen, a coordinator not found is transient');
+  broker.refusal = 'Not authorized to access group: Group authorization failed';
+  (members[0] as FakeMember).emit(events.CRASH, { payload: { error: notFound, restart: true } });
+  assert.equal(fatal.length, 1);
+  assert.ok(fatal[0] instanceof KafkaGroupRefusedError);
+  assert.equal(
+    fatal[0].message,
+    "Kafka refused the consumer group 'g': Not authorized to access group: Group authorization failed (grant the user READ on the group)",
+  );
+  assert.equal(fatal[0].cause, notFound);
 });
 
 test('when more batches than allowed are in flight, then eachBatch waits for room before returning', async () => {

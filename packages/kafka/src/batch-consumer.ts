@@ -3,7 +3,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { createLogger } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import type { KafkaClient } from './kafka-client.ts';
-import { isMembershipError, isPermanentKafkaError } from './kafka-errors.ts';
+import { KafkaGroupRefusedError, isMembershipError, isPermanentKafkaError } from './kafka-errors.ts';
 
 /** One message as the consumer hands it over: raw bytes and where it came from. */
 export interface ConsumedMessage {
@@ -116,6 +116,22 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
     options.onFatal(err);
   };
 
+  /**
+   * kafkajs reports a group this client may not use as "Failed to find group coordinator", a cause
+   * it retries for ever: the broker's refusal, seen in the answer it swallowed, makes it permanent.
+   */
+  const groupRefusal = (err: unknown): KafkaGroupRefusedError | undefined => {
+    if (!(err instanceof Error) || err.name !== 'KafkaJSGroupCoordinatorNotFound') return undefined;
+    const refusal = client.lastRefusal?.('GROUP_AUTHORIZATION_FAILED');
+    if (refusal === undefined) return undefined;
+    return new KafkaGroupRefusedError(
+      `Kafka refused the consumer group '${options.groupId}': ${refusal} (grant the user READ on the group)`,
+      {
+        cause: err,
+      },
+    );
+  };
+
   const nextGeneration = (why: string): void => {
     generation++;
     log.debug({ generation, why }, 'batches in flight from the previous membership are abandoned');
@@ -143,10 +159,11 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
       const err = event.payload.error;
       nextGeneration('crashed');
       if (stopping || fatal) return;
-      const permanent = isPermanentKafkaError(err);
+      const refused = groupRefusal(err);
+      const permanent = refused !== undefined || isPermanentKafkaError(err);
       options.onCrash?.(err, !permanent);
       if (permanent) {
-        fail(err);
+        fail(refused ?? err);
       } else if (!event.payload.restart) {
         // kafkajs gives up on causes it does not call retriable (a rebalance error while rejoining,
         // for one): start a fresh member after a growing pause.
@@ -179,7 +196,8 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
       await run(consumer);
     } catch (err) {
       // Connecting failed (brokers unreachable): try again later, unless it can never work.
-      if (isPermanentKafkaError(err)) return fail(err);
+      const refused = groupRefusal(err);
+      if (refused !== undefined || isPermanentKafkaError(err)) return fail(refused ?? err);
       const delayMs = RESTART_DELAYS_MS[Math.min(restarts++, RESTART_DELAYS_MS.length - 1)] ?? 30_000;
       log.warn({ err, delayMs }, 'rejoining failed; trying again');
       setTimeout(() => void restartMember(), delayMs).unref();

@@ -57,4 +57,19 @@ await test('createKafkaClient', async (t) => {
       );
     },
   );
+
+  await t.test('when a broker refuses the client a group, then lastRefusal gives its answer (kafkajs itself swallows it)', () => {
+    const { logger } = capturedLogger();
+    const client = createKafkaClient({ clientId: 'test', brokers: ['localhost:1'] }, logger);
+    assert.equal(client.lastRefusal?.('GROUP_AUTHORIZATION_FAILED'), undefined);
+    // As kafkajs's connection logs the broker's answer to FindCoordinator for a group the user may not read.
+    client.kafka.logger().error('Response GroupCoordinator(key: 10, version: 2)', {
+      broker: 'localhost:1',
+      error: 'Not authorized to access group: Group authorization failed',
+      correlationId: 4,
+      size: 49,
+    });
+    assert.equal(client.lastRefusal?.('GROUP_AUTHORIZATION_FAILED'), 'Not authorized to access group: Group authorization failed');
+    assert.equal(client.lastRefusal?.('TOPIC_AUTHORIZATION_FAILED'), undefined);
+  });
 });

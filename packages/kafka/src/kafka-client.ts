@@ -19,7 +19,17 @@ export interface KafkaConnection {
 /** The handle every other function of this package takes. The driver stays inside the package. */
 export interface KafkaClient {
   readonly kafka: Kafka;
+  /**
+   * The broker's message when it refused this client with the error `type` (an authorization
+   * error such as GROUP_AUTHORIZATION_FAILED) within the last minute, else undefined. kafkajs
+   * swallows some of these (it reports a group it may not use as "Failed to find group
+   * coordinator") and only its log line shows them.
+   */
+  readonly lastRefusal?: (type: string) => string | undefined;
 }
+
+/** How long a refusal seen in a broker's answer explains a later failure. */
+const REFUSAL_MEMORY_MS = 60_000;
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -33,16 +43,22 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * available", "There is no leader for this topic-partition ..."), from its own error table (kafkajs
  * 2.2.4 is its last release). Empty if the table is not where it was: those lines stay errors.
  */
-const RETRIED_BROKER_ERRORS: ReadonlySet<string> = (() => {
+const BROKER_ERRORS: readonly { type: string; message: string; retriable: boolean }[] = (() => {
   try {
-    const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
-      errorCodes: readonly { message: string; retriable: boolean }[];
-    };
-    return new Set(errorCodes.filter((error) => error.retriable).map((error) => error.message));
+    return (
+      createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+        errorCodes: readonly { type: string; message: string; retriable: boolean }[];
+      }
+    ).errorCodes;
   } catch {
-    return new Set();
+    return [];
   }
 })();
+const RETRIED_BROKER_ERRORS: ReadonlySet<string> = new Set(BROKER_ERRORS.filter((error) => error.retriable).map((error) => error.message));
+/** The error type of each broker message that refuses a client for good (authorization). */
+const REFUSING_BROKER_ERRORS: ReadonlyMap<string, string> = new Map(
+  BROKER_ERRORS.filter((error) => error.type.endsWith('_AUTHORIZATION_FAILED')).map((error) => [error.message, error.type]),
+);
 
 /**
  * The pino level of one of kafkajs's own log lines. kafkajs logs at error level what it recovers
@@ -64,6 +80,7 @@ function pinoLevelOf(level: number, message: string, fields: { error?: unknown }
 /** Creates a kafkajs client whose own log lines go through pino (child `component: kafkajs`). */
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
+  const refusals = new Map<string, { message: string; atMs: number }>();
   registerCompressionCodecs();
   const kafka = new Kafka({
     clientId: connection.clientId,
@@ -78,10 +95,19 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
       () =>
       ({ level, log }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _logger, ...rest } = log;
+        const refusal =
+          message.startsWith('Response ') && typeof rest.error === 'string' ? REFUSING_BROKER_ERRORS.get(rest.error) : undefined;
+        if (refusal !== undefined && typeof rest.error === 'string') refusals.set(refusal, { message: rest.error, atMs: Date.now() });
         kafkaLogger[pinoLevelOf(level, message, rest)](rest, message);
       },
   });
-  return { kafka };
+  return {
+    kafka,
+    lastRefusal: (type) => {
+      const refusal = refusals.get(type);
+      return refusal !== undefined && Date.now() - refusal.atMs <= REFUSAL_MEMORY_MS ? refusal.message : undefined;
+    },
+  };
 }
 
 /**

@@ -54,3 +54,10 @@ export function isMembershipError(err: unknown): boolean {
 export function isPermanentKafkaError(err: unknown): boolean {
   return [err, rootCause(err)].some((e) => PERMANENT_TYPES.has(field(e, 'type') ?? '') || PERMANENT_NAMES.has(field(e, 'name') ?? ''));
 }
+
+/** The brokers refused the consumer group (GROUP_AUTHORIZATION_FAILED): no rejoin can cure it. */
+export class KafkaGroupRefusedError extends Error {
+  override readonly name = 'KafkaGroupRefusedError';
+  readonly code = 'kafka_group_refused';
+  readonly retriable = false;
+}
