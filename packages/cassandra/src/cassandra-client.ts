@@ -29,7 +29,9 @@ export async function connectCassandra(connection: CassandraConnection, logger: 
     contactPoints: [...connection.contactPoints],
     localDataCenter: connection.localDataCenter,
     ...(connection.username ? { credentials: { username: connection.username, password: connection.password ?? '' } } : {}),
-    ...(connection.ssl ? { sslOptions: {} } : {}),
+    // The driver's own default skips the certificate check (rejectUnauthorized: false): anyone
+    // between the service and Cassandra could then pose as it and be sent the credentials.
+    ...(connection.ssl ? { sslOptions: { rejectUnauthorized: true } } : {}),
     socketOptions: { readTimeout: connection.requestTimeoutMs ?? 12_000, connectTimeout: 5_000 },
     queryOptions: { consistency: cassandra.types.consistencies.localQuorum, prepare: true },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
