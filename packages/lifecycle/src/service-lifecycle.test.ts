@@ -162,6 +162,18 @@ describe('startService', () => {
     assert.ok(lines.some((l) => l.level === 'fatal' && l.msg === 'cannot continue'));
   });
 
+  test('when the caller stops the service with an exit code (its own work failed), then "stopped" and `stopped` say that code', async () => {
+    const { logger, lines } = capturedLogger();
+    const { definition } = fakeService(() => undefined);
+    const service = await startService(definition, env, { logger });
+    await service.stop(1);
+    assert.equal(await service.stopped, 1);
+    assert.deepEqual(
+      lines.filter((l) => l.msg === 'stopped').map((l) => l.exitCode),
+      [1],
+    );
+  });
+
   test('when start throws, then what it registered is closed, the error is rethrown and "stopped" says exit code 1', async () => {
     const { logger, lines } = capturedLogger();
     const { definition, calls } = fakeService(({ onClose }, record) => {

@@ -58,8 +58,11 @@ export interface RunningService<C extends LifecycleConfig, A> {
   state(): ServiceState;
   /** Resolves with the exit code (0, or 1 after `fail`) once stopped, by `stop()` or a fatal error. */
   readonly stopped: Promise<number>;
-  /** Stops the service (idempotent); never rejects. */
-  stop(): Promise<void>;
+  /**
+   * Stops the service (idempotent); never rejects. `exitCode`: the code to report when the
+   * caller's own work failed (`--once`); a fatal error's 1 stands either way.
+   */
+  stop(exitCode?: number): Promise<void>;
 }
 
 export interface StartOptions {
@@ -125,7 +128,8 @@ export async function startService<C extends LifecycleConfig, A>(
   const closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
   const timeoutMs = definition.shutdownTimeoutMs(config);
 
-  const stop = (): Promise<void> => {
+  const stop = (code?: number): Promise<void> => {
+    if (code !== undefined && stopping === undefined) exitCode = Math.max(exitCode, code);
     stopping ??= (async () => {
       state = 'stopping';
       logger.info({ timeoutMs }, 'stopping');

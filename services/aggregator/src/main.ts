@@ -249,8 +249,9 @@ async function runOnceAndExit(service: RunningService<AggregatorConfig, Aggregat
     await sleep(1_000);
     outcome = await service.api.runOnce();
   }
-  await service.stop();
-  return outcome === 'success' ? 0 : 1;
+  const code = outcome === 'success' ? 0 : 1;
+  await service.stop(code);
+  return code;
 }
 
 if (import.meta.main) {
