@@ -1,4 +1,4 @@
-import { pino, stdTimeFunctions } from 'pino';
+import { pino, stdSerializers, stdTimeFunctions } from 'pino';
 import type { Logger } from 'pino';
 
 export type { Logger };
@@ -8,8 +8,42 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
+ * What one logged error may hold (an Elasticsearch client error carries the whole request, a bulk
+ * body of megabytes, and the connection object): longer strings are cut, longer arrays and
+ * objects shortened, deeper and repeated values (cycles) named, binary data given by its size.
+ */
+const ERR_BOUNDS = { stringChars: 2_000, stackChars: 8_000, arrayItems: 10, objectKeys: 40, depth: 6 } as const;
+
+function bounded(value: unknown, depth: number, seen: WeakSet<object>, chars: number = ERR_BOUNDS.stringChars): unknown {
+  if (typeof value === 'string') return value.length <= chars ? value : `${value.slice(0, chars)}… (${value.length} characters)`;
+  if (typeof value !== 'object' || value === null) return value;
+  if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
+  if (seen.has(value)) return '[Repeated]';
+  if (depth >= ERR_BOUNDS.depth) return Array.isArray(value) ? `[${value.length} items]` : '[Object]';
+  seen.add(value);
+  if (Array.isArray(value)) {
+    const items = value.slice(0, ERR_BOUNDS.arrayItems).map((item) => bounded(item, depth + 1, seen));
+    return value.length > ERR_BOUNDS.arrayItems ? [...items, `… ${value.length - ERR_BOUNDS.arrayItems} more`] : items;
+  }
+  const keys = Object.keys(value);
+  const out: Record<string, unknown> = {};
+  for (const key of keys.slice(0, ERR_BOUNDS.objectKeys)) {
+    const chars = key === 'stack' || key === 'message' ? ERR_BOUNDS.stackChars : ERR_BOUNDS.stringChars;
+    out[key] = bounded((value as Record<string, unknown>)[key], depth + 1, seen, chars);
+  }
+  if (keys.length > ERR_BOUNDS.objectKeys) out['…'] = `${keys.length - ERR_BOUNDS.objectKeys} more keys`;
+  return out;
+}
+
+/** pino's own error serializer (type, message and stack with their causes, own fields), bounded. */
+function boundedErr(err: unknown): unknown {
+  return bounded(stdSerializers.err(err as Error), 0, new WeakSet());
+}
+
+/**
  * The one root logger of a process: pino JSON lines on stdout with `service`, `level` (as a label),
- * `time` (ISO-8601) and `msg`. Credentials that might end up in a log object are redacted.
+ * `time` (ISO-8601) and `msg`. Credentials that might end up in a log object are redacted; a
+ * logged `err` is bounded (see {@link ERR_BOUNDS}), so one line stays readable and shippable.
  */
 export function createLogger(options: { service: string; level: LogLevel; destination?: NodeJS.WritableStream }): Logger {
   return pino(
@@ -18,6 +52,7 @@ export function createLogger(options: { service: string; level: LogLevel; destin
       base: { service: options.service },
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: boundedErr },
       redact: {
         paths: ['password', '*.password', 'apiKey', '*.apiKey', 'sasl', '*.sasl', 'authorization', '*.authorization'],
         censor: '[redacted]',
