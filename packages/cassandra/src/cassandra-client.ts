@@ -58,3 +58,15 @@ export async function pingCassandra(client: CassandraClient, options: { timeoutM
   });
   return { releaseVersion: String(result.first()?.get('release_version') ?? 'unknown') };
 }
+
+/**
+ * The time of the Cassandra node that answers (its `now()`), epoch milliseconds. Cassandra counts
+ * TTLs and decides last-write-wins by its own clocks, so a process whose node clock is off can
+ * still ask it what time it is.
+ */
+export async function readCassandraTimeMs(client: CassandraClient): Promise<number> {
+  const result = await client.driver.execute('SELECT toUnixTimestamp(now()) AS now_ms FROM system.local', [], { prepare: false });
+  const nowMs = Number(result.first()?.get('now_ms'));
+  if (!Number.isSafeInteger(nowMs)) throw new Error(`Cassandra answered no time: ${String(result.first()?.get('now_ms'))}`);
+  return nowMs;
+}

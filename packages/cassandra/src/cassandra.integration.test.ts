@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { pingCassandra } from './index.ts';
+import { pingCassandra, readCassandraTimeMs } from './index.ts';
 import { testCassandra } from '../../../test/support/stack-clients.ts';
 import type { CassandraClient } from './index.ts';
 
@@ -33,4 +33,11 @@ test('when a keyspace and table are created, then a row round-trips through a pr
   assert.equal(row.get('id'), 'a');
   assert.equal((row.get('at') as Date).toISOString(), at.toISOString());
   assert.equal(Number(row.get('n')), 42);
+});
+
+test("when Cassandra is asked the time, then it answers its own clock's, in epoch ms, never going back", async () => {
+  const first = await readCassandraTimeMs(client);
+  const second = await readCassandraTimeMs(client);
+  assert.ok(Number.isSafeInteger(first) && first > Date.UTC(2020, 0, 1), `an epoch ms time: ${first}`);
+  assert.ok(second >= first, `${second} >= ${first}`);
 });

@@ -17,6 +17,7 @@ import {
   createPendingHoursRepository,
   ensureSchema,
   pingCassandra,
+  readCassandraTimeMs,
 } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
@@ -142,7 +143,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         newGroupUsersHeld: config.AGGREGATOR_NEW_GROUP_USERS_HELD,
         bulkSize: config.AGGREGATOR_BULK_SIZE,
         retry,
-        now: Date.now,
+        now: () => readCassandraTimeMs(cassandra),
         logger,
         onRetry: (target) => metrics.retries.inc({ target }),
       };
