@@ -262,9 +262,10 @@ export async function startAggregator(
  * lease expires), so that `--once` really covers everything pending when it exits 0.
  */
 async function runOnceAndExit(service: RunningService<AggregatorConfig, AggregatorApi>): Promise<number> {
-  const deadline = Date.now() + service.config.AGGREGATOR_LEASE_TTL_MS + 5_000;
+  // Monotonic, so that a step of the wall clock neither ends the wait early nor stretches it.
+  const deadline = performance.now() + service.config.AGGREGATOR_LEASE_TTL_MS + 5_000;
   let outcome = await service.api.runOnce();
-  while (outcome === 'skipped' && Date.now() < deadline && service.state() === 'running') {
+  while (outcome === 'skipped' && performance.now() < deadline && service.state() === 'running') {
     await sleep(1_000);
     outcome = await service.api.runOnce();
   }
