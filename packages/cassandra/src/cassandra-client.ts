@@ -20,6 +20,9 @@ export interface CassandraClient {
   shutdown(): Promise<void>;
 }
 
+/** The driver's documented "no client-side timestamps" value (`null`), which its typings leave out. */
+const SERVER_SIDE_WRITE_TIMES = null as unknown as cassandra.policies.timestampGeneration.TimestampGenerator;
+
 /**
  * Connects to the cluster without selecting a keyspace (the keyspace may not exist yet: see
  * `ensureSchema`). Statements name the keyspace explicitly.
@@ -36,7 +39,13 @@ export async function connectCassandra(connection: CassandraConnection, logger: 
     // A host that comes back is tried again within 5 s (the driver's default backs off to 10
     // minutes): a short outage then ends well inside the services' retry budgets instead of
     // outlasting them while the server is already up again.
-    policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false) },
+    // Write times from Cassandra's clock, not this node's (the driver's default): a row written by
+    // an ingest whose clock ran a year ahead kept every replay of its event (a correction, another
+    // user) from overwriting it for that year. The aggregator's writes carry their own fenced times.
+    policies: {
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false),
+      timestampGeneration: SERVER_SIDE_WRITE_TIMES,
+    },
   });
   const log = logger.child({ component: 'cassandra-driver' });
   driver.on('log', (level: string, className: string, message: string) => {
