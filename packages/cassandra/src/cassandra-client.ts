@@ -20,6 +20,9 @@ export interface CassandraClient {
   shutdown(): Promise<void>;
 }
 
+/** The driver's documented "no client-side timestamps" value (`null`), which its typings leave out. */
+const SERVER_SIDE_WRITE_TIMES = null as unknown as cassandra.policies.timestampGeneration.TimestampGenerator;
+
 /**
  * Connects to the cluster without selecting a keyspace (the keyspace may not exist yet: see
  * `ensureSchema`). Statements name the keyspace explicitly.
@@ -38,7 +41,13 @@ export async function connectCassandra(connection: CassandraConnection, logger: 
     // A host that comes back is tried again within 5 s (the driver's default backs off to 10
     // minutes): a short outage then ends well inside the services' retry budgets instead of
     // outlasting them while the server is already up again.
-    policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false) },
+    // Write times from Cassandra's clock, not this node's (the driver's default): a row written by
+    // an ingest whose clock ran a year ahead kept every replay of its event (a correction, another
+    // user) from overwriting it for that year. The aggregator's writes carry their own fenced times.
+    policies: {
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false),
+      timestampGeneration: SERVER_SIDE_WRITE_TIMES,
+    },
   });
   const log = logger.child({ component: 'cassandra-driver' });
   driver.on('log', (level: string, className: string, message: string) => {
@@ -59,4 +68,16 @@ export async function pingCassandra(client: CassandraClient, options: { timeoutM
     ...(options.timeoutMs === undefined ? {} : { readTimeout: options.timeoutMs }),
   });
   return { releaseVersion: String(result.first()?.get('release_version') ?? 'unknown') };
+}
+
+/**
+ * The time of the Cassandra node that answers (its `now()`), epoch milliseconds. Cassandra counts
+ * TTLs and decides last-write-wins by its own clocks, so a process whose node clock is off can
+ * still ask it what time it is.
+ */
+export async function readCassandraTimeMs(client: CassandraClient): Promise<number> {
+  const result = await client.driver.execute('SELECT toUnixTimestamp(now()) AS now_ms FROM system.local', [], { prepare: false });
+  const nowMs = Number(result.first()?.get('now_ms'));
+  if (!Number.isSafeInteger(nowMs)) throw new Error(`Cassandra answered no time: ${String(result.first()?.get('now_ms'))}`);
+  return nowMs;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { pingCassandra } from './index.ts';
+import { after, before, mock, test } from 'node:test';
+import { pingCassandra, readCassandraTimeMs } from './index.ts';
 import { testCassandra } from '../../../test/support/stack-clients.ts';
 import type { CassandraClient } from './index.ts';
 
@@ -33,4 +33,37 @@ test('when a keyspace and table are created, then a row round-trips through a pr
   assert.equal(row.get('id'), 'a');
   assert.equal((row.get('at') as Date).toISOString(), at.toISOString());
   assert.equal(Number(row.get('n')), 42);
+});
+
+test("when Cassandra is asked the time, then it answers its own clock's, in epoch ms, never going back", async () => {
+  const first = await readCassandraTimeMs(client);
+  const second = await readCassandraTimeMs(client);
+  assert.ok(Number.isSafeInteger(first) && first > Date.UTC(2020, 0, 1), `an epoch ms time: ${first}`);
+  assert.ok(second >= first, `${second} >= ${first}`);
+});
+
+test("when this process's clock runs a year ahead, then a row it writes is still dated by Cassandra's clock", async () => {
+  // A replay of an event (same key, new content) must overwrite the row whichever ingest node
+  // wrote it first: with client-side write times, a node a year ahead made its rows win for a year.
+  await client.driver.execute(
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
+  );
+  await client.driver.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.dated (id text PRIMARY KEY, v text)`);
+  const before = await readCassandraTimeMs(client);
+  const realNow = Date.now.bind(Date);
+  mock.method(Date, 'now', () => realNow() + 365 * 24 * 3_600_000);
+  try {
+    await client.driver.execute(`INSERT INTO ${keyspace}.dated (id, v) VALUES (?, ?)`, ['a', 'ahead'], { prepare: true });
+  } finally {
+    mock.restoreAll();
+  }
+  const after = await readCassandraTimeMs(client);
+  const row = (
+    await client.driver.execute(`SELECT writetime(v) AS wt FROM ${keyspace}.dated WHERE id = ?`, ['a'], { prepare: true })
+  ).first();
+  const writtenMs = Number(row?.get('wt')) / 1_000;
+  assert.ok(
+    writtenMs >= before - 1 && writtenMs <= after + 1,
+    `written at ${new Date(writtenMs).toISOString()}, Cassandra's clock ${new Date(before).toISOString()}`,
+  );
 });

@@ -1,4 +1,6 @@
-export { connectCassandra, pingCassandra } from './cassandra-client.ts';
+export { connectCassandra, pingCassandra, readCassandraTimeMs } from './cassandra-client.ts';
+export { watchCassandraClock } from './cassandra-clock.ts';
+export type { FollowedClock } from './cassandra-clock.ts';
 export type { CassandraClient, CassandraConnection } from './cassandra-client.ts';
 export { CassandraUnavailableError, classifyCassandraError, isContentRejection, isTransientCassandraError } from './errors.ts';
 export { EVENT_BUCKETS, ensureSchema, watchEventsTtl } from './schema.ts';

@@ -13,6 +13,7 @@ import {
   MetricsIndexMissingError,
   createElasticsearchClient,
   createMetricsIndexer,
+  deleteHourDocumentsBefore,
   identifyMetricsIndex,
   installMetricsIndex,
   listQuarantinedDocuments,
@@ -394,6 +395,38 @@ describe('metrics indexer', () => {
       }
     });
   }
+});
+
+describe('hour-document retention', () => {
+  const alias = `${prefix}-retention`;
+  before(async () => {
+    await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
+  });
+
+  test('when hour documents started before the cutoff, then exactly those are deleted, more than a page of them, and the day documents stay', async () => {
+    // 3 hours x 500 pages before the cutoff (more than one page of deletes), 2 hours x 2 pages after it.
+    const old = [0, 1, 2].flatMap((hour) => Array.from({ length: 500 }, (_, page) => hourWrite(hour, `/old-${page}`)));
+    const kept = [3, 4].flatMap((hour) => [hourWrite(hour, '/a'), hourWrite(hour, '/b')]);
+    const day = buildMetricDocument({
+      granularity: 'day',
+      windowStartMs: Date.UTC(2024, 0, 1),
+      url: '/a',
+      country: 'FR',
+      clicks: 2,
+      uniqueUsers: 1,
+      uniqueUsersExact: true,
+      timeSpentSumMs: 0,
+      timeSpentSamples: 0,
+      final: true,
+      updatedAtMs: Date.UTC(2024, 0, 2),
+    });
+    const dayWrite: MetricWrite = { action: 'index', id: metricDocumentId('day', Date.UTC(2024, 0, 1), '/a', 'FR'), document: day };
+    await createMetricsIndexer(client, { alias, bulkSize: 1_000, retry: fastRetry }).write([...old, ...kept, dayWrite]);
+    assert.equal(await count(alias), 1_505);
+    assert.equal(await deleteHourDocumentsBefore(client, alias, Date.UTC(2024, 0, 1, 3)), 1_500);
+    assert.equal(await count(alias), 5, 'the 4 later hour documents and the day document');
+    assert.equal(await deleteHourDocumentsBefore(client, alias, Date.UTC(2024, 0, 1, 3)), 0, 'nothing left to delete');
+  });
 });
 
 describe('metric queries', () => {

@@ -669,6 +669,31 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
+    "when the run's clock is read from the store, then the run waits for it: hours within the events' retention by that clock are recomputed",
+    async () => {
+      // The service's `now` asks Cassandra; this process's own clock (ahead by far more than the
+      // retention here) must play no part, or the hours would be skipped and released unaggregated.
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 2)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      let reads = 0;
+      const storeNow = (): Promise<number> => {
+        reads += 1;
+        return Promise.resolve(HOUR + 3 * HOUR_MS);
+      };
+      const summary = await runAggregation({ ...deps, eventsRetentionMs: 2 * 24 * HOUR_MS, now: storeNow }, grant());
+      assert.equal(reads, 1, 'read once per run');
+      assert.equal(summary.hours, 2, 'the hour and the one before it (its look-ahead)');
+      const hour = store.documents.get(metricDocumentId('hour', HOUR, '/a', 'FR'));
+      const day = store.documents.get(metricDocumentId('day', HOUR - 10 * HOUR_MS, '/a', 'FR'));
+      assert.equal(hour?.action === 'index' ? hour.document.clicks : undefined, 2);
+      assert.equal(hour?.action === 'index' ? hour.document.final : undefined, true, 'ended 2 hours before the store time');
+      assert.equal(day?.action === 'index' ? day.document.final : undefined, false, 'the day is still open at the store time');
+      assert.equal(day?.action === 'index' ? day.document.updated_at : undefined, new Date(HOUR + 3 * HOUR_MS).toISOString());
+    },
+  );
+
+  await t.test(
     'when a run recomputes two days and a group changes on one of them only, then its all-time numbers keep the other day',
     async () => {
       const early = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 1_500), click('e3', 'u3', '/b', 1_501)];

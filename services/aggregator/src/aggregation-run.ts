@@ -64,7 +64,13 @@ export interface AggregationDependencies {
   readonly newGroupUsersHeld: number;
   /** For each Cassandra call and the metrics index check; Elasticsearch writes retry inside the indexer. */
   readonly retry: RetryPolicy;
-  readonly now: () => number;
+  /**
+   * The run's clock, epoch ms, read once per run: what is final, what is past the retentions, and
+   * `updated_at` follow it. The service reads Cassandra's (the clock its TTLs count by), never its
+   * own node's: a replica whose clock is off would skip and release hours whose events are still
+   * stored (ahead), or label windows final too early or too late.
+   */
+  readonly now: () => number | Promise<number>;
   readonly logger: Logger;
   readonly onRetry?: (target: 'cassandra' | 'elasticsearch') => void;
 }
@@ -242,8 +248,8 @@ export async function runAggregation(deps: AggregationDependencies, grant: Lease
 /** Step 1: what is pending and which windows are open; the run's clock and fence. */
 export async function planAggregation(deps: AggregationDependencies, grant: LeaseGrant): Promise<RunContext> {
   grant.signal.throwIfAborted();
-  const nowMs = deps.now();
   const partial = { deps, signal: grant.signal };
+  const nowMs = await withRetry(partial, 'reading the time', async () => deps.now());
   const work = await withRetry(partial, 'listing pending hours', () => deps.pendingHours.pending());
   const openWindows = await withRetry(partial, 'listing open windows', () => deps.state.listOpenWindows());
   return {

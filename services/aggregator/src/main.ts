@@ -17,6 +17,7 @@ import {
   createPendingHoursRepository,
   ensureSchema,
   pingCassandra,
+  readCassandraTimeMs,
 } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
@@ -43,6 +44,7 @@ import { runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
 import { loadAggregatorConfig } from './config.ts';
 import type { AggregatorConfig } from './config.ts';
+import { createClockStepWatch } from './clock-step-watch.ts';
 import { createScheduleWatchdog } from './schedule-watchdog.ts';
 
 export interface AggregatorApi {
@@ -71,6 +73,9 @@ export function schemaOptions(
 
 /** How late a scheduled firing may be before `/healthz` fails. */
 const SCHEDULE_TOLERANCE_MS = 60_000;
+/** How often the wall clock is compared with the monotonic one, and how far they may drift apart meanwhile. */
+const CLOCK_CHECK_INTERVAL_MS = 1_000;
+const CLOCK_STEP_TOLERANCE_MS = 1_000;
 
 /**
  * The aggregator as the lifecycle runs it: connects, creates the Cassandra schema and the
@@ -146,7 +151,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         newGroupUsersHeld: config.AGGREGATOR_NEW_GROUP_USERS_HELD,
         bulkSize: config.AGGREGATOR_BULK_SIZE,
         retry,
-        now: Date.now,
+        now: () => readCassandraTimeMs(cassandra),
         logger,
         onRetry: (target) => metrics.retries.inc({ target }),
       };
@@ -202,7 +207,25 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         task.on('execution:started', () => watchdog.fired());
         task.on('execution:overlap', () => watchdog.fired());
         addLivenessCheck(() => watchdog.liveness());
-        onDrain('schedule', () => task.destroy());
+        // node-cron arms its timer for the wall-clock delay to a firing it computed before: after
+        // the clock steps, the schedule starts again from the new time (a step back stalled it).
+        const clockSteps = createClockStepWatch({
+          wallMs: Date.now,
+          monotonicMs: () => performance.now(),
+          toleranceMs: CLOCK_STEP_TOLERANCE_MS,
+          onStep: (stepMs) => {
+            logger.warn({ stepMs }, 'the wall clock stepped: aggregation schedule restarted from the new time');
+            void task.stop();
+            void task.start();
+            watchdog.fired();
+          },
+        });
+        const clockCheck = setInterval(() => clockSteps.check(), CLOCK_CHECK_INTERVAL_MS);
+        clockCheck.unref();
+        onDrain('schedule', () => {
+          clearInterval(clockCheck);
+          return task.destroy();
+        });
       }
       // After the schedule's drain: no new runs, then the one in progress finishes or is aborted.
       onDrain(
@@ -243,9 +266,10 @@ export async function startAggregator(
  * lease expires), so that `--once` really covers everything pending when it exits 0.
  */
 async function runOnceAndExit(service: RunningService<AggregatorConfig, AggregatorApi>): Promise<number> {
-  const deadline = Date.now() + service.config.AGGREGATOR_LEASE_TTL_MS + 5_000;
+  // Monotonic, so that a step of the wall clock neither ends the wait early nor stretches it.
+  const deadline = performance.now() + service.config.AGGREGATOR_LEASE_TTL_MS + 5_000;
   let outcome = await service.api.runOnce();
-  while (outcome === 'skipped' && Date.now() < deadline && service.state() === 'running') {
+  while (outcome === 'skipped' && performance.now() < deadline && service.state() === 'running') {
     await sleep(1_000);
     outcome = await service.api.runOnce();
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { RetriesExhaustedError } from '@clickstream/retry';
 import { LeaseLostError, withLease } from './run-lease.ts';
 import type { LeaseGrant } from './run-lease.ts';
@@ -100,6 +100,32 @@ await test('withLease', async (t) => {
       );
       assert.deepEqual(outcome, { acquired: true, result: 'done' });
       assert.deepEqual(leases.calls, ['acquire me', 'acquire me', 'acquire me', 'release me 1']);
+    },
+  );
+
+  await t.test(
+    'when the wall clock steps a day forward and one renewal then fails, then the lease is kept (its own clock is monotonic)',
+    async () => {
+      // The default clock: Date and the timers mocked, the monotonic clock (performance.now) left real.
+      mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.UTC(2026, 10, 26, 21) });
+      try {
+        const leases = fakeLeases({ renewals: [new Error('timed out')] });
+        const { work, grant, finish } = controllableWork();
+        const outcome = withLease(leases, { name: 'aggregation', holder: 'me', ttlMs: TTL_MS, logger: silentLogger }, work);
+        const { signal } = await grant;
+        mock.timers.setTime(Date.now() + 24 * 3_600_000);
+        mock.timers.tick(TTL_MS / 3);
+        for (let i = 0; i < 10; i += 1) await Promise.resolve();
+        assert.deepEqual(
+          leases.calls.filter((c) => c.startsWith('renew')),
+          ['renew me 1'],
+        );
+        assert.equal(signal.aborted, false, 'one failed renewal, a few ms after the last good one');
+        finish();
+        assert.deepEqual(await outcome, { acquired: true, result: 'done' });
+      } finally {
+        mock.timers.reset();
+      }
     },
   );
 

@@ -27,7 +27,10 @@ export interface LeaseClock {
 }
 
 const realClock: LeaseClock = {
-  now: () => Date.now(),
+  // Monotonic: a step of the wall clock (NTP, a resumed node) must not move how long ago the
+  // last renewal was (a day forward aborted a healthy run at its first failed renewal; a step
+  // back kept a run whose renewals failed for longer than its TTL).
+  now: () => performance.now(),
   setTimeout(callback, delayMs) {
     const timer = setTimeout(callback, delayMs);
     return { cancel: () => clearTimeout(timer) };

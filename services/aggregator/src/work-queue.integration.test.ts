@@ -98,7 +98,7 @@ test('when 110,000 batches mark hours between runs, then every run succeeds, the
     );
   }
   assert.deepEqual((await pendingHours.pending()).hours, [], 'all 110,000 markers processed');
-  const { mismatches, compared } = compareWithReference(await readAllMetricDocuments(es, alias), stored, deps.now());
+  const { mismatches, compared } = compareWithReference(await readAllMetricDocuments(es, alias), stored, await deps.now());
   assert.deepEqual(mismatches, []);
   assert.ok(compared > 0);
   // The queue holds one counter per (day, hour) ever touched, however many batches marked it.

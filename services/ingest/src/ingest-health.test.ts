@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createIngestHealth } from './ingest-health.ts';
 
 function clocked(): { health: ReturnType<typeof createIngestHealth>; advance: (ms: number) => void } {
@@ -58,3 +59,18 @@ for (const c of liveness) {
     if (!c.healthy) assert.match(result.reason ?? '', /no offset committed/);
   });
 }
+
+test('when the wall clock steps back an hour while a store write hangs, then readiness still fails after the stall time (its own clock is monotonic)', async () => {
+  const realNow = Date.now.bind(Date);
+  let stepMs = 0;
+  mock.method(Date, 'now', () => realNow() + stepMs);
+  try {
+    const health = createIngestHealth({ storeStallMs: 1, progressStallMs: 60_000 });
+    void health.track(new Promise<void>(() => undefined));
+    stepMs = -3_600_000;
+    await sleep(5);
+    assert.equal(health.readiness().ready, false, 'the write has hung for more than 1 ms');
+  } finally {
+    mock.restoreAll();
+  }
+});

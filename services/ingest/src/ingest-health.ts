@@ -20,7 +20,9 @@ export interface IngestHealth extends StoreWatch {
  * every store operation is tracked while in flight.
  */
 export function createIngestHealth(options: { storeStallMs: number; progressStallMs: number; now?: () => number }): IngestHealth {
-  const now = options.now ?? Date.now;
+  // Monotonic: a step of the wall clock must neither hide a stall (a step back of an hour did, for
+  // the hour) nor invent one (a step forward).
+  const now = options.now ?? (() => performance.now());
   const pending = new Map<number, number>();
   let nextId = 0;
   let retrying = 0;

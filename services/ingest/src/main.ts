@@ -7,6 +7,7 @@ import {
   cassandraConnectionOf,
   connectCassandra,
   createEventsRepository,
+  watchCassandraClock,
   watchEventsTtl,
   createPendingHoursRepository,
   ensureSchema,
@@ -78,6 +79,11 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
     // Rows dated ahead of their ingestion get the retention past their own time (see createEventsRepository).
     const eventsTtl = await watchEventsTtl(cassandra, { intervalMs: EVENTS_TTL_REREAD_MS });
     onClose('events TTL watch', () => eventsTtl.stop());
+    // Ingest time is Cassandra's, the clock its TTLs count by, not this node's: a node two hours
+    // behind dead-lettered valid clicks dated 23 h ahead as "in the future", and a node ahead
+    // would shorten the retention of rows dated ahead of their ingestion.
+    const clock = await watchCassandraClock(cassandra, { intervalMs: EVENTS_TTL_REREAD_MS });
+    onClose('Cassandra clock watch', () => clock.stop());
     const deadLetters = await createMessageProducer(kafka);
     onClose('dead-letter producer', () => deadLetters.disconnect());
 
@@ -88,7 +94,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
           userAgents: createUserAgentParser({ cacheSize: config.INGEST_UA_CACHE_SIZE }),
           ipPolicy: config.INGEST_IP_POLICY,
         }),
-        now: () => new Date(),
+        now: () => new Date(clock.nowMs()),
       }),
       events: createEventsRepository(cassandra, {
         concurrency: config.INGEST_WRITE_CONCURRENCY,

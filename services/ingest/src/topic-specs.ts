@@ -11,7 +11,12 @@ export const DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES = DEAD_LETTER_MAX_MESSAGE_BYTES
 /**
  * The topics ingest creates when they are missing, with explicit settings: partitions,
  * replication factor and `min.insync.replicas` from the configuration (unset = the brokers'
- * defaults), and on the dead-letter topic a `max.message.bytes` that fits every dead-letter record.
+ * defaults), and on the dead-letter topic a `max.message.bytes` that fits every dead-letter record
+ * and `message.timestamp.type=LogAppendTime`: the broker stamps dead letters with its own clock.
+ * A record stamped by its sender (CreateTime) more than `log.message.timestamp.after.max.ms`
+ * (Kafka 4: one hour) ahead of the broker is refused, so an ingest on a node whose clock ran an
+ * hour ahead could write no dead letter and stopped at the first invalid message, on every
+ * restart. (The record's own `failed_at` still says when ingest refused the message.)
  */
 export function topicSpecs(config: IngestConfig): TopicSpec[] {
   const durability: Record<string, string> =
@@ -22,7 +27,12 @@ export function topicSpecs(config: IngestConfig): TopicSpec[] {
     {
       topic: config.KAFKA_DLQ_TOPIC,
       ...common,
-      configs: { ...durability, 'cleanup.policy': 'delete', 'max.message.bytes': String(DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES) },
+      configs: {
+        ...durability,
+        'cleanup.policy': 'delete',
+        'max.message.bytes': String(DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES),
+        'message.timestamp.type': 'LogAppendTime',
+      },
     },
   ];
 }
