@@ -38,14 +38,14 @@ export async function connectCassandra(connection: CassandraConnection, logger: 
     socketOptions: { readTimeout: connection.requestTimeoutMs ?? 12_000, connectTimeout: 5_000 },
     queryOptions: { consistency: cassandra.types.consistencies.localQuorum, prepare: true },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
-    // A host that comes back is tried again within 5 s (the driver's default backs off to 10
-    // minutes): a short outage then ends well inside the services' retry budgets instead of
-    // outlasting them while the server is already up again.
-    // Write times from Cassandra's clock, not this node's (the driver's default): a row written by
-    // an ingest whose clock ran a year ahead kept every replay of its event (a correction, another
-    // user) from overwriting it for that year. The aggregator's writes carry their own fenced times.
     policies: {
+      // A host that comes back is tried again within 5 s (the driver's default backs off to 10
+      // minutes): a short outage then ends well inside the services' retry budgets instead of
+      // outlasting them while the server is already up again.
       reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false),
+      // Write times from Cassandra's clock, not this node's (the driver's default): a row written by
+      // an ingest whose clock ran a year ahead kept every replay of its event (a correction, another
+      // user) from overwriting it for that year. The aggregator's writes carry their own fenced times.
       timestampGeneration: SERVER_SIDE_WRITE_TIMES,
     },
   });
