@@ -53,6 +53,12 @@ const filterShape = {
 
 const clicksSchema = z.strictObject({
   granularity: z.enum(['hour', 'day']).default('hour'),
+  windows: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, 'a whole number of windows')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'at least 1'))
+    .optional(),
   from: instant.optional(),
   to: instant.optional(),
   ...filterShape,
@@ -98,23 +104,31 @@ export interface TopParams extends FilterParams {
 
 /**
  * Parses `GET /api/clicks` parameters. `to` defaults to the end of the current window (so it is
- * included) and `from` to 48 hours or 30 days before `to`; both are aligned outwards to window
- * boundaries. Refuses ranges that are empty or longer than {@link MAX_WINDOWS}.
+ * included) and `from` to `windows` (default 48 hours or 30 days) before `to`; both are aligned
+ * outwards to window boundaries. `windows` lets the page ask for "the last N" by this server's
+ * clock rather than its visitor's. Refuses `windows` with `from`, and ranges that are empty or
+ * longer than {@link MAX_WINDOWS}.
  */
 export function parseClicksParams(search: URLSearchParams, nowMs: number): ParamsResult<ClicksParams> {
   const parsed = parseWith(clicksSchema, search);
   if (!parsed.ok) return parsed;
-  const { granularity, from, to, url, country } = parsed.value;
+  const { granularity, windows, from, to, url, country } = parsed.value;
+  if (windows !== undefined && from !== undefined) {
+    return { ok: false, issues: [{ param: 'windows', message: 'give windows or from, not both' }] };
+  }
+  if (windows !== undefined && windows > MAX_WINDOWS[granularity]) {
+    return { ok: false, issues: [{ param: 'windows', message: `at most ${MAX_WINDOWS[granularity]} ${granularity}s` }] };
+  }
   const size = granularity === 'hour' ? HOUR_MS : DAY_MS;
   const toMs = Math.ceil((to ?? nowMs + 1) / size) * size;
   // The default start never runs before 1970, which an explicit one may not either.
-  const fromMs = Math.floor((from ?? Math.max(0, toMs - DEFAULT_WINDOWS[granularity] * size)) / size) * size;
+  const fromMs = Math.floor((from ?? Math.max(0, toMs - (windows ?? DEFAULT_WINDOWS[granularity]) * size)) / size) * size;
   if (fromMs >= toMs) return { ok: false, issues: [{ param: 'from', message: 'must be before to' }] };
-  const windows = (toMs - fromMs) / size;
-  if (windows > MAX_WINDOWS[granularity]) {
+  const spanned = (toMs - fromMs) / size;
+  if (spanned > MAX_WINDOWS[granularity]) {
     return {
       ok: false,
-      issues: [{ param: 'from', message: `the range spans ${windows} ${granularity}s; at most ${MAX_WINDOWS[granularity]}` }],
+      issues: [{ param: 'from', message: `the range spans ${spanned} ${granularity}s; at most ${MAX_WINDOWS[granularity]}` }],
     };
   }
   return { ok: true, value: { granularity, fromMs, toMs, url, country } };

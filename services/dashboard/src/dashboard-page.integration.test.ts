@@ -30,10 +30,19 @@ let browser: Browser;
 const iso = (ms: number): string => new Date(ms).toISOString();
 const hourText = (ms: number): string => `${iso(ms).slice(0, 10)} ${iso(ms).slice(11, 16)}`;
 
-/** Opens the page and waits until every panel has loaded (or failed). */
-async function open(url: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+/**
+ * Opens the page and waits until every panel has loaded (or failed). `clockAheadMs`: the browser's
+ * clock runs that far ahead of the real time (a visitor's machine set wrong).
+ */
+async function open(url: string, viewport = { width: 1280, height: 900 }, clockAheadMs = 0): Promise<Page> {
   const page = await browser.newPage();
   await page.setViewport(viewport);
+  if (clockAheadMs !== 0) {
+    await page.evaluateOnNewDocument((aheadMs: number) => {
+      const realNow = Date.now.bind(Date);
+      Date.now = () => realNow() + aheadMs;
+    }, clockAheadMs);
+  }
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(String(err)));
   page.on('console', (message) => {
@@ -147,6 +156,21 @@ describe('the dashboard page with known documents', () => {
     ]);
     assert.match(await text(page, '#top-country .note'), /summed over pages/);
     await page.screenshot({ path: join(OUTPUT_DIR, 'dashboard.png'), fullPage: true });
+    await page.close();
+  });
+
+  test("when the visitor's clock is a year ahead, then the charts still end with the server's current hour and day", async () => {
+    const page = await open(`http://127.0.0.1:${service.httpPort}/`, undefined, 365 * 24 * 3_600_000);
+    assert.equal(await page.evaluate(() => new Date(Date.now()).getUTCFullYear()), new Date().getUTCFullYear() + 1, 'the clock is shifted');
+    assert.match(await text(page, '#hourly-summary'), /^28 clicks from .*; 1 hour still open/);
+    assert.deepEqual(
+      (await tableRows(page, '#hourly-table')).filter((row) => row[1] !== '0'),
+      [
+        [hourText(fixture.hour2), '10', 'open'],
+        [hourText(fixture.hour1), '18', 'final'],
+      ],
+    );
+    assert.match(await text(page, '#daily-summary'), /^52 clicks from /);
     await page.close();
   });
 
