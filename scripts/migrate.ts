@@ -9,13 +9,13 @@
 import { cassandraConnectionOf, connectCassandra, ensureSchema } from '@clickstream/cassandra';
 import { ConfigError, parseCommandLine, parseReplication } from '@clickstream/config';
 import { createElasticsearchClient, elasticsearchConnectionOf, installMetricsIndex } from '@clickstream/elasticsearch';
-import { createKafkaClient, ensureTopics, kafkaConnectionOf } from '@clickstream/kafka';
+import { createKafkaClient, kafkaConnectionOf } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
 import { metricsIndexOptions, schemaOptions } from '../services/aggregator/src/main.ts';
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
-import { ingestTopics } from '../services/ingest/src/main.ts';
+import { ensureIngestTopics } from '../services/ingest/src/main.ts';
 
 /** Runs every migration; resolves when all are in place, rejects with the first failure. */
 export async function migrate(env: Record<string, string | undefined>, logger: Logger): Promise<void> {
@@ -28,8 +28,8 @@ export async function migrate(env: Record<string, string | undefined>, logger: L
   } finally {
     await cassandra.shutdown();
   }
-  const created = await ensureTopics(createKafkaClient(kafkaConnectionOf(ingest), logger), ingestTopics(ingest));
-  logger.info({ topics: ingestTopics(ingest).map((t) => t.topic), created }, 'kafka topics in place');
+  const created = await ensureIngestTopics(createKafkaClient(kafkaConnectionOf(ingest), logger), ingest, logger);
+  logger.info({ topics: [ingest.KAFKA_TOPIC, ingest.KAFKA_DLQ_TOPIC], created }, 'kafka topics in place');
   const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(aggregator), logger);
   try {
     const names = await installMetricsIndex(elasticsearch, metricsIndexOptions(aggregator));

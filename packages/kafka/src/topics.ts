@@ -1,3 +1,5 @@
+// kafkajs is CommonJS; its enums are reached through the default export.
+import kafkajs from 'kafkajs';
 import type { KafkaClient } from './kafka-client.ts';
 
 export interface TopicSpec {
@@ -31,6 +33,47 @@ export async function ensureTopics(client: KafkaClient, topics: readonly TopicSp
       });
     }
     return missing.map((t) => t.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A topic-level setting whose value on the brokers is not the one its {@link TopicSpec} gives. */
+export interface TopicSettingDifference {
+  readonly topic: string;
+  readonly name: string;
+  readonly actual: string | undefined;
+  readonly wanted: string;
+}
+
+/**
+ * The settings of existing topics that differ from their specs' `configs`. {@link ensureTopics}
+ * leaves an existing topic as it is, so a setting a newer version creates topics with (the
+ * dead-letter topic's `message.timestamp.type`, for one) is missing on topics an older one made:
+ * this lets the caller say so. Missing topics are skipped.
+ */
+export async function differingTopicSettings(client: KafkaClient, topics: readonly TopicSpec[]): Promise<TopicSettingDifference[]> {
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const checked = topics.filter((t) => existing.has(t.topic) && Object.keys(t.configs ?? {}).length > 0);
+    if (checked.length === 0) return [];
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: checked.map((t) => ({
+        type: kafkajs.ConfigResourceTypes.TOPIC,
+        name: t.topic,
+        configNames: Object.keys(t.configs ?? {}),
+      })),
+    });
+    return checked.flatMap((t) => {
+      const entries = resources.find((r) => r.resourceName === t.topic)?.configEntries ?? [];
+      return Object.entries(t.configs ?? {}).flatMap(([name, wanted]) => {
+        const actual = entries.find((e) => e.configName === name)?.configValue;
+        return actual === wanted ? [] : [{ topic: t.topic, name, actual, wanted }];
+      });
+    });
   } finally {
     await admin.disconnect();
   }

@@ -17,13 +17,14 @@ import { createEnricher, createGeoLookup, createUserAgentParser, geoDatabaseDate
 import {
   createKafkaClient,
   createMessageProducer,
+  differingTopicSettings,
   ensureTopics,
   kafkaConnectionOf,
   pingKafka,
   startBatchConsumer,
 } from '@clickstream/kafka';
 import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
-import type { TopicSpec } from '@clickstream/kafka';
+import type { KafkaClient, TopicSettingDifference } from '@clickstream/kafka';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
 import { createBatchHandler } from './batch-handler.ts';
@@ -37,9 +38,32 @@ import { topicSpecs } from './topic-specs.ts';
 
 export type IngestService = RunningService<IngestConfig, void>;
 
-/** The topics ingest reads and writes, as `ensureTopics` creates them (at start, or by `npm run migrate`). */
-export function ingestTopics(config: IngestConfig): TopicSpec[] {
-  return topicSpecs(config);
+/**
+ * Creates the topics ingest reads and writes that are missing (at start, or by `npm run migrate`),
+ * and warns about each setting of an existing one that differs from what ingest creates it with: a
+ * topic an earlier version made keeps its settings (the dead-letter topic without broker
+ * timestamps, for one). The check needs DESCRIBE_CONFIGS on the topics; refused, it is skipped.
+ *
+ * @returns the topics created.
+ */
+export async function ensureIngestTopics(kafka: KafkaClient, config: IngestConfig, logger: Logger): Promise<string[]> {
+  const specs = topicSpecs(config);
+  const created = await ensureTopics(kafka, specs);
+  if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
+  let differences: TopicSettingDifference[];
+  try {
+    differences = await differingTopicSettings(kafka, specs);
+  } catch (err) {
+    logger.debug({ err }, 'topic settings not checked (DESCRIBE_CONFIGS refused?)');
+    return created;
+  }
+  for (const { topic, name, actual, wanted } of differences) {
+    logger.warn(
+      { topic, setting: name, actual: actual ?? null, wanted },
+      `topic ${topic} has ${name}=${actual ?? '(unset)'} where ingest creates it with ${wanted}; to align it: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config ${name}=${wanted}`,
+    );
+  }
+  return created;
 }
 
 /** The ingest service as the lifecycle runs it; stopping lets the in-flight batches finish or abandons them uncommitted. */
@@ -73,8 +97,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
     onClose('cassandra', () => cassandra.shutdown());
     if (config.MIGRATE_ON_START) {
       await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
-      const created = await ensureTopics(kafka, ingestTopics(config));
-      if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
+      await ensureIngestTopics(kafka, config, logger);
     }
     // Rows dated ahead of their ingestion get the retention past their own time (see createEventsRepository).
     const eventsTtl = await watchEventsTtl(cassandra, { intervalMs: EVENTS_TTL_REREAD_MS });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { deleteTopics, ensureTopics, topicMessageCount } from '@clickstream/kafka';
+import { deleteTopics, differingTopicSettings, ensureTopics, topicMessageCount } from '@clickstream/kafka';
 import type { KafkaClient } from '@clickstream/kafka';
 import { ingestTestEnv, testKafka, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { loadIngestConfig } from './config.ts';
@@ -20,7 +20,7 @@ before(() => {
   kafka = testKafka();
 });
 after(async () => {
-  await deleteTopics(kafka, [topic, `${topic}-dlq`]);
+  await deleteTopics(kafka, [topic, `${topic}-dlq`, `${topic}-old`, `${topic}-old-dlq`]);
 });
 
 test("when the sender's clock is two hours ahead of the broker's, then the dead-letter topic still takes its records (the broker stamps them)", async () => {
@@ -41,4 +41,19 @@ test("when the sender's clock is two hours ahead of the broker's, then the dead-
   } finally {
     await producer.disconnect();
   }
+});
+
+test('when the dead-letter topic was created by an earlier version, then its missing broker timestamps are reported, and none on a topic created now', async () => {
+  const config = loadIngestConfig(ingestTestEnv({ topic, keyspace: 'unused' }));
+  await ensureTopics(kafka, topicSpecs(config));
+  assert.deepEqual(await differingTopicSettings(kafka, topicSpecs(config)), []);
+  // As an earlier version created it: without message.timestamp.type (the broker default, CreateTime).
+  const old = loadIngestConfig(ingestTestEnv({ topic: `${topic}-old`, keyspace: 'unused' }));
+  const [source, deadLetters] = topicSpecs(old);
+  assert.ok(source !== undefined && deadLetters !== undefined);
+  const { 'message.timestamp.type': _stamped, ...olderConfigs } = deadLetters.configs ?? {};
+  await ensureTopics(kafka, [source, { ...deadLetters, configs: olderConfigs }]);
+  assert.deepEqual(await differingTopicSettings(kafka, topicSpecs(old)), [
+    { topic: old.KAFKA_DLQ_TOPIC, name: 'message.timestamp.type', actual: 'CreateTime', wanted: 'LogAppendTime' },
+  ]);
 });
