@@ -29,10 +29,16 @@ const prefix = `it-metrics-${process.pid}-${Date.now().toString(36)}`;
 const fastRetry = { attempts: 4, initialDelayMs: 20, maxDelayMs: 100 };
 let client: ElasticsearchClient;
 
-function hourWrite(hour: number, url: string, clicks = 1, country = 'FR'): Extract<MetricWrite, { action: 'index' }> {
-  const windowStartMs = Date.UTC(2024, 0, 1, hour);
+/** A final document of one user's clicks in the window starting at `windowStartMs`. */
+function windowWrite(
+  granularity: 'hour' | 'day',
+  windowStartMs: number,
+  url: string,
+  clicks = 1,
+  country = 'FR',
+): Extract<MetricWrite, { action: 'index' }> {
   const document = buildMetricDocument({
-    granularity: 'hour',
+    granularity,
     windowStartMs,
     url,
     country,
@@ -44,7 +50,11 @@ function hourWrite(hour: number, url: string, clicks = 1, country = 'FR'): Extra
     final: true,
     updatedAtMs: Date.UTC(2024, 0, 2),
   });
-  return { action: 'index', id: metricDocumentId('hour', windowStartMs, url, country), document };
+  return { action: 'index', id: metricDocumentId(granularity, windowStartMs, url, country), document };
+}
+
+function hourWrite(hour: number, url: string, clicks = 1, country = 'FR'): Extract<MetricWrite, { action: 'index' }> {
+  return windowWrite('hour', Date.UTC(2024, 0, 1, hour), url, clicks, country);
 }
 
 async function count(alias: string): Promise<number> {
@@ -407,20 +417,7 @@ describe('hour-document retention', () => {
     // 3 hours x 500 pages before the cutoff (more than one page of deletes), 2 hours x 2 pages after it.
     const old = [0, 1, 2].flatMap((hour) => Array.from({ length: 500 }, (_, page) => hourWrite(hour, `/old-${page}`)));
     const kept = [3, 4].flatMap((hour) => [hourWrite(hour, '/a'), hourWrite(hour, '/b')]);
-    const day = buildMetricDocument({
-      granularity: 'day',
-      windowStartMs: Date.UTC(2024, 0, 1),
-      url: '/a',
-      country: 'FR',
-      clicks: 2,
-      uniqueUsers: 1,
-      uniqueUsersExact: true,
-      timeSpentSumMs: 0,
-      timeSpentSamples: 0,
-      final: true,
-      updatedAtMs: Date.UTC(2024, 0, 2),
-    });
-    const dayWrite: MetricWrite = { action: 'index', id: metricDocumentId('day', Date.UTC(2024, 0, 1), '/a', 'FR'), document: day };
+    const dayWrite = windowWrite('day', Date.UTC(2024, 0, 1), '/a', 2);
     await createMetricsIndexer(client, { alias, bulkSize: 1_000, retry: fastRetry }).write([...old, ...kept, dayWrite]);
     // An older index the alias also spans (an operator's reindex), holding one more old hour document.
     const older = `${alias}-older`;

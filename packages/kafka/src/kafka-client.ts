@@ -97,7 +97,8 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
         const { message, timestamp: _timestamp, logger: _logger, ...rest } = log;
         const refusal =
           message.startsWith('Response ') && typeof rest.error === 'string' ? REFUSING_BROKER_ERRORS.get(rest.error) : undefined;
-        if (refusal !== undefined && typeof rest.error === 'string') refusals.set(refusal, { message: rest.error, atMs: Date.now() });
+        if (refusal !== undefined && typeof rest.error === 'string')
+          refusals.set(refusal, { message: rest.error, atMs: performance.now() });
         kafkaLogger[pinoLevelOf(level, message, rest)](rest, message);
       },
   });
@@ -105,7 +106,7 @@ export function createKafkaClient(connection: KafkaConnection, logger: Logger): 
     kafka,
     lastRefusal: (type) => {
       const refusal = refusals.get(type);
-      return refusal !== undefined && Date.now() - refusal.atMs <= REFUSAL_MEMORY_MS ? refusal.message : undefined;
+      return refusal !== undefined && performance.now() - refusal.atMs <= REFUSAL_MEMORY_MS ? refusal.message : undefined;
     },
   };
 }
