@@ -55,7 +55,7 @@ test('when a variable is wrong, then migrate logs one JSON line naming it and ex
 
 test('when migrate has run (twice), then ingest starts with MIGRATE_ON_START=false and finds its schema and topics', async () => {
   for (let i = 0; i < 2; i++) {
-    const { code, lines } = await runMigrate();
+    const { code, lines } = await runMigrate({ LOG_LEVEL: 'info' });
     assert.equal(code, 0, JSON.stringify(lines));
     assert.ok(lines.some((l) => l.msg === 'migrations done'));
   }
@@ -79,6 +79,9 @@ test('when migrate has run (twice), then ingest starts with MIGRATE_ON_START=fal
     10_000,
   );
   assert.equal(alias, 200);
+  const quiet = await runMigrate({ LOG_LEVEL: 'error' });
+  assert.equal(quiet.code, 0);
+  assert.deepEqual(quiet.lines, [], 'LOG_LEVEL=error: a successful migration logs nothing');
   const service = await startIngest({ ...env, MIGRATE_ON_START: 'false' }, testLogger);
   try {
     assert.equal((await fetch(`http://127.0.0.1:${service.httpPort}/readyz`)).status, 200);

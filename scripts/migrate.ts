@@ -10,7 +10,7 @@ import { cassandraConnectionOf, connectCassandra, ensureSchema } from '@clickstr
 import { ConfigError, parseCommandLine, parseReplication } from '@clickstream/config';
 import { createElasticsearchClient, elasticsearchConnectionOf, installMetricsIndex } from '@clickstream/elasticsearch';
 import { createKafkaClient, kafkaConnectionOf } from '@clickstream/kafka';
-import { createLogger } from '@clickstream/observability';
+import { createLogger, LOG_LEVELS } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
 import { metricsIndexOptions, schemaOptions } from '../services/aggregator/src/main.ts';
@@ -41,7 +41,9 @@ export async function migrate(env: Record<string, string | undefined>, logger: L
 
 if (import.meta.main) {
   parseCommandLine({}, 'usage: npm run migrate   (no arguments; the environment variables of the services say what to migrate)');
-  const level = process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info';
+  // The logger comes before the configuration is read: a LOG_LEVEL that is no level logs at info,
+  // and the configuration's check then names it.
+  const level = LOG_LEVELS.find((known) => known === process.env.LOG_LEVEL) ?? 'info';
   const logger = createLogger({ service: 'migrate', level });
   try {
     await migrate(process.env, logger);
