@@ -3,6 +3,7 @@ import { dayStartMs } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
+import { fenceTokenOf } from './write-fence.ts';
 import type { WriteFence } from './write-fence.ts';
 import { long, numberOf } from './long-values.ts';
 
@@ -113,4 +114,23 @@ export function createPendingHoursRepository(client: CassandraClient): PendingHo
       });
     },
   };
+}
+
+/**
+ * The highest fencing token among the days the aggregator recorded done (every run that releases
+ * work records some, under its fence): 0 when none. One small partition, a row per day of history.
+ */
+export async function highestReleasedToken(client: CassandraClient): Promise<number> {
+  return withClassifiedErrors(async () => {
+    let highest = 0;
+    for await (const row of pagedRows(
+      client,
+      `SELECT WRITETIME(changes) AS written FROM ${client.keyspace}.day_changes_done WHERE shard = 0`,
+      [],
+    )) {
+      const written = row.get('written') as cassandra.types.Long | null;
+      if (written !== null) highest = Math.max(highest, fenceTokenOf({ timestamp: BigInt(written.toString()) }));
+    }
+    return highest;
+  });
 }

@@ -195,6 +195,32 @@ export async function identifyMetricsIndex(
   }
 }
 
+/**
+ * The external version of the document written last through the alias (the latest `updated_at`),
+ * or undefined when there is none or no alias. The aggregator's versions grow with its lease's
+ * fencing token, so this tells which token the index has seen writes of.
+ *
+ * @throws ElasticsearchUnavailableError when Elasticsearch does not answer (retriable).
+ */
+export async function latestMetricsVersion(client: ElasticsearchClient, alias: string): Promise<bigint | undefined> {
+  try {
+    const found = await client.driver.search({
+      index: alias,
+      size: 1,
+      version: true,
+      _source: false,
+      sort: [{ updated_at: { order: 'desc' } }],
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
+    const version = found.hits.hits[0]?._version;
+    return version === undefined ? undefined : BigInt(Math.floor(version));
+  } catch (err) {
+    if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
+    throw classifyElasticsearchError(err);
+  }
+}
+
 /** The indices behind an alias with their aliases and settings (one request); undefined when there is no such alias, or the name is a concrete index. */
 async function indicesBehind(client: ElasticsearchClient, alias: string): Promise<Record<string, estypes.IndicesIndexState> | undefined> {
   try {

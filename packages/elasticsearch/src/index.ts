@@ -17,6 +17,7 @@ export {
   METRICS_MAPPINGS,
   identifyMetricsIndex,
   installMetricsIndex,
+  latestMetricsVersion,
   metricsIndexNames,
 } from './index-template.ts';
 export type { MetricsIndexIdentity, MetricsIndexNames } from './index-template.ts';

@@ -16,6 +16,7 @@ import {
   deleteHourDocumentsBefore,
   identifyMetricsIndex,
   installMetricsIndex,
+  latestMetricsVersion,
   listQuarantinedDocuments,
   metricsIndexNames,
   quarantineIndexName,
@@ -176,6 +177,29 @@ describe('identifyMetricsIndex', () => {
     const identity = await identifyMetricsIndex(client, { ...options, install: false });
     assert.equal(identity.uuid, settings[other]?.settings?.index?.uuid);
     assert.equal(identity.documents, 0);
+  });
+});
+
+describe('latestMetricsVersion', () => {
+  test('when runs wrote documents under growing versions, then the latest one is found; none without documents or alias', async () => {
+    const alias = `${prefix}-latest`;
+    assert.equal(await latestMetricsVersion(client, alias), undefined, 'no alias');
+    await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
+    assert.equal(await latestMetricsVersion(client, alias), undefined, 'no documents');
+    const indexer = createMetricsIndexer(client, { alias, bulkSize: 10, retry: fastRetry });
+    const at = (write: Extract<MetricWrite, { action: 'index' }>, updatedAtMs: number, version: bigint) => ({
+      ...write,
+      document: { ...write.document, updated_at: new Date(updatedAtMs).toISOString() },
+      version,
+    });
+    const older = (41n << 32n) + 7n;
+    const newer = (42n << 32n) + 3n;
+    await indexer.write([
+      at(hourWrite(1, '/latest-a'), Date.UTC(2024, 0, 2), newer),
+      at(hourWrite(2, '/latest-b'), Date.UTC(2024, 0, 1), older),
+    ]);
+    await client.driver.indices.refresh({ index: alias });
+    assert.equal(await latestMetricsVersion(client, alias), newer);
   });
 });
 

@@ -16,6 +16,8 @@ import {
   createLeaseRepository,
   createPendingHoursRepository,
   ensureSchema,
+  fenceTokenOf,
+  highestReleasedToken,
   pingCassandra,
   readCassandraTimeMs,
 } from '@clickstream/cassandra';
@@ -30,6 +32,7 @@ import {
   elasticsearchConnectionOf,
   identifyMetricsIndex,
   installMetricsIndex,
+  latestMetricsVersion,
   metricsIndexNames,
 } from '@clickstream/elasticsearch';
 import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
@@ -156,7 +159,17 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         onRetry: (target) => metrics.retries.inc({ target }),
       };
       const runner = createAggregatorRunner({
-        leases: createLeaseRepository(cassandra),
+        leases: createLeaseRepository(cassandra, {
+          // The lease's token lost (its row truncated or deleted, a new keyspace beside a kept
+          // index): the next grant goes past every token the stores hold writes of.
+          highestTokenUsed: async () => {
+            const [released, version] = await Promise.all([
+              highestReleasedToken(cassandra),
+              latestMetricsVersion(elasticsearch, names.alias),
+            ]);
+            return Math.max(released, version === undefined ? 0 : fenceTokenOf({ version }));
+          },
+        }),
         holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
         leaseTtlMs: config.AGGREGATOR_LEASE_TTL_MS,
         leaseRetry: retry,
