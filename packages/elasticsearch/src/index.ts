@@ -27,7 +27,7 @@ export { QUARANTINE_MAPPINGS, leftOutUserRecord, listQuarantinedDocuments, quara
 export type { LeftOutUser, QuarantinedDocument } from './quarantine-index.ts';
 export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
-export { searchMetrics, topMetrics } from './metrics-queries.ts';
+export { searchMetrics, topMetrics, windowsLeftNotFinal } from './metrics-queries.ts';
 export type { MetricRow, MetricRows } from './metrics-queries.ts';
 export {
   checkCredentialsAccepted,
