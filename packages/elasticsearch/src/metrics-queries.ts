@@ -95,6 +95,9 @@ export async function windowsLeftNotFinal(
     const response = await client.driver.search({
       index: alias,
       size: 0,
+      // A lost index (the alias gone) has no such windows: the run goes on and installs it again.
+      ignore_unavailable: true,
+      allow_no_indices: true,
       query: {
         bool: {
           filter: [
