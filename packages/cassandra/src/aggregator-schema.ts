@@ -13,6 +13,15 @@ export const DAY_TOTALS_SUMS: readonly (readonly [string, string])[] = [
   ['all_time_spent_samples', 'bigint'],
 ];
 
+/**
+ * The `group_users` row written with every stored count (`user_id` '', which no user id is: ids are
+ * never blank), without the per-user TTL. Reading the count reads the partition's first row: with
+ * this row first, that read never walks user rows, which expire by the per-user TTL and would be
+ * read (and counted against tombstone_failure_threshold) one by one when every user of a group
+ * had expired.
+ */
+export const GROUP_USERS_COUNT_ROW = '';
+
 export const AGGREGATOR_TABLES: readonly string[] = [
   // The work queue. Ingest increments a counter per (day, hour) its batch touched, then per day
   // (the doorbell); the aggregator records the values it processed in the *_done tables. An hour
@@ -64,8 +73,9 @@ export const AGGREGATOR_TABLES: readonly string[] = [
     PRIMARY KEY ((url_key, country), day)
   )`,
   // Every user ever counted for a (url, country), and (static) how many there are: the exact
-  // all-time unique users is one stored number, kept equal to the row count by writing new
-  // users and the new number in one single-partition batch.
+  // all-time unique users is one stored number, kept equal to the number of users by writing new
+  // users and the new number in one single-partition batch. The number is written with a row of
+  // its own (GROUP_USERS_COUNT_ROW, first in the partition, no TTL), so reading it stops there.
   `CREATE TABLE IF NOT EXISTS %KS%.group_users (
     url_key text, country text, user_id text, users bigint static,
     PRIMARY KEY ((url_key, country), user_id)

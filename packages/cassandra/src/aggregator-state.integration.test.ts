@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { HourGroup, WindowGroup } from '@clickstream/metrics';
-import { testCassandra, uniqueSuffix } from '../../../test/support/stack-clients.ts';
+import { pollUntil, testCassandra, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { NO_DAYS, createAggregatorStateRepository, createWriteFence, ensureSchema } from './index.ts';
 import type { AggregatorStateRepository, CassandraClient, WriteFence } from './index.ts';
 
@@ -370,4 +370,43 @@ test('when groups of a day are marked around the day being marked stored, then o
   // Marked again by a later run (which then died): read back, once.
   await state.markDayGroups(day, [{ urlKey: '/a', country: 'FR' }], nextFence());
   assert.deepEqual(await state.readDayMarks(day), new Set(['["/a","FR"]']));
+});
+
+test('when every all-time user of a group has expired (per-user state TTL), then counting its users reads no tombstones and keeps the count', async () => {
+  // Per-user rows expire by their TTL; the stored count does not. A count read that walked the
+  // expired rows to find the count would pay one tombstone per user the group ever had, and past
+  // tombstone_failure_threshold (100,000 by default) fail every run that touches the group.
+  const expiring = createAggregatorStateRepository(client, { concurrency: 8, userStateTtlSeconds: 1 });
+  const group = { urlKey: '/expired-users', country: 'FR' };
+  const users = Array.from({ length: 1_500 }, (_, i) => `user-${i}`);
+  assert.equal(await expiring.addAllTimeUsers(group, new Set(users), nextFence()), 1_500);
+  const lookup = async (): Promise<number> =>
+    (
+      await client.driver.execute(`SELECT user_id FROM ${keyspace}.group_users WHERE url_key = ? AND country = ? AND user_id IN ?`, [
+        group.urlKey,
+        group.country,
+        users.slice(0, 5),
+      ])
+    ).rows.length;
+  assert.equal(await pollUntil(lookup, (found) => found === 0, 10_000), 0, 'the user rows expired');
+  const warnings: string[] = [];
+  const onLog = (level: string, _className: string, message: string): void => {
+    if (level === 'warning' && message.includes('tombstone')) warnings.push(message);
+  };
+  client.driver.on('log', onLog);
+  try {
+    assert.equal(await expiring.countAllTimeUsers(group), 1_500);
+    assert.deepEqual(
+      await expiring.countAllTimeUsersOf([group, { urlKey: group.urlKey, country: 'US' }]),
+      new Map([
+        ['["/expired-users","FR"]', 1_500],
+        ['["/expired-users","US"]', 0],
+      ]),
+    );
+  } finally {
+    client.driver.off('log', onLog);
+  }
+  assert.deepEqual(warnings, [], 'the count read skipped no expired user rows');
+  // A user whose row expired is counted again (the documented consequence of the retention).
+  assert.equal(await expiring.addAllTimeUsers(group, new Set(['user-1']), nextFence()), 1_501);
 });

@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import { groupKey, mergeTotals, sameTotals, sameUserIds } from '@clickstream/metrics';
 import type { GroupRef, GroupTotals, HourGroup, MergeableTotals, WindowGroup, WindowRef } from '@clickstream/metrics';
-import { DAY_TOTALS_SUMS } from './aggregator-schema.ts';
+import { DAY_TOTALS_SUMS, GROUP_USERS_COUNT_ROW } from './aggregator-schema.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
@@ -593,8 +593,8 @@ export function createAggregatorStateRepository(
             params: [...key, userId, at, userTtl],
           })),
           {
-            query: `UPDATE ${ks}.group_users USING TIMESTAMP ? SET users = ? WHERE url_key = ? AND country = ?`,
-            params: [at, long(count), ...key],
+            query: `INSERT INTO ${ks}.group_users (url_key, country, user_id, users) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+            params: [...key, GROUP_USERS_COUNT_ROW, long(count), at],
           },
         ];
         // One partition: the rows and the new size apply together or not at all.

@@ -1,5 +1,6 @@
 import type cassandra from 'cassandra-driver';
 import type { Logger } from '@clickstream/observability';
+import { GROUP_USERS_COUNT_ROW } from './aggregator-schema.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { long, numberOf } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
@@ -79,8 +80,8 @@ export async function upgradeAllUsers(client: CassandraClient, userStateTtlSecon
         params: [urlKey, country, userId, timestamp, userStateTtlSeconds],
       })),
       {
-        query: `UPDATE ${ks}.group_users USING TIMESTAMP ? SET users = ? WHERE url_key = ? AND country = ?`,
-        params: [timestamp, long(group.count), urlKey, country],
+        query: `INSERT INTO ${ks}.group_users (url_key, country, user_id, users) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+        params: [urlKey, country, GROUP_USERS_COUNT_ROW, long(group.count), timestamp],
       },
     ];
     // One partition: the users and the count they make apply together.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pollUntil, testCassandra, uniqueSuffix } from '../../../test/support/stack-clients.ts';
-import { createLeaseRepository, ensureSchema } from './index.ts';
+import { createLeaseRepository, createPendingHoursRepository, createWriteFence, ensureSchema, highestReleasedToken } from './index.ts';
 import type { CassandraClient, LeaseRepository } from './index.ts';
 
 const keyspace = `lease_it_${uniqueSuffix()}`;
@@ -57,4 +57,27 @@ test('when a holder stops renewing, then its lease expires after the TTL and ano
   assert.equal(holder, null);
   assert.equal(await leases.tryAcquire('ttl', 'next', 60_000), 2, 'the token outlives the expired grant');
   assert.equal(await leases.renew('ttl', 'gone', 1, 60_000), false);
+});
+
+test('when the lease row is lost (TRUNCATE lease_grants), then the next grant takes the token after the highest one the stores hold, not 1', async () => {
+  // A run under token 41 recorded its work done, as every releasing run does.
+  const pending = createPendingHoursRepository(client);
+  const hour = Date.UTC(2024, 4, 1, 10);
+  await pending.mark([hour]);
+  await pending.release(await pending.pending(), createWriteFence(41));
+  assert.equal(await highestReleasedToken(client), 41);
+  let asked = 0;
+  const guarded = createLeaseRepository(client, {
+    highestTokenUsed: async () => {
+      asked += 1;
+      return highestReleasedToken(client);
+    },
+  });
+  await client.driver.execute(`TRUNCATE ${keyspace}.lease_grants`);
+  // Starting again from 1, every write of the next 41 grants would lose to what token 41 wrote
+  // (Elasticsearch refused each with 409: every run failed).
+  assert.equal(await guarded.tryAcquire('truncated', 'a', 60_000), 42);
+  await guarded.release('truncated', 'a', 42);
+  assert.equal(await guarded.tryAcquire('truncated', 'b', 60_000), 43, 'a stored token is followed, the stores not asked again');
+  assert.equal(asked, 1);
 });

@@ -32,7 +32,17 @@ const lwtOptions = { prepare: true, serialConsistency: cassandra.types.consisten
 /** Cassandra TTLs are whole seconds; rounding up never shortens a lease. */
 const ttlSeconds = (ttlMs: number): number => Math.max(1, Math.ceil(ttlMs / 1_000));
 
-export function createLeaseRepository(client: CassandraClient): LeaseRepository {
+/**
+ * @param options.highestTokenUsed the highest fencing token the stores hold writes of (0: none),
+ *   asked only when the lease has no token stored (a new keyspace, or its row lost: TRUNCATE,
+ *   DELETE): the next grant then takes the token after it, not 1. Tokens starting again from 1
+ *   behind writes of larger ones would have every write refused (Elasticsearch: 409) or silently
+ *   outranked (Cassandra) until as many grants had passed as before.
+ */
+export function createLeaseRepository(
+  client: CassandraClient,
+  options: { highestTokenUsed?: () => Promise<number> } = {},
+): LeaseRepository {
   const ks = client.keyspace;
   return {
     async tryAcquire(name, holder, ttlMs) {
@@ -44,7 +54,7 @@ export function createLeaseRepository(client: CassandraClient): LeaseRepository 
         const row = current.first();
         if (row !== null && row.get('holder') !== null) return null;
         const previous = row === null ? null : (row.get('fencing_token') as cassandra.types.Long | null);
-        const token = previous === null ? 1 : previous.toNumber() + 1;
+        const token = previous === null ? (await (options.highestTokenUsed?.() ?? 0)) + 1 : previous.toNumber() + 1;
         // One partition, one Paxos round: the holder (with its TTL) and the token (without one,
         // so tokens keep growing across expiries) change together, only if nobody took either.
         const result = await client.driver.batch(

@@ -3,6 +3,7 @@ import { dayStartMs } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
+import { fenceTokenOf } from './write-fence.ts';
 import type { WriteFence } from './write-fence.ts';
 import { long, numberOf } from './long-values.ts';
 
@@ -28,8 +29,8 @@ export interface PendingWork {
  *   is the doorbell: whoever sees a day's increment also sees its hours');
  * - the aggregator reads the day counters (one small partition, a row per day of history), then
  *   the hour counters of the days that moved, and after a run records the values it read as
- *   done. An hour is pending while its counter is ahead of its done value, so increments made
- *   during a run stay pending for the next one.
+ *   done. An hour is pending while its counter differs from its done value (it is ahead, or was
+ *   truncated behind it), so increments made during a run stay pending for the next one.
  * Counter increments are not idempotent: a retried increment only makes an hour pending again,
  * which costs one harmless recomputation.
  */
@@ -78,7 +79,9 @@ export function createPendingHoursRepository(client: CassandraClient): PendingHo
         const dayCounts = await counters(`SELECT day, changes FROM ${ks}.day_changes WHERE shard = 0`, [], 'day');
         const dayDone = await counters(`SELECT day, changes FROM ${ks}.day_changes_done WHERE shard = 0`, [], 'day');
         const days = [...dayCounts]
-          .filter(([dayMs, changes]) => changes > (dayDone.get(dayMs) ?? 0))
+          // Different, not only ahead: counters truncated (or restored) behind the recorded values
+          // would otherwise hide every change until they caught up again.
+          .filter(([dayMs, changes]) => changes !== (dayDone.get(dayMs) ?? 0))
           .map(([startMs, changes]) => ({ startMs, changes }))
           .sort((a, b) => a.startMs - b.startMs);
         const hours: PendingWindow[] = [];
@@ -86,7 +89,7 @@ export function createPendingHoursRepository(client: CassandraClient): PendingHo
           const at = new Date(day.startMs);
           const hourCounts = await counters(`SELECT hour, changes FROM ${ks}.hour_changes WHERE day = ?`, [at], 'hour');
           const hourDone = await counters(`SELECT hour, changes FROM ${ks}.hour_changes_done WHERE day = ?`, [at], 'hour');
-          for (const [startMs, changes] of hourCounts) if (changes > (hourDone.get(startMs) ?? 0)) hours.push({ startMs, changes });
+          for (const [startMs, changes] of hourCounts) if (changes !== (hourDone.get(startMs) ?? 0)) hours.push({ startMs, changes });
         }
         return { days, hours: hours.sort((a, b) => a.startMs - b.startMs) };
       });
@@ -113,4 +116,23 @@ export function createPendingHoursRepository(client: CassandraClient): PendingHo
       });
     },
   };
+}
+
+/**
+ * The highest fencing token among the days the aggregator recorded done (every run that releases
+ * work records some, under its fence): 0 when none. One small partition, a row per day of history.
+ */
+export async function highestReleasedToken(client: CassandraClient): Promise<number> {
+  return withClassifiedErrors(async () => {
+    let highest = 0;
+    for await (const row of pagedRows(
+      client,
+      `SELECT WRITETIME(changes) AS written FROM ${client.keyspace}.day_changes_done WHERE shard = 0`,
+      [],
+    )) {
+      const written = row.get('written') as cassandra.types.Long | null;
+      if (written !== null) highest = Math.max(highest, fenceTokenOf({ timestamp: BigInt(written.toString()) }));
+    }
+    return highest;
+  });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createWriteFence, externalVersionOf } from './write-fence.ts';
+import { createWriteFence, externalVersionOf, fenceTokenOf } from './write-fence.ts';
 
 const BASE = 2n ** 52n;
 const LONG_MAX = 2n ** 63n - 1n;
@@ -51,4 +51,13 @@ await test('externalVersionOf', async (t) => {
     assert.equal(externalVersionOf(first), BigInt(first.toString()) - BASE);
     assert.equal(externalVersionOf(second) - externalVersionOf(first), 1n, 'consecutive writes differ by one, not rounded together');
   });
+});
+
+test('when a fenced write time or version is read back, then it gives its token; a clock time gives 0', () => {
+  const fence = createWriteFence(1_234_567);
+  fence.nextTimestamp();
+  const timestamp = fence.nextTimestamp();
+  assert.equal(fenceTokenOf({ timestamp: BigInt(timestamp.toString()) }), 1_234_567);
+  assert.equal(fenceTokenOf({ version: externalVersionOf(timestamp) }), 1_234_567);
+  assert.equal(fenceTokenOf({ timestamp: BigInt(Date.UTC(2024, 0, 1)) * 1_000n }), 0);
 });

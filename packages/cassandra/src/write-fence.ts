@@ -53,3 +53,13 @@ export function createWriteFence(token: number): WriteFence {
 export function externalVersionOf(timestamp: cassandra.types.Long): bigint {
   return BigInt(timestamp.toString()) - BASE;
 }
+
+/**
+ * The token of the fence behind a Cassandra write time (`timestamp`) or an Elasticsearch external
+ * version (`version`, see {@link externalVersionOf}); 0 for a write time below every fence (a clock
+ * time written by an earlier version).
+ */
+export function fenceTokenOf(value: { readonly timestamp: bigint } | { readonly version: bigint }): number {
+  const version = 'version' in value ? value.version : value.timestamp - BASE;
+  return version < 0n ? 0 : Number(version >> SEQUENCE_BITS);
+}

@@ -102,8 +102,12 @@ export async function installMetricsIndex(
     } else {
       await createIndex(client, names);
     }
-    // Adding an alias that is already there is a no-op, so this also repairs a missing alias.
-    await es.indices.updateAliases({ actions: [{ add: { index: names.index, alias: options.alias, is_write_index: true } }] });
+    // Only a missing alias is repaired. An alias an operator moved or rolled over to another index
+    // is left as it is (identifyMetricsIndex judges it): making this index its write index again
+    // would be refused beside another write index ("more than one write index"), and every start
+    // and `npm run migrate` then failed.
+    if ((await indicesBehind(client, options.alias)) === undefined)
+      await es.indices.updateAliases({ actions: [{ add: { index: names.index, alias: options.alias, is_write_index: true } }] });
     await es.cluster.health({ index: names.index, wait_for_status: 'yellow', timeout: '30s' });
     return names;
   } catch (err) {
@@ -172,14 +176,47 @@ export async function identifyMetricsIndex(
       indices = (await indicesBehind(client, options.alias)) ?? {};
     }
     const entries = Object.entries(indices);
-    const [writeIndex, state] =
-      (entries.length === 1 ? entries[0] : entries.find(([, index]) => index.aliases?.[options.alias]?.is_write_index === true)) ?? [];
+    // Documents are updated in place by id: behind an alias of several indices (a rollover by hand,
+    // a restore added beside the index) every document republished into the write index would
+    // also stay in the others, and every read through the alias would count it once per index.
+    if (entries.length > 1)
+      throw new MetricsIndexConflictError(
+        `the alias '${options.alias}' spans ${entries.length} indices (${entries.map(([name]) => name).join(', ')}): ` +
+          'reads would count each document once per index; remove all but one from the alias',
+      );
+    const [writeIndex, state] = entries[0] ?? [];
     const uuid = state?.settings?.index?.uuid;
     if (writeIndex === undefined || uuid === undefined)
       throw new MetricsIndexConflictError(`the alias '${options.alias}' has no write index`);
     const { count } = await es.count({ index: writeIndex });
     return { uuid, documents: count };
   } catch (err) {
+    throw classifyElasticsearchError(err);
+  }
+}
+
+/**
+ * The external version of the document written last through the alias (the latest `updated_at`),
+ * or undefined when there is none or no alias. The aggregator's versions grow with its lease's
+ * fencing token, so this tells which token the index has seen writes of.
+ *
+ * @throws ElasticsearchUnavailableError when Elasticsearch does not answer (retriable).
+ */
+export async function latestMetricsVersion(client: ElasticsearchClient, alias: string): Promise<bigint | undefined> {
+  try {
+    const found = await client.driver.search({
+      index: alias,
+      size: 1,
+      version: true,
+      _source: false,
+      sort: [{ updated_at: { order: 'desc' } }],
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
+    const version = found.hits.hits[0]?._version;
+    return version === undefined ? undefined : BigInt(Math.floor(version));
+  } catch (err) {
+    if (err instanceof errors.ResponseError && err.statusCode === 404) return undefined;
     throw classifyElasticsearchError(err);
   }
 }

@@ -17,6 +17,7 @@ export {
   METRICS_MAPPINGS,
   identifyMetricsIndex,
   installMetricsIndex,
+  latestMetricsVersion,
   metricsIndexNames,
 } from './index-template.ts';
 export type { MetricsIndexIdentity, MetricsIndexNames } from './index-template.ts';
@@ -26,7 +27,7 @@ export { QUARANTINE_MAPPINGS, leftOutUserRecord, listQuarantinedDocuments, quara
 export type { LeftOutUser, QuarantinedDocument } from './quarantine-index.ts';
 export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
-export { searchMetrics, topMetrics } from './metrics-queries.ts';
+export { searchMetrics, topMetrics, windowsLeftNotFinal } from './metrics-queries.ts';
 export type { MetricRow, MetricRows } from './metrics-queries.ts';
 export {
   checkCredentialsAccepted,

@@ -16,6 +16,7 @@ import {
   deleteHourDocumentsBefore,
   identifyMetricsIndex,
   installMetricsIndex,
+  latestMetricsVersion,
   listQuarantinedDocuments,
   metricsIndexNames,
   quarantineIndexName,
@@ -109,6 +110,20 @@ describe('installMetricsIndex', () => {
     assert.equal(await client.driver.indices.existsAlias({ name: alias, index: names.index }), true);
   });
 
+  test('when the alias was rolled over by hand to a new write index, then installing again leaves the alias as it is', async () => {
+    const alias = `${prefix}-rolled`;
+    const names = await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
+    const next = `${alias}-v2`;
+    await client.driver.indices.rollover({ alias, new_index: next });
+    // Every start (MIGRATE_ON_START) and `npm run migrate` installs: making -v1 the write index
+    // again was refused ("more than one write index") and the service could not start.
+    await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
+    const aliases = await client.driver.indices.getAlias({ name: alias });
+    assert.deepEqual(Object.keys(aliases).sort(), [names.index, next]);
+    assert.equal(aliases[next]?.aliases[alias]?.is_write_index, true);
+    assert.equal(aliases[names.index]?.aliases[alias]?.is_write_index, false);
+  });
+
   test('when the alias name is a concrete index, then installing fails with a conflict naming it', async () => {
     const alias = `${prefix}-taken`;
     await client.driver.indices.create({ index: alias });
@@ -140,7 +155,7 @@ describe('identifyMetricsIndex', () => {
     assert.equal(await client.driver.indices.existsAlias({ name: alias, index: names.index }), true);
   });
 
-  test('when the alias spans indices and none is its write index, then identifying it fails with a conflict; once one is, that one is identified', async () => {
+  test('when the alias spans indices, with or without a write index, then identifying it fails with a conflict naming them; once one is left, that one is identified', async () => {
     const alias = `${prefix}-spanning`;
     const options = { alias, shards: 1, replicas: 0 };
     const names = await installMetricsIndex(client, options);
@@ -150,16 +165,41 @@ describe('identifyMetricsIndex', () => {
     await client.driver.indices.updateAliases({
       actions: [{ add: { index: names.index, alias, is_write_index: false } }, { add: { index: other, alias } }],
     });
-    for (const install of [false, true])
-      await assert.rejects(
-        identifyMetricsIndex(client, { ...options, install }),
-        (err: unknown) => err instanceof MetricsIndexConflictError && /has no write index/.test(err.message),
-      );
+    const spanning = (err: unknown): boolean =>
+      err instanceof MetricsIndexConflictError && err.message.includes(names.index) && err.message.includes(other);
+    for (const install of [false, true]) await assert.rejects(identifyMetricsIndex(client, { ...options, install }), spanning);
+    // A rollover by hand: the new index takes the writes, the old one still answers every read,
+    // so each document republished into the new one would be read (and summed) twice.
     await client.driver.indices.updateAliases({ actions: [{ add: { index: other, alias, is_write_index: true } }] });
+    for (const install of [false, true]) await assert.rejects(identifyMetricsIndex(client, { ...options, install }), spanning);
+    await client.driver.indices.updateAliases({ actions: [{ remove: { index: names.index, alias } }] });
     const settings = await client.driver.indices.getSettings({ index: other });
     const identity = await identifyMetricsIndex(client, { ...options, install: false });
     assert.equal(identity.uuid, settings[other]?.settings?.index?.uuid);
     assert.equal(identity.documents, 0);
+  });
+});
+
+describe('latestMetricsVersion', () => {
+  test('when runs wrote documents under growing versions, then the latest one is found; none without documents or alias', async () => {
+    const alias = `${prefix}-latest`;
+    assert.equal(await latestMetricsVersion(client, alias), undefined, 'no alias');
+    await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
+    assert.equal(await latestMetricsVersion(client, alias), undefined, 'no documents');
+    const indexer = createMetricsIndexer(client, { alias, bulkSize: 10, retry: fastRetry });
+    const at = (write: Extract<MetricWrite, { action: 'index' }>, updatedAtMs: number, version: bigint) => ({
+      ...write,
+      document: { ...write.document, updated_at: new Date(updatedAtMs).toISOString() },
+      version,
+    });
+    const older = (41n << 32n) + 7n;
+    const newer = (42n << 32n) + 3n;
+    await indexer.write([
+      at(hourWrite(1, '/latest-a'), Date.UTC(2024, 0, 2), newer),
+      at(hourWrite(2, '/latest-b'), Date.UTC(2024, 0, 1), older),
+    ]);
+    await client.driver.indices.refresh({ index: alias });
+    assert.equal(await latestMetricsVersion(client, alias), newer);
   });
 });
 

@@ -76,3 +76,53 @@ async function search(
     throw classifyElasticsearchError(err);
   }
 }
+
+/**
+ * The hour and day windows with documents still marked not final although they ended before
+ * `endedBeforeMs` (oldest first, at most `limit`): windows whose record of being open was lost
+ * (the aggregator's `open_windows` truncated or restored), which no later run would otherwise
+ * finalise. One aggregation request; none in the usual case.
+ *
+ * @throws ElasticsearchUnavailableError when Elasticsearch does not answer (retriable).
+ */
+export async function windowsLeftNotFinal(
+  client: ElasticsearchClient,
+  alias: string,
+  endedBeforeMs: number,
+  limit: number,
+): Promise<{ granularity: 'hour' | 'day'; windowStartMs: number }[]> {
+  try {
+    const response = await client.driver.search({
+      index: alias,
+      size: 0,
+      // A lost index (the alias gone) has no such windows: the run goes on and installs it again.
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      query: {
+        bool: {
+          filter: [
+            { term: { final: false } },
+            { terms: { granularity: ['hour', 'day'] } },
+            { range: { window_end: { lt: new Date(endedBeforeMs).toISOString() } } },
+          ],
+        },
+      },
+      aggs: {
+        windows: {
+          composite: {
+            size: limit,
+            sources: [{ start: { terms: { field: 'window_start' } } }, { granularity: { terms: { field: 'granularity' } } }],
+          },
+        },
+      },
+    });
+    const windows = response.aggregations?.windows as estypes.AggregationsCompositeAggregate | undefined;
+    const buckets = (windows?.buckets ?? []) as estypes.AggregationsCompositeBucket[];
+    return buckets.map((bucket) => ({
+      granularity: bucket.key.granularity === 'day' ? 'day' : 'hour',
+      windowStartMs: Number(bucket.key.start),
+    }));
+  } catch (err) {
+    throw classifyElasticsearchError(err);
+  }
+}

@@ -17,6 +17,7 @@ import {
   createMetricsIndexer,
   identifyMetricsIndex,
   installMetricsIndex,
+  windowsLeftNotFinal,
 } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import { HOUR_MS, hoursAffectedBy } from '@clickstream/metrics';
@@ -59,7 +60,11 @@ function dependencies(retry = fastRetry): AggregationDependencies {
     pendingHours: createPendingHoursRepository(cassandra),
     state: createAggregatorStateRepository(cassandra, { concurrency: 32 }),
     indexer: createMetricsIndexer(es, { alias, bulkSize: 500, retry }),
-    metricsIndex: { alias, identify: () => identifyMetricsIndex(es, { alias, shards: 1, replicas: 0, install: true }) },
+    metricsIndex: {
+      alias,
+      identify: () => identifyMetricsIndex(es, { alias, shards: 1, replicas: 0, install: true }),
+      windowsLeftNotFinal: (endedBeforeMs) => windowsLeftNotFinal(es, alias, endedBeforeMs, 1_000),
+    },
     allowedLatenessMs: 10 * 60_000,
     eventsRetentionMs: 0,
     maxEventsInMemory: 300_000,
@@ -328,6 +333,27 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
     await es.driver.indices.delete({ index: `${alias}-v*` });
     const refill = await run();
     assert.ok(refill.republished > groups.rows.length, `${refill.republished} documents indexed again`);
+    await assertMatchesReference();
+  });
+
+  test('when the record of open windows is lost (TRUNCATE open_windows), then the windows are still re-indexed as final once they end', async () => {
+    await baseline();
+    const hourMs = Date.UTC(2024, 4, 6, 10);
+    const recent = [...createClickGenerator({ seed: 23, count: 200, startMs: hourMs, spanMs: 20 * 60_000 })].filter(
+      (m): m is GeneratedClickMessage => m.kind === 'valid',
+    );
+    await store(recent.map((m) => toReferenceEvent(m.event)));
+    clockMs = hourMs + 25 * 60_000;
+    await run();
+    assert.ok((await deps.state.listOpenWindows()).length >= 2, 'the hour and its day indexed as not final');
+    // An operator's TRUNCATE (or a restore) of the record: nothing else says these documents
+    // were indexed not final, and they stayed so for good.
+    await cassandra.driver.execute(`TRUNCATE ${keyspace}.open_windows`);
+    // Runs are a schedule apart; here the next follows at once: the documents must be searchable.
+    await es.driver.indices.refresh({ index: alias });
+    clockMs = hourMs + 2 * HOUR_MS;
+    const summary = await run();
+    assert.equal(summary.hours, 0, 'no new events');
     await assertMatchesReference();
   });
 });

@@ -36,7 +36,16 @@ export interface AggregationDependencies {
   readonly state: AggregatorStateRepository;
   readonly indexer: MetricsIndexer;
   /** The index behind the indexer's alias (installed again when the alias is gone): see {@link republishIfIndexReplaced}. */
-  readonly metricsIndex: { readonly alias: string; identify(): Promise<MetricsIndexIdentity> };
+  readonly metricsIndex: {
+    readonly alias: string;
+    identify(): Promise<MetricsIndexIdentity>;
+    /**
+     * Hour and day windows whose documents are still not final although they ended before the
+     * given time (at most a page): finalised along with the recorded open windows, so that a lost
+     * `open_windows` (truncated, restored) does not leave them not final for good.
+     */
+    readonly windowsLeftNotFinal?: (endedBeforeMs: number) => Promise<WindowRef[]>;
+  };
   readonly allowedLatenessMs: number;
   /** Retention of raw events in ms (0: forever): hours that started earlier are not recomputed. */
   readonly eventsRetentionMs: number;
@@ -251,7 +260,21 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
   const partial = { deps, signal: grant.signal };
   const nowMs = await withRetry(partial, 'reading the time', async () => deps.now());
   const work = await withRetry(partial, 'listing pending hours', () => deps.pendingHours.pending());
-  const openWindows = await withRetry(partial, 'listing open windows', () => deps.state.listOpenWindows());
+  const recorded = await withRetry(partial, 'listing open windows', () => deps.state.listOpenWindows());
+  const leftNotFinal = deps.metricsIndex.windowsLeftNotFinal;
+  const unrecorded =
+    leftNotFinal === undefined
+      ? []
+      : (
+          await withRetry(
+            partial,
+            'finding documents left not final',
+            () => leftNotFinal(nowMs - SESSION_GAP_MS - deps.allowedLatenessMs),
+            'elasticsearch',
+          )
+        ).filter((w) => isFinal(w.granularity, w.windowStartMs, nowMs, deps.allowedLatenessMs));
+  const recordedKeys = new Set(recorded.map(windowKey));
+  const openWindows = [...recorded, ...unrecorded.filter((w) => !recordedKeys.has(windowKey(w)))];
   return {
     ...partial,
     fence: createWriteFence(grant.token),

@@ -16,6 +16,8 @@ import {
   createLeaseRepository,
   createPendingHoursRepository,
   ensureSchema,
+  fenceTokenOf,
+  highestReleasedToken,
   pingCassandra,
   readCassandraTimeMs,
 } from '@clickstream/cassandra';
@@ -30,7 +32,9 @@ import {
   elasticsearchConnectionOf,
   identifyMetricsIndex,
   installMetricsIndex,
+  latestMetricsVersion,
   metricsIndexNames,
+  windowsLeftNotFinal,
 } from '@clickstream/elasticsearch';
 import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
@@ -54,6 +58,8 @@ export interface AggregatorApi {
 export type AggregatorService = RunningService<AggregatorConfig, AggregatorApi> & AggregatorApi;
 
 const DAY_S = 86_400;
+/** Windows left not final (their open record lost) that one run finalises at most; the next run takes the rest. */
+const WINDOWS_LEFT_NOT_FINAL_PER_RUN = 1_000;
 
 /** The metrics index as `installMetricsIndex` creates it (at start, or by `npm run migrate`). */
 export function metricsIndexOptions(config: AggregatorConfig): { alias: string; shards: number; replicas: number } {
@@ -128,6 +134,8 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
           alias: names.alias,
           // Without MIGRATE_ON_START the service has no right to create it: a missing alias fails the run, and says so.
           identify: () => identifyMetricsIndex(elasticsearch, { ...metricsIndexOptions(config), install: config.MIGRATE_ON_START }),
+          windowsLeftNotFinal: (endedBeforeMs) =>
+            windowsLeftNotFinal(elasticsearch, names.alias, endedBeforeMs, WINDOWS_LEFT_NOT_FINAL_PER_RUN),
         },
         indexer: createMetricsIndexer(elasticsearch, {
           alias: names.alias,
@@ -156,7 +164,17 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         onRetry: (target) => metrics.retries.inc({ target }),
       };
       const runner = createAggregatorRunner({
-        leases: createLeaseRepository(cassandra),
+        leases: createLeaseRepository(cassandra, {
+          // The lease's token lost (its row truncated or deleted, a new keyspace beside a kept
+          // index): the next grant goes past every token the stores hold writes of.
+          highestTokenUsed: async () => {
+            const [released, version] = await Promise.all([
+              highestReleasedToken(cassandra),
+              latestMetricsVersion(elasticsearch, names.alias),
+            ]);
+            return Math.max(released, version === undefined ? 0 : fenceTokenOf({ version }));
+          },
+        }),
         holder: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
         leaseTtlMs: config.AGGREGATOR_LEASE_TTL_MS,
         leaseRetry: retry,
