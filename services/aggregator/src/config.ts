@@ -77,7 +77,14 @@ export const aggregatorConfigSchema = serviceConfigSchema(aggregatorEnvShape).su
   // did: the first hour's users must still be there then, or the day counts fewer users.
   const eventsDays = config.AGGREGATOR_EVENTS_TTL_DAYS;
   const usersDays = config.AGGREGATOR_USER_STATE_TTL_DAYS;
-  if (eventsDays > 0 && usersDays > 0 && usersDays < eventsDays + 2)
+  // Events kept for ever can be recomputed at any time, so then must the users be kept.
+  if (usersDays > 0 && eventsDays === 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AGGREGATOR_USER_STATE_TTL_DAYS'],
+      message: `must be 0 while AGGREGATOR_EVENTS_TTL_DAYS is 0: events kept for ever can be recomputed at any time, and a recomputed day needs the user sets of all its hours`,
+    });
+  else if (usersDays > 0 && usersDays < eventsDays + 2)
     ctx.addIssue({
       code: 'custom',
       path: ['AGGREGATOR_USER_STATE_TTL_DAYS'],
