@@ -55,6 +55,14 @@ export function isPermanentKafkaError(err: unknown): boolean {
   return [err, rootCause(err)].some((e) => PERMANENT_TYPES.has(field(e, 'type') ?? '') || PERMANENT_NAMES.has(field(e, 'name') ?? ''));
 }
 
+/**
+ * True when the broker says the topic (or partition) does not exist: deleted by an operator, or
+ * not created yet. Transient for a consumer (the topic may come back), but worth saying so.
+ */
+export function isUnknownTopicError(err: unknown): boolean {
+  return [err, rootCause(err)].some((e) => field(e, 'type') === 'UNKNOWN_TOPIC_OR_PARTITION');
+}
+
 /** The brokers refused the consumer group (GROUP_AUTHORIZATION_FAILED): no rejoin can cure it. */
 export class KafkaGroupRefusedError extends Error {
   override readonly name = 'KafkaGroupRefusedError';
