@@ -53,6 +53,11 @@ export interface BatchConsumerOptions {
   maxBytesPerPartition?: number;
   /** Most bytes one fetch takes over all partitions (kafkajs maxBytes; its own default is 10 MiB). */
   maxBytes?: number;
+  /**
+   * How often the topic's metadata is read again (30 s): partitions added to the topic are consumed
+   * after at most this long plus a rebalance.
+   */
+  metadataMaxAgeMs?: number;
   /** Partitions whose batches are handed over at the same time (kafkajs partitionsConsumedConcurrently). */
   partitionsConcurrently?: number;
   /**
@@ -158,6 +163,9 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
       maxBytes: options.maxBytes ?? 10_485_760,
       allowAutoTopicCreation: false,
+      // kafkajs sees partitions added to the topic only when it refreshes its metadata (5 min by
+      // default); meanwhile their clicks wait unread and out of the lag metric of every member.
+      metadataMaxAge: options.metadataMaxAgeMs ?? 30_000,
       // A crash with a retriable cause restarts the consumer (rejoin, read again from the committed offsets).
       retry: {
         retries: 5,

@@ -1,6 +1,7 @@
 /**
- * Ingest on real Kafka while an operator changes its source topic: the topic deleted (and later
- * created again under the same name) while ingest runs. Ingest must neither exit nor spin: it
+ * Ingest on real Kafka while an operator changes its source topic: partitions added while ingest
+ * runs, and the topic deleted (and later created again under the same name) while ingest runs.
+ * Partitions added are read within a minute (kafkajs' own metadata refresh took up to 5). Ingest must neither exit nor spin: it
  * backs off, says on `/readyz` that it consumes nothing, and stores the new topic's clicks once
  * the topic is back; no click of the new topic is lost.
  */
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CassandraClient } from '@clickstream/cassandra';
-import { createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/kafka';
+import { addPartitions, createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/kafka';
 import type { KafkaClient } from '@clickstream/kafka';
 import { capturedLogger } from '../../../test/support/captured-logger.ts';
 import { readyzTurns } from '../../../test/support/readyz.ts';
@@ -96,6 +97,46 @@ test('when the source topic is deleted while ingest runs, then it backs off, /re
     );
     assert.equal(rows, 500, 'every click of the recreated topic stored, none twice');
     assert.equal((await readyzTurns(service.httpPort, 200, 30_000)).answer.status, 200, 'ready again once it consumes');
+  } finally {
+    await service.stop();
+  }
+});
+
+test('when partitions are added to the source topic while ingest runs, then the clicks sent to the new ones are stored within a minute', async () => {
+  const topic = `topicops-grow-${suffix}`;
+  topics.push(topic, `${topic}-dlq`);
+  await ensureTopics(kafka, [
+    { topic, partitions: 2 },
+    { topic: `${topic}-dlq`, partitions: 1 },
+  ]);
+  const service = await startIngest(ingestTestEnv({ topic, keyspace }), capturedLogger({ service: 'ingest', level: 'fatal' }).logger);
+  try {
+    cassandra ??= await testCassandra(keyspace);
+    const store = cassandra;
+    const before = await countEventRows(store, keyspace);
+    await produce(topic, clicks('grow-a', 100));
+    assert.equal(
+      await pollUntil(
+        () => countEventRows(store, keyspace),
+        (n) => n >= before + 100,
+        60_000,
+      ),
+      before + 100,
+    );
+
+    await addPartitions(kafka, topic, 6);
+    const addedAt = Date.now();
+    // A fresh producer knows all 6 partitions: most of these clicks land on the 4 new ones (a send
+    // the new partitions' leaders were not ready for is sent again: rows are idempotent).
+    await produce(topic, clicks('grow-b', 300));
+    const rows = await pollUntil(
+      () => countEventRows(store, keyspace),
+      (n) => n >= before + 400,
+      60_000,
+      1_000,
+    );
+    console.log(`clicks on the added partitions stored ${Date.now() - addedAt} ms after the partitions were added`);
+    assert.equal(rows, before + 400, 'every click on the added partitions stored within a minute');
   } finally {
     await service.stop();
   }
