@@ -55,6 +55,11 @@ export function isPermanentKafkaError(err: unknown): boolean {
   return [err, rootCause(err)].some((e) => PERMANENT_TYPES.has(field(e, 'type') ?? '') || PERMANENT_NAMES.has(field(e, 'name') ?? ''));
 }
 
+/** The broker's error type (`MESSAGE_TOO_LARGE`, `UNKNOWN_TOPIC_OR_PARTITION`, ...) of a kafkajs error or of what it wraps. */
+export function brokerErrorType(err: unknown): string | undefined {
+  return field(err, 'type') ?? field(rootCause(err), 'type');
+}
+
 /**
  * True when the broker says the topic (or partition) does not exist: deleted by an operator, or
  * not created yet. Transient for a consumer (the topic may come back), but worth saying so.
