@@ -15,7 +15,7 @@ function field(err: unknown, name: 'type' | 'name'): string | undefined {
 }
 
 /** Broker answers that mean this member's place in the group changed: abandon the batch, rejoin. */
-const MEMBERSHIP_TYPES = new Set([
+export const MEMBERSHIP_TYPES: ReadonlySet<string> = new Set([
   'REBALANCE_IN_PROGRESS',
   'NOT_COORDINATOR_FOR_GROUP',
   'ILLEGAL_GENERATION',
