@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { startBatchConsumer } from './batch-consumer.ts';
 import type { BatchConsumerOptions, ConsumedBatch } from './batch-consumer.ts';
-import { KafkaGroupRefusedError } from './kafka-errors.ts';
+import { KafkaGroupRefusedError, KafkaTopicMissingError } from './kafka-errors.ts';
 
 const events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' };
 
@@ -217,6 +217,31 @@ test('when the member crashes again before it rejoined (the topic deleted), then
   (members[1] as FakeMember).join([0]);
   assert.equal(consumer.problem(), undefined, 'a member again');
   assert.equal(await restartOnFailure(gone), true, 'a new membership gets its quick restart again');
+});
+
+test('when the topic does not exist at start, then starting fails with an error that names it', async () => {
+  const { client, members } = fakeClient();
+  const gone = Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+  const kafka = client.kafka as unknown as { consumer: (options: unknown) => FakeMember };
+  const make = kafka.consumer;
+  kafka.consumer = (options) => {
+    const member = make(options);
+    member.subscribe = () => Promise.reject(gone);
+    return member;
+  };
+  const failure = await startBatchConsumer(client, {
+    groupId: 'g',
+    topic: 'clicks',
+    handleBatch: controlledHandler().handleBatch,
+    onFatal: noFatal,
+  }).then(
+    () => assert.fail('must not start'),
+    (err: unknown) => err,
+  );
+  assert.ok(failure instanceof KafkaTopicMissingError);
+  assert.equal(failure.message, 'topic clicks does not exist: create it first');
+  assert.equal(failure.cause, gone);
+  assert.equal(members.length, 1);
 });
 
 test('when the group is refused, then onFatal gets a KafkaGroupRefusedError instead of rejoining for ever', async () => {

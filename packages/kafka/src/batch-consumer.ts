@@ -3,7 +3,13 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { createLogger } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import type { KafkaClient } from './kafka-client.ts';
-import { KafkaGroupRefusedError, isMembershipError, isPermanentKafkaError, isUnknownTopicError } from './kafka-errors.ts';
+import {
+  KafkaGroupRefusedError,
+  KafkaTopicMissingError,
+  isMembershipError,
+  isPermanentKafkaError,
+  isUnknownTopicError,
+} from './kafka-errors.ts';
 
 /** One message as the consumer hands it over: raw bytes and where it came from. */
 export interface ConsumedMessage {
@@ -341,7 +347,14 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
   };
 
   consumer = createMember();
-  await run(consumer);
+  try {
+    await run(consumer);
+  } catch (err) {
+    // kafkajs says only "This server does not host this topic-partition", naming no topic.
+    if (isUnknownTopicError(err))
+      throw new KafkaTopicMissingError(`topic ${options.topic} does not exist: create it first`, { cause: err });
+    throw err;
+  }
 
   return {
     assignedPartitions: () => assigned,

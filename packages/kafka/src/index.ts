@@ -17,4 +17,4 @@ export type { MessageProducer, OutgoingMessage } from './message-producer.ts';
 export { startBatchConsumer } from './batch-consumer.ts';
 export type { BatchConsumer, BatchConsumerOptions, ConsumedBatch, ConsumedMessage } from './batch-consumer.ts';
 export { isMembershipError, isPermanentKafkaError } from './kafka-errors.ts';
-export { brokerErrorType } from './kafka-errors.ts';
+export { KafkaTopicMissingError, brokerErrorType } from './kafka-errors.ts';

@@ -74,3 +74,10 @@ export class KafkaGroupRefusedError extends Error {
   readonly code = 'kafka_group_refused';
   readonly retriable = false;
 }
+
+/** The topic a consumer was started on does not exist: nothing to wait for at start, it must be created. */
+export class KafkaTopicMissingError extends Error {
+  override readonly name = 'KafkaTopicMissingError';
+  readonly code = 'kafka_topic_missing';
+  readonly retriable = false;
+}
