@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { startBatchConsumer } from './batch-consumer.ts';
 import type { BatchConsumerOptions, ConsumedBatch } from './batch-consumer.ts';
-import { KafkaGroupRefusedError } from './kafka-errors.ts';
+import { KafkaGroupRefusedError, KafkaTopicMissingError } from './kafka-errors.ts';
 
 const events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' };
 
@@ -60,16 +60,21 @@ class FakeMember extends EventEmitter {
   }
 }
 
-function fakeClient(): { client: Parameters<typeof startBatchConsumer>[0]; members: FakeMember[] } {
+/** The kafkajs retry options a member was created with: whether kafkajs may restart it at once after a crash. */
+type MemberRetry = { restartOnFailure: (err: Error) => Promise<boolean> };
+
+function fakeClient(): { client: Parameters<typeof startBatchConsumer>[0]; members: FakeMember[]; retries: MemberRetry[] } {
   const members: FakeMember[] = [];
+  const retries: MemberRetry[] = [];
   const kafka = {
-    consumer: () => {
+    consumer: (options: { retry: MemberRetry }) => {
       const member = new FakeMember();
       members.push(member);
+      retries.push(options.retry);
       return member as unknown as Consumer;
     },
   } as unknown as Kafka;
-  return { client: { kafka }, members };
+  return { client: { kafka }, members, retries };
 }
 
 /** A handler whose batches finish when the test says so. */
@@ -187,6 +192,56 @@ test('when kafkajs gives up on a transient cause, then a fresh member joins; on 
   const denied = Object.assign(new Error('denied'), { type: 'GROUP_AUTHORIZATION_FAILED' });
   (members[1] as FakeMember).emit(events.CRASH, { payload: { error: denied, restart: false } });
   assert.deepEqual(fatal, [denied]);
+});
+
+test('when the member crashes again before it rejoined (the topic deleted), then kafkajs may not restart it at once, and the consumer says why it consumes nothing', async () => {
+  const { client, members, retries } = fakeClient();
+  const consumer = await startBatchConsumer(client, {
+    groupId: 'g',
+    topic: 't',
+    handleBatch: controlledHandler().handleBatch,
+    onFatal: noFatal,
+  });
+  const member = members[0] as FakeMember;
+  const restartOnFailure = (retries[0] as MemberRetry).restartOnFailure;
+  const gone = Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+  assert.equal(consumer.problem(), undefined, 'a member of its group has no problem');
+  assert.equal(await restartOnFailure(gone), true, 'the first crash of a membership: kafkajs restarts it at once');
+  member.emit(events.CRASH, { payload: { error: gone, restart: true } });
+  assert.equal(consumer.problem(), 'topic t does not exist (deleted?): nothing is consumed until it exists again');
+  // kafkajs would restart every 300 ms for ever: the second crash before a rejoin waits instead.
+  assert.equal(await restartOnFailure(gone), false);
+  member.emit(events.CRASH, { payload: { error: gone, restart: false } });
+  for (let i = 0; i < 100 && members.length < 2; i++) await sleep(50);
+  assert.equal(members.length, 2, 'a fresh member after a pause');
+  (members[1] as FakeMember).join([0]);
+  assert.equal(consumer.problem(), undefined, 'a member again');
+  assert.equal(await restartOnFailure(gone), true, 'a new membership gets its quick restart again');
+});
+
+test('when the topic does not exist at start, then starting fails with an error that names it', async () => {
+  const { client, members } = fakeClient();
+  const gone = Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+  const kafka = client.kafka as unknown as { consumer: (options: unknown) => FakeMember };
+  const make = kafka.consumer;
+  kafka.consumer = (options) => {
+    const member = make(options);
+    member.subscribe = () => Promise.reject(gone);
+    return member;
+  };
+  const failure = await startBatchConsumer(client, {
+    groupId: 'g',
+    topic: 'clicks',
+    handleBatch: controlledHandler().handleBatch,
+    onFatal: noFatal,
+  }).then(
+    () => assert.fail('must not start'),
+    (err: unknown) => err,
+  );
+  assert.ok(failure instanceof KafkaTopicMissingError);
+  assert.equal(failure.message, 'topic clicks does not exist: create it first');
+  assert.equal(failure.cause, gone);
+  assert.equal(members.length, 1);
 });
 
 test('when the group is refused, then onFatal gets a KafkaGroupRefusedError instead of rejoining for ever', async () => {

@@ -3,7 +3,13 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { createLogger } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import type { KafkaClient } from './kafka-client.ts';
-import { KafkaGroupRefusedError, isMembershipError, isPermanentKafkaError } from './kafka-errors.ts';
+import {
+  KafkaGroupRefusedError,
+  KafkaTopicMissingError,
+  isMembershipError,
+  isPermanentKafkaError,
+  isUnknownTopicError,
+} from './kafka-errors.ts';
 
 /** One message as the consumer hands it over: raw bytes and where it came from. */
 export interface ConsumedMessage {
@@ -38,6 +44,11 @@ export interface BatchConsumer {
   stop(): Promise<void>;
   /** Partitions of the topic assigned to this member by the last rebalance. */
   assignedPartitions(): readonly number[];
+  /**
+   * Why this member is out of its group and consumes nothing (it crashed and has not rejoined
+   * yet: a missing topic, a lost coordinator), for readiness; undefined while it is a member.
+   */
+  problem(): string | undefined;
 }
 
 export interface BatchConsumerOptions {
@@ -48,6 +59,11 @@ export interface BatchConsumerOptions {
   maxBytesPerPartition?: number;
   /** Most bytes one fetch takes over all partitions (kafkajs maxBytes; its own default is 10 MiB). */
   maxBytes?: number;
+  /**
+   * How often the topic's metadata is read again (30 s): partitions added to the topic are consumed
+   * after at most this long plus a rebalance.
+   */
+  metadataMaxAgeMs?: number;
   /** Partitions whose batches are handed over at the same time (kafkajs partitionsConsumedConcurrently). */
   partitionsConcurrently?: number;
   /**
@@ -103,6 +119,14 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
   let stopping = false;
   let fatal = false;
   let restarts = 0;
+  /**
+   * kafkajs restarts a crashed consumer after 300 ms whenever the cause did not pass through one of
+   * its retriers, and again after every crash: a cause that lasts (the topic deleted) made that a
+   * restart loop of several log lines every 300 ms. It gets one quick restart per membership; a
+   * second crash before the member rejoined goes through the growing pauses of RESTART_DELAYS_MS.
+   */
+  let quickRestartUsed = false;
+  let problem: string | undefined;
   let assigned: number[] = [];
   let inFlight = 0;
   const settled = new Set<() => void>();
@@ -145,12 +169,24 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
       maxBytes: options.maxBytes ?? 10_485_760,
       allowAutoTopicCreation: false,
+      // kafkajs sees partitions added to the topic only when it refreshes its metadata (5 min by
+      // default); meanwhile their clicks wait unread and out of the lag metric of every member.
+      metadataMaxAge: options.metadataMaxAgeMs ?? 30_000,
       // A crash with a retriable cause restarts the consumer (rejoin, read again from the committed offsets).
-      retry: { retries: 5, restartOnFailure: () => Promise.resolve(!stopping && !fatal) },
+      retry: {
+        retries: 5,
+        restartOnFailure: () => {
+          const quick = !stopping && !fatal && !quickRestartUsed;
+          if (quick) quickRestartUsed = true;
+          return Promise.resolve(quick);
+        },
+      },
     });
     member.on(member.events.GROUP_JOIN, (event) => {
       nextGeneration('joined');
       restarts = 0;
+      quickRestartUsed = false;
+      problem = undefined;
       assigned = [...(event.payload.memberAssignment[options.topic] ?? [])].sort((a, b) => a - b);
       options.onAssignment?.(assigned);
     });
@@ -162,14 +198,13 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
       const refused = groupRefusal(err);
       const permanent = refused !== undefined || isPermanentKafkaError(err);
       options.onCrash?.(err, !permanent);
+      problem = problemOf(err);
       if (permanent) {
         fail(refused ?? err);
       } else if (!event.payload.restart) {
         // kafkajs gives up on causes it does not call retriable (a rebalance error while rejoining,
-        // for one): start a fresh member after a growing pause.
-        const delayMs = RESTART_DELAYS_MS[Math.min(restarts++, RESTART_DELAYS_MS.length - 1)] ?? 30_000;
-        log.warn({ err, delayMs }, 'consumer stopped on a transient error; rejoining with a new member');
-        setTimeout(() => void restartMember(), delayMs).unref();
+        // for one), or this is a second crash before a rejoin: start a fresh member after a growing pause.
+        rejoinLater(err, 'consumer stopped on a transient error; rejoining with a new member');
       } else {
         log.warn({ err }, 'consumer crashed on a transient error; kafkajs restarts it');
       }
@@ -188,6 +223,20 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
     });
   };
 
+  /** What readiness says while the member is out of the group after `err`. */
+  const problemOf = (err: unknown): string =>
+    isUnknownTopicError(err)
+      ? `topic ${options.topic} does not exist (deleted?): nothing is consumed until it exists again`
+      : `Kafka consumer out of its group, rejoining: ${err instanceof Error ? err.message : String(err)}`;
+
+  /** Starts a fresh member after the next of the growing pauses, and says why. */
+  const rejoinLater = (err: unknown, message: string): void => {
+    const delayMs = RESTART_DELAYS_MS[Math.min(restarts++, RESTART_DELAYS_MS.length - 1)] ?? 30_000;
+    if (isUnknownTopicError(err)) log.warn({ err, delayMs, topic: options.topic }, `${problemOf(err)}; trying again in ${delayMs} ms`);
+    else log.warn({ err, delayMs }, message);
+    setTimeout(() => void restartMember(), delayMs).unref();
+  };
+
   const restartMember = async (): Promise<void> => {
     if (stopping || fatal) return;
     await consumer.disconnect().catch(() => undefined);
@@ -198,9 +247,8 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
       // Connecting failed (brokers unreachable): try again later, unless it can never work.
       const refused = groupRefusal(err);
       if (refused !== undefined || isPermanentKafkaError(err)) return fail(refused ?? err);
-      const delayMs = RESTART_DELAYS_MS[Math.min(restarts++, RESTART_DELAYS_MS.length - 1)] ?? 30_000;
-      log.warn({ err, delayMs }, 'rejoining failed; trying again');
-      setTimeout(() => void restartMember(), delayMs).unref();
+      problem = problemOf(err);
+      rejoinLater(err, 'rejoining failed; trying again');
     }
   };
 
@@ -299,10 +347,18 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
   };
 
   consumer = createMember();
-  await run(consumer);
+  try {
+    await run(consumer);
+  } catch (err) {
+    // kafkajs says only "This server does not host this topic-partition", naming no topic.
+    if (isUnknownTopicError(err))
+      throw new KafkaTopicMissingError(`topic ${options.topic} does not exist: create it first`, { cause: err });
+    throw err;
+  }
 
   return {
     assignedPartitions: () => assigned,
+    problem: () => problem,
     async stop() {
       if (stopping) return;
       stopping = true;

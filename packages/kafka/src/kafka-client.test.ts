@@ -58,6 +58,33 @@ await test('createKafkaClient', async (t) => {
     },
   );
 
+  await t.test(
+    'when a broker answers that the group is rebalancing or forgot the member, then the line is a warning (the consumer rejoins)',
+    () => {
+      const { lines, logger } = capturedLogger();
+      const { kafka } = createKafkaClient({ clientId: 'test', brokers: ['localhost:1'] }, logger);
+      const kafkajsLogger = kafka.logger();
+      // What every member logs on every rebalance (a replica added or removed, partitions added).
+      kafkajsLogger.error('Response Heartbeat(key: 12, version: 3)', {
+        error: 'The group is rebalancing, so a rejoin is needed',
+        correlationId: 5,
+        size: 10,
+      });
+      kafkajsLogger.error('Response OffsetCommit(key: 8, version: 5)', {
+        error: 'The coordinator is not aware of this member',
+        correlationId: 6,
+        size: 10,
+      });
+      assert.deepEqual(
+        lines.map((line) => [line.level, line.msg]),
+        [
+          ['warn', 'Response Heartbeat(key: 12, version: 3)'],
+          ['warn', 'Response OffsetCommit(key: 8, version: 5)'],
+        ],
+      );
+    },
+  );
+
   await t.test('when a broker refuses the client a group, then lastRefusal gives its answer (kafkajs itself swallows it)', () => {
     const { logger } = capturedLogger();
     const client = createKafkaClient({ clientId: 'test', brokers: ['localhost:1'] }, logger);

@@ -3,6 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { LogEntry, SASLOptions } from 'kafkajs';
 import type { Logger } from '@clickstream/observability';
 import { registerCompressionCodecs } from './codecs.ts';
+import { MEMBERSHIP_TYPES } from './kafka-errors.ts';
 
 /** How to reach the brokers. Secrets stay in here and are never logged. */
 export interface KafkaConnection {
@@ -54,7 +55,14 @@ const BROKER_ERRORS: readonly { type: string; message: string; retriable: boolea
     return [];
   }
 })();
-const RETRIED_BROKER_ERRORS: ReadonlySet<string> = new Set(BROKER_ERRORS.filter((error) => error.retriable).map((error) => error.message));
+/**
+ * The broker messages kafkajs or the batch consumer recovers from: the ones kafkajs retries, and
+ * the group's "rebalancing, rejoin" answers (kafkajs calls them not retriable, but every member
+ * gets them on every rebalance and rejoins).
+ */
+const RETRIED_BROKER_ERRORS: ReadonlySet<string> = new Set(
+  BROKER_ERRORS.filter((error) => error.retriable || MEMBERSHIP_TYPES.has(error.type)).map((error) => error.message),
+);
 /** The error type of each broker message that refuses a client for good (authorization). */
 const REFUSING_BROKER_ERRORS: ReadonlyMap<string, string> = new Map(
   BROKER_ERRORS.filter((error) => error.type.endsWith('_AUTHORIZATION_FAILED')).map((error) => [error.message, error.type]),

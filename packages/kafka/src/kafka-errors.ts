@@ -15,7 +15,7 @@ function field(err: unknown, name: 'type' | 'name'): string | undefined {
 }
 
 /** Broker answers that mean this member's place in the group changed: abandon the batch, rejoin. */
-const MEMBERSHIP_TYPES = new Set([
+export const MEMBERSHIP_TYPES: ReadonlySet<string> = new Set([
   'REBALANCE_IN_PROGRESS',
   'NOT_COORDINATOR_FOR_GROUP',
   'ILLEGAL_GENERATION',
@@ -55,9 +55,29 @@ export function isPermanentKafkaError(err: unknown): boolean {
   return [err, rootCause(err)].some((e) => PERMANENT_TYPES.has(field(e, 'type') ?? '') || PERMANENT_NAMES.has(field(e, 'name') ?? ''));
 }
 
+/** The broker's error type (`MESSAGE_TOO_LARGE`, `UNKNOWN_TOPIC_OR_PARTITION`, ...) of a kafkajs error or of what it wraps. */
+export function brokerErrorType(err: unknown): string | undefined {
+  return field(err, 'type') ?? field(rootCause(err), 'type');
+}
+
+/**
+ * True when the broker says the topic (or partition) does not exist: deleted by an operator, or
+ * not created yet. Transient for a consumer (the topic may come back), but worth saying so.
+ */
+export function isUnknownTopicError(err: unknown): boolean {
+  return [err, rootCause(err)].some((e) => field(e, 'type') === 'UNKNOWN_TOPIC_OR_PARTITION');
+}
+
 /** The brokers refused the consumer group (GROUP_AUTHORIZATION_FAILED): no rejoin can cure it. */
 export class KafkaGroupRefusedError extends Error {
   override readonly name = 'KafkaGroupRefusedError';
   readonly code = 'kafka_group_refused';
+  readonly retriable = false;
+}
+
+/** The topic a consumer was started on does not exist: nothing to wait for at start, it must be created. */
+export class KafkaTopicMissingError extends Error {
+  override readonly name = 'KafkaTopicMissingError';
+  readonly code = 'kafka_topic_missing';
   readonly retriable = false;
 }

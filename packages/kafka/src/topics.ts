@@ -92,6 +92,17 @@ export async function deleteTopics(client: KafkaClient, topics: readonly string[
   }
 }
 
+/** Grows a topic to `partitions` partitions (tests and tooling only, like `kafka-topics.sh --alter --partitions`). */
+export async function addPartitions(client: KafkaClient, topic: string, partitions: number): Promise<void> {
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic, count: partitions }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Committed offsets of a consumer group and the topic's end offsets: the lag per partition. */
 export async function consumerGroupLag(client: KafkaClient, groupId: string, topic: string): Promise<{ partition: number; lag: number }[]> {
   const admin = client.kafka.admin();

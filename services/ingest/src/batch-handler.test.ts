@@ -315,3 +315,23 @@ test('when several batches become durable while a marker round is written, then 
   await Promise.all(done);
   assert.deepEqual(rounds, [[10 * HOUR_MS], [10 * HOUR_MS, 11 * HOUR_MS, 12 * HOUR_MS]]);
 });
+
+for (const [type, says] of [
+  ['UNKNOWN_TOPIC_OR_PARTITION', /dead-letter topic dlq: it does not exist \(deleted\?\); npm run migrate/],
+  ['MESSAGE_TOO_LARGE', /dead-letter topic dlq: a dead letter is larger than its max\.message\.bytes \(ingest creates it with 589824\)/],
+  ['INVALID_RECORD', /dead-letter topic dlq: .*cleanup\.policy=compact refuses a record without a key/],
+] as const)
+  test(`when the dead-letter topic keeps refusing with ${type}, then the error ingest exits with names the topic and what to fix`, async () => {
+    const h = harness(['bad'], stored);
+    h.deps.deadLetters = {
+      ...h.deps.deadLetters,
+      send: () => Promise.reject(Object.assign(new Error('refused by the broker'), { name: 'KafkaJSProtocolError', type })),
+    };
+    const failure = await createBatchHandler(h.deps)(h.batch).then(
+      () => assert.fail('the batch must not resolve'),
+      (err: unknown) => err,
+    );
+    assert.ok(failure instanceof RetriesExhaustedError);
+    assert.match(failure.message, /^dead-letter topic dlq \(batch at offset 100\) failed after 4 attempts/);
+    assert.match(String((failure.cause as Error).message), says);
+  });

@@ -1,5 +1,6 @@
 import type { EventsRepository, PendingHoursRepository, RejectedEvent } from '@clickstream/cassandra';
 import type { EnrichedClick } from '@clickstream/events';
+import { brokerErrorType } from '@clickstream/kafka';
 import type { ConsumedBatch, MessageProducer } from '@clickstream/kafka';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
@@ -7,6 +8,7 @@ import type { RetryPolicy } from '@clickstream/retry';
 import type { IngestMetrics } from './ingest-metrics.ts';
 import { createCoalescedMarks } from './coalesced-marks.ts';
 import { toDeadLetter } from './process-batch.ts';
+import { DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES } from './topic-specs.ts';
 import type { DeadLetterMessage, ProcessedBatch } from './process-batch.ts';
 
 /** Kafka failed to take the dead letters; retriable like any broker hiccup. */
@@ -15,6 +17,19 @@ export class DeadLetterPublishError extends Error {
   readonly code = 'dead_letter_publish_failed';
   readonly retriable = true;
 }
+
+/**
+ * What an operator should know when the dead-letter topic refuses dead letters for a cause its own
+ * settings explain (it was deleted, or recreated with other settings), by the broker's error type.
+ * Ingest retries and then exits; on a restart the same batch is refused again until it is fixed.
+ */
+const DEAD_LETTER_REFUSALS: Readonly<Record<string, string>> = {
+  UNKNOWN_TOPIC_OR_PARTITION: 'it does not exist (deleted?); npm run migrate, or ingest started with MIGRATE_ON_START, creates it',
+  MESSAGE_TOO_LARGE: `a dead letter is larger than its max.message.bytes (ingest creates it with ${DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES})`,
+  RECORD_LIST_TOO_LARGE: `a dead letter is larger than its max.message.bytes (ingest creates it with ${DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES})`,
+  INVALID_RECORD:
+    'the broker refused the record as invalid: a topic with cleanup.policy=compact refuses a record without a key (and would drop older dead letters of one key); it needs cleanup.policy=delete',
+};
 
 /** The batch was abandoned (rebalance, consumer stopping) between two steps: stop, commit nothing. */
 class BatchAbandoned extends Error {
@@ -88,7 +103,7 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
     };
 
     const sendDeadLetters = (dead: readonly DeadLetterMessage[]): Promise<void> =>
-      withRetry('dead-letter topic', async () => {
+      withRetry(`dead-letter topic ${deadLetterTopic}`, async () => {
         if (dead.length === 0) return;
         try {
           await deadLetters.send(
@@ -96,7 +111,12 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
             dead.map((d) => ({ key: d.key, value: d.value, headers: { reason: d.reason } })),
           );
         } catch (err) {
-          throw new DeadLetterPublishError(err instanceof Error ? err.message : String(err), { cause: err });
+          const refusal = DEAD_LETTER_REFUSALS[brokerErrorType(err) ?? ''];
+          const message = err instanceof Error ? err.message : String(err);
+          throw new DeadLetterPublishError(
+            refusal === undefined ? message : `dead-letter topic ${deadLetterTopic}: ${refusal} (${message})`,
+            { cause: err },
+          );
         }
       });
 

@@ -155,6 +155,11 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       // orchestrator restarts the service and it resumes from the last committed offsets.
       onFatal: (err) => fail(err, 'ingest cannot continue; exiting without committing the current batch'),
     });
+    // Not ready while the consumer is out of its group (the topic deleted, say): it consumes nothing.
+    addReadinessCheck(() => {
+      const problem = consumer.problem();
+      return problem === undefined ? { ready: true } : { ready: false, reason: problem };
+    });
     onDrain(
       'consumer',
       () => consumer.stop(),
