@@ -69,26 +69,29 @@ export const aggregatorEnvShape = {
   ELASTICSEARCH_REPLICAS: nonNegativeInt(0, 100).describe('replicas of a new metrics index'),
 };
 
+/**
+ * What is wrong with the per-user state TTL beside the events' TTL (days; 0: for ever), or
+ * undefined. A day's unique users are the union of its hours' user sets, each living the per-user
+ * TTL from when it was written: at the earliest 24 hours before its hour starts (events may be
+ * dated up to 24 hours ahead), and not again while its users stay the same. A late event for the
+ * day's last hour is recomputed until that hour leaves the events' retention, 23 hours after its
+ * first hour did: the first hour's users must still be there then, or the day counts fewer users.
+ */
+function userStateTtlProblem(eventsDays: number, usersDays: number): string | undefined {
+  if (usersDays === 0) return undefined;
+  if (eventsDays === 0) return 'must be 0 while AGGREGATOR_EVENTS_TTL_DAYS is 0: events kept for ever can be recomputed at any time';
+  if (usersDays < eventsDays + 2)
+    return `must be 0 or at least AGGREGATOR_EVENTS_TTL_DAYS + 2 (${eventsDays + 2}): a day can be recomputed near the end of the events' retention`;
+  return undefined;
+}
+
 export const aggregatorConfigSchema = serviceConfigSchema(aggregatorEnvShape).superRefine((config, ctx) => {
-  // A day's unique users are the union of its hours' user sets, each living the per-user TTL from
-  // when it was written: at the earliest 24 hours before its hour starts (events may be dated up to
-  // 24 hours ahead), and not again while its users stay the same. A late event for the day's last
-  // hour is recomputed until that hour leaves the events' retention, 23 hours after its first hour
-  // did: the first hour's users must still be there then, or the day counts fewer users.
-  const eventsDays = config.AGGREGATOR_EVENTS_TTL_DAYS;
-  const usersDays = config.AGGREGATOR_USER_STATE_TTL_DAYS;
-  // Events kept for ever can be recomputed at any time, so then must the users be kept.
-  if (usersDays > 0 && eventsDays === 0)
+  const problem = userStateTtlProblem(config.AGGREGATOR_EVENTS_TTL_DAYS, config.AGGREGATOR_USER_STATE_TTL_DAYS);
+  if (problem !== undefined)
     ctx.addIssue({
       code: 'custom',
       path: ['AGGREGATOR_USER_STATE_TTL_DAYS'],
-      message: `must be 0 while AGGREGATOR_EVENTS_TTL_DAYS is 0: events kept for ever can be recomputed at any time, and a recomputed day needs the user sets of all its hours`,
-    });
-  else if (usersDays > 0 && usersDays < eventsDays + 2)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['AGGREGATOR_USER_STATE_TTL_DAYS'],
-      message: `must be 0 or at least AGGREGATOR_EVENTS_TTL_DAYS + 2 (${eventsDays + 2}): a day recomputed near the end of the events' retention needs the user sets of all its hours`,
+      message: `${problem}, and a recomputed day needs the user sets of all its hours`,
     });
 });
 export type AggregatorConfig = Readonly<z.output<typeof aggregatorConfigSchema>>;

@@ -23,10 +23,11 @@ export class DeadLetterPublishError extends Error {
  * settings explain (it was deleted, or recreated with other settings), by the broker's error type.
  * Ingest retries and then exits; on a restart the same batch is refused again until it is fixed.
  */
+const TOO_LARGE = `a dead letter is larger than its max.message.bytes (ingest creates it with ${DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES})`;
 const DEAD_LETTER_REFUSALS: Readonly<Record<string, string>> = {
   UNKNOWN_TOPIC_OR_PARTITION: 'it does not exist (deleted?); npm run migrate, or ingest started with MIGRATE_ON_START, creates it',
-  MESSAGE_TOO_LARGE: `a dead letter is larger than its max.message.bytes (ingest creates it with ${DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES})`,
-  RECORD_LIST_TOO_LARGE: `a dead letter is larger than its max.message.bytes (ingest creates it with ${DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES})`,
+  MESSAGE_TOO_LARGE: TOO_LARGE,
+  RECORD_LIST_TOO_LARGE: TOO_LARGE,
   INVALID_RECORD:
     'the broker refused the record as invalid: a topic with cleanup.policy=compact refuses a record without a key (and would drop older dead letters of one key); it needs cleanup.policy=delete',
 };
