@@ -13,6 +13,7 @@ export { AGGREGATOR_TABLES } from './aggregator-schema.ts';
 export { NO_DAYS, createAggregatorStateRepository } from './aggregator-state.ts';
 export type { AggregatorStateRepository, GroupAllTime, GroupDay, KnownAllTimeUsers } from './aggregator-state.ts';
 export { createLeaseRepository } from './lease-repository.ts';
+export { AGGREGATION_LEASE, retireEarlierLeases } from './lease-retirement.ts';
 export type { LeaseRepository } from './lease-repository.ts';
 export { createWriteFence, externalVersionOf, fenceTokenOf } from './write-fence.ts';
 export type { WriteFence } from './write-fence.ts';

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClickGenerator } from '@clickstream/clickgen';
 import type { GeneratedClickMessage } from '@clickstream/clickgen';
 import {
+  AGGREGATION_LEASE,
   createAggregatorStateRepository,
   createEventsRepository,
   createLeaseRepository,
@@ -29,7 +30,7 @@ import type { ReferenceEvent } from '../../../test/reference/reference-metrics.t
 import { pollUntil, removeTestStores, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
 import { createAggregatorMetrics } from './aggregator-metrics.ts';
-import { AGGREGATION_LEASE, createAggregatorRunner } from './aggregator-runner.ts';
+import { createAggregatorRunner } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies, RunSummary } from './aggregation-run.ts';
 import { withLease } from './run-lease.ts';

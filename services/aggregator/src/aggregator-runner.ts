@@ -1,3 +1,4 @@
+import { AGGREGATION_LEASE } from '@clickstream/cassandra';
 import type { LeaseRepository } from '@clickstream/cassandra';
 import type { Logger } from '@clickstream/observability';
 import type { AggregatorMetrics, RunOutcome } from './aggregator-metrics.ts';
@@ -5,9 +6,6 @@ import type { RunSummary } from './aggregation-run.ts';
 import { withLease } from './run-lease.ts';
 import type { LeaseClock, LeaseGrant } from './run-lease.ts';
 import type { RetryPolicy } from '@clickstream/retry';
-
-/** The lease every aggregator replica competes for before a run. */
-export const AGGREGATION_LEASE = 'aggregation';
 
 export interface AggregatorRunner {
   /** One run under the lease, after any run in progress; never rejects (failures are logged and counted). */

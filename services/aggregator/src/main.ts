@@ -20,6 +20,7 @@ import {
   highestReleasedToken,
   pingCassandra,
   readCassandraTimeMs,
+  retireEarlierLeases,
 } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
@@ -106,6 +107,9 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
       onClose('cassandra', () => cassandra.shutdown());
       if (config.MIGRATE_ON_START)
         await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), schemaOptions(config, logger));
+      // Also without the schema step: an earlier release's replica must never take a lease again
+      // once this one may have written (it would write below this release's timestamps).
+      else await retireEarlierLeases(cassandra, logger);
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
       // Refused credentials stop the start (exit 1 naming Elasticsearch) like Cassandra's above,

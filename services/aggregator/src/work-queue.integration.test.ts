@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
+  AGGREGATION_LEASE,
   createAggregatorStateRepository,
   createEventsRepository,
   createLeaseRepository,
@@ -21,7 +22,6 @@ import { compareWithReference, readAllMetricDocuments } from '../../../test/e2e/
 import type { ReferenceEvent } from '../../../test/reference/reference-metrics.ts';
 import { removeTestStores, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
-import { AGGREGATION_LEASE } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
 import { mapConcurrently } from './map-concurrently.ts';
