@@ -28,6 +28,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
 import { aggregatorConfigSchema, aggregatorEnvShape } from '../../services/aggregator/src/config.ts';
 import { AGGREGATOR_NODE_OPTIONS } from '../../services/aggregator/src/node-flags.ts';
+import { DASHBOARD_NODE_OPTIONS } from '../../services/dashboard/src/node-flags.ts';
 import { dashboardConfigSchema, dashboardEnvShape } from '../../services/dashboard/src/config.ts';
 import { ingestConfigSchema, ingestEnvShape } from '../../services/ingest/src/config.ts';
 import { INGEST_NODE_OPTIONS } from '../../services/ingest/src/node-flags.ts';
@@ -101,10 +102,11 @@ function scriptArgs(script: string): string[] {
 }
 
 describe('npm scripts', () => {
-  it('start ingest and the aggregator with the V8 heap flags their benchmarks measured (compose, Kubernetes and the image run the scripts)', () => {
+  it('start ingest, the aggregator and the dashboard with the V8 heap flags their measurements chose (compose, Kubernetes and the image run the scripts)', () => {
     for (const [script, flags] of [
       ['ingest', INGEST_NODE_OPTIONS],
       ['aggregator', AGGREGATOR_NODE_OPTIONS],
+      ['dashboard', DASHBOARD_NODE_OPTIONS],
     ] as const) {
       const expected = flags.split(' ');
       assert.ok(

@@ -122,6 +122,8 @@ export interface AggregatorStateRepository {
 const LOOKUP_CHUNK = 500;
 /** Countries of one url whose all-time counts one request reads (`IN` on the partition key's last column). */
 const COUNT_COUNTRIES = 100;
+/** Count requests whose result sets are held at once (see countAllTimeUsersOf). */
+const COUNT_REQUESTS_COLLECTED = 1_000;
 /** Up to this many groups, {@link AggregatorStateRepository.readHour} and `readDay` read only their rows (IN lists); past it, the whole partition. */
 const SELECTED_GROUPS_MAX = 5_000;
 const BATCH_BYTES = 24 * 1024;
@@ -292,21 +294,24 @@ export function createAggregatorStateRepository(
         countries.slice(i * COUNT_COUNTRIES, (i + 1) * COUNT_COUNTRIES),
       ]),
     );
-    if (params.length === 0) return counts;
-    const { resultItems } = await withClassifiedErrors(() =>
-      cassandra.concurrent.executeConcurrent(
-        client.driver,
-        `SELECT url_key, country, users FROM ${ks}.group_users WHERE url_key = ? AND country IN ? PER PARTITION LIMIT 1`,
-        params,
-        { concurrencyLevel: options.concurrency, raiseOnFirstError: true, collectResults: true },
-      ),
-    );
-    // The driver types each collected result as `any`: they are the queries' result sets.
-    for (const result of resultItems as cassandra.types.ResultSet[])
-      for (const row of result.rows) {
-        const users: unknown = row.get('users');
-        counts.set(groupKey(refOf(row)), users === null || users === undefined ? 0 : numberOf(users));
-      }
+    // A request per url: the result sets are collected a chunk at a time, never one per url of
+    // the run at once (100,000 distinct pages held 100,000 result sets).
+    for (let start = 0; start < params.length; start += COUNT_REQUESTS_COLLECTED) {
+      const { resultItems } = await withClassifiedErrors(() =>
+        cassandra.concurrent.executeConcurrent(
+          client.driver,
+          `SELECT url_key, country, users FROM ${ks}.group_users WHERE url_key = ? AND country IN ? PER PARTITION LIMIT 1`,
+          params.slice(start, start + COUNT_REQUESTS_COLLECTED),
+          { concurrencyLevel: options.concurrency, raiseOnFirstError: true, collectResults: true },
+        ),
+      );
+      // The driver types each collected result as `any`: they are the queries' result sets.
+      for (const result of resultItems as cassandra.types.ResultSet[])
+        for (const row of result.rows) {
+          const users: unknown = row.get('users');
+          counts.set(groupKey(refOf(row)), users === null || users === undefined ? 0 : numberOf(users));
+        }
+    }
     return counts;
   }
 

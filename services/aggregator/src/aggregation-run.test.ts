@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOUR_MS, hoursAffectedBy, metricDocumentId } from '@clickstream/metrics';
 import type { MetricEvent } from '@clickstream/metrics';
-import { hourChains, movedSums, runAggregation } from './aggregation-run.ts';
+import { WRITES_PER_INDEX_CALL, hourChains, movedSums, runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './aggregation-run.ts';
 import type { LeaseGrant } from './run-lease.ts';
 import { capturedLogger } from '../../../test/support/captured-logger.ts';
@@ -162,6 +162,29 @@ await test('runAggregation', async (t) => {
     assert.equal(summary.hours, 2, 'the hour and the one before (its look-ahead may have changed)');
     assert.deepEqual(store.indexer.writes, []);
   });
+
+  await t.test(
+    'when an hour holds more distinct pages than one indexer call takes, then its hour and day documents reach the indexer in bounded chunks, all of them',
+    async () => {
+      const pages = WRITES_PER_INDEX_CALL * 2 + 7;
+      const events = Array.from({ length: pages }, (_, i) => click(`e${i}`, `u${i % 50}`, `/p/${i}`, i % 60));
+      const { store, deps, grant, mark } = setUp(events);
+      const calls: number[] = [];
+      const write = store.indexer.write.bind(store.indexer);
+      deps.indexer.write = (writes, signal) => {
+        calls.push(writes.length);
+        return write(writes, signal);
+      };
+      await mark(events);
+      const summary = await runAggregation(deps, grant());
+      assert.ok(calls.length > 0);
+      assert.ok(Math.max(...calls) <= WRITES_PER_INDEX_CALL, `calls of ${calls.join(', ')} writes`);
+      const documents = [...store.documents.values()].filter((w) => w.action === 'index');
+      for (const granularity of ['hour', 'day', 'all'])
+        assert.equal(documents.filter((w) => w.action === 'index' && w.document.granularity === granularity).length, pages, granularity);
+      assert.equal(summary.indexed, pages * 3);
+    },
+  );
 
   await t.test('when one event is added to one group, then only that group is re-indexed (hour, day, all-time)', async () => {
     const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 2), click('e3', 'u3', '/c', 3)];

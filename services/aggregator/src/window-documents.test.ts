@@ -82,15 +82,17 @@ await test('windowWrites', async (t) => {
   ];
   for (const { name, groups, previous, reindexAll, expected } of cases) {
     await t.test(name, () => {
-      const writes = windowWrites({
-        granularity: 'day',
-        windowStartMs: Date.UTC(2024, 2, 10),
-        groups,
-        previousGroups: previous,
-        reindexAll: reindexAll ?? false,
-        final: false,
-        updatedAtMs: UPDATED,
-      });
+      const writes = Array.from(
+        windowWrites({
+          granularity: 'day',
+          windowStartMs: Date.UTC(2024, 2, 10),
+          groups,
+          previousGroups: previous,
+          reindexAll: reindexAll ?? false,
+          final: false,
+          updatedAtMs: UPDATED,
+        }),
+      );
       assert.deepEqual(
         writes.map((w) => [w.action, w.id]),
         expected.map(([action, url]) => [action, metricDocumentId('day', Date.UTC(2024, 2, 10), url, 'FR')]),

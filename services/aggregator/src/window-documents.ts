@@ -7,9 +7,10 @@ import type { GroupRef, MergeableTotals, WindowGroup } from '@clickstream/metric
  * held `previousGroups` (as indexed by the last run): an index for each group whose numbers
  * changed (or every group when `reindexAll`, e.g. when the window turns final), under its
  * deterministic id, and a delete for each previous group that is no longer there. Unchanged
- * groups are not written. Pure.
+ * groups are not written. Pure; drawn lazily, so that a window of many groups never has all its
+ * documents built at once (the caller indexes them a chunk at a time).
  */
-export function windowWrites(input: {
+export function* windowWrites(input: {
   granularity: 'hour' | 'day';
   windowStartMs: number;
   groups: readonly WindowGroup[];
@@ -17,15 +18,13 @@ export function windowWrites(input: {
   reindexAll: boolean;
   final: boolean;
   updatedAtMs: number;
-}): MetricWrite[] {
+}): Generator<MetricWrite> {
   const { granularity, windowStartMs } = input;
   const before = new Map(input.previousGroups.map((group) => [groupKey(group), group]));
-  const present = new Set(input.groups.map(groupKey));
-  const writes: MetricWrite[] = [];
   for (const group of input.groups) {
     const old = before.get(groupKey(group));
     if (!input.reindexAll && old !== undefined && sameNumbers(old, group)) continue;
-    writes.push({
+    yield {
       action: 'index',
       id: metricDocumentId(granularity, windowStartMs, group.urlKey, group.country),
       document: buildMetricDocument({
@@ -41,13 +40,14 @@ export function windowWrites(input: {
         final: input.final,
         updatedAtMs: input.updatedAtMs,
       }),
-    });
+    };
   }
+  if (input.previousGroups.length === 0) return;
+  const present = new Set(input.groups.map(groupKey));
   for (const gone of input.previousGroups) {
     if (!present.has(groupKey(gone)))
-      writes.push({ action: 'delete', id: metricDocumentId(granularity, windowStartMs, gone.urlKey, gone.country) });
+      yield { action: 'delete', id: metricDocumentId(granularity, windowStartMs, gone.urlKey, gone.country) };
   }
-  return writes;
 }
 
 /**

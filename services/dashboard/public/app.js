@@ -60,7 +60,8 @@ async function api(path, params) {
     throw Object.assign(new Error('the dashboard service does not answer'), { status: 0 });
   }
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(body.message ?? `HTTP ${response.status}`), { status: response.status });
+  if (!response.ok)
+    throw Object.assign(new Error(body.message ?? `HTTP ${response.status}`), { status: response.status, code: body.error });
   return body;
 }
 
@@ -304,7 +305,8 @@ async function loadFreshness() {
 
 function showStatus(errors, freshness) {
   const status = $('#status');
-  const unavailable = errors.find((e) => e.status === 503);
+  // A busy dashboard (503 busy) is not Elasticsearch failing: it says so as any other panel error.
+  const unavailable = errors.find((e) => e.status === 503 && e.code !== 'busy');
   const other = errors[0];
   status.className = '';
   if (unavailable) {

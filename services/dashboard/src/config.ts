@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, elasticsearchEnv, httpEnv, loggingEnv, parseConfig } from '@clickstream/config';
+import { durationMs, elasticsearchEnv, httpEnv, loggingEnv, nonNegativeInt, parseConfig, positiveInt } from '@clickstream/config';
 
 /** Every environment variable the dashboard reads, with defaults and descriptions. */
 export const dashboardEnvShape = {
@@ -11,6 +11,12 @@ export const dashboardEnvShape = {
   ELASTICSEARCH_USERNAME: elasticsearchEnv.ELASTICSEARCH_USERNAME,
   ELASTICSEARCH_PASSWORD: elasticsearchEnv.ELASTICSEARCH_PASSWORD,
   DASHBOARD_QUERY_TIMEOUT_MS: durationMs(10_000).describe('longest wait for one Elasticsearch query before the API answers 503'),
+  DASHBOARD_MAX_CONCURRENT_QUERIES: positiveInt(16).describe(
+    'API calls that query Elasticsearch at once (each holds its response in memory); more wait for a slot',
+  ),
+  DASHBOARD_MAX_QUEUED_QUERIES: nonNegativeInt(64).describe(
+    'API calls that wait for a slot, each at most DASHBOARD_QUERY_TIMEOUT_MS; more are answered 503 busy at once',
+  ),
   DASHBOARD_READINESS_INTERVAL_MS: durationMs(2_000).describe(
     'how often /readyz checks that Elasticsearch answers (within the same time), so it turns 503 within twice this',
   ),

@@ -9,11 +9,14 @@ import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import type { Histogram, Logger } from '@clickstream/observability';
 import { malformedQueryIssues, parseClicksParams, parseFreshnessParams, parseTopParams, windowEndOf, windowStartOf } from './api-params.ts';
 import type { ParamIssue } from './api-params.ts';
+import type { QueryGate } from './query-gate.ts';
 
 /** What an API call answers: an HTTP status and a JSON body. */
 export interface ApiResponse {
   readonly status: number;
   readonly body: unknown;
+  /** Seconds after which the call may be sent again (the `retry-after` header); only when busy. */
+  readonly retryAfterSeconds?: number;
 }
 
 /** The open windows the freshness panel lists at most. */
@@ -25,7 +28,8 @@ export interface DashboardApi {
   /**
    * The answer to `path` with `query` (the raw text after `?`). Never rejects: bad parameters
    * (malformed percent-encoding among them) answer 400 naming each one, Elasticsearch not
-   * answering or the metrics index closed 503, anything else 500 (logged).
+   * answering or the metrics index closed 503, too many calls at once 503 `busy` (with
+   * `retryAfterSeconds`), anything else 500 (logged).
    */
   answer(path: string, query: string): Promise<ApiResponse>;
 }
@@ -35,6 +39,8 @@ export function createDashboardApi(deps: {
   client: ElasticsearchClient;
   alias: string;
   queryTimeoutMs: number;
+  /** Bounds the calls that query Elasticsearch at once (and so the dashboard's memory). */
+  gate: QueryGate;
   now: () => number;
   queryDuration: Histogram;
   logger: Logger;
@@ -106,32 +112,45 @@ export function createDashboardApi(deps: {
     const malformed = malformedQueryIssues(query);
     if (malformed.length > 0) return Promise.resolve(badRequest(malformed));
     const timer = deps.queryDuration.startTimer({ route: path });
-    return route(new URLSearchParams(query)).then(
-      (response) => {
-        timer({ outcome: response.status === 200 ? 'ok' : 'bad_request' });
-        return response;
-      },
-      (err: unknown) => {
-        const unavailable = err instanceof Error && 'retriable' in err && err.retriable === true;
-        timer({ outcome: unavailable ? 'unavailable' : 'error' });
-        if (err instanceof MetricsIndexUnreadableError) {
-          logger.warn({ err, route: path }, 'the metrics index cannot be read');
-          return { status: 503, body: { error: err.code, message: err.message } };
-        }
-        if (unavailable) {
-          logger.warn({ err, route: path }, 'Elasticsearch is not answering');
-          return {
-            status: 503,
-            body: { error: 'elasticsearch_unavailable', message: 'Elasticsearch is not answering; the numbers cannot be read right now' },
-          };
-        }
-        logger.error({ err, route: path }, 'dashboard query failed');
-        return { status: 500, body: { error: 'internal', message: 'the query failed; see the dashboard log' } };
-      },
-    );
+    return deps.gate
+      .run(() => route(new URLSearchParams(query)))
+      .then(
+        (admission) => {
+          if (!admission.admitted) {
+            timer({ outcome: 'busy' });
+            return BUSY;
+          }
+          timer({ outcome: admission.value.status === 200 ? 'ok' : 'bad_request' });
+          return admission.value;
+        },
+        (err: unknown) => {
+          const unavailable = err instanceof Error && 'retriable' in err && err.retriable === true;
+          timer({ outcome: unavailable ? 'unavailable' : 'error' });
+          if (err instanceof MetricsIndexUnreadableError) {
+            logger.warn({ err, route: path }, 'the metrics index cannot be read');
+            return { status: 503, body: { error: err.code, message: err.message } };
+          }
+          if (unavailable) {
+            logger.warn({ err, route: path }, 'Elasticsearch is not answering');
+            return {
+              status: 503,
+              body: { error: 'elasticsearch_unavailable', message: 'Elasticsearch is not answering; the numbers cannot be read right now' },
+            };
+          }
+          logger.error({ err, route: path }, 'dashboard query failed');
+          return { status: 500, body: { error: 'internal', message: 'the query failed; see the dashboard log' } };
+        },
+      );
   };
   return { paths: new Set(Object.keys(routes)), answer };
 }
+
+/** The answer to a call the gate refused: the dashboard answers as many as it can hold already. */
+const BUSY: ApiResponse = {
+  status: 503,
+  body: { error: 'busy', message: 'the dashboard is answering as many requests as it can; retry in a moment' },
+  retryAfterSeconds: 1,
+};
 
 function badRequest(issues: ParamIssue[]): ApiResponse {
   const text = issues.map((issue) => `${issue.param}: ${issue.message}`).join('; ');

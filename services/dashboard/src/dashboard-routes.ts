@@ -70,7 +70,12 @@ export function createDashboardHandler(deps: {
     void deps.api.answer(path, queryAt === -1 ? '' : raw.slice(queryAt + 1)).then((response) => {
       deps.requests.inc({ route: path, status: response.status });
       res
-        .writeHead(response.status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+        .writeHead(response.status, {
+          ...SECURITY_HEADERS,
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store',
+          ...(response.retryAfterSeconds === undefined ? {} : { 'retry-after': String(response.retryAfterSeconds) }),
+        })
         .end(JSON.stringify(response.body));
     });
     return true;

@@ -13,12 +13,13 @@ import {
 import { parseCommandLine } from '@clickstream/config';
 import { exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
-import { Counter, Histogram } from '@clickstream/observability';
+import { Counter, Gauge, Histogram } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import { loadDashboardConfig } from './config.ts';
 import type { DashboardConfig } from './config.ts';
 import { createDashboardApi } from './dashboard-api.ts';
 import { createDashboardHandler, loadAssets } from './dashboard-routes.ts';
+import { createQueryGate } from './query-gate.ts';
 
 export type DashboardService = RunningService<DashboardConfig, void>;
 
@@ -39,10 +40,31 @@ export const dashboardService: ServiceDefinition<DashboardConfig, void> = {
     });
     const queryDuration = new Histogram({
       name: 'dashboard_api_duration_seconds',
-      help: 'API calls (Elasticsearch queries included) by route and outcome: ok, bad_request, unavailable, error',
+      help: 'API calls (Elasticsearch queries and the wait for a slot included) by route and outcome: ok, bad_request, busy, unavailable, error',
       labelNames: ['route', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
+    });
+    const gate = createQueryGate({
+      maxInFlight: config.DASHBOARD_MAX_CONCURRENT_QUERIES,
+      maxWaiting: config.DASHBOARD_MAX_QUEUED_QUERIES,
+      maxWaitMs: config.DASHBOARD_QUERY_TIMEOUT_MS,
+    });
+    new Gauge({
+      name: 'dashboard_api_in_flight',
+      help: 'API calls querying Elasticsearch now (at most DASHBOARD_MAX_CONCURRENT_QUERIES)',
+      registers: [registry],
+      collect() {
+        this.set(gate.inFlight());
+      },
+    });
+    new Gauge({
+      name: 'dashboard_api_queued',
+      help: 'API calls waiting for a slot now (at most DASHBOARD_MAX_QUEUED_QUERIES)',
+      registers: [registry],
+      collect() {
+        this.set(gate.waiting());
+      },
     });
     const client = createElasticsearchClient(
       { ...elasticsearchConnectionOf(config), requestTimeoutMs: config.DASHBOARD_QUERY_TIMEOUT_MS },
@@ -71,7 +93,15 @@ export const dashboardService: ServiceDefinition<DashboardConfig, void> = {
     serveHttp(
       createDashboardHandler({
         assets: loadAssets(),
-        api: createDashboardApi({ client, alias, queryTimeoutMs: config.DASHBOARD_QUERY_TIMEOUT_MS, now: Date.now, queryDuration, logger }),
+        api: createDashboardApi({
+          client,
+          alias,
+          queryTimeoutMs: config.DASHBOARD_QUERY_TIMEOUT_MS,
+          gate,
+          now: Date.now,
+          queryDuration,
+          logger,
+        }),
         requests,
       }),
     );
