@@ -70,6 +70,12 @@ test('when migrate has run (twice), then ingest starts with MIGRATE_ON_START=fal
       tables.rows.some((row) => row.get('table_name') === 'events'),
       'the events table exists',
     );
+    const earlierLease = await cassandra.driver.execute(
+      `SELECT holder, TTL(holder) AS ttl FROM ${env.CASSANDRA_KEYSPACE}.lease_grants WHERE name = ?`,
+      ['aggregation'],
+    );
+    assert.match(String(earlierLease.first()?.get('holder')), /^retired: /, "the earlier releases' aggregator lease is closed to them");
+    assert.equal(earlierLease.first()?.get('ttl'), null, 'for good');
   } finally {
     await cassandra.shutdown();
   }

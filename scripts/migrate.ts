@@ -1,7 +1,7 @@
 /**
  * `npm run migrate`: creates or updates what the services need before they run, then exits:
- * the Cassandra keyspace and tables, ingest's Kafka topics, and the Elasticsearch template,
- * index and alias. Idempotent. Run it once per release (a Kubernetes Job, a compose one-shot);
+ * the Cassandra keyspace and tables (and the earlier releases' aggregator lease closed to them),
+ * ingest's Kafka topics, and the Elasticsearch template, index and alias. Idempotent. Run it once per release (a Kubernetes Job, a compose one-shot);
  * the services can then run with MIGRATE_ON_START=false and no DDL rights. Reads the services'
  * own configuration (the same variables). Exit 0 when everything is in place, 1 otherwise; every
  * line it logs is JSON, a configuration error included.
@@ -13,7 +13,7 @@ import { createKafkaClient, kafkaConnectionOf } from '@clickstream/kafka';
 import { createLogger, LOG_LEVELS } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
-import { metricsIndexOptions, schemaOptions } from '../services/aggregator/src/main.ts';
+import { closeEarlierLeases, metricsIndexOptions, retryPolicyOf, schemaOptions } from '../services/aggregator/src/main.ts';
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
 import { ensureIngestTopics } from '../services/ingest/src/main.ts';
 
@@ -24,6 +24,8 @@ export async function migrate(env: Record<string, string | undefined>, logger: L
   const cassandra = await connectCassandra(cassandraConnectionOf(aggregator), logger);
   try {
     await ensureSchema(cassandra, parseReplication(aggregator.CASSANDRA_REPLICATION), schemaOptions(aggregator, logger));
+    // Before any aggregator of this release starts: from here on no earlier one runs (README, upgrading).
+    await closeEarlierLeases(cassandra, retryPolicyOf(aggregator), logger);
     logger.info({ keyspace: aggregator.CASSANDRA_KEYSPACE }, 'cassandra schema in place');
   } finally {
     await cassandra.shutdown();

@@ -1,6 +1,6 @@
 /**
- * The lease of earlier releases closed to them by the aggregator's schema step, on the real
- * Cassandra. An earlier release (`lease_grants`, the lease `aggregation`) takes and renews its
+ * The lease of earlier releases closed to them (by `npm run migrate` and every aggregator start),
+ * on the real Cassandra. An earlier release (`lease_grants`, the lease `aggregation`) takes and renews its
  * lease with the same statements as this package's lease repository, so the repository under
  * that name stands for it; before fencing tokens the lease was an `INSERT ... IF NOT EXISTS` into
  * `leases`. (A rolling update from a release before the 32-bit fencing layout left 822 documents
@@ -10,11 +10,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pollUntil, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
-import { AGGREGATION_LEASE, createLeaseRepository, ensureSchema } from './index.ts';
+import { AGGREGATION_LEASE, createLeaseRepository, ensureSchema, retireEarlierLeases } from './index.ts';
 import type { CassandraClient, LeaseRepository } from './index.ts';
 
 const replication = { class: 'SimpleStrategy', replicationFactor: 1 } as const;
-const upgrade = { upgrade: { userStateTtlSeconds: 0, logger: testLogger } };
 /** The lease earlier releases take. */
 const EARLIER = 'aggregation';
 const keyspaces: string[] = [];
@@ -47,7 +46,7 @@ test('when an earlier release holds its lease at the upgrade, then it loses it f
   }
   assert.equal(await leases.tryAcquire(EARLIER, 'old-b', 4_000), 5);
 
-  await ensureSchema(shared.client, replication, upgrade);
+  await retireEarlierLeases(shared.client, testLogger);
 
   assert.equal(await leases.renew(EARLIER, 'old-b', 5, 60_000), false, 'the earlier holder cannot renew: its run aborts');
   assert.equal(await leases.tryAcquire(EARLIER, 'old-c', 60_000), null, 'no earlier replica takes it');
@@ -67,14 +66,14 @@ test('when an earlier release holds its lease at the upgrade, then it loses it f
 
   // Run again (every start does), it changes nothing: tokens go on from this release's own.
   await leases.release(AGGREGATION_LEASE, 'new', 6);
-  await ensureSchema(shared.client, replication, upgrade);
+  await retireEarlierLeases(shared.client, testLogger);
   assert.equal(await leases.tryAcquire(AGGREGATION_LEASE, 'new', 60_000), 7);
   await leases.release(AGGREGATION_LEASE, 'new', 7);
 });
 
 test('when a new keyspace is set up, then the earlier lease is closed from the start and this release takes its first grant at once', async () => {
   const { client, leases } = await keyspaceWithSchema();
-  await ensureSchema(client, replication, upgrade);
+  await retireEarlierLeases(client, testLogger);
   assert.equal(await leases.tryAcquire(EARLIER, 'old', 60_000), null);
   assert.equal(await leases.tryAcquire(AGGREGATION_LEASE, 'new', 60_000), 1);
 });
@@ -92,7 +91,7 @@ test('when a keyspace still has the lease table of releases before fencing token
   assert.equal(await takeAsBefore(), true, 'free before the upgrade');
   await client.driver.execute(`DELETE FROM ${ks}.leases WHERE name = ? IF holder = ?`, [EARLIER, 'old'], { prepare: true });
 
-  await ensureSchema(client, replication, upgrade);
+  await retireEarlierLeases(client, testLogger);
 
   assert.equal(await takeAsBefore(), false);
 });

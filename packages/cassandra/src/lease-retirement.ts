@@ -32,8 +32,9 @@ const MAX_ROUNDS = 10;
  * {@link AGGREGATION_LEASE}, so that the first grant of this release comes after every grant an
  * earlier one took. An earlier replica holding the lease at that moment loses it (its renewal is
  * refused, its run aborts at its next check) and this release's replicas wait out what was left
- * of its TTL before their first grant. Idempotent and cheap once done (one read); run by the
- * schema step and at every aggregator start, before any run.
+ * of its TTL before their first grant. Idempotent and cheap once done (one read); run by
+ * `npm run migrate` and at every aggregator start, before any run (with retries: its Paxos rounds
+ * time out while a lost node is not yet marked down).
  *
  * @returns the earlier holder cut off, or null when none held the lease.
  * @throws CassandraUnavailableError on transient failures; Error when earlier replicas kept

@@ -5,7 +5,6 @@ import { AGGREGATOR_TABLES, DAY_TOTALS_SUMS } from './aggregator-schema.ts';
 import { upgradeAllUsers } from './all-users-upgrade.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { upgradeHourUsers } from './hour-users-upgrade.ts';
-import { retireEarlierLeases } from './lease-retirement.ts';
 import { upgradePendingHours } from './pending-hours-upgrade.ts';
 
 export type { Replication };
@@ -54,8 +53,7 @@ const TABLES: readonly string[] = [
  *   `hour_user_sets` has its `hour_users` copied over with this per-user state TTL, then dropped
  *   (see {@link upgradeHourUsers}), and one written by v1 its `all_users` copied into
  *   `group_users` (see {@link upgradeAllUsers}) and the hours its `pending_hours` still marks
- *   marked in the change counters (see {@link upgradePendingHours}); the lease of earlier
- *   releases is closed to them (see {@link retireEarlierLeases}); progress goes to the logger.
+ *   marked in the change counters (see {@link upgradePendingHours}); progress goes to the logger.
  */
 export async function ensureSchema(
   client: CassandraClient,
@@ -87,7 +85,6 @@ export async function ensureSchema(
     await upgradeHourUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
     await upgradeAllUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
     await upgradePendingHours(client, options.upgrade.logger);
-    await retireEarlierLeases(client, options.upgrade.logger);
   }
 }
 

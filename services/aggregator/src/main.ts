@@ -22,6 +22,7 @@ import {
   readCassandraTimeMs,
   retireEarlierLeases,
 } from '@clickstream/cassandra';
+import type { CassandraClient } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
   metricsUnreadableReason,
@@ -41,6 +42,7 @@ import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, 
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
+import type { RetryPolicy } from '@clickstream/retry';
 import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import type { RunOutcome } from './aggregator-metrics.ts';
 import { createAggregatorRunner } from './aggregator-runner.ts';
@@ -65,6 +67,25 @@ const WINDOWS_LEFT_NOT_FINAL_PER_RUN = 1_000;
 /** The metrics index as `installMetricsIndex` creates it (at start, or by `npm run migrate`). */
 export function metricsIndexOptions(config: AggregatorConfig): { alias: string; shards: number; replicas: number } {
   return { alias: config.ELASTICSEARCH_INDEX, shards: config.ELASTICSEARCH_SHARDS, replicas: config.ELASTICSEARCH_REPLICAS };
+}
+
+/** How the aggregator retries a transient failure (AGGREGATOR_RETRY_*). */
+export function retryPolicyOf(config: AggregatorConfig): RetryPolicy {
+  return {
+    attempts: config.AGGREGATOR_RETRY_ATTEMPTS,
+    initialDelayMs: config.AGGREGATOR_RETRY_INITIAL_DELAY_MS,
+    maxDelayMs: config.AGGREGATOR_RETRY_MAX_DELAY_MS,
+  };
+}
+
+/**
+ * Closes the earlier releases' aggregator lease to them (see `retireEarlierLeases`), retrying
+ * transient failures: right after a node is lost, Paxos rounds time out until it is marked down.
+ */
+export async function closeEarlierLeases(cassandra: CassandraClient, retry: RetryPolicy, logger: Logger): Promise<void> {
+  await retryWithBackoff("closing the earlier releases' lease", () => retireEarlierLeases(cassandra, logger), retry, {
+    onRetry: (err, attempt, delayMs) => logger.warn({ err, attempt, delayMs }, "closing the earlier releases' lease failed, retrying"),
+  });
 }
 
 /** The Cassandra schema's options that follow the configuration (at start, or by `npm run migrate`), with the state upgrades. */
@@ -97,11 +118,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
     shutdownTimeoutMs: (config) => config.AGGREGATOR_SHUTDOWN_TIMEOUT_MS,
     start: async ({ config, logger, registry, onDrain, onClose, addReadinessCheck, addLivenessCheck }) => {
       const metrics = createAggregatorMetrics(registry);
-      const retry = {
-        attempts: config.AGGREGATOR_RETRY_ATTEMPTS,
-        initialDelayMs: config.AGGREGATOR_RETRY_INITIAL_DELAY_MS,
-        maxDelayMs: config.AGGREGATOR_RETRY_MAX_DELAY_MS,
-      };
+      const retry = retryPolicyOf(config);
 
       const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
       onClose('cassandra', () => cassandra.shutdown());
@@ -109,7 +126,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), schemaOptions(config, logger));
       // Also without the schema step: an earlier release's replica must never take a lease again
       // once this one may have written (it would write below this release's timestamps).
-      else await retireEarlierLeases(cassandra, logger);
+      await closeEarlierLeases(cassandra, retry, logger);
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
       // Refused credentials stop the start (exit 1 naming Elasticsearch) like Cassandra's above,
