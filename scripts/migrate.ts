@@ -1,10 +1,11 @@
 /**
  * `npm run migrate`: creates or updates what the services need before they run, then exits:
  * the Cassandra keyspace and tables (and the earlier releases' aggregator lease closed to them),
- * ingest's Kafka topics, and the Elasticsearch template, index and alias. Idempotent. Run it once per release (a Kubernetes Job, a compose one-shot);
- * the services can then run with MIGRATE_ON_START=false and no DDL rights. Reads the services'
- * own configuration (the same variables). Exit 0 when everything is in place, 1 otherwise; every
- * line it logs is JSON, a configuration error included.
+ * ingest's Kafka topics, and the Elasticsearch template, index and alias. Idempotent. Run it once
+ * per release (a Kubernetes Job, a compose one-shot); the services can then run with
+ * MIGRATE_ON_START=false and no DDL rights. Reads the services' own configuration (the same
+ * variables). Exit 0 when everything is in place, 1 otherwise; every line it logs is JSON, a
+ * configuration error included.
  */
 import { cassandraConnectionOf, connectCassandra, ensureSchema } from '@clickstream/cassandra';
 import { ConfigError, parseCommandLine, parseReplication } from '@clickstream/config';

@@ -124,8 +124,8 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
       onClose('cassandra', () => cassandra.shutdown());
       if (config.MIGRATE_ON_START)
         await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), schemaOptions(config, logger));
-      // Also without the schema step: an earlier release's replica must never take a lease again
-      // once this one may have written (it would write below this release's timestamps).
+      // Every start, with or without the schema step: an earlier release's replica must never take
+      // a lease again once this one may have written (it would write below this release's timestamps).
       await closeEarlierLeases(cassandra, retry, logger);
       const elasticsearch = createElasticsearchClient(elasticsearchConnectionOf(config), logger);
       onClose('elasticsearch', () => elasticsearch.close());
