@@ -36,11 +36,10 @@ const MAX_ROUNDS = 10;
  * `npm run migrate` and at every aggregator start, before any run (with retries: its Paxos rounds
  * time out while a lost node is not yet marked down).
  *
- * @returns the earlier holder cut off, or null when none held the lease.
  * @throws CassandraUnavailableError on transient failures; Error when earlier replicas kept
  *   changing the lease for {@link MAX_ROUNDS} rounds.
  */
-export async function retireEarlierLeases(client: CassandraClient, logger: Logger): Promise<string | null> {
+export async function retireEarlierLeases(client: CassandraClient, logger: Logger): Promise<void> {
   const ks = client.keyspace;
   return withClassifiedErrors(async () => {
     // Before fencing tokens: `INSERT ... IF NOT EXISTS` into `leases` took it, so a row without a TTL keeps it taken.
@@ -58,7 +57,7 @@ export async function retireEarlierLeases(client: CassandraClient, logger: Logge
         )
       ).first();
       const holder = (earlier?.get('holder') as string | null | undefined) ?? null;
-      if (holder?.startsWith(RETIRED_PREFIX) === true) return null;
+      if (holder?.startsWith(RETIRED_PREFIX) === true) return;
       const token = (earlier?.get('fencing_token') as cassandra.types.Long | null | undefined) ?? null;
       const leftMs = holder === null ? 0 : numberOf(earlier?.get('holder_ttl') ?? 0) * 1_000;
       // Carried over first: a start that dies between the two steps finds the earlier lease open and does both again.
@@ -78,7 +77,7 @@ export async function retireEarlierLeases(client: CassandraClient, logger: Logge
         { lease: EARLIER_LEASE, now: AGGREGATION_LEASE },
         "the earlier releases' aggregator lease is retired: their replicas stay idle",
       );
-      return holder;
+      return;
     }
     throw new Error(
       `the lease '${EARLIER_LEASE}' kept changing while it was retired: stop the aggregators of earlier releases and start again`,

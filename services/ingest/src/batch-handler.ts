@@ -18,12 +18,14 @@ export class DeadLetterPublishError extends Error {
   readonly retriable = true;
 }
 
+/** The broker's two answers to a record over the topic's `max.message.bytes`. */
+const TOO_LARGE = `a dead letter is larger than its max.message.bytes (ingest creates it with ${DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES})`;
+
 /**
  * What an operator should know when the dead-letter topic refuses dead letters for a cause its own
  * settings explain (it was deleted, or recreated with other settings), by the broker's error type.
  * Ingest retries and then exits; on a restart the same batch is refused again until it is fixed.
  */
-const TOO_LARGE = `a dead letter is larger than its max.message.bytes (ingest creates it with ${DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES})`;
 const DEAD_LETTER_REFUSALS: Readonly<Record<string, string>> = {
   UNKNOWN_TOPIC_OR_PARTITION: 'it does not exist (deleted?); npm run migrate, or ingest started with MIGRATE_ON_START, creates it',
   MESSAGE_TOO_LARGE: TOO_LARGE,
