@@ -115,6 +115,52 @@ test('when a day is read for some groups only, then exactly those groups come ba
   assert.deepEqual(byKey(await state.readDay(dayMs, many)), wanted, 'past the IN-list limit: the whole day, filtered');
 });
 
+test('when an hour, a day and its marks are read by slices of their groups, then the slices are disjoint and whole together, and replacing one slice leaves the others', async () => {
+  const hour = HOUR + 30 * 86_400_000;
+  const day = DAY + 30 * 86_400_000;
+  const groups = Array.from({ length: 40 }, (_, i) => hourGroup(`/s${i}`, i % 3 === 0 ? 'FR' : 'US', [`u${i}`, `v${i % 5}`]));
+  const dayGroups: WindowGroup[] = groups.map(({ userIds, ...totals }) => ({ ...totals, uniqueUsers: userIds.size }));
+  await state.replaceHour(hour, groups, [], nextFence());
+  await state.replaceDay(day, dayGroups, [], nextFence());
+  await state.markDayRolledUp(day, nextFence());
+  await state.markDayGroups(day, groups, nextFence());
+  const slices = 4;
+  const parts = await Promise.all(
+    Array.from({ length: slices }, async (_, index) => ({
+      hour: await state.readHour(hour, { index, slices }),
+      day: await state.readDay(day, { index, slices }),
+      marks: await state.readDayMarks(day, { index, slices }),
+    })),
+  );
+  assert.ok(
+    parts.every((part) => part.hour.length > 0 && part.hour.length < groups.length),
+    parts.map((part) => part.hour.length).join(', '),
+  );
+  assert.deepEqual(plain(parts.flatMap((part) => part.hour)), plain(groups));
+  const byKey = (list: WindowGroup[]) => [...list].sort((a, b) => (a.urlKey + a.country < b.urlKey + b.country ? -1 : 1));
+  assert.deepEqual(byKey(parts.flatMap((part) => part.day)), byKey(dayGroups));
+  assert.deepEqual(new Set(parts.flatMap((part) => [...(part.marks ?? [])])), await state.readDayMarks(day));
+  for (const part of parts) {
+    assert.deepEqual(
+      new Set(part.hour.map((g) => JSON.stringify([g.urlKey, g.country]))),
+      part.marks,
+      'an hour slice and a marks slice hold the same groups',
+    );
+  }
+
+  // One slice recomputed: one of its groups left, another changed; the other slices' groups stay.
+  const [first] = parts;
+  assert.ok(first !== undefined && first.hour.length >= 2);
+  const [gone, changed, ...kept] = first.hour;
+  assert.ok(gone !== undefined && changed !== undefined);
+  const next = [{ ...changed, clicks: changed.clicks + 5 }, ...kept];
+  await state.replaceHour(hour, next, first.hour, nextFence());
+  const expected = groups
+    .filter((g) => g.urlKey !== gone.urlKey)
+    .map((g) => (g.urlKey === changed.urlKey ? { ...g, clicks: g.clicks + 5 } : g));
+  assert.deepEqual(plain(await state.readHour(hour)), plain(expected));
+});
+
 test('when users are added to an all-time set, then only new ones count, replays count nobody twice, and the count is one stored number', async () => {
   const group = { urlKey: '/all', country: 'FR' };
   assert.equal(await state.countAllTimeUsers(group), 0);

@@ -1,6 +1,15 @@
 import cassandra from 'cassandra-driver';
-import { groupKey, mergeTotals, sameTotals, sameUserIds } from '@clickstream/metrics';
-import type { GroupRef, GroupTotals, HourGroup, MergeableTotals, WindowGroup, WindowRef } from '@clickstream/metrics';
+import { groupKey, inGroupSlice, isSelected, mergeTotals, sameTotals, sameUserIds } from '@clickstream/metrics';
+import type {
+  GroupRef,
+  GroupSelection,
+  GroupSlice,
+  GroupTotals,
+  HourGroup,
+  MergeableTotals,
+  WindowGroup,
+  WindowRef,
+} from '@clickstream/metrics';
 import { DAY_TOTALS_SUMS, GROUP_USERS_COUNT_ROW } from './aggregator-schema.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
@@ -39,16 +48,16 @@ export const NO_DAYS: GroupAllTime = { days: 0, clicks: 0, timeSpentSumMs: 0, ti
  */
 export interface AggregatorStateRepository {
   /**
-   * Every group of the hour with its users, or only the groups whose {@link groupKey} is in
-   * `onlyGroups` (the others' users are not parsed); memory is one hour's distinct (group, user) pairs.
+   * Every group of the hour with its users, or only the groups `onlyGroups` selects (group keys,
+   * or a slice; the others' users are not parsed); memory is the selected groups' distinct (group, user) pairs.
    */
-  readHour(hourMs: number, onlyGroups?: ReadonlySet<string>): Promise<HourGroup[]>;
+  readHour(hourMs: number, onlyGroups?: GroupSelection): Promise<HourGroup[]>;
   /** Every group of the hour with its number of distinct users (the users themselves are not read). */
   readHourTotals(hourMs: number): Promise<WindowGroup[]>;
   /** Replaces the hour's state by `next` (`previous` is what {@link readHour} gave). */
   replaceHour(hourMs: number, next: readonly HourGroup[], previous: readonly HourGroup[], fence: WriteFence): Promise<void>;
-  /** Every group of the day, or only those of `onlyGroups` (group keys) it has. */
-  readDay(dayMs: number, onlyGroups?: ReadonlySet<string>): Promise<WindowGroup[]>;
+  /** Every group of the day, or only those `onlyGroups` selects (group keys, or a slice). */
+  readDay(dayMs: number, onlyGroups?: GroupSelection): Promise<WindowGroup[]>;
   /** Replaces the day's groups (its day partition, in size-bounded batches); the per-(url, country) totals are {@link replaceGroupDays}'. */
   replaceDay(dayMs: number, next: readonly WindowGroup[], previous: readonly WindowGroup[], fence: WriteFence): Promise<void>;
   /**
@@ -95,8 +104,9 @@ export interface AggregatorStateRepository {
    * stored ({@link markDayRolledUp}): their hour state may have changed without their day.
    * `undefined` when the day was never marked stored (a new day, or state from before these
    * marks): then nothing is known, and every group of a recomputed hour must be rolled up.
+   * With `slice`, only the marked groups of that slice.
    */
-  readDayMarks(dayMs: number): Promise<Set<string> | undefined>;
+  readDayMarks(dayMs: number, slice?: GroupSlice): Promise<Set<string> | undefined>;
   /** Marks groups of a day whose hour state is about to change (before any of it is stored). */
   markDayGroups(dayMs: number, groups: Iterable<GroupRef>, fence: WriteFence): Promise<void>;
   /** Marks the day's state stored: every group marked before is rolled up. */
@@ -136,8 +146,8 @@ const BATCH_STATEMENTS = 250;
  * The (url_key, country) tuples of a few groups (by group key), for IN lists; `undefined` for all
  * groups, or for more than {@link SELECTED_GROUPS_MAX} (the whole partition is read, filtered by the caller).
  */
-function selectedGroups(onlyGroups: ReadonlySet<string> | undefined): cassandra.types.Tuple[] | undefined {
-  if (onlyGroups === undefined || onlyGroups.size > SELECTED_GROUPS_MAX) return undefined;
+function selectedGroups(onlyGroups: GroupSelection | undefined): cassandra.types.Tuple[] | undefined {
+  if (onlyGroups === undefined || 'slices' in onlyGroups || onlyGroups.size > SELECTED_GROUPS_MAX) return undefined;
   return [...onlyGroups].map((key) => {
     const [urlKey, country] = JSON.parse(key) as [string, string];
     return new cassandra.types.Tuple(urlKey, country);
@@ -329,14 +339,14 @@ export function createAggregatorStateRepository(
   return {
     async readHour(hourMs, onlyGroups) {
       const hour = new Date(hourMs);
-      if (onlyGroups !== undefined && onlyGroups.size === 0) return [];
+      if (onlyGroups !== undefined && 'size' in onlyGroups && onlyGroups.size === 0) return [];
       const selected = selectedGroups(onlyGroups);
       const read = (columns: string, table: string, only: cassandra.types.Tuple[] | undefined) =>
         groupRowsOf({ table, columns, partition: ['hour', hour] }, only);
       const groupRows: cassandra.types.Row[] = [];
       await withClassifiedErrors(async () => {
         for await (const row of read('url_key, country, clicks, time_spent_sum_ms, time_spent_samples', 'hour_groups', selected)) {
-          if (onlyGroups === undefined || onlyGroups.has(groupKey(refOf(row)))) groupRows.push(row);
+          if (isSelected(onlyGroups, refOf(row))) groupRows.push(row);
         }
       });
       // Selected groups: the users of those the hour has (a day's other hours hold few of a run's groups, many none).
@@ -366,11 +376,13 @@ export function createAggregatorStateRepository(
     },
 
     async readHourTotals(hourMs) {
-      const found = await rows(
-        `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.hour_groups WHERE hour = ?`,
-        [new Date(hourMs)],
-      );
-      return found.map(windowGroupOf);
+      // Streamed into groups, not collected as rows first: an hour of many groups is finalised from this.
+      const query = `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.hour_groups WHERE hour = ?`;
+      const found: WindowGroup[] = [];
+      await withClassifiedErrors(async () => {
+        for await (const row of pagedRows(client, query, [new Date(hourMs)])) found.push(windowGroupOf(row));
+      });
+      return found;
     },
 
     async replaceHour(hourMs, next, previous, fence) {
@@ -429,7 +441,7 @@ export function createAggregatorStateRepository(
     },
 
     async readDay(dayMs, onlyGroups) {
-      if (onlyGroups !== undefined && onlyGroups.size === 0) return [];
+      if (onlyGroups !== undefined && 'size' in onlyGroups && onlyGroups.size === 0) return [];
       const columns = 'url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users';
       const found: WindowGroup[] = [];
       await withClassifiedErrors(async () => {
@@ -438,7 +450,7 @@ export function createAggregatorStateRepository(
           selectedGroups(onlyGroups),
         )) {
           const group = windowGroupOf(row);
-          if (onlyGroups === undefined || onlyGroups.has(groupKey(group))) found.push(group);
+          if (isSelected(onlyGroups, group)) found.push(group);
         }
       });
       return found;
@@ -619,20 +631,23 @@ export function createAggregatorStateRepository(
     countAllTimeUsers,
     countAllTimeUsersOf,
 
-    async readDayMarks(dayMs) {
-      const found = await rows(`SELECT url_key, country, marked_at, rolled_up_at FROM ${ks}.day_rollup_marks WHERE day = ?`, [
-        new Date(dayMs),
-      ]);
-      const rolledUpAt = found[0]?.get('rolled_up_at') as cassandra.types.Long | null | undefined;
-      if (rolledUpAt === null || rolledUpAt === undefined) return undefined;
-      const marked = new Set<string>();
-      for (const row of found) {
-        const markedAt = row.get('marked_at') as cassandra.types.Long | null;
-        // A partition with no group marked yet gives one row: its static column, nulls elsewhere.
-        if (markedAt !== null && markedAt.greaterThan(rolledUpAt))
-          marked.add(groupKey({ urlKey: row.get('url_key') as string, country: row.get('country') as string }));
-      }
-      return marked;
+    async readDayMarks(dayMs, slice) {
+      // Streamed, not collected: a day of many groups has as many rows (one per group ever marked).
+      return withClassifiedErrors(async () => {
+        let rolledUpAt: cassandra.types.Long | null | undefined;
+        const marked = new Set<string>();
+        const query = `SELECT url_key, country, marked_at, rolled_up_at FROM ${ks}.day_rollup_marks WHERE day = ?`;
+        for await (const row of pagedRows(client, query, [new Date(dayMs)])) {
+          rolledUpAt ??= row.get('rolled_up_at') as cassandra.types.Long | null;
+          if (rolledUpAt === null) return undefined;
+          const markedAt = row.get('marked_at') as cassandra.types.Long | null;
+          // A partition with no group marked yet gives one row: its static column, nulls elsewhere.
+          if (markedAt === null || !markedAt.greaterThan(rolledUpAt)) continue;
+          const group = { urlKey: row.get('url_key') as string, country: row.get('country') as string };
+          if (inGroupSlice(group, slice)) marked.add(groupKey(group));
+        }
+        return rolledUpAt === undefined ? undefined : marked;
+      });
     },
 
     async markDayGroups(dayMs, groups, fence) {

@@ -15,8 +15,11 @@ export type { GroupRef, GroupTotals, HourGroup, MergeableTotals, WindowGroup, Wi
 export { groupKey, sameNumbers, sameTotals, sameUserIds, windowGroupOf, windowKey } from './groups.ts';
 export type { CountedEvent, TimeSpentSource } from './time-spent.ts';
 export { assignTimeSpent } from './time-spent.ts';
+export type { HourAggregation } from './window-aggregates.ts';
 export { aggregateHour, averageTimeSpentMs, createHourSliceMerger, mergeHourSlices, mergeTotals } from './window-aggregates.ts';
 export { rollUpDay } from './day-rollup.ts';
+export type { GroupSelection, GroupSlice } from './group-slices.ts';
+export { TooManyGroupsError, fnv1a32, groupHash, inGroupSlice, isSelected } from './group-slices.ts';
 export type { MetricDocument, MetricDocumentInput } from './metric-document.ts';
 export { buildMetricDocument, metricDocumentId } from './metric-document.ts';
 export { compareCodePoints } from './ordering.ts';

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import type { MetricEvent } from './metric-event.ts';
 import { HOUR_10_MS, at, clickEvent } from './test-events.ts';
 import type { HourGroup, MergeableTotals } from './groups.ts';
+import { TooManyGroupsError, inGroupSlice } from './group-slices.ts';
+import { compareCodePoints } from './ordering.ts';
 import { aggregateHour, averageTimeSpentMs, mergeHourSlices, mergeTotals } from './window-aggregates.ts';
 
 type PlainAggregate = Omit<HourGroup, 'userIds'> & { userIds: string[] };
@@ -91,6 +93,45 @@ await test('aggregateHour', async (t) => {
   await t.test('when the window start is not an hour start, then it throws a RangeError', () => {
     assert.throws(() => aggregateHour([], HOUR_10_MS + 1), RangeError);
   });
+
+  // Three users hopping over 12 pages in two countries: each click's time spent is the gap to the
+  // user's next click, mostly on another page, so mostly in another slice.
+  const hopping = Array.from({ length: 48 }, (_, i) =>
+    clickEvent({
+      eventId: `e${i}`,
+      userId: `u${i % 3}`,
+      urlKey: `/p${(i * 5) % 12}`,
+      country: i % 2 === 0 ? 'FR' : 'DE',
+      eventTimeMs: at(i),
+    }),
+  );
+
+  await t.test('when slices of the groups are asked, then each holds only its groups, exact, and together they are the whole hour', () => {
+    const whole = plain(aggregateHour(hopping, HOUR_10_MS));
+    for (const slices of [1, 2, 4, 7]) {
+      const parts = Array.from({ length: slices }, (_, index) => plain(aggregateHour(hopping, HOUR_10_MS, { slice: { index, slices } })));
+      for (const [index, part] of parts.entries())
+        assert.ok(
+          part.every((group) => inGroupSlice(group, { index, slices })),
+          `slice ${index} of ${slices} holds only its groups`,
+        );
+      const joined = parts.flat().sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
+      assert.deepEqual(joined, whole, `${slices} slices`);
+    }
+    assert.equal(whole.length, 12, 'the case has groups to slice');
+  });
+
+  await t.test(
+    'when an hour has more groups than maxGroups, then it throws TooManyGroupsError rather than hold them; at the bound it does not',
+    () => {
+      const groups = aggregateHour(hopping, HOUR_10_MS).length;
+      assert.equal(aggregateHour(hopping, HOUR_10_MS, { maxGroups: groups }).length, groups);
+      assert.throws(() => aggregateHour(hopping, HOUR_10_MS, { maxGroups: groups - 1 }), TooManyGroupsError);
+      // Only the slice's groups count towards the bound.
+      const inFirstHalf = aggregateHour(hopping, HOUR_10_MS, { slice: { index: 0, slices: 2 } }).length;
+      assert.equal(aggregateHour(hopping, HOUR_10_MS, { slice: { index: 0, slices: 2 }, maxGroups: inFirstHalf }).length, inFirstHalf);
+    },
+  );
 });
 
 await test('mergeTotals', async (t) => {

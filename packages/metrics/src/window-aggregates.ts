@@ -1,3 +1,5 @@
+import { TooManyGroupsError, inGroupSlice } from './group-slices.ts';
+import type { GroupSlice } from './group-slices.ts';
 import type { HourGroup, MergeableTotals } from './groups.ts';
 import type { MetricEvent } from './metric-event.ts';
 import { compareCodePoints } from './ordering.ts';
@@ -15,14 +17,18 @@ import { HOUR_MS, hourStartMs } from './windows.ts';
  * @param events every stored event of the hour plus the look-ahead events; any order, duplicates
  *   allowed.
  * @param windowStartMs epoch milliseconds of a UTC hour start.
+ * @param options only a slice of the groups, and a bound on how many are held.
  * @returns one aggregate per group with at least one counted event, ordered by url then country
  *   (code point order); the same events in any order give the same result.
  * @throws RangeError when `windowStartMs` is not the start of a UTC hour.
+ * @throws TooManyGroupsError past `options.maxGroups` groups.
  */
-export function aggregateHour(events: readonly MetricEvent[], windowStartMs: number): HourGroup[] {
+export function aggregateHour(events: readonly MetricEvent[], windowStartMs: number, options: HourAggregation = {}): HourGroup[] {
   assertHourStart(windowStartMs);
+  const { slice, maxGroups = Number.POSITIVE_INFINITY } = options;
   const windowEndMs = windowStartMs + HOUR_MS;
   const groupsByUrl = new Map<string, Map<string, GroupAccumulator>>();
+  let groups = 0;
   // One string per user for all of its groups (each stored event brings its own copy).
   const userIds = new Map<string, string>();
 
@@ -32,11 +38,14 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
     }
     let groupsByCountry = groupsByUrl.get(event.urlKey);
     if (groupsByCountry === undefined) {
+      if (!inGroupSlice(event, slice)) return;
       groupsByCountry = new Map();
       groupsByUrl.set(event.urlKey, groupsByCountry);
     }
     let group = groupsByCountry.get(event.country);
     if (group === undefined) {
+      if (!inGroupSlice(event, slice)) return;
+      if (++groups > maxGroups) throw new TooManyGroupsError(maxGroups);
       group = { clicks: 0, userIds: new Set(), timeSpentSumMs: 0, timeSpentSamples: 0 };
       groupsByCountry.set(event.country, group);
     }
@@ -61,6 +70,14 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
   }
   return aggregates.sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
 }
+
+/** Which groups of an hour {@link aggregateHour} computes, and how many it may hold. */
+export type HourAggregation = {
+  /** Only the groups of this slice (every group without it); time spent still follows each user's every event. */
+  readonly slice?: GroupSlice;
+  /** Past this many groups, throws {@link TooManyGroupsError} instead of growing further. */
+  readonly maxGroups?: number;
+};
 
 type GroupAccumulator = {
   clicks: number;
@@ -134,9 +151,13 @@ export function mergeHourSlices(slices: readonly (readonly HourGroup[])[]): Hour
  * {@link mergeHourSlices} one slice at a time: a slice can be dropped once added, so memory holds
  * the merged groups and one slice, not every slice at once.
  */
-export function createHourSliceMerger(): { add(slice: readonly HourGroup[]): void; result(): HourGroup[] } {
+export function createHourSliceMerger(): { add(slice: readonly HourGroup[]): void; result(): HourGroup[]; readonly size: number } {
   const groups = new Map<string, { urlKey: string; country: string; totals: MergeableTotals; userIds: Set<string> }>();
   return {
+    /** Groups merged so far. */
+    get size() {
+      return groups.size;
+    },
     add(slice) {
       for (const group of slice) {
         const key = JSON.stringify([group.urlKey, group.country]);
