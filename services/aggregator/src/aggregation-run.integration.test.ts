@@ -29,6 +29,7 @@ import { lateCopies } from '../../../test/e2e/late-events.ts';
 import type { ReferenceEvent } from '../../../test/reference/reference-metrics.ts';
 import { pollUntil, removeTestStores, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
+import { capturedLogger } from '../../../test/support/captured-logger.ts';
 import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import { createAggregatorRunner } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
@@ -69,6 +70,7 @@ function dependencies(retry = fastRetry): AggregationDependencies {
     allowedLatenessMs: 10 * 60_000,
     eventsRetentionMs: 0,
     maxEventsInMemory: 300_000,
+    maxGroupsInMemory: 100_000,
     hourConcurrency: 2,
     groupConcurrency: 16,
     newGroupUsersHeld: 1_000,
@@ -136,6 +138,22 @@ describe('aggregation runs against real Cassandra and Elasticsearch', { concurre
     await store(lateCopies(originals, 'late-a', 7 * 60_000).map((late) => late.reference));
     const summary = await run();
     assert.ok(summary.hours <= 3 && summary.days <= 2, `incremental: ${summary.hours} hours, ${summary.days} days`);
+    await assertMatchesReference();
+  });
+
+  test('when a day holds more groups than maxGroupsInMemory, then it is recomputed in slices of its groups and every document still equals the reference', async () => {
+    await baseline();
+    // Late copies spread over the whole span: every day pending again, each with many groups.
+    const originals = generated.filter((m, i) => m.kind === 'valid' && i % 20 === 0);
+    await store(lateCopies(originals, 'late-s', 5 * 60_000).map((late) => late.reference));
+    const { lines, logger } = capturedLogger();
+    const summary = await run({ ...deps, maxGroupsInMemory: 60, logger });
+    const sliced = lines.filter(
+      (line) => line.msg === 'day recomputed in slices of its (url, country) groups: more than AGGREGATOR_MAX_GROUPS_IN_MEMORY',
+    );
+    assert.ok(sliced.length >= 2, `days sliced: ${sliced.map((line) => `${String(line.day)} ${String(line.slices)}`).join(', ')}`);
+    assert.equal(summary.days, 3);
+    assert.equal(await pendingCount(), 0);
     await assertMatchesReference();
   });
 

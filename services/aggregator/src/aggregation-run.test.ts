@@ -15,7 +15,7 @@ function click(eventId: string, userId: string, urlKey: string, minute: number):
   return { eventId, userId, sessionId: null, eventTimeMs: HOUR + minute * 60_000, urlKey, country: 'FR', timeSpentMs: 1_000, isBot: false };
 }
 
-function setUp(events: MetricEvent[], maxEventsInMemory = 300_000) {
+function setUp(events: MetricEvent[], maxEventsInMemory = 300_000, maxGroupsInMemory = 100_000) {
   const store = fakeAggregationStore(events);
   const deps: AggregationDependencies = {
     events: store.events,
@@ -26,6 +26,7 @@ function setUp(events: MetricEvent[], maxEventsInMemory = 300_000) {
     allowedLatenessMs: 600_000,
     eventsRetentionMs: 0,
     maxEventsInMemory,
+    maxGroupsInMemory,
     hourConcurrency: 2,
     groupConcurrency: 4,
     newGroupUsersHeld: 1_000,
@@ -531,7 +532,7 @@ await test('runAggregation', async (t) => {
           state: {
             ...state,
             readDay: (dayMs, onlyGroups) => {
-              dayReads.push(onlyGroups === undefined ? ['(whole day)'] : [...onlyGroups].sort());
+              dayReads.push(onlyGroups === undefined ? ['(whole day)'] : 'slices' in onlyGroups ? ['(a slice)'] : [...onlyGroups].sort());
               return state.readDay(dayMs, onlyGroups);
             },
           },
@@ -898,6 +899,123 @@ await test('runAggregation', async (t) => {
       quiet.lines.filter((line) => line.msg === 'aggregation progress: day done'),
       [],
     );
+  });
+});
+
+await test('a day of more (url, country) groups than maxGroupsInMemory', async (t) => {
+  /** 60 clicks of 6 users over 2 hours and 24 pages: a user's next click (its time spent) is mostly on another page. */
+  const manyPages = (): MetricEvent[] => Array.from({ length: 60 }, (_, i) => click(`e${i}`, `u${i % 6}`, `/p${(i * 7) % 24}`, i * 2));
+  /** The state's hour writes, recording how many groups each one held (a slice's, or a whole hour's). */
+  const recordingHourWrites = (store: Store) => {
+    const groupsPerWrite: number[] = [];
+    const state: Store['state'] = {
+      ...store.state,
+      replaceHour: (hourMs, next, previous, fence) => {
+        groupsPerWrite.push(next.length);
+        return store.state.replaceHour(hourMs, next, previous, fence);
+      },
+    };
+    return { state, groupsPerWrite };
+  };
+
+  await t.test(
+    'when the day has more groups than the limit, then it is recomputed in slices that each hold at most the limit, and every document is exact',
+    async () => {
+      const events = manyPages();
+      const { store, deps, grant, mark } = setUp(events, 300_000, 8);
+      await mark(events);
+      const { lines, logger } = capturedLogger();
+      const { state, groupsPerWrite } = recordingHourWrites(store);
+      const summary = await runAggregation({ ...deps, state, logger }, grant());
+      const sliced = lines.filter(
+        (line) => line.msg === 'day recomputed in slices of its (url, country) groups: more than AGGREGATOR_MAX_GROUPS_IN_MEMORY',
+      );
+      assert.equal(sliced.length > 0, true, 'the day went in slices');
+      assert.ok(groupsPerWrite.length > 2, `more hour writes than hours: ${groupsPerWrite.join(', ')}`);
+      assert.ok(
+        groupsPerWrite.every((groups) => groups <= 8),
+        `each write held at most 8 groups: ${groupsPerWrite.join(', ')}`,
+      );
+      assert.deepEqual(
+        { hours: summary.hours, days: summary.days },
+        { hours: 3, days: 1 },
+        'each hour (the one before the clicks too) and the day counted once',
+      );
+      assert.deepEqual((await store.pendingHours.pending()).hours, []);
+      await assertSameAsOneRun(store, events);
+
+      // Late clicks to some pages: the next run slices again and only their documents change.
+      const late = [click('late1', 'u1', '/p3', 5), click('late2', 'u9', '/p20', 70)];
+      events.push(...late);
+      await mark(late);
+      store.indexer.writes.length = 0;
+      await runAggregation({ ...deps, state, logger }, grant());
+      const changed = new Set(indexedIds(store.indexer.writes));
+      assert.ok(
+        changed.size > 0 && changed.size <= 8,
+        `only the late groups' documents (and time spent of the clicks before them): ${changed.size}`,
+      );
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test('when a slice is still too big, then only that slice is split in 4, and every document is exact', async () => {
+    const events = manyPages();
+    const { store, deps, grant, mark } = setUp(events, 300_000, 3);
+    await mark(events);
+    const { lines, logger } = capturedLogger();
+    const { state, groupsPerWrite } = recordingHourWrites(store);
+    await runAggregation({ ...deps, state, logger }, grant());
+    const done = lines.filter((line) => line.msg === 'aggregation progress: a slice of a day done').map((line) => String(line.slice));
+    assert.ok(
+      done.some((slice) => slice.endsWith('/16')),
+      `split slices: ${done.join(', ')}`,
+    );
+    assert.equal(new Set(done).size, done.length, 'no slice done twice');
+    assert.ok(
+      groupsPerWrite.every((groups) => groups <= 3),
+      `each write held at most 3 groups: ${groupsPerWrite.join(', ')}`,
+    );
+    await assertSameAsOneRun(store, events);
+  });
+
+  await t.test(
+    'when windows turn final during a sliced run, then every group of them is indexed as final and they are recorded final after the last slice',
+    async () => {
+      const events = manyPages();
+      const { store, deps, grant, mark } = setUp(events, 300_000, 8);
+      await mark(events);
+      await runAggregation({ ...deps, now: () => HOUR + 3 * HOUR_MS }, grant());
+      assert.ok((await store.state.listOpenWindows()).length > 0, 'indexed as open first');
+      const late = click('late', 'u1', '/p3', 5);
+      events.push(late);
+      await mark([late]);
+      await runAggregation(deps, grant());
+      const notFinal = [...store.documents.values()].filter(
+        (w) => w.action === 'index' && w.document.granularity !== 'all' && w.document.final !== true,
+      );
+      assert.deepEqual(notFinal, [], 'every hour and day document is final');
+      assert.deepEqual(await store.state.listOpenWindows(), []);
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test('when a sliced run dies after some slices, then the next run completes the day exactly', async () => {
+    const events = manyPages();
+    const { store, deps, grant, mark } = setUp(events, 300_000, 8);
+    await mark(events);
+    let dayWrites = 0;
+    const dyingAtSecondSlice = {
+      ...store.indexer,
+      write: async (...args: Parameters<Store['indexer']['write']>) => {
+        if (args[0].some((w) => w.action === 'index' && w.document.granularity === 'day') && ++dayWrites === 2) throw new Error('killed');
+        return store.indexer.write(...args);
+      },
+    };
+    await assert.rejects(runAggregation({ ...deps, indexer: dyingAtSecondSlice }, grant()), /killed/);
+    assert.ok((await store.pendingHours.pending()).hours.length > 0, 'the day stays pending');
+    await runAggregation(deps, grant());
+    await assertSameAsOneRun(store, events);
   });
 });
 

@@ -5,12 +5,15 @@ import type { MetricsIndexer, MetricsIndexIdentity, MetricWrite } from '@clickst
 import {
   HOUR_MS,
   SESSION_GAP_MS,
+  TooManyGroupsError,
   aggregateHour,
   compareCodePoints,
   dayStartMs,
   groupKey,
   isFinal,
   createHourSliceMerger,
+  fnv1a32,
+  groupHash,
   rollUpDay,
   sameNumbers,
   sameTotals,
@@ -19,7 +22,17 @@ import {
   windowKey,
 } from '@clickstream/metrics';
 import type { GroupAllTime, GroupDay } from '@clickstream/cassandra';
-import type { GroupRef, GroupTotals, HourGroup, MergeableTotals, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
+import type {
+  GroupRef,
+  GroupSlice,
+  GroupTotals,
+  HourAggregation,
+  HourGroup,
+  MergeableTotals,
+  MetricEvent,
+  WindowGroup,
+  WindowRef,
+} from '@clickstream/metrics';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
@@ -53,6 +66,12 @@ export interface AggregationDependencies {
   readonly expireHourDocuments?: { readonly retentionMs: number; readonly deleteBefore: (cutoffMs: number) => Promise<number> };
   /** Events held in memory by the hour reads together (each parallel read its share, a bigger hour alone the whole); a bigger hour still is read in slices of its users. */
   readonly maxEventsInMemory: number;
+  /**
+   * Distinct (url, country) groups a day's recomputed hours hold at once: a day with more is
+   * recomputed in slices of its groups (each slice's hours read again), so memory follows this
+   * bound, not the number of pages a day's clicks went to.
+   */
+  readonly maxGroupsInMemory: number;
   /** Hours recomputed (or read back for a day) in parallel. */
   readonly hourConcurrency: number;
   /** (url, country) groups whose all-time users or document are handled in parallel. */
@@ -119,7 +138,29 @@ interface HourChange {
 interface DayRecompute {
   readonly hours: readonly { readonly hourMs: number; readonly next: readonly HourGroup[] }[];
   readonly touched: ReadonlySet<string>;
+  /** The part of the day's groups recomputed (the whole day by default). */
+  readonly part?: DayPart;
 }
+
+/**
+ * The groups of a day one recomputation holds: every group, or one slice of them when the day
+ * has more than `maxGroupsInMemory`. Each part is exact on its own (a group's numbers never
+ * depend on another group's), stored and published before the next is read.
+ */
+interface DayPart {
+  /** The slice of the day's groups (every group without one). */
+  readonly slice: GroupSlice | undefined;
+  /**
+   * Whether it is the day's last part: only then is the day marked rolled up and are its windows
+   * that turned final recorded so (until then every part re-indexes them whole).
+   */
+  readonly last: boolean;
+  /** Hashes of the distinct groups its hours hold so far: past `maxGroupsInMemory`, {@link TooManyGroupsError}. */
+  readonly seen: Set<number>;
+}
+
+/** The whole day at once. */
+const WHOLE_DAY = (): DayPart => ({ slice: undefined, last: true, seen: new Set() });
 
 /**
  * A rolled-up day whose state is stored at the end of the run (after the all-time documents that
@@ -131,6 +172,8 @@ interface DayChange {
   readonly next: readonly WindowGroup[];
   readonly previous: readonly WindowGroup[];
   readonly touched: ReadonlySet<string>;
+  /** Whether storing it completes the day's roll-up (false for a slice of the day's groups but the last). */
+  readonly completesDay: boolean;
 }
 
 /** The state of one run, threaded through its steps. */
@@ -212,7 +255,8 @@ async function timed<T>(run: Pick<RunContext, 'stepMs'>, name: StepName, step: (
  * is seen again as a difference by the next run. Every write carries the grant's fencing token
  * (Cassandra write timestamps, Elasticsearch external versions): a replica that lost its lease
  * cannot overwrite what a newer holder wrote. Memory is bounded by the largest window read: the
- * events of `hourConcurrency` hours, or one day's distinct (url, country, user) triples.
+ * events of `hourConcurrency` hours, or one day's distinct (url, country, user) triples, of at
+ * most `maxGroupsInMemory` groups (a day of more goes in slices of its groups).
  *
  * @param grant the lease's signal (aborts the run before its next write) and fencing token.
  */
@@ -303,19 +347,80 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
   };
 }
 
+/** Slices of its groups a day is first recomputed in when it has more than `maxGroupsInMemory`; a slice still too big is split in 4, down to 1/{@link MAX_GROUP_SLICES} of the groups. */
+const FIRST_GROUP_SLICES = 4;
+const MAX_GROUP_SLICES = 4_096;
+
 /**
- * Steps 2 and 3 for one day: recomputes its pending hours, then stores them and rolls the day up
- * at the same time. The roll-up reads only the state of the day's other hours and of the day,
- * which storing the recomputed hours does not write, so neither waits for the other (the
- * incremental run's two longest steps after the reads). Both finish before the run goes on or
- * fails: nothing of a failed run keeps writing.
+ * Steps 2 and 3 for one day, whole; a day whose recomputed hours hold more than
+ * `maxGroupsInMemory` distinct groups (found while reading, before anything is written) is
+ * recomputed in slices of its groups instead ({@link recomputeDayInSlices}).
  */
 export async function recomputeDay(run: RunContext, day: DayPlan): Promise<void> {
+  try {
+    await recomputeDayPart(run, day, WHOLE_DAY());
+  } catch (err) {
+    if (!(err instanceof TooManyGroupsError)) throw err;
+    await recomputeDayInSlices(run, day);
+  }
+}
+
+/**
+ * A day recomputed one slice of its groups at a time: each slice's hours, day and all-time
+ * documents and state are stored before the next slice is read (the hours' events are read once
+ * per slice), so memory holds one slice. A slice found still too big while it is read (nothing of
+ * it written yet) is split in 4. The day is marked rolled up, and its windows that turned final
+ * recorded so, after the last slice: a run that dies between slices leaves the rest pending and
+ * marked, as for a whole day.
+ */
+async function recomputeDayInSlices(run: RunContext, day: DayPlan): Promise<void> {
+  const { deps } = run;
+  const dayAt = new Date(day.dayMs).toISOString().slice(0, 10);
+  const started = performance.now();
+  deps.logger.info(
+    { day: dayAt, slices: FIRST_GROUP_SLICES, maxGroups: deps.maxGroupsInMemory },
+    'day recomputed in slices of its (url, country) groups: more than AGGREGATOR_MAX_GROUPS_IN_MEMORY',
+  );
+  const left: GroupSlice[] = Array.from({ length: FIRST_GROUP_SLICES }, (_, index) => ({ index, slices: FIRST_GROUP_SLICES }));
+  for (let slice = left.shift(); slice !== undefined; slice = left.shift()) {
+    try {
+      await recomputeDayPart(run, day, { slice, last: left.length === 0, seen: new Set() });
+    } catch (err) {
+      if (!(err instanceof TooManyGroupsError) || slice.slices >= MAX_GROUP_SLICES) throw err;
+      // The groups with hash % slices = index are those with hash % (4 * slices) = index + k * slices, k = 0..3.
+      const { index, slices } = slice;
+      left.unshift(...[0, 1, 2, 3].map((k) => ({ index: index + k * slices, slices: 4 * slices })));
+      continue;
+    }
+    await timed(run, 'allTime', () => publishAllTime(run));
+    deps.logger.info(
+      { day: dayAt, slice: `${slice.index}/${slice.slices}`, left: left.length, elapsedMs: Math.round(performance.now() - started) },
+      'aggregation progress: a slice of a day done',
+    );
+  }
+  const windows: WindowRef[] = [
+    ...day.hoursMs.map((hourMs) => ({ granularity: 'hour' as const, windowStartMs: hourMs })),
+    { granularity: 'day', windowStartMs: day.dayMs },
+  ];
+  await recordFinal(
+    run,
+    windows.filter((window) => turnsFinal(run, window)),
+  );
+}
+
+/**
+ * Steps 2 and 3 for a day's part (its groups, or a slice of them): recomputes its pending hours,
+ * then stores them and rolls the day up at the same time. The roll-up reads only the state of the
+ * day's other hours and of the day, which storing the recomputed hours does not write, so neither
+ * waits for the other (the incremental run's two longest steps after the reads). Both finish
+ * before the run goes on or fails: nothing of a failed run keeps writing.
+ */
+async function recomputeDayPart(run: RunContext, day: DayPlan, part: DayPart): Promise<void> {
   const dayAt = new Date(day.dayMs).toISOString();
   const [changes, marked] = await timed(run, 'readHours', () =>
     Promise.all([
-      readHours(run, day),
-      withRetry(run, `reading the roll-up marks of day ${dayAt}`, () => run.deps.state.readDayMarks(day.dayMs)),
+      readHours(run, day, part),
+      withRetry(run, `reading the roll-up marks of day ${dayAt}`, () => run.deps.state.readDayMarks(day.dayMs, part.slice)),
     ]),
   );
   const changed = changedGroups(changes);
@@ -325,8 +430,8 @@ export async function recomputeDay(run: RunContext, day: DayPlan): Promise<void>
       ? new Set(changes.flatMap(({ next, previous }) => [...next, ...previous].map(groupKey)))
       : new Set([...changed.keys(), ...marked]);
   await settleAll([
-    storeDayHours(run, day, changes, marked === undefined ? undefined : changed),
-    timed(run, 'rollUpDays', () => rollUpDayOf(run, day, { hours: changes, touched })),
+    storeDayHours(run, day, changes, marked === undefined ? undefined : changed, part),
+    timed(run, 'rollUpDays', () => rollUpDayOf(run, day, { hours: changes, touched, part })),
   ]);
 }
 
@@ -337,9 +442,9 @@ export async function recomputeDay(run: RunContext, day: DayPlan): Promise<void>
  * just before it, kept from that read instead of read again (a day of pending hours reads 25
  * hours of events instead of 36).
  */
-async function readHours(run: RunContext, day: DayPlan): Promise<HourChange[]> {
+async function readHours(run: RunContext, day: DayPlan, part: DayPart): Promise<HourChange[]> {
   const chains = hourChains(day.hoursMs, run.deps.hourConcurrency);
-  const changes = await mapConcurrently(chains, run.deps.hourConcurrency, (chain) => readChain(run, chain));
+  const changes = await mapConcurrently(chains, run.deps.hourConcurrency, (chain) => readChain(run, chain, part));
   return changes.flat().sort((a, b) => a.hourMs - b.hourMs);
 }
 
@@ -370,8 +475,9 @@ export function hourChains(hoursMs: readonly number[], readers: number): number[
  * back and its look-ahead up, and is aggregated alone with the whole limit
  * ({@link aggregateBigHour}): a bigger hour costs more reads, never more memory.
  */
-async function readChain(run: RunContext, chain: readonly number[]): Promise<HourChange[]> {
+async function readChain(run: RunContext, chain: readonly number[], part: DayPart): Promise<HourChange[]> {
   const { deps, readPermits } = run;
+  const aggregation = { slice: part.slice, maxGroups: deps.maxGroupsInMemory };
   const share = Math.max(1, Math.floor(deps.maxEventsInMemory / deps.hourConcurrency));
   const changes: HourChange[] = [];
   let lookAhead: MetricEvent[] | undefined;
@@ -380,18 +486,20 @@ async function readChain(run: RunContext, chain: readonly number[]): Promise<Hou
     for (const hourMs of chain) {
       let next: HourGroup[];
       try {
-        ({ groups: next, early: lookAhead } = await aggregateHourWhole(run, hourMs, share, lookAhead));
+        ({ groups: next, early: lookAhead } = await aggregateHourWhole(run, hourMs, { maxEvents: share, ...aggregation }, lookAhead));
       } catch (err) {
         if (!(err instanceof TooManyEventsError)) throw err;
         // Its share was the whole limit, with nothing else held: a whole read with the whole limit just failed.
         const wholeTried = share >= deps.maxEventsInMemory && lookAhead === undefined;
         lookAhead = undefined;
         release();
-        next = await readPermits.runExclusive(() => aggregateBigHour(run, hourMs, wholeTried), deps.hourConcurrency);
+        next = await readPermits.runExclusive(() => aggregateBigHour(run, hourMs, wholeTried, aggregation), deps.hourConcurrency);
         [, release] = await readPermits.acquire();
       }
+      for (const group of next) part.seen.add(groupHash(group));
+      if (part.seen.size > deps.maxGroupsInMemory) throw new TooManyGroupsError(deps.maxGroupsInMemory);
       const at = new Date(hourMs).toISOString();
-      const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs));
+      const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs, part.slice));
       changes.push({ hourMs, next, previous });
     }
   } finally {
@@ -409,7 +517,7 @@ async function readChain(run: RunContext, chain: readonly number[]): Promise<Hou
 async function aggregateHourWhole(
   run: RunContext,
   hourMs: number,
-  maxEvents: number,
+  { maxEvents, ...aggregation }: HourAggregation & { readonly maxEvents: number },
   lookAhead: readonly MetricEvent[] | undefined,
 ): Promise<{ groups: HourGroup[]; early: MetricEvent[] }> {
   const endMs = hourMs + HOUR_MS + (lookAhead === undefined ? SESSION_GAP_MS : 0);
@@ -417,7 +525,7 @@ async function aggregateHourWhole(
   const events = await withRetry(run, `reading the events of ${new Date(hourMs).toISOString()}`, () =>
     run.deps.events.readEvents(hourMs, endMs, read),
   );
-  const groups = aggregateHour(lookAhead === undefined ? events : events.concat(lookAhead), hourMs);
+  const groups = aggregateHour(lookAhead === undefined ? events : events.concat(lookAhead), hourMs, aggregation);
   return { groups, early: events.filter((event) => event.eventTimeMs < hourMs + SESSION_GAP_MS) };
 }
 
@@ -433,11 +541,12 @@ async function storeDayHours(
   day: DayPlan,
   changes: readonly HourChange[],
   changed: ReadonlyMap<string, GroupRef> | undefined,
+  part: DayPart,
 ): Promise<void> {
   const { deps } = run;
   await settleAll([
     timed(run, 'allTimeUsers', () => addAllTimeUsers(run, changes)),
-    timed(run, 'storeHours', () => publishHours(run, changes)),
+    timed(run, 'storeHours', () => publishHours(run, changes, part)),
   ]);
   if (changed !== undefined && changed.size > 0)
     await write(run, `marking the changed groups of day ${new Date(day.dayMs).toISOString()}`, (fence) =>
@@ -447,7 +556,7 @@ async function storeDayHours(
     mapConcurrently(changes, deps.hourConcurrency, async (change) => {
       const at = new Date(change.hourMs).toISOString();
       await write(run, `storing the state of ${at}`, (fence) => deps.state.replaceHour(change.hourMs, change.next, change.previous, fence));
-      run.counts.hours += 1;
+      if (part.last) run.counts.hours += 1;
     }),
   );
 }
@@ -470,13 +579,14 @@ export function changedGroups(changes: readonly HourChange[]): Map<string, Group
 }
 
 /** The recomputed hours' documents that changed, `hourConcurrency` hours at a time (disjoint documents). */
-async function publishHours(run: RunContext, changes: readonly HourChange[]): Promise<void> {
+async function publishHours(run: RunContext, changes: readonly HourChange[], part: DayPart): Promise<void> {
   await mapConcurrently(changes, run.deps.hourConcurrency, (change) =>
     publishWindow(
       run,
       { granularity: 'hour', windowStartMs: change.hourMs },
       change.next.map(windowGroupOf),
       change.previous.map(windowGroupOf),
+      { recordFinal: part.slice === undefined },
     ),
   );
 }
@@ -492,11 +602,11 @@ const COUNTED_SLICES = 4_096;
  * recorded in the quarantine index, with an error line and `excludedUsers` counted, and
  * everything else stays exact.
  */
-async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boolean): Promise<HourGroup[]> {
+async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boolean, aggregation: HourAggregation): Promise<HourGroup[]> {
   const { deps } = run;
   const maxEvents = deps.maxEventsInMemory;
   try {
-    if (!wholeTried) return await aggregateHourInSlices(run, hourMs, { maxEvents, slices: 1, maxSlices: 1 });
+    if (!wholeTried) return await aggregateHourInSlices(run, hourMs, { maxEvents, slices: 1, maxSlices: 1, aggregation });
   } catch (err) {
     if (!(err instanceof TooManyEventsError)) throw err;
   }
@@ -532,6 +642,7 @@ async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boo
     maxEvents,
     slices,
     maxSlices: COUNTED_SLICES,
+    aggregation,
     ...(excluded.size > 0 ? { keepUser: (userId: string) => !excluded.has(userId) } : {}),
   });
 }
@@ -572,10 +683,10 @@ function largestSlice(counts: ReadonlyMap<number, number>, slices: number): numb
 async function aggregateHourInSlices(
   run: RunContext,
   hourMs: number,
-  options: { maxEvents: number; slices: number; maxSlices: number; keepUser?: (userId: string) => boolean },
+  options: { maxEvents: number; slices: number; maxSlices: number; aggregation: HourAggregation; keepUser?: (userId: string) => boolean },
 ): Promise<HourGroup[]> {
   const { deps } = run;
-  const { maxEvents, maxSlices, keepUser = () => true } = options;
+  const { maxEvents, maxSlices, aggregation, keepUser = () => true } = options;
   const at = new Date(hourMs).toISOString();
   for (let slices = options.slices; ; slices *= 4) {
     try {
@@ -591,8 +702,9 @@ async function aggregateHourInSlices(
         const events = await withRetry(run, `reading the events of ${at}`, () =>
           deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, read),
         );
-        if (slices === 1) whole = aggregateHour(events, hourMs);
-        else merger.add(aggregateHour(events, hourMs));
+        if (slices === 1) whole = aggregateHour(events, hourMs, aggregation);
+        else merger.add(aggregateHour(events, hourMs, aggregation));
+        if (merger.size > (aggregation.maxGroups ?? Number.POSITIVE_INFINITY)) throw new TooManyGroupsError(aggregation.maxGroups ?? 0);
       }
       if (whole !== undefined) return whole;
       deps.logger.info({ hour: at, slices }, 'hour aggregated in slices of its users to bound memory');
@@ -605,9 +717,7 @@ async function aggregateHourInSlices(
 
 /** The slice (0..slices-1) of a user: FNV-1a of the user id. */
 export function userSlice(userId: string, slices: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < userId.length; i += 1) hash = Math.imul(hash ^ userId.charCodeAt(i), 0x01000193) >>> 0;
-  return hash % slices;
+  return fnv1a32(userId) % slices;
 }
 
 /**
@@ -694,7 +804,7 @@ function holdNewGroupUsers(run: RunContext, key: string, held: Set<string>, adde
  */
 export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: DayRecompute): Promise<void> {
   const { deps } = run;
-  const { touched } = recomputed;
+  const { touched, part = WHOLE_DAY() } = recomputed;
   const window = { granularity: 'day', windowStartMs: day.dayMs } as const;
   // The day's stored state is read (and replaced) for the touched groups only, unless the day turns
   // final in this run: then every group of it is re-indexed as final.
@@ -706,7 +816,7 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: Day
       withRetry(run, `reading the state of ${new Date(hourMs).toISOString()}`, () => deps.state.readHour(hourMs, touched)),
     ),
     withRetry(run, `reading the state of day ${new Date(day.dayMs).toISOString()}`, () =>
-      deps.state.readDay(day.dayMs, whole ? undefined : touched),
+      deps.state.readDay(day.dayMs, whole ? part.slice : touched),
     ),
   ]);
   const freshTouched = [...fresh.values()].map((groups) => groups.filter((group) => touched.has(groupKey(group))));
@@ -715,7 +825,7 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: Day
     (a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country),
   );
   // The same decision as the read's: a day read for its touched groups only is never re-indexed whole.
-  await publishWindow(run, window, next, previous, whole);
+  await publishWindow(run, window, next, previous, { reindexAll: whole, recordFinal: part.slice === undefined });
   const before = new Map(previous.map((group) => [groupKey(group), group]));
   for (const group of next) {
     const old = before.get(groupKey(group));
@@ -723,9 +833,9 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: Day
     if (old === undefined || !sameNumbers(old, group)) run.allTimeChanged.set(groupKey(group), group);
   }
   for (const [key, gone] of before) run.allTimeChanged.set(key, gone);
-  run.dayChanges.push({ dayMs: day.dayMs, next, previous, touched });
+  run.dayChanges.push({ dayMs: day.dayMs, next, previous, touched, completesDay: part.last });
   run.dayGroupsHeld += next.length + previous.length;
-  run.counts.days += 1;
+  if (part.last) run.counts.days += 1;
 }
 
 /**
@@ -775,7 +885,7 @@ async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Pr
       const groups = await withRetry(run, `reading the state of ${at}`, () =>
         granularity === 'hour' ? deps.state.readHourTotals(windowStartMs) : deps.state.readDay(windowStartMs),
       );
-      await publishWindow(run, { granularity, windowStartMs }, groups, [], true);
+      await publishWindow(run, { granularity, windowStartMs }, groups, [], { reindexAll: true });
       done += 1;
       if (done % REPUBLISH_PROGRESS_WINDOWS === 0) progress(`${done} of ${startsMs.length} ${granularity} windows`);
     });
@@ -887,7 +997,8 @@ export async function publishAllTime(run: RunContext): Promise<void> {
   for (const change of run.dayChanges) {
     const at = new Date(change.dayMs).toISOString();
     await write(run, `storing the state of day ${at}`, (fence) => deps.state.replaceDay(change.dayMs, change.next, change.previous, fence));
-    await write(run, `marking the state of day ${at} stored`, (fence) => deps.state.markDayRolledUp(change.dayMs, fence));
+    if (change.completesDay)
+      await write(run, `marking the state of day ${at} stored`, (fence) => deps.state.markDayRolledUp(change.dayMs, fence));
   }
   run.dayChanges.length = 0;
   run.dayGroupsHeld = 0;
@@ -958,13 +1069,15 @@ export async function releasePending(run: RunContext, daysMs?: ReadonlySet<numbe
  * Indexes a window's changed documents with its current final flag, keeping `open_windows` in
  * step (an open window recorded before its documents, a window indexed as final no longer open);
  * `reindexAll` (by default: the window turns final now) indexes every one of `groups`.
+ * `recordFinal: false` (a slice of the window's groups): a window that turned final stays
+ * recorded open, so that the next slices re-index theirs whole too; {@link recordFinal} follows.
  */
 async function publishWindow(
   run: RunContext,
   window: WindowRef,
   groups: readonly WindowGroup[],
   previousGroups: readonly WindowGroup[],
-  reindexAll = turnsFinal(run, window),
+  { reindexAll = turnsFinal(run, window), recordFinal: recordIfFinal = true }: { reindexAll?: boolean; recordFinal?: boolean } = {},
 ): Promise<void> {
   const { state } = run.deps;
   const final = isFinal(window.granularity, window.windowStartMs, run.nowMs, run.deps.allowedLatenessMs);
@@ -976,10 +1089,14 @@ async function publishWindow(
   }
   const writes = windowWrites({ ...window, groups, previousGroups, reindexAll, final, updatedAtMs: run.nowMs });
   await index(run, writes);
-  if (final && wasOpen) {
-    await write(run, 'recording a final window', (fence) => state.markFinal([window], fence));
-    run.open.delete(windowKey(window));
-  }
+  if (final && wasOpen && recordIfFinal) await recordFinal(run, [window]);
+}
+
+/** Windows indexed as final (every document of them) are no longer recorded open. */
+async function recordFinal(run: RunContext, windows: readonly WindowRef[]): Promise<void> {
+  if (windows.length === 0) return;
+  await write(run, 'recording a final window', (fence) => run.deps.state.markFinal(windows, fence));
+  for (const window of windows) run.open.delete(windowKey(window));
 }
 
 /** Whether a window indexed as not final is final now: every group of it is then re-indexed. */

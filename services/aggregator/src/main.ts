@@ -175,6 +175,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
           deleteBefore: (cutoffMs) => deleteHourDocumentsBefore(elasticsearch, names.alias, cutoffMs),
         },
         maxEventsInMemory: config.AGGREGATOR_MAX_EVENTS_IN_MEMORY,
+        maxGroupsInMemory: config.AGGREGATOR_MAX_GROUPS_IN_MEMORY,
         hourConcurrency: config.AGGREGATOR_HOUR_CONCURRENCY,
         groupConcurrency: config.AGGREGATOR_GROUP_CONCURRENCY,
         newGroupUsersHeld: config.AGGREGATOR_NEW_GROUP_USERS_HELD,

@@ -10,7 +10,7 @@ import type {
   PendingHoursRepository,
 } from '@clickstream/cassandra';
 import type { LeftOutUser, MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
-import { compareCodePoints, groupKey, mergeTotals, windowGroupOf, windowKey } from '@clickstream/metrics';
+import { compareCodePoints, groupKey, inGroupSlice, isSelected, mergeTotals, windowGroupOf, windowKey } from '@clickstream/metrics';
 import type { GroupTotals, HourGroup, MergeableTotals, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import type { LeaseClock } from './run-lease.ts';
@@ -79,6 +79,14 @@ export function fakeLeases(
       return holder;
     },
   };
+}
+
+/** A window's stored groups after a replacement, as the real store does it: `next` written, the groups of `previous` not in it deleted, the others kept. */
+function replaced<G extends GroupTotals>(stored: readonly G[] | undefined, next: readonly G[], previous: readonly G[]): G[] {
+  const groups = new Map((stored ?? []).map((group) => [groupKey(group), group]));
+  for (const group of previous) groups.delete(groupKey(group));
+  for (const group of next) groups.set(groupKey(group), group);
+  return [...groups.values()].sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
 }
 
 /** Everything a run needs, in memory; `log` records the writes in order. */
@@ -156,28 +164,21 @@ export function fakeAggregationStore(events: MetricEvent[]) {
   };
   const state: AggregatorStateRepository = {
     async readHour(hourMs, onlyGroups) {
-      return (hours.get(hourMs) ?? []).filter((group) => onlyGroups === undefined || onlyGroups.has(groupKey(group)));
+      return (hours.get(hourMs) ?? []).filter((group) => isSelected(onlyGroups, group));
     },
     async readHourTotals(hourMs) {
       return (hours.get(hourMs) ?? []).map(windowGroupOf);
     },
-    async replaceHour(hourMs, next) {
+    async replaceHour(hourMs, next, previous) {
       log.push(`state hour ${at(hourMs)}`);
-      hours.set(hourMs, [...next]);
+      hours.set(hourMs, replaced(hours.get(hourMs), next, previous));
     },
     async readDay(dayMs, onlyGroups) {
-      return (days.get(dayMs) ?? []).filter((group) => onlyGroups === undefined || onlyGroups.has(groupKey(group)));
+      return (days.get(dayMs) ?? []).filter((group) => isSelected(onlyGroups, group));
     },
     async replaceDay(dayMs, next, previous) {
       log.push(`state day ${at(dayMs)}`);
-      // As the real store: `next` written, the groups of `previous` not in it deleted, the day's others kept.
-      const stored = new Map((days.get(dayMs) ?? []).map((group) => [groupKey(group), group]));
-      for (const group of previous) stored.delete(groupKey(group));
-      for (const group of next) stored.set(groupKey(group), group);
-      days.set(
-        dayMs,
-        [...stored.values()].sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country)),
-      );
+      days.set(dayMs, replaced(days.get(dayMs), next, previous));
     },
     async readGroupTotals(group, daysMs, options = {}) {
       const stored = groupDays.get(groupKey(group));
@@ -228,11 +229,16 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     async countAllTimeUsersOf(groups) {
       return new Map([...groups].map((group) => [groupKey(group), allTimeCounts.get(groupKey(group)) ?? 0]));
     },
-    async readDayMarks(dayMs) {
+    async readDayMarks(dayMs, slice) {
       const marks = dayMarks.get(dayMs);
       const rolledUpAt = marks?.rolledUpAt;
       if (marks === undefined || rolledUpAt === undefined) return undefined;
-      return new Set([...marks.groups].flatMap(([key, markedAt]) => (markedAt > rolledUpAt ? [key] : [])));
+      return new Set(
+        [...marks.groups].flatMap(([key, markedAt]) => {
+          const [urlKey = '', country = ''] = JSON.parse(key) as string[];
+          return markedAt > rolledUpAt && inGroupSlice({ urlKey, country }, slice) ? [key] : [];
+        }),
+      );
     },
     async markDayGroups(dayMs, groups, fence) {
       const markedAt = BigInt(fence.nextTimestamp().toString());

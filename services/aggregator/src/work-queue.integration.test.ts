@@ -56,6 +56,7 @@ test('when 110,000 batches mark hours between runs, then every run succeeds, the
     allowedLatenessMs: 600_000,
     eventsRetentionMs: 0,
     maxEventsInMemory: 300_000,
+    maxGroupsInMemory: 100_000,
     hourConcurrency: 2,
     groupConcurrency: 8,
     newGroupUsersHeld: 1_000,
