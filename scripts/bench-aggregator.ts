@@ -1,5 +1,5 @@
 /**
- * `npm run bench:aggregator [-- --clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--busy-hours K] [--distinct-pages P] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]`:
+ * `npm run bench:aggregator [-- --clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--busy-hours K] [--distinct-pages P [--page-chars C]] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]`:
  * measures the aggregator on this machine and prints the figures.
  *
  * `--busiest-hour N` adds N clicks of 300,000 users in one hour (the hour before the latest one) to
@@ -9,6 +9,7 @@
  * `--distinct-pages P` adds P clicks to P distinct pages (`/item/<n>`, one click each, 20,000
  * users, country FR) in the hour before the latest one: a day of that many (url, country) groups
  * must aggregate within the Deployment's memory limit too (AGGREGATOR_MAX_GROUPS_IN_MEMORY).
+ * `--page-chars C` (at most 2,000) pads those pages' paths to C characters: long url_keys.
  * `--heap-mb M` gives the aggregator child `--max-old-space-size=M --max-semi-space-size=16` (0: no
  * caps); by default it gets production's flags (services/aggregator/src/node-flags.ts).
  * `--keep` keeps the keyspace and the CSV in a directory it prints; `--reuse DIR` runs again on
@@ -96,6 +97,7 @@ const { values } = parseArgs({
     'busiest-hour': { type: 'string', default: '0' },
     'busy-hours': { type: 'string', default: '1' },
     'distinct-pages': { type: 'string', default: '0' },
+    'page-chars': { type: 'string', default: '0' },
     'heap-mb': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'no-pyspark': { type: 'boolean', default: false },
@@ -110,6 +112,7 @@ const seed = Number(values.seed);
 const busiestHour = Number(values['busiest-hour']);
 const busyHours = Number(values['busy-hours']);
 const distinctPages = Number(values['distinct-pages']);
+const pageChars = Number(values['page-chars']);
 const heapMb = values['heap-mb'] === undefined ? null : Number(values['heap-mb']);
 const childFlags =
   heapMb === null
@@ -120,11 +123,12 @@ const childFlags =
 if (
   ![clicks, hours, extra].every((n) => Number.isSafeInteger(n) && n >= 1) ||
   ![busiestHour, distinctPages, heapMb ?? 0].every((n) => Number.isSafeInteger(n) && n >= 0) ||
+  !(Number.isSafeInteger(pageChars) && pageChars >= 0 && pageChars <= 2_000) ||
   !(Number.isSafeInteger(busyHours) && busyHours >= 1 && busyHours < hours) ||
   !Number.isSafeInteger(seed)
 ) {
   console.error(
-    'usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--busy-hours K] [--distinct-pages P] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]',
+    'usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--busy-hours K] [--distinct-pages P [--page-chars C]] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]',
   );
   process.exit(2);
 }
@@ -142,7 +146,7 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 const commit = spawnSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim().slice(0, 100);
 figure('commit', commit);
 /** What the keyspace holds: a reused one says what it was loaded with (not this run's load options). */
-const loaded = `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in each of ${busyHours} hour(s)` : ''}${distinctPages > 0 ? `, +${distinctPages} to as many pages in one hour` : ''} (seed ${seed})`;
+const loaded = `${clicks} over ${hours} h${busiestHour > 0 ? `, +${busiestHour} of 300,000 users in each of ${busyHours} hour(s)` : ''}${distinctPages > 0 ? `, +${distinctPages} to as many pages${pageChars > 0 ? ` of ${pageChars} characters` : ''} in one hour` : ''} (seed ${seed})`;
 const loadedFile = values.reuse === undefined ? undefined : join(values.reuse, 'loaded');
 figure(
   'clicks',
@@ -233,7 +237,7 @@ try {
         }),
       );
     }
-    if (distinctPages > 0) rows += await storeMessages(distinctPageClicks(distinctPages, latestHourMs - HOUR_MS));
+    if (distinctPages > 0) rows += await storeMessages(distinctPageClicks(distinctPages, latestHourMs - HOUR_MS, pageChars));
     figure('load: rows stored (events repository, 64 in flight)', `${rows} in ${seconds(performance.now() - started)} s`);
   }
 
@@ -690,15 +694,16 @@ function parseCsv(text: string): string[][] {
     });
 }
 
-/** `count` clicks in the hour from `hourMs`, each to a page of its own (one (url, country) group per click). */
-function* distinctPageClicks(count: number, hourMs: number): Generator<Pick<GeneratedMessage, 'key' | 'value'>> {
+/** `count` clicks in the hour from `hourMs`, each to a page of its own (one (url, country) group per click), its path padded to `pathChars`. */
+function* distinctPageClicks(count: number, hourMs: number, pathChars: number): Generator<Pick<GeneratedMessage, 'key' | 'value'>> {
   for (let n = 0; n < count; n += 1) {
+    const path = `/item/${n}`;
     const userId = `dp-user-${n % 20_000}`;
     const body = {
       event_id: `dp-${n}`,
       user_id: userId,
       timestamp: hourMs + Math.floor((n * HOUR_MS) / count),
-      url: `/item/${n}`,
+      url: path.length < pathChars ? `${path}/${'x'.repeat(pathChars - path.length - 1)}` : path,
       country: 'FR',
     };
     yield { key: userId, value: JSON.stringify(body) };

@@ -1,6 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { EnrichedClick } from '@clickstream/events';
-import { HOUR_MS, hourStartMs } from '@clickstream/metrics';
+import { HOUR_MS, eventWeight, hourStartMs } from '@clickstream/metrics';
 import type { MetricEvent } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import pLimit from 'p-limit';
@@ -38,10 +38,15 @@ export interface EventsRepository {
   /**
    * Every stored event with `fromMs <= event_time < toMs`, read hour partition by hour partition,
    * page by page. `keepUser` keeps only some users' events (the others are dropped as their page
-   * arrives, so memory holds the kept ones); past `maxEvents` kept events, rejects with
-   * {@link TooManyEventsError} instead of growing further.
+   * arrives, so memory holds the kept ones; it is told each event's {@link eventWeight}); past
+   * kept events of `maxEvents` weight in all (usually one each; more for long strings), rejects
+   * with {@link TooManyEventsError} instead of growing further.
    */
-  readEvents(fromMs: number, toMs: number, read?: { keepUser?: (userId: string) => boolean; maxEvents?: number }): Promise<MetricEvent[]>;
+  readEvents(
+    fromMs: number,
+    toMs: number,
+    read?: { keepUser?: (userId: string, weight: number) => boolean; maxEvents?: number },
+  ): Promise<MetricEvent[]>;
 }
 
 /** A read would keep more events in memory than allowed: read fewer (e.g. a slice of the users) at a time. */
@@ -251,20 +256,21 @@ export function createEventsRepository(
               const rows: MetricEvent[] = [];
               const params = [new Date(hour), bucket, new Date(fromMs), new Date(toMs)];
               for await (const r of pagedRows(client, select, params)) {
-                const userId = r.get('user_id') as string;
-                if (read.keepUser !== undefined && !read.keepUser(userId)) continue;
-                kept += 1;
-                if (read.maxEvents !== undefined && kept > read.maxEvents) throw new TooManyEventsError(read.maxEvents);
-                rows.push({
+                const event: MetricEvent = {
                   eventId: r.get('event_id') as string,
-                  userId,
+                  userId: r.get('user_id') as string,
                   sessionId: (r.get('session_id') as string | null) ?? null,
                   eventTimeMs: (r.get('event_time') as Date).getTime(),
                   urlKey: r.get('url_key') as string,
                   country: r.get('country') as string,
                   timeSpentMs: (r.get('time_spent_ms') as number | null) ?? null,
                   isBot: r.get('is_bot') === true,
-                });
+                };
+                const weight = eventWeight(event);
+                if (read.keepUser !== undefined && !read.keepUser(event.userId, weight)) continue;
+                kept += weight;
+                if (read.maxEvents !== undefined && kept > read.maxEvents) throw new TooManyEventsError(read.maxEvents);
+                rows.push(event);
               }
               return rows;
             }),

@@ -18,6 +18,7 @@ export { assignTimeSpent } from './time-spent.ts';
 export type { HourAggregation } from './window-aggregates.ts';
 export { aggregateHour, averageTimeSpentMs, createHourSliceMerger, mergeHourSlices, mergeTotals } from './window-aggregates.ts';
 export { rollUpDay } from './day-rollup.ts';
+export { CHARS_PER_UNIT, eventWeight, groupWeight } from './memory-weights.ts';
 export type { GroupSelection, GroupSlice } from './group-slices.ts';
 export { TooManyGroupsError, fnv1a32, groupHash, inGroupSlice, isSelected } from './group-slices.ts';
 export type { MetricDocument, MetricDocumentInput } from './metric-document.ts';

@@ -1,4 +1,5 @@
 import { TooManyGroupsError, inGroupSlice } from './group-slices.ts';
+import { groupWeight } from './memory-weights.ts';
 import type { GroupSlice } from './group-slices.ts';
 import type { HourGroup, MergeableTotals } from './groups.ts';
 import type { MetricEvent } from './metric-event.ts';
@@ -21,14 +22,14 @@ import { HOUR_MS, hourStartMs } from './windows.ts';
  * @returns one aggregate per group with at least one counted event, ordered by url then country
  *   (code point order); the same events in any order give the same result.
  * @throws RangeError when `windowStartMs` is not the start of a UTC hour.
- * @throws TooManyGroupsError past `options.maxGroups` groups.
+ * @throws TooManyGroupsError past `options.maxGroups` (groups weighed by {@link groupWeight}).
  */
 export function aggregateHour(events: readonly MetricEvent[], windowStartMs: number, options: HourAggregation = {}): HourGroup[] {
   assertHourStart(windowStartMs);
   const { slice, maxGroups = Number.POSITIVE_INFINITY } = options;
   const windowEndMs = windowStartMs + HOUR_MS;
   const groupsByUrl = new Map<string, Map<string, GroupAccumulator>>();
-  let groups = 0;
+  let held = 0;
   // One string per user for all of its groups (each stored event brings its own copy).
   const userIds = new Map<string, string>();
 
@@ -45,7 +46,8 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
     let group = groupsByCountry.get(event.country);
     if (group === undefined) {
       if (!inGroupSlice(event, slice)) return;
-      if (++groups > maxGroups) throw new TooManyGroupsError(maxGroups);
+      held += groupWeight(event);
+      if (held > maxGroups) throw new TooManyGroupsError(maxGroups);
       group = { clicks: 0, userIds: new Set(), timeSpentSumMs: 0, timeSpentSamples: 0 };
       groupsByCountry.set(event.country, group);
     }
@@ -75,7 +77,7 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
 export type HourAggregation = {
   /** Only the groups of this slice (every group without it); time spent still follows each user's every event. */
   readonly slice?: GroupSlice;
-  /** Past this many groups, throws {@link TooManyGroupsError} instead of growing further. */
+  /** Past groups of this much {@link groupWeight} in all, throws {@link TooManyGroupsError} instead of growing further. */
   readonly maxGroups?: number;
 };
 
@@ -151,12 +153,13 @@ export function mergeHourSlices(slices: readonly (readonly HourGroup[])[]): Hour
  * {@link mergeHourSlices} one slice at a time: a slice can be dropped once added, so memory holds
  * the merged groups and one slice, not every slice at once.
  */
-export function createHourSliceMerger(): { add(slice: readonly HourGroup[]): void; result(): HourGroup[]; readonly size: number } {
+export function createHourSliceMerger(): { add(slice: readonly HourGroup[]): void; result(): HourGroup[]; readonly weight: number } {
   const groups = new Map<string, { urlKey: string; country: string; totals: MergeableTotals; userIds: Set<string> }>();
+  let weight = 0;
   return {
-    /** Groups merged so far. */
-    get size() {
-      return groups.size;
+    /** The {@link groupWeight} of the groups merged so far. */
+    get weight() {
+      return weight;
     },
     add(slice) {
       for (const group of slice) {
@@ -164,6 +167,7 @@ export function createHourSliceMerger(): { add(slice: readonly HourGroup[]): voi
         const merged = groups.get(key);
         if (merged === undefined) {
           groups.set(key, { urlKey: group.urlKey, country: group.country, totals: mergeTotals([group]), userIds: new Set(group.userIds) });
+          weight += groupWeight(group);
           continue;
         }
         merged.totals = mergeTotals([merged.totals, group]);

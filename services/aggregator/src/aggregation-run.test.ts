@@ -455,6 +455,32 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
+    'when a user has few events but of long strings (2,000-character url_keys), then they weigh their memory: the user is left out like a flood, and nothing stops the run',
+    async () => {
+      const others = [click('o1', 'u1', '/a', 1), click('o2', 'u2', '/a', 2)];
+      const heavy = Array.from({ length: 3 }, (_, i) => click(`h${i}`, 'heavy', `/${'y'.repeat(2_000)}${i}`, 10 + i));
+      const { store, deps, grant, mark } = setUp([...others, ...heavy], 8);
+      await mark([...others, ...heavy]);
+      const summary = await runAggregation(deps, grant());
+      assert.equal(
+        summary.excludedUsers,
+        2,
+        '3 events of weight 8 each, more than the limit of 8: in their hour and the one before (its look-ahead)',
+      );
+      assert.deepEqual(
+        store.indexer.leftOut.map((left) => [left.userId, left.events, left.limit]),
+        [
+          ['heavy', 24, 8],
+          ['heavy', 24, 8],
+        ],
+      );
+      const pageDocs = [...store.documents.values()].filter((w) => w.action === 'index' && w.document.url.startsWith('/y'));
+      assert.deepEqual(pageDocs, [], 'none of its pages counted');
+      assert.ok(Math.max(...store.reads) <= 8);
+    },
+  );
+
+  await t.test(
     'when the days held reach the all-time pass limit, then the all-time documents are published in several passes with the same numbers',
     async () => {
       // Four days, groups spread over them, users returning on later days (all-time users must not double count).
@@ -975,6 +1001,20 @@ await test('a day of more (url, country) groups than maxGroupsInMemory', async (
     assert.ok(
       groupsPerWrite.every((groups) => groups <= 3),
       `each write held at most 3 groups: ${groupsPerWrite.join(', ')}`,
+    );
+    await assertSameAsOneRun(store, events);
+  });
+
+  await t.test('when url_keys are long, then each group weighs more: a day of few such groups goes in slices, exact', async () => {
+    const long = (n: number): string => `/${n}/${'x'.repeat(1_500)}`;
+    const events = Array.from({ length: 12 }, (_, i) => click(`e${i}`, `u${i % 3}`, long(i % 6), i * 3));
+    const { store, deps, grant, mark } = setUp(events, 300_000, 20);
+    await mark(events);
+    const { lines, logger } = capturedLogger();
+    await runAggregation({ ...deps, logger }, grant());
+    assert.ok(
+      lines.some((line) => line.msg === 'day recomputed in slices of its (url, country) groups: more than AGGREGATOR_MAX_GROUPS_IN_MEMORY'),
+      '6 groups of 1,500-character keys weigh more than 20',
     );
     await assertSameAsOneRun(store, events);
   });

@@ -12,8 +12,10 @@ import {
   groupKey,
   isFinal,
   createHourSliceMerger,
+  eventWeight,
   fnv1a32,
   groupHash,
+  groupWeight,
   rollUpDay,
   sameNumbers,
   sameTotals,
@@ -155,12 +157,12 @@ interface DayPart {
    * that turned final recorded so (until then every part re-indexes them whole).
    */
   readonly last: boolean;
-  /** Hashes of the distinct groups its hours hold so far: past `maxGroupsInMemory`, {@link TooManyGroupsError}. */
-  readonly seen: Set<number>;
+  /** The distinct groups its hours hold so far (by hash), and their {@link groupWeight}: past `maxGroupsInMemory`, {@link TooManyGroupsError}. */
+  readonly held: { readonly hashes: Set<number>; weight: number };
 }
 
 /** The whole day at once. */
-const WHOLE_DAY = (): DayPart => ({ slice: undefined, last: true, seen: new Set() });
+const WHOLE_DAY = (): DayPart => ({ slice: undefined, last: true, held: { hashes: new Set(), weight: 0 } });
 
 /**
  * A rolled-up day whose state is stored at the end of the run (after the all-time documents that
@@ -384,7 +386,7 @@ async function recomputeDayInSlices(run: RunContext, day: DayPlan): Promise<void
   const left: GroupSlice[] = Array.from({ length: FIRST_GROUP_SLICES }, (_, index) => ({ index, slices: FIRST_GROUP_SLICES }));
   for (let slice = left.shift(); slice !== undefined; slice = left.shift()) {
     try {
-      await recomputeDayPart(run, day, { slice, last: left.length === 0, seen: new Set() });
+      await recomputeDayPart(run, day, { slice, last: left.length === 0, held: { hashes: new Set(), weight: 0 } });
     } catch (err) {
       if (!(err instanceof TooManyGroupsError) || slice.slices >= MAX_GROUP_SLICES) throw err;
       // The groups with hash % slices = index are those with hash % (4 * slices) = index + k * slices, k = 0..3.
@@ -496,8 +498,13 @@ async function readChain(run: RunContext, chain: readonly number[], part: DayPar
         next = await readPermits.runExclusive(() => aggregateBigHour(run, hourMs, wholeTried, aggregation), deps.hourConcurrency);
         [, release] = await readPermits.acquire();
       }
-      for (const group of next) part.seen.add(groupHash(group));
-      if (part.seen.size > deps.maxGroupsInMemory) throw new TooManyGroupsError(deps.maxGroupsInMemory);
+      for (const group of next) {
+        const hash = groupHash(group);
+        if (part.held.hashes.has(hash)) continue;
+        part.held.hashes.add(hash);
+        part.held.weight += groupWeight(group);
+      }
+      if (part.held.weight > deps.maxGroupsInMemory) throw new TooManyGroupsError(deps.maxGroupsInMemory);
       const at = new Date(hourMs).toISOString();
       const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs, part.slice));
       changes.push({ hourMs, next, previous });
@@ -521,7 +528,7 @@ async function aggregateHourWhole(
   lookAhead: readonly MetricEvent[] | undefined,
 ): Promise<{ groups: HourGroup[]; early: MetricEvent[] }> {
   const endMs = hourMs + HOUR_MS + (lookAhead === undefined ? SESSION_GAP_MS : 0);
-  const read = { maxEvents: Math.max(0, maxEvents - (lookAhead?.length ?? 0)) };
+  const read = { maxEvents: Math.max(0, maxEvents - (lookAhead ?? []).reduce((sum, event) => sum + eventWeight(event), 0)) };
   const events = await withRetry(run, `reading the events of ${new Date(hourMs).toISOString()}`, () =>
     run.deps.events.readEvents(hourMs, endMs, read),
   );
@@ -647,7 +654,7 @@ async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boo
   });
 }
 
-/** Events of the hour (plus its look-ahead) per key, for the users `keyOf` gives one (no event is held); counted afresh on a retry. */
+/** Events of the hour (plus its look-ahead) per key, by {@link eventWeight}, for the users `keyOf` gives one (no event is held); counted afresh on a retry. */
 async function tallyHourEvents<K>(
   run: RunContext,
   hourMs: number,
@@ -657,9 +664,9 @@ async function tallyHourEvents<K>(
   return withRetry(run, `${what} of ${new Date(hourMs).toISOString()}`, async () => {
     const tally = new Map<K, number>();
     await run.deps.events.readEvents(hourMs, hourMs + HOUR_MS + SESSION_GAP_MS, {
-      keepUser: (userId) => {
+      keepUser: (userId, weight) => {
         const key = keyOf(userId);
-        if (key !== undefined) tally.set(key, (tally.get(key) ?? 0) + 1);
+        if (key !== undefined) tally.set(key, (tally.get(key) ?? 0) + weight);
         return false;
       },
     });
@@ -704,7 +711,7 @@ async function aggregateHourInSlices(
         );
         if (slices === 1) whole = aggregateHour(events, hourMs, aggregation);
         else merger.add(aggregateHour(events, hourMs, aggregation));
-        if (merger.size > (aggregation.maxGroups ?? Number.POSITIVE_INFINITY)) throw new TooManyGroupsError(aggregation.maxGroups ?? 0);
+        if (merger.weight > (aggregation.maxGroups ?? Number.POSITIVE_INFINITY)) throw new TooManyGroupsError(aggregation.maxGroups ?? 0);
       }
       if (whole !== undefined) return whole;
       deps.logger.info({ hour: at, slices }, 'hour aggregated in slices of its users to bound memory');

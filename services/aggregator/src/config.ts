@@ -39,10 +39,10 @@ export const aggregatorEnvShape = {
     why: `at least ${MIN_LEASE_TTL_MS} ms: Cassandra counts a TTL in whole seconds, and a renewal every third of the lease must come back before it ends`,
   }).describe('lease that keeps a second replica from running at the same time; renewed during a run (at least 3000)'),
   AGGREGATOR_MAX_EVENTS_IN_MEMORY: positiveInt(250_000).describe(
-    'events held at once by the hour reads together (each of the parallel reads its share; a bigger hour alone the whole); an hour bigger than this is read in slices of its users (memory: about 300 bytes per event)',
+    'events held at once by the hour reads together (each of the parallel reads its share; a bigger hour alone the whole), an event counting 1 plus 1 per 256 characters of its ids and url_key; an hour bigger than this is read in slices of its users (memory: about 300 bytes per event)',
   ),
   AGGREGATOR_MAX_GROUPS_IN_MEMORY: positiveInt(50_000).describe(
-    "distinct (url, country) groups a day's recomputed hours hold at once; a day with more is recomputed in slices of its groups, its hours' events read once per slice (memory: about 2 KiB per group)",
+    "distinct (url, country) groups a day's recomputed hours hold at once, a group counting 1 plus 1 per 256 characters of its url_key; a day with more is recomputed in slices of its groups, its hours' events read once per slice (memory: about 2 KiB per group)",
   ),
   AGGREGATOR_HOUR_CONCURRENCY: positiveInt(2).describe(
     'hours aggregated in parallel within a run, sharing AGGREGATOR_MAX_EVENTS_IN_MEMORY (an hour above its share is read alone)',

@@ -10,7 +10,16 @@ import type {
   PendingHoursRepository,
 } from '@clickstream/cassandra';
 import type { LeftOutUser, MetricsIndexer, MetricWrite } from '@clickstream/elasticsearch';
-import { compareCodePoints, groupKey, inGroupSlice, isSelected, mergeTotals, windowGroupOf, windowKey } from '@clickstream/metrics';
+import {
+  compareCodePoints,
+  eventWeight,
+  groupKey,
+  inGroupSlice,
+  isSelected,
+  mergeTotals,
+  windowGroupOf,
+  windowKey,
+} from '@clickstream/metrics';
 import type { GroupTotals, HourGroup, MergeableTotals, MetricEvent, WindowGroup, WindowRef } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import type { LeaseClock } from './run-lease.ts';
@@ -136,9 +145,13 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       try {
         // A turn of the event loop, as a real read takes: reads run concurrently can overlap.
         await new Promise((resolve) => setImmediate(resolve));
-        const kept = events.filter((e) => e.eventTimeMs >= fromMs && e.eventTimeMs < toMs && (read.keepUser?.(e.userId) ?? true));
-        if (kept.length > limit) throw new TooManyEventsError(limit);
-        if (read.maxEvents === undefined) heldAtMost.peak = Math.max(heldAtMost.peak, heldAtMost.now + kept.length);
+        const kept = events.filter(
+          (e) => e.eventTimeMs >= fromMs && e.eventTimeMs < toMs && (read.keepUser?.(e.userId, eventWeight(e)) ?? true),
+        );
+        // As the real store: the limit is on the events' weight (one each, more for long strings).
+        const weight = kept.reduce((sum, e) => sum + eventWeight(e), 0);
+        if (weight > limit) throw new TooManyEventsError(limit);
+        if (read.maxEvents === undefined) heldAtMost.peak = Math.max(heldAtMost.peak, heldAtMost.now + weight);
         reads.push(kept.length);
         readRanges.push([fromMs, toMs]);
         return kept;
