@@ -117,7 +117,7 @@ export function quarantineRecord(refused: RefusedWrite, nowMs: number): Quaranti
 export interface LeftOutUser {
   readonly hourMs: number;
   readonly userId: string;
-  /** The user's events in the hour and its 30-minute look-ahead. */
+  /** The user's events in the hour and its 30-minute look-ahead, weighed as the limit counts them (one each, more for long strings). */
   readonly events: number;
   /** The limit they exceed (`AGGREGATOR_MAX_EVENTS_IN_MEMORY`). */
   readonly limit: number;
@@ -146,7 +146,8 @@ export function leftOutUserRecord(user: LeftOutUser, nowMs: number): Quarantined
     error_type: 'user_over_memory_limit',
     reason:
       `user ${JSON.stringify(user.userId.slice(0, 256))} (${user.userId.length} characters) has ${user.events} events in this hour ` +
-      `and its 30-minute look-ahead, more than AGGREGATOR_MAX_EVENTS_IN_MEMORY (${user.limit}): left out of the hour's ` +
+      `and its 30-minute look-ahead (each 1, plus 1 per 256 characters of its strings), more than ` +
+      `AGGREGATOR_MAX_EVENTS_IN_MEMORY (${user.limit}): left out of the hour's ` +
       `documents, and so of its day's and all-time numbers; the events stay stored`,
     document: null,
     document_chars: 0,
