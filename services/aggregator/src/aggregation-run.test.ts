@@ -1020,6 +1020,26 @@ await test('a day of more (url, country) groups than maxGroupsInMemory', async (
   });
 
   await t.test(
+    'when a day in slices holds a user left out of an hour, then the user is said and counted once, not once per slice',
+    async () => {
+      const flood = Array.from({ length: 40 }, (_, i) => click(`f${i}`, 'flood', '/flood', 31 + i / 4));
+      const events = [...manyPages(), ...flood];
+      const { store, deps, grant, mark } = setUp(events, 30, 8);
+      await mark(events);
+      const { lines, logger } = capturedLogger();
+      const summary = await runAggregation({ ...deps, logger }, grant());
+      assert.ok(lines.some((line) => line.msg === 'aggregation progress: a slice of a day done'));
+      const said = lines.filter((line) => line.msg === 'user left out of an hour: more events than AGGREGATOR_MAX_EVENTS_IN_MEMORY');
+      assert.deepEqual(
+        said.map((line) => [line.hour, line.userId]),
+        [['2024-03-10T10:00:00.000Z', 'flood']],
+      );
+      assert.equal(summary.excludedUsers, 1);
+      assert.ok(store.indexer.leftOut.length >= 1 && store.indexer.leftOut.every((left) => left.userId === 'flood'));
+    },
+  );
+
+  await t.test(
     'when windows turn final during a sliced run, then every group of them is indexed as final and they are recorded final after the last slice',
     async () => {
       const events = manyPages();

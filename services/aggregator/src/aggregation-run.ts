@@ -212,6 +212,8 @@ interface RunContext {
    */
   readonly newGroupUsers: Map<string, Set<string>>;
   newGroupUsersCount: number;
+  /** (hour, user) left out of an hour so far (`${hourMs} ${userId}`), each logged and counted once. */
+  readonly leftOut: Set<string>;
   readonly counts: {
     hours: number;
     days: number;
@@ -344,6 +346,7 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
     newGroups: new Set(),
     newGroupUsers: new Map(),
     newGroupUsersCount: 0,
+    leftOut: new Set(),
     counts: { hours: 0, days: 0, finalised: 0, allTimeGroups: 0, indexed: 0, deleted: 0, excludedUsers: 0, republished: 0 },
     stepMs: { plan: 0, republish: 0, readHours: 0, allTimeUsers: 0, storeHours: 0, rollUpDays: 0, finalise: 0, allTime: 0, release: 0 },
   };
@@ -625,11 +628,17 @@ async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boo
     const perUser = await tallyHourEvents(run, hourMs, 'counting the users', (userId) =>
       crowded.has(userSlice(userId, COUNTED_SLICES)) ? userId : undefined,
     );
+    let newlyLeftOut = 0;
     for (const [userId, events] of perUser) {
       if (events <= maxEvents) continue;
       excluded.set(userId, events);
       const slice = userSlice(userId, COUNTED_SLICES);
       counts.set(slice, (counts.get(slice) ?? 0) - events);
+      // A day recomputed in slices of its groups reads the hour once per slice: said and counted once.
+      const leftOut = `${hourMs} ${userId}`;
+      if (run.leftOut.has(leftOut)) continue;
+      run.leftOut.add(leftOut);
+      newlyLeftOut += 1;
       deps.logger.error(
         { hour: new Date(hourMs).toISOString(), userId: userId.slice(0, 256), events, limit: maxEvents },
         'user left out of an hour: more events than AGGREGATOR_MAX_EVENTS_IN_MEMORY',
@@ -641,7 +650,7 @@ async function aggregateBigHour(run: RunContext, hourMs: number, wholeTried: boo
       [...excluded].map(([userId, events]) => ({ hourMs, userId, events, limit: maxEvents })),
       run.signal,
     );
-    run.counts.excludedUsers += excluded.size;
+    run.counts.excludedUsers += newlyLeftOut;
   }
   let slices = 1;
   while (slices < COUNTED_SLICES && largestSlice(counts, slices) > maxEvents) slices *= 4;
