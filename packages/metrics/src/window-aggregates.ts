@@ -38,17 +38,16 @@ export function aggregateHour(events: readonly MetricEvent[], windowStartMs: num
       return;
     }
     let groupsByCountry = groupsByUrl.get(event.urlKey);
-    if (groupsByCountry === undefined) {
-      if (!inGroupSlice(event, slice)) return;
-      groupsByCountry = new Map();
-      groupsByUrl.set(event.urlKey, groupsByCountry);
-    }
-    let group = groupsByCountry.get(event.country);
+    let group = groupsByCountry?.get(event.country);
     if (group === undefined) {
       if (!inGroupSlice(event, slice)) return;
       held += groupWeight(event);
       if (held > maxGroups) throw new TooManyGroupsError(maxGroups);
       group = { clicks: 0, userIds: new Set(), timeSpentSumMs: 0, timeSpentSamples: 0 };
+      if (groupsByCountry === undefined) {
+        groupsByCountry = new Map();
+        groupsByUrl.set(event.urlKey, groupsByCountry);
+      }
       groupsByCountry.set(event.country, group);
     }
     group.clicks += 1;

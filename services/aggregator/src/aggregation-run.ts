@@ -161,8 +161,21 @@ interface DayPart {
   readonly held: { readonly hashes: Set<number>; weight: number };
 }
 
-/** The whole day at once. */
-const WHOLE_DAY = (): DayPart => ({ slice: undefined, last: true, held: { hashes: new Set(), weight: 0 } });
+/** A part of a day to recompute, nothing read of it yet (`slice` undefined: the whole day, its last part). */
+function dayPart(slice: GroupSlice | undefined, last = true): DayPart {
+  return { slice, last, held: { hashes: new Set(), weight: 0 } };
+}
+
+/** Adds an hour's groups to those its day part holds; throws {@link TooManyGroupsError} once they weigh more than `maxGroups`. */
+function holdGroups(part: DayPart, groups: readonly HourGroup[], maxGroups: number): void {
+  for (const group of groups) {
+    const hash = groupHash(group);
+    if (part.held.hashes.has(hash)) continue;
+    part.held.hashes.add(hash);
+    part.held.weight += groupWeight(group);
+  }
+  if (part.held.weight > maxGroups) throw new TooManyGroupsError(maxGroups);
+}
 
 /**
  * A rolled-up day whose state is stored at the end of the run (after the all-time documents that
@@ -363,7 +376,7 @@ const MAX_GROUP_SLICES = 4_096;
  */
 export async function recomputeDay(run: RunContext, day: DayPlan): Promise<void> {
   try {
-    await recomputeDayPart(run, day, WHOLE_DAY());
+    await recomputeDayPart(run, day, dayPart(undefined));
   } catch (err) {
     if (!(err instanceof TooManyGroupsError)) throw err;
     await recomputeDayInSlices(run, day);
@@ -389,7 +402,7 @@ async function recomputeDayInSlices(run: RunContext, day: DayPlan): Promise<void
   const left: GroupSlice[] = Array.from({ length: FIRST_GROUP_SLICES }, (_, index) => ({ index, slices: FIRST_GROUP_SLICES }));
   for (let slice = left.shift(); slice !== undefined; slice = left.shift()) {
     try {
-      await recomputeDayPart(run, day, { slice, last: left.length === 0, held: { hashes: new Set(), weight: 0 } });
+      await recomputeDayPart(run, day, dayPart(slice, left.length === 0));
     } catch (err) {
       if (!(err instanceof TooManyGroupsError) || slice.slices >= MAX_GROUP_SLICES) throw err;
       // The groups with hash % slices = index are those with hash % (4 * slices) = index + k * slices, k = 0..3.
@@ -501,13 +514,7 @@ async function readChain(run: RunContext, chain: readonly number[], part: DayPar
         next = await readPermits.runExclusive(() => aggregateBigHour(run, hourMs, wholeTried, aggregation), deps.hourConcurrency);
         [, release] = await readPermits.acquire();
       }
-      for (const group of next) {
-        const hash = groupHash(group);
-        if (part.held.hashes.has(hash)) continue;
-        part.held.hashes.add(hash);
-        part.held.weight += groupWeight(group);
-      }
-      if (part.held.weight > deps.maxGroupsInMemory) throw new TooManyGroupsError(deps.maxGroupsInMemory);
+      holdGroups(part, next, deps.maxGroupsInMemory);
       const at = new Date(hourMs).toISOString();
       const previous = await withRetry(run, `reading the state of ${at}`, () => deps.state.readHour(hourMs, part.slice));
       changes.push({ hourMs, next, previous });
@@ -703,6 +710,7 @@ async function aggregateHourInSlices(
 ): Promise<HourGroup[]> {
   const { deps } = run;
   const { maxEvents, maxSlices, aggregation, keepUser = () => true } = options;
+  const { maxGroups = Number.POSITIVE_INFINITY } = aggregation;
   const at = new Date(hourMs).toISOString();
   for (let slices = options.slices; ; slices *= 4) {
     try {
@@ -720,7 +728,7 @@ async function aggregateHourInSlices(
         );
         if (slices === 1) whole = aggregateHour(events, hourMs, aggregation);
         else merger.add(aggregateHour(events, hourMs, aggregation));
-        if (merger.weight > (aggregation.maxGroups ?? Number.POSITIVE_INFINITY)) throw new TooManyGroupsError(aggregation.maxGroups ?? 0);
+        if (merger.weight > maxGroups) throw new TooManyGroupsError(maxGroups);
       }
       if (whole !== undefined) return whole;
       deps.logger.info({ hour: at, slices }, 'hour aggregated in slices of its users to bound memory');
@@ -820,7 +828,7 @@ function holdNewGroupUsers(run: RunContext, key: string, held: Set<string>, adde
  */
 export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: DayRecompute): Promise<void> {
   const { deps } = run;
-  const { touched, part = WHOLE_DAY() } = recomputed;
+  const { touched, part = dayPart(undefined) } = recomputed;
   const window = { granularity: 'day', windowStartMs: day.dayMs } as const;
   // The day's stored state is read (and replaced) for the touched groups only, unless the day turns
   // final in this run: then every group of it is re-indexed as final.
