@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# One image for the three services (ingest, aggregator, producer). Node 24 runs the TypeScript
+# One image for every program: ingest, aggregator, dashboard, producer and migrate. Node 24 runs the TypeScript
 # sources directly (type stripping), so there is no compile step: the build stage only installs
 # the production dependencies. The command picks the service; the default is ingest:
 #   docker build -t clickstream-analytics .
@@ -17,8 +17,9 @@ COPY package.json package-lock.json ./
 # npm ci needs every workspace's package.json; the sources come along (they are small).
 COPY packages/ packages/
 COPY services/ services/
-# `npm run migrate` (the Kubernetes Job, the compose one-shot) runs from the same image.
-COPY scripts/migrate.ts scripts/
+# `npm run migrate` (the Kubernetes Job, the compose one-shot) runs from the same image, and
+# every npm script (`npm run aggregator -- --once` in a running container) through the launcher.
+COPY scripts/migrate.ts scripts/node24.mjs scripts/
 # No dependency needs an install script; refusing them keeps the build reproducible and safe.
 # --omit=optional: the image's own Node runs the services; the per-platform Node packages that
 # `npm ci` brings for developers (package.json optionalDependencies) would be a second one.
@@ -40,11 +41,12 @@ COPY --from=deps /app/package.json /app/package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=deps /app/packages ./packages
 COPY --from=deps /app/services ./services
-COPY --from=deps /app/scripts/migrate.ts ./scripts/migrate.ts
+COPY --from=deps /app/scripts/migrate.ts /app/scripts/node24.mjs ./scripts/
 USER node
 
-# ingest serves /healthz, /readyz and /metrics on 8081, the aggregator on 8082 (HTTP_PORT).
-EXPOSE 8081 8082
+# ingest serves /healthz, /readyz and /metrics on 8081, the aggregator on 8082, the dashboard
+# its page and the same endpoints on 8083 (HTTP_PORT).
+EXPOSE 8081 8082 8083
 # Both services stop gracefully on SIGTERM within 25 s: give them that (docker stop -t 30,
 # compose stop_grace_period, Kubernetes terminationGracePeriodSeconds).
 STOPSIGNAL SIGTERM

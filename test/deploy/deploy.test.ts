@@ -560,8 +560,19 @@ describe('Dockerfile and .dockerignore', () => {
       '/app/package.json',
       '/app/packages',
       '/app/scripts/migrate.ts',
+      '/app/scripts/node24.mjs',
       '/app/services',
     ]);
+    // `npm run aggregator -- --once` in a running container (README), the Job's `npm run migrate`:
+    // every file the programs' npm scripts name is in the image.
+    for (const script of ['ingest', 'aggregator', 'dashboard', 'produce', 'migrate']) {
+      const pkg = JSON.parse(readText('package.json')) as { scripts: Record<string, string> };
+      for (const file of (pkg.scripts[script] ?? '').split(/\s+/).filter((arg) => /\.(ts|mjs)$/.test(arg)))
+        assert.ok(
+          copied.some((path) => `/app/${file}` === path || `/app/${file}`.startsWith(`${path}/`)),
+          `npm run ${script}: ${file} is copied into the image`,
+        );
+    }
     assert.ok(
       instructions.some((line) => line.startsWith('RUN npm ci') && line.includes('--omit=optional')),
       'no second Node: the per-platform Node packages are optional dependencies, omitted',
@@ -572,7 +583,7 @@ describe('Dockerfile and .dockerignore', () => {
     assert.ok(runtime.includes('USER node'), 'USER node');
     assert.ok(runtime.includes('ENTRYPOINT ["tini", "--"]'), 'tini as PID 1');
     assert.ok(runtime.includes('STOPSIGNAL SIGTERM'), 'STOPSIGNAL SIGTERM');
-    assert.ok(runtime.includes('EXPOSE 8081 8082'), 'EXPOSE 8081 8082');
+    assert.ok(runtime.includes('EXPOSE 8081 8082 8083'), 'EXPOSE 8081 8082 8083 (ingest, aggregator, dashboard)');
     const healthcheck = runtime.find((line) => line.startsWith('HEALTHCHECK '));
     assert.ok(healthcheck?.includes('fetch(') && healthcheck.includes('/healthz'), 'HEALTHCHECK fetches /healthz');
     const cmd = runtime.find((line) => line.startsWith('CMD '));
