@@ -48,7 +48,6 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, 
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { createClickGenerator } from '@clickstream/clickgen';
 import type { GeneratedMessage } from '@clickstream/clickgen';
 import { createEventsRepository, createPendingHoursRepository, ensureSchema } from '@clickstream/cassandra';
@@ -61,6 +60,7 @@ import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { readAllMetricDocuments } from '../test/e2e/metric-comparison.ts';
 import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
+import { parseCommandLine } from '@clickstream/config';
 
 const HOUR_MS = 3_600_000;
 const BATCH = 5_000;
@@ -88,8 +88,10 @@ const AGGREGATOR_STATE_TABLES = [
   'lease_grants',
 ];
 
-const { values } = parseArgs({
-  options: {
+const USAGE =
+  'usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--busy-hours K] [--distinct-pages P [--page-chars C]] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]';
+const values = parseCommandLine(
+  {
     clicks: { type: 'string', default: '1000000' },
     hours: { type: 'string', default: '72' },
     extra: { type: 'string', default: '1000' },
@@ -104,7 +106,8 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     reuse: { type: 'string' },
   },
-});
+  USAGE,
+);
 const clicks = Number(values.clicks);
 const hours = Number(values.hours);
 const extra = Number(values.extra);
@@ -127,9 +130,7 @@ if (
   !(Number.isSafeInteger(busyHours) && busyHours >= 1 && busyHours < hours) ||
   !Number.isSafeInteger(seed)
 ) {
-  console.error(
-    'usage: npm run bench:aggregator -- [--clicks N] [--hours H] [--extra E] [--seed S] [--busiest-hour N] [--busy-hours K] [--distinct-pages P [--page-chars C]] [--heap-mb M] [--profile] [--no-pyspark] [--keep] [--reuse DIR]',
-  );
+  console.error(USAGE);
   process.exit(2);
 }
 

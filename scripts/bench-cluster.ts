@@ -13,7 +13,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClickGenerator } from '@clickstream/clickgen';
 import { connectCassandra, ensureSchema } from '@clickstream/cassandra';
@@ -21,12 +20,14 @@ import { consumerGroupLag, createKafkaClient, createMessageProducer, deleteTopic
 import { createLogger } from '@clickstream/observability';
 import { livePid } from './stack/process.ts';
 import { stackDown, stackIsUp, stackNodes, stackUp } from './stack/stack.ts';
+import { parseCommandLine } from '@clickstream/config';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '60000' }, seed: { type: 'string', default: '7' } } });
+const USAGE = 'usage: npm run bench:cluster -- [--count N] [--seed S]   (N a positive integer, S an integer)';
+const values = parseCommandLine({ count: { type: 'string', default: '60000' }, seed: { type: 'string', default: '7' } }, USAGE);
 const count = Number(values.count);
 const seed = Number(values.seed);
 if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed)) {
-  console.error('usage: npm run bench:cluster -- [--count N] [--seed S]   (N a positive integer, S an integer)');
+  console.error(USAGE);
   process.exit(2);
 }
 

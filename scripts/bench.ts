@@ -23,7 +23,6 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { createEventsRepository, ensureSchema } from '@clickstream/cassandra';
 import { createClickGenerator } from '@clickstream/clickgen';
 import type { ClickMessage, EnrichedClick } from '@clickstream/events';
@@ -34,16 +33,20 @@ import { INGEST_NODE_OPTIONS } from '../services/ingest/src/node-flags.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { ingestTestEnv, testCassandra, testKafka, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
+import { parseCommandLine } from '@clickstream/config';
 
-const { values } = parseArgs({
-  options: {
+const USAGE =
+  'usage: npm run bench -- [--count N] [--seed S] [--partitions P] [--span-hours H] [--cpu-prof DIR]   (N, P positive integers, S an integer, 0 < H <= 24)';
+const values = parseCommandLine(
+  {
     count: { type: 'string', default: '200000' },
     seed: { type: 'string', default: '7' },
     partitions: { type: 'string', default: '6' },
     'span-hours': { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
   },
-});
+  USAGE,
+);
 const count = Number(values.count);
 const seed = Number(values.seed);
 const partitions = Number(values.partitions);
@@ -56,9 +59,7 @@ if (
   partitions < 1 ||
   !(SPAN_HOURS > 0 && SPAN_HOURS <= 24)
 ) {
-  console.error(
-    'usage: npm run bench -- [--count N] [--seed S] [--partitions P] [--span-hours H]   (N, P positive integers, S an integer, 0 < H <= 24)',
-  );
+  console.error(USAGE);
   process.exit(2);
 }
 

@@ -7,6 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { parseCommandLine } from '@clickstream/config';
+
+parseCommandLine({}, 'usage: MAXMIND_LICENSE_KEY=<key> npm run geoip:update   (no arguments; GEODATADIR picks the folder)');
 
 const key = process.env.MAXMIND_LICENSE_KEY ?? '';
 if (!/^[A-Za-z0-9_]+$/.test(key)) {

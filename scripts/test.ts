@@ -4,7 +4,8 @@
  * started, also when the tests fail, the stack fails to come up, or the run is interrupted.
  * Extra arguments: `--unit` (unit tests only), `--integration` (skip the unit tests), `--cluster`
  * (only the node-loss tests of test/cluster, on a 3-node stack: `npm run test:cluster`), any
- * other argument is a file filter (substring of the test file path).
+ * other argument is a file filter (substring of the test file path). An unknown option, or
+ * filters that select no test file, exit 2 with the usage.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -12,11 +13,20 @@ import { globSync } from 'node:fs';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
 import type { NodeCount } from './stack/stack.ts';
 
+const USAGE = 'usage: npm test -- [--unit | --integration | --cluster] [filter ...]   (a filter: part of a test file path)';
 const args = process.argv.slice(2);
+const FLAGS = ['--unit', '--integration', '--cluster'];
+const unknown = args.filter((a) => a.startsWith('-') && !FLAGS.includes(a));
+if (unknown.length > 0 || args.filter((a) => FLAGS.includes(a)).length > 1) {
+  console.error(
+    `${unknown.length > 0 ? `unknown option ${unknown.join(' ')}` : 'one of --unit, --integration, --cluster at most'}\n${USAGE}`,
+  );
+  process.exit(2);
+}
 const unitOnly = args.includes('--unit');
 const integrationOnly = args.includes('--integration');
 const cluster = args.includes('--cluster');
-const filters = args.filter((a) => !a.startsWith('--'));
+const filters = args.filter((a) => !a.startsWith('-'));
 
 const ignored = (path: string): boolean => path.includes('node_modules') || path.startsWith('.stack');
 const matches = (path: string): boolean => filters.length === 0 || filters.some((f) => path.includes(f));
@@ -27,6 +37,14 @@ const all = globSync(['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.t
 const isIntegration = (p: string): boolean => p.endsWith('.integration.test.ts') || p.startsWith('test/e2e/') || isCluster(p);
 const unit = all.filter((p) => !isIntegration(p));
 const integration = all.filter(isIntegration);
+// A filter that selects nothing (a typo) must not pass as a green run of no tests.
+const selected = [...(integrationOnly ? [] : unit), ...(unitOnly ? [] : integration)];
+if (filters.length > 0 && selected.length === 0) {
+  console.error(
+    `no ${unitOnly ? 'unit ' : integrationOnly ? 'integration ' : cluster ? 'cluster ' : ''}test file matches ${filters.join(' ')}\n${USAGE}`,
+  );
+  process.exit(2);
+}
 const nodes: NodeCount = cluster ? 3 : 1;
 const log = (line: string): void => console.log(line);
 

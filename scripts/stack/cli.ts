@@ -5,15 +5,27 @@
  */
 import { parseArgs } from 'node:util';
 import { parseNodeCount, stackDown, stackStatus, stackUp, stateDirOf } from './stack.ts';
+import type { NodeCount } from './stack.ts';
 
 const USAGE = 'usage: node scripts/stack/cli.ts up|down|status [--nodes 1|3]   (or STACK_NODES=3)';
 const log = (line: string): void => console.log(`[stack] ${line}`);
 
+/** The command and node count, or the reason and the usage on stderr and exit 2 (a wrong argument, not a failure of the stack). */
+function parseCommand(): { command: string | undefined; nodes: NodeCount | undefined } {
+  try {
+    const { positionals, values } = parseArgs({ allowPositionals: true, options: { nodes: { type: 'string' } } });
+    if (positionals.length > 1) throw new Error(`unexpected argument '${positionals[1]}'`);
+    const requested = values.nodes ?? process.env.STACK_NODES;
+    return { command: positionals[0], nodes: requested === undefined || requested === '' ? undefined : parseNodeCount(requested) };
+  } catch (err) {
+    console.error(`[stack] ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const { command, nodes } = parseCommand();
 try {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { nodes: { type: 'string' } } });
-  const requested = values.nodes ?? process.env.STACK_NODES;
-  const nodes = requested === undefined || requested === '' ? undefined : parseNodeCount(requested);
-  switch (positionals[0]) {
+  switch (command) {
     case 'up': {
       const began = Date.now();
       const abort = new AbortController();
