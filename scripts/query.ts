@@ -5,8 +5,7 @@
  * as the events carry it: it is normalised to its url_key as ingest does.
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { ConfigError, elasticsearchEnv, parseConfig } from '@clickstream/config';
+import { ConfigError, elasticsearchEnv, parseConfig, serviceConfigSchema } from '@clickstream/config';
 import { createElasticsearchClient, elasticsearchConnectionOf, searchMetrics, topMetrics } from '@clickstream/elasticsearch';
 import type { ElasticsearchConnection } from '@clickstream/elasticsearch';
 import type { MetricRow } from '@clickstream/elasticsearch';
@@ -163,7 +162,7 @@ async function main(): Promise<void> {
   let config;
   try {
     question = parseQueryArgs(process.argv.slice(2));
-    config = parseConfig(z.object(elasticsearchEnv), process.env);
+    config = parseConfig(serviceConfigSchema(elasticsearchEnv), process.env);
   } catch (err) {
     if (!(err instanceof QueryArgsError || err instanceof ConfigError)) throw err;
     console.error(`query: ${err.message}\n${QUERY_USAGE}`);

@@ -57,7 +57,12 @@ export const kafkaEnv = {
   KAFKA_TOPIC: kafkaTopicName().default('clickstream').describe('topic the click events are read from'),
   KAFKA_CLIENT_ID: nonBlankString().default('clickstream').describe('client id sent to the brokers'),
   KAFKA_SSL: booleanFlag(false).describe('connect to the brokers with TLS'),
-  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional().describe('SASL mechanism; unset = no SASL'),
+  KAFKA_SASL_MECHANISM: z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.toLowerCase() : value),
+      z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+    )
+    .describe('SASL mechanism: plain, scram-sha-256 or scram-sha-512 (any case); unset = no SASL'),
   KAFKA_SASL_USERNAME: optionalString().describe('SASL user name'),
   KAFKA_SASL_PASSWORD: optionalString().describe('SASL password (secret, never logged)'),
 };

@@ -40,6 +40,16 @@ const cases: { when: string; env: Record<string, string>; wrong: string[] }[] = 
     env: { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: 'p' },
     wrong: ['KAFKA_SASL_USERNAME'],
   },
+  {
+    when: 'a SASL mechanism is written as its name (upper case)',
+    env: { KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+    wrong: [],
+  },
+  {
+    when: 'a SASL mechanism is unknown',
+    env: { KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+    wrong: ['KAFKA_SASL_MECHANISM'],
+  },
   { when: 'a SASL mechanism has neither', env: { KAFKA_SASL_MECHANISM: 'plain' }, wrong: ['KAFKA_SASL_PASSWORD', 'KAFKA_SASL_USERNAME'] },
   { when: 'a SASL user has no mechanism', env: { KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, wrong: ['KAFKA_SASL_MECHANISM'] },
   {

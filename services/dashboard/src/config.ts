@@ -1,5 +1,14 @@
-import { z } from 'zod';
-import { durationMs, elasticsearchEnv, httpEnv, loggingEnv, nonNegativeInt, parseConfig, positiveInt } from '@clickstream/config';
+import type { z } from 'zod';
+import {
+  durationMs,
+  elasticsearchEnv,
+  httpEnv,
+  loggingEnv,
+  nonNegativeInt,
+  parseConfig,
+  positiveInt,
+  serviceConfigSchema,
+} from '@clickstream/config';
 
 /** Every environment variable the dashboard reads, with defaults and descriptions. */
 export const dashboardEnvShape = {
@@ -22,7 +31,8 @@ export const dashboardEnvShape = {
   ),
 };
 
-export const dashboardConfigSchema = z.object(dashboardEnvShape);
+// The checks every service gets: a user name without its password stops the start, not a 401 later.
+export const dashboardConfigSchema = serviceConfigSchema(dashboardEnvShape);
 export type DashboardConfig = Readonly<z.output<typeof dashboardConfigSchema>>;
 
 /** Parses and freezes the dashboard configuration; throws ConfigError naming the wrong variables. */
