@@ -27,7 +27,7 @@ export const METRICS_DATE_FORMAT = 'strict_date_optional_time||epoch_millis';
  * query filters on, so they carry no `ignore_above`: that option would index a longer value
  * silently unsearchable, a document no query finds whose numbers still count in nothing. Every
  * value the v2 contract allows fits a keyword as it is: a url_key comes from a url of at most
- * 2,048 UTF-16 units, so after percent-encoding it is at most ~18,500 bytes, under Lucene's
+ * 2,048 UTF-16 units, so after percent-encoding it is at most ~24,600 bytes, under Lucene's
  * 32,766-byte term limit, and a country is ISO alpha-2 or `ZZ`. A longer value (v1 rows may hold
  * anything) is refused by Elasticsearch ("immense term") and quarantined, never indexed hidden.
  */
