@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ensureSchema } from './index.ts';
+import { ensureSchema, readEventsTtlHistory } from './index.ts';
 import { testCassandra } from '../../../test/support/stack-clients.ts';
 import type { CassandraClient } from './index.ts';
 
@@ -36,6 +36,34 @@ test('when the events retention is set, changed and set again, then the table fo
   assert.equal((await eventsTable()).ttl, 86_400);
   await ensureSchema(client, replication, { eventsTtlSeconds: 0 });
   assert.equal((await eventsTable()).ttl, 0);
+});
+
+test('when the events retention is raised, then the TTL before is recorded (its events keep it); not when it is lowered', async () => {
+  // A keyspace of its own: the test above changes the TTL too.
+  const own = { ...client, keyspace: `${keyspace}_raise` };
+  const raisesOf = async () => (await readEventsTtlHistory(own)).raises.map((raise) => raise.previousTtlSeconds);
+  try {
+    await ensureSchema(own, replication, { eventsTtlSeconds: 0 });
+    await ensureSchema(own, replication, { eventsTtlSeconds: 86_400 });
+    assert.deepEqual(await readEventsTtlHistory(own), { ttlSeconds: 86_400, raises: [] }, 'from none to a day: a lowering');
+    const before = Date.now();
+    await ensureSchema(own, replication, { eventsTtlSeconds: 3 * 86_400 });
+    const [raise] = (await readEventsTtlHistory(own)).raises;
+    assert.equal(raise?.previousTtlSeconds, 86_400);
+    // Cassandra's clock, which the run plans by: the local one within a minute.
+    assert.ok(Math.abs((raise?.changedAtMs ?? 0) - before) < 60_000, `raised at ${raise?.changedAtMs}, about ${before}`);
+    await ensureSchema(own, replication, { eventsTtlSeconds: 3 * 86_400 });
+    await ensureSchema(own, replication, { eventsTtlSeconds: 2 * 86_400 });
+    assert.deepEqual(await raisesOf(), [86_400], 'the same TTL again, then a lowering: nothing recorded');
+    await ensureSchema(own, replication, { eventsTtlSeconds: 0 });
+    assert.deepEqual(await raisesOf(), [86_400, 2 * 86_400], 'to no TTL: a raise');
+    assert.equal((await readEventsTtlHistory(own)).ttlSeconds, 0);
+    // An aggregator upgraded before the schema step ran (no table yet): no raise known, no failed run.
+    await client.driver.execute(`DROP TABLE ${own.keyspace}.ttl_raises`);
+    assert.deepEqual(await readEventsTtlHistory(own), { ttlSeconds: 0, raises: [] });
+  } finally {
+    await client.driver.execute(`DROP KEYSPACE IF EXISTS ${own.keyspace}`);
+  }
 });
 
 test('when the events retention is out of range, then the schema step refuses it by name', async () => {

@@ -3,6 +3,7 @@ import type { Replication } from '@clickstream/config';
 import type { Logger } from '@clickstream/observability';
 import { AGGREGATOR_TABLES, DAY_TOTALS_SUMS } from './aggregator-schema.ts';
 import { upgradeAllUsers } from './all-users-upgrade.ts';
+import { EVENTS_TTL_RAISES_TABLE, recordEventsTtlRaise } from './events-ttl.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { upgradeHourUsers } from './hour-users-upgrade.ts';
 import { upgradePendingHours } from './pending-hours-upgrade.ts';
@@ -39,6 +40,8 @@ const TABLES: readonly string[] = [
     device_type text, is_bot boolean, time_spent_ms int, ingested_at timestamp,
     PRIMARY KEY ((event_hour, bucket), event_time, event_id)
   ) WITH CLUSTERING ORDER BY (event_time ASC, event_id ASC) AND compaction = ${EVENTS_COMPACTION}`,
+  // The raises of the events' TTL: the events written before one keep the TTL before it.
+  EVENTS_TTL_RAISES_TABLE,
   ...AGGREGATOR_TABLES,
 ];
 
@@ -77,7 +80,11 @@ export async function ensureSchema(
       )
     ).first();
     const compactionClass = String((current?.get('compaction') as Record<string, string> | undefined)?.class ?? '');
-    if (Number(current?.get('default_time_to_live') ?? -1) !== ttl || !compactionClass.endsWith('TimeWindowCompactionStrategy')) {
+    const currentTtl = Number(current?.get('default_time_to_live') ?? -1);
+    if (currentTtl !== ttl || !compactionClass.endsWith('TimeWindowCompactionStrategy')) {
+      // A longer TTL (or none) leaves the events written so far with the shorter one: recorded
+      // first, so that the aggregator never recomputes a day whose events may have left.
+      if (currentTtl > 0 && (ttl === 0 || ttl > currentTtl)) await recordEventsTtlRaise(client, currentTtl);
       await client.driver.execute(`ALTER TABLE ${ks}.events WITH default_time_to_live = ${ttl} AND compaction = ${EVENTS_COMPACTION}`);
     }
   }
@@ -104,35 +111,4 @@ async function addMissingColumns(client: CassandraClient, table: string, columns
   for (const [name, type] of columns) {
     if (!present.has(name)) await client.driver.execute(`ALTER TABLE ${client.keyspace}.${table} ADD ${name} ${type} static`);
   }
-}
-
-/**
- * The `events` table's TTL in seconds (the retention the aggregator sets; 0: none), read now and
- * then every `intervalMs`, so that a writer follows a change without a restart. A failed re-read
- * keeps the last value (the next one tries again).
- */
-export async function watchEventsTtl(
-  client: CassandraClient,
-  options: { intervalMs: number },
-): Promise<{ seconds(): number; stop(): void }> {
-  const read = async (): Promise<number> =>
-    Number(
-      (
-        await client.driver.execute('SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [
-          client.keyspace,
-          'events',
-        ])
-      )
-        .first()
-        ?.get('default_time_to_live') ?? 0,
-    );
-  let seconds = await read();
-  const timer = setInterval(() => {
-    read().then(
-      (value) => (seconds = value),
-      () => undefined,
-    );
-  }, options.intervalMs);
-  timer.unref();
-  return { seconds: () => seconds, stop: () => clearInterval(timer) };
 }

@@ -11,4 +11,5 @@ export {
 } from './dead-letter.ts';
 export { decodeClickMessage, MAX_KEY_BYTES, MAX_MESSAGE_BYTES, type ClickMessage } from './decode-message.ts';
 export { INVALID_REASONS, type InvalidReason } from './invalid-reason.ts';
+export { MAX_FUTURE_MS } from './event-time.ts';
 export { toUrlKey } from './url-key.ts';

@@ -719,6 +719,42 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
+    "when the events' TTL was raised after an hour's events were written, then a late event for it is recomputed only within the TTL before the raise",
+    async () => {
+      const DAY_S = 24 * 3_600;
+      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 2)];
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      await runAggregation(deps, grant());
+      const before = documentsOf(store);
+      // Written with a 5-day TTL, raised to 30 days an hour later: ten days on (NOW), these events
+      // expired, though 30 days (the table's TTL now, and the configured one) would keep them.
+      events.splice(0, events.length, click('l1', 'u9', '/a', 3));
+      const retention = { ...deps, eventsRetentionMs: 30 * 24 * HOUR_MS };
+      const raised = { ttlSeconds: 30 * DAY_S, raises: [{ changedAtMs: HOUR + HOUR_MS, previousTtlSeconds: 5 * DAY_S }] };
+      await mark(events);
+      const summary = await runAggregation({ ...retention, eventsTtl: () => Promise.resolve(raised) }, grant());
+      assert.equal(summary.hours, 0);
+      assert.deepEqual(documentsOf(store), before);
+      assert.deepEqual((await store.pendingHours.pending()).hours, [], 'released, not pending for ever');
+      // The same late event where the TTL was 30 days all along: recomputed.
+      await mark(events);
+      const kept = await runAggregation(
+        { ...retention, eventsTtl: () => Promise.resolve({ ttlSeconds: 30 * DAY_S, raises: [] }) },
+        grant(),
+      );
+      assert.ok(kept.hours > 0, 'recomputed within the TTL it was written with');
+      // A table TTL shorter than the configured retention (the schema step not run since): the table's.
+      await mark(events);
+      const shorter = await runAggregation(
+        { ...retention, eventsTtl: () => Promise.resolve({ ttlSeconds: 5 * DAY_S, raises: [] }) },
+        grant(),
+      );
+      assert.equal(shorter.hours, 0);
+    },
+  );
+
+  await t.test(
     "when the run's clock is read from the store, then the run waits for it: hours within the events' retention by that clock are recomputed",
     async () => {
       // The service's `now` asks Cassandra; this process's own clock (ahead by far more than the

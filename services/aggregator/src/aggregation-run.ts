@@ -1,6 +1,13 @@
 import { Semaphore } from 'async-mutex';
 import { NO_DAYS, TooManyEventsError, createWriteFence, externalVersionOf } from '@clickstream/cassandra';
-import type { AggregatorStateRepository, EventsRepository, PendingHoursRepository, PendingWork, WriteFence } from '@clickstream/cassandra';
+import type {
+  AggregatorStateRepository,
+  EventsRepository,
+  EventsTtlHistory,
+  PendingHoursRepository,
+  PendingWork,
+  WriteFence,
+} from '@clickstream/cassandra';
 import type { MetricsIndexer, MetricsIndexIdentity, MetricWrite } from '@clickstream/elasticsearch';
 import {
   HOUR_MS,
@@ -39,7 +46,7 @@ import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
 import type { RetryPolicy } from '@clickstream/retry';
 import { mapConcurrently, settleAll } from './map-concurrently.ts';
-import { planRun } from './run-plan.ts';
+import { eventsRetentionMsOf, planRun } from './run-plan.ts';
 import type { DayPlan, RunPlan } from './run-plan.ts';
 import type { LeaseGrant } from './run-lease.ts';
 import { allTimeWrite, windowWrites } from './window-documents.ts';
@@ -64,6 +71,12 @@ export interface AggregationDependencies {
   readonly allowedLatenessMs: number;
   /** Retention of raw events in ms (0: forever): hours that started earlier are not recomputed. */
   readonly eventsRetentionMs: number;
+  /**
+   * The events table's TTL and its recorded raises, read by each run: a day whose events may have
+   * been written with a shorter TTL than `eventsRetentionMs` (before a raise, or a table the
+   * schema step has not altered yet) is recomputed only within that one.
+   */
+  readonly eventsTtl?: () => Promise<EventsTtlHistory>;
   /** Deletes the hour documents of windows that started before the given time (the optional hour-document retention). */
   readonly expireHourDocuments?: { readonly retentionMs: number; readonly deleteBefore: (cutoffMs: number) => Promise<number> };
   /** Events held in memory by the hour reads together (each parallel read its share, a bigger hour alone the whole); a bigger hour still is read in slices of its users. */
@@ -322,6 +335,8 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
   const nowMs = await withRetry(partial, 'reading the time', async () => deps.now());
   const work = await withRetry(partial, 'listing pending hours', () => deps.pendingHours.pending());
   const recorded = await withRetry(partial, 'listing open windows', () => deps.state.listOpenWindows());
+  const readTtl = deps.eventsTtl;
+  const ttl = readTtl === undefined ? undefined : await withRetry(partial, 'reading the events TTL', () => readTtl());
   const leftNotFinal = deps.metricsIndex.windowsLeftNotFinal;
   const unrecorded =
     leftNotFinal === undefined
@@ -346,7 +361,7 @@ export async function planAggregation(deps: AggregationDependencies, grant: Leas
       openWindows,
       nowMs,
       allowedLatenessMs: deps.allowedLatenessMs,
-      retentionMs: deps.eventsRetentionMs,
+      retentionMsOf: (hourMs) => eventsRetentionMsOf(deps.eventsRetentionMs, ttl, hourMs),
     }),
     openWindows: openWindows.length,
     open: new Set(openWindows.map(windowKey)),

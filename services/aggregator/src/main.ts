@@ -20,6 +20,7 @@ import {
   highestReleasedToken,
   pingCassandra,
   readCassandraTimeMs,
+  readEventsTtlHistory,
   retireEarlierLeases,
 } from '@clickstream/cassandra';
 import type { CassandraClient } from '@clickstream/cassandra';
@@ -170,6 +171,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         }),
         allowedLatenessMs: config.AGGREGATOR_ALLOWED_LATENESS_MS,
         eventsRetentionMs: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S * 1_000,
+        eventsTtl: () => readEventsTtlHistory(cassandra),
         expireHourDocuments: {
           retentionMs: config.AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS * DAY_S * 1_000,
           deleteBefore: (cutoffMs) => deleteHourDocumentsBefore(elasticsearch, names.alias, cutoffMs),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WindowRef } from '@clickstream/metrics';
-import { planRun } from './run-plan.ts';
+import { eventsRetentionMsOf, planRun } from './run-plan.ts';
 import type { RunPlan } from './run-plan.ts';
 
 const H = 3_600_000;
@@ -94,8 +94,33 @@ await test('planRun', async (t) => {
       openWindows: [],
       nowMs: DAY_2 + 30 * H,
       allowedLatenessMs: LATENESS,
-      retentionMs: 26 * H,
+      retentionMsOf: () => 26 * H,
     });
     assert.deepEqual(plan.days, [{ dayMs: DAY_2, hoursMs: [DAY_2 + 5 * H, DAY_2 + 6 * H] }]);
   });
+});
+
+test('eventsRetentionMsOf', async (t) => {
+  const D = 24 * H;
+  const raised = { ttlSeconds: 30 * 86_400, raises: [{ changedAtMs: DAY_2 + 5 * H, previousTtlSeconds: 7 * 86_400 }] };
+  const cases: { when: string; configuredMs: number; ttl: Parameters<typeof eventsRetentionMsOf>[1]; hourMs: number; then: number }[] = [
+    { when: 'nothing is known of the table', configuredMs: 30 * D, ttl: undefined, hourMs: DAY_1, then: 30 * D },
+    { when: 'no retention anywhere', configuredMs: 0, ttl: { ttlSeconds: 0, raises: [] }, hourMs: DAY_1, then: 0 },
+    { when: 'the table keeps events for ever', configuredMs: 30 * D, ttl: { ttlSeconds: 0, raises: [] }, hourMs: DAY_1, then: 30 * D },
+    {
+      when: 'none is configured but the table has a TTL',
+      configuredMs: 0,
+      ttl: { ttlSeconds: 86_400, raises: [] },
+      hourMs: DAY_1,
+      then: D,
+    },
+    { when: 'the table has a shorter TTL', configuredMs: 30 * D, ttl: { ttlSeconds: 7 * 86_400, raises: [] }, hourMs: DAY_1, then: 7 * D },
+    { when: 'the configured one is shorter', configuredMs: 5 * D, ttl: { ttlSeconds: 7 * 86_400, raises: [] }, hourMs: DAY_1, then: 5 * D },
+    { when: 'an hour of a day before a raise', configuredMs: 30 * D, ttl: raised, hourMs: DAY_1 + 3 * H, then: 7 * D },
+    { when: 'an hour of a day long after a raise', configuredMs: 30 * D, ttl: raised, hourMs: DAY_2 + 3 * D, then: 30 * D },
+  ];
+  for (const { when, configuredMs, ttl, hourMs, then } of cases)
+    await t.test(`when ${when}, then ${then / D} days (0: for ever)`, () => {
+      assert.equal(eventsRetentionMsOf(configuredMs, ttl, hourMs), then);
+    });
 });

@@ -1,3 +1,5 @@
+import { shortestEventsTtlSeconds } from '@clickstream/cassandra';
+import type { EventsTtlHistory } from '@clickstream/cassandra';
 import { dayStartMs, isFinal, windowKey } from '@clickstream/metrics';
 import type { WindowRef } from '@clickstream/metrics';
 
@@ -29,11 +31,14 @@ export function planRun(input: {
   openWindows: readonly WindowRef[];
   nowMs: number;
   allowedLatenessMs: number;
-  /** Retention of raw events in ms (0: forever): older hours may have lost events and are not recomputed. */
-  retentionMs?: number;
+  /** Retention of an hour's raw events in ms (0: forever): older hours may have lost events and are not recomputed. */
+  retentionMsOf?: (hourMs: number) => number;
 }): RunPlan {
-  const oldestMs = input.retentionMs ? input.nowMs - input.retentionMs : Number.NEGATIVE_INFINITY;
-  const hours = [...new Set(input.pendingHoursMs)].filter((hourMs) => hourMs >= oldestMs).sort((a, b) => a - b);
+  const retained = (hourMs: number): boolean => {
+    const retentionMs = input.retentionMsOf?.(hourMs) ?? 0;
+    return retentionMs === 0 || hourMs >= input.nowMs - retentionMs;
+  };
+  const hours = [...new Set(input.pendingHoursMs)].filter(retained).sort((a, b) => a - b);
   const byDay = new Map<number, number[]>();
   for (const hourMs of hours) {
     const dayMs = dayStartMs(hourMs);
@@ -45,4 +50,15 @@ export function planRun(input: {
     .filter((w) => !recomputed.has(windowKey(w)) && isFinal(w.granularity, w.windowStartMs, input.nowMs, input.allowedLatenessMs))
     .sort((a, b) => a.windowStartMs - b.windowStartMs || a.granularity.localeCompare(b.granularity));
   return { days: [...byDay].map(([dayMs, hoursMs]) => ({ dayMs, hoursMs })), toFinalise };
+}
+
+/**
+ * The retention (ms, 0: forever) of the events of the hour starting at `hourMs`: the configured
+ * one, or the TTL its day's events may have been written with when that is shorter (a TTL raised
+ * since, or a table the schema step has not altered to the configured one). Pure.
+ */
+export function eventsRetentionMsOf(configuredMs: number, ttl: EventsTtlHistory | undefined, hourMs: number): number {
+  const ttlMs = ttl === undefined ? 0 : shortestEventsTtlSeconds(ttl, dayStartMs(hourMs)) * 1_000;
+  if (configuredMs === 0 || ttlMs === 0) return configuredMs || ttlMs;
+  return Math.min(configuredMs, ttlMs);
 }
