@@ -7,6 +7,11 @@ const DAY_S = 86_400;
 /** A raise of the TTL from 7 to 30 days at noon on day 100. */
 const raisedAtMs = 100 * DAY_MS + 12 * 3_600_000;
 const raised = { ttlSeconds: 30 * DAY_S, raises: [{ changedAtMs: raisedAtMs, previousTtlSeconds: 7 * DAY_S }] };
+/** Then from 30 to 60 days five days later. */
+const raisedTwice = {
+  ttlSeconds: 60 * DAY_S,
+  raises: [...raised.raises, { changedAtMs: raisedAtMs + 5 * DAY_MS, previousTtlSeconds: 30 * DAY_S }],
+};
 
 describe('shortestEventsTtlSeconds', () => {
   const cases: { when: string; history: Parameters<typeof shortestEventsTtlSeconds>[0]; dayMs: number; then: number }[] = [
@@ -31,25 +36,13 @@ describe('shortestEventsTtlSeconds', () => {
     },
     {
       when: 'two raises, a day before both',
-      history: {
-        ttlSeconds: 60 * DAY_S,
-        raises: [
-          { changedAtMs: raisedAtMs, previousTtlSeconds: 7 * DAY_S },
-          { changedAtMs: raisedAtMs + 5 * DAY_MS, previousTtlSeconds: 30 * DAY_S },
-        ],
-      },
+      history: raisedTwice,
       dayMs: 99 * DAY_MS,
       then: 7 * DAY_S,
     },
     {
       when: 'two raises, a day between them',
-      history: {
-        ttlSeconds: 60 * DAY_S,
-        raises: [
-          { changedAtMs: raisedAtMs, previousTtlSeconds: 7 * DAY_S },
-          { changedAtMs: raisedAtMs + 5 * DAY_MS, previousTtlSeconds: 30 * DAY_S },
-        ],
-      },
+      history: raisedTwice,
       dayMs: 103 * DAY_MS,
       then: 30 * DAY_S,
     },
