@@ -11,8 +11,18 @@ const transientCodes = new Set<number>([
   types.responseErrorCodes.readFailure,
 ]);
 
+/** A missing table: "unconfigured table" up to Cassandra 4, "table <name> does not exist" in 5. */
+const missingTable = /unconfigured table|table \S+ does not exist/i;
 /** InvalidQuery answers about the schema, not the row: the statement itself cannot work. */
-const schemaProblem = /unconfigured table|keyspace .* does not exist|undefined column|unknown identifier|no keyspace has been specified/i;
+const schemaProblem = new RegExp(
+  `${missingTable.source}|keyspace .* does not exist|undefined column|unknown identifier|no keyspace has been specified`,
+  'i',
+);
+
+/** True when Cassandra answered that the statement's table does not exist (its keyspace does). */
+export function isMissingTable(err: unknown): boolean {
+  return err instanceof errors.ResponseError && missingTable.test(err.message);
+}
 
 /** Cassandra could not take or answer a request right now (timeout, unavailable, overloaded, no host, closed socket): retry with backoff. */
 export class CassandraUnavailableError extends Error {

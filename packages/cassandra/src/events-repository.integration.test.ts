@@ -55,6 +55,20 @@ test('when Cassandra refuses rows for their content, then exactly those are reje
   assert.equal((await countEventRows(client, keyspace)) - before, 3);
 });
 
+test('when the events table is missing (its keyspace there), then the write fails as a whole: no row is a dead letter for it', async () => {
+  // Cassandra 5 says "table events does not exist" (4.x "unconfigured table"): every row's
+  // problem, never one row's content, or ingest would commit a topic's clicks as store_rejected.
+  const own = { ...client, keyspace: `${keyspace}_nt` };
+  await ensureSchema(own, { class: 'SimpleStrategy', replicationFactor: 1 });
+  try {
+    await client.driver.execute(`DROP TABLE ${own.keyspace}.events`);
+    const repo = createEventsRepository(own, { concurrency: 2 });
+    await assert.rejects(repo.writeEvents([click('a'), click('b')]), /events does not exist|unconfigured table/);
+  } finally {
+    await client.driver.execute(`DROP KEYSPACE IF EXISTS ${own.keyspace}`);
+  }
+});
+
 test('when events expire by a retention, then one dated ahead of its ingestion lives the retention past its own time, not past its write', async () => {
   // A click may be dated up to 24 h ahead. With the table's TTL alone it would expire 24 h before its
   // hour leaves the retention, and a recompute of that hour in between would lose it.
