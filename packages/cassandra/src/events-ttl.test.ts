@@ -22,6 +22,14 @@ describe('shortestEventsTtlSeconds', () => {
     // Ingest accepts events up to 24 h ahead: one written before the raise can be dated the next day.
     { when: 'the day after the raise', history: raised, dayMs: 101 * DAY_MS, then: 7 * DAY_S },
     { when: 'two days after the raise', history: raised, dayMs: 102 * DAY_MS, then: 30 * DAY_S },
+    // Ingest follows a TTL change within a minute: a click it wrote with the old TTL just after a
+    // raise at 23:59:30 can be dated up to 24 h later, into the day after next.
+    {
+      when: 'the day after next of a raise just before midnight',
+      history: { ttlSeconds: 30 * DAY_S, raises: [{ changedAtMs: 101 * DAY_MS - 30_000, previousTtlSeconds: 7 * DAY_S }] },
+      dayMs: 102 * DAY_MS,
+      then: 7 * DAY_S,
+    },
     {
       when: 'a raise to no TTL at all',
       history: { ttlSeconds: 0, raises: [{ changedAtMs: raisedAtMs, previousTtlSeconds: 7 * DAY_S }] },

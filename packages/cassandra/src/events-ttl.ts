@@ -1,6 +1,6 @@
 import { MAX_FUTURE_MS } from '@clickstream/events';
 import type { CassandraClient } from './cassandra-client.ts';
-import { withClassifiedErrors } from './errors.ts';
+import { isMissingTable, withClassifiedErrors } from './errors.ts';
 
 /**
  * A raise of the `events` table's TTL, recorded by the schema step before it altered the table:
@@ -64,7 +64,7 @@ async function readHistory(client: CassandraClient): Promise<EventsTtlHistory> {
     // unknown prepared statement.
     .execute(`SELECT changed_at, previous_ttl FROM ${client.keyspace}.ttl_raises WHERE table_name = 'events'`, [], { prepare: false })
     .catch((err: unknown) => {
-      if (err instanceof Error && /unconfigured table|table \S+ does not exist/i.test(err.message)) return { rows: [] };
+      if (isMissingTable(err)) return { rows: [] };
       throw err;
     });
   const raises = rows.rows.map((row) => ({
@@ -75,14 +75,21 @@ async function readHistory(client: CassandraClient): Promise<EventsTtlHistory> {
 }
 
 /**
+ * How long after a raise is recorded events may still be written with the TTL before it: the
+ * table is altered after the record, and ingest re-reads the TTL it adds to ahead-dated events
+ * once a minute (longer while those reads fail). An hour covers both.
+ */
+const RAISE_SETTLE_MS = 3_600_000;
+
+/**
  * The shortest TTL (seconds, 0: none) the events of the day starting at `dayMs` can have been
  * written with: the table's TTL now, or the TTL before a raise when the day can hold events
- * written before it (up to {@link MAX_FUTURE_MS} ahead of their writing). Pure.
+ * written before it took effect (up to {@link MAX_FUTURE_MS} ahead of their writing). Pure.
  */
 export function shortestEventsTtlSeconds(history: EventsTtlHistory, dayMs: number): number {
   let shortest = history.ttlSeconds;
   for (const raise of history.raises)
-    if (dayMs < raise.changedAtMs + MAX_FUTURE_MS && raise.previousTtlSeconds > 0)
+    if (dayMs < raise.changedAtMs + RAISE_SETTLE_MS + MAX_FUTURE_MS && raise.previousTtlSeconds > 0)
       shortest = shortest === 0 ? raise.previousTtlSeconds : Math.min(shortest, raise.previousTtlSeconds);
   return shortest;
 }

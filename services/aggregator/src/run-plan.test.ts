@@ -98,6 +98,19 @@ await test('planRun', async (t) => {
     });
     assert.deepEqual(plan.days, [{ dayMs: DAY_2, hoursMs: [DAY_2 + 5 * H, DAY_2 + 6 * H] }]);
   });
+  await t.test(
+    'when a pending hour is within an hour of leaving the retention, then it is not recomputed: its first events could expire during the run',
+    () => {
+      const plan = planRun({
+        pendingHoursMs: [DAY_2 + 5 * H, DAY_2 + 6 * H],
+        openWindows: [],
+        nowMs: DAY_2 + 5 * H + 26 * H - 30 * 60_000,
+        allowedLatenessMs: LATENESS,
+        retentionMsOf: () => 26 * H,
+      });
+      assert.deepEqual(plan.days, [{ dayMs: DAY_2, hoursMs: [DAY_2 + 6 * H] }]);
+    },
+  );
 });
 
 test('eventsRetentionMsOf', async (t) => {

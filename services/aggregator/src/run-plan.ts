@@ -17,10 +17,13 @@ export interface RunPlan {
   readonly toFinalise: readonly WindowRef[];
 }
 
+/** How close an hour may come to leaving the events' retention and still be recomputed: an hour, far more than a run takes to read it. */
+const EXPIRY_MARGIN_MS = 3_600_000;
+
 /**
  * Plans a run from the pending hour markers and the open windows. Every day holding a pending
  * hour is recomputed (the all-time documents follow from the days), unless the hour started
- * before the retention of raw events: its documents stay as they are. Pure.
+ * longer ago than the retention of raw events less an hour: its documents stay as they are. Pure.
  *
  * @param pendingHoursMs starts of the pending hours; duplicates allowed.
  * @param nowMs the run's clock, epoch ms.
@@ -34,9 +37,11 @@ export function planRun(input: {
   /** Retention of an hour's raw events in ms (0: forever): older hours may have lost events and are not recomputed. */
   retentionMsOf?: (hourMs: number) => number;
 }): RunPlan {
+  // An hour's first events leave when it started a retention ago: one that close is not
+  // recomputed, lest some expire between the plan and the read and lower its numbers.
   const retained = (hourMs: number): boolean => {
     const retentionMs = input.retentionMsOf?.(hourMs) ?? 0;
-    return retentionMs === 0 || hourMs >= input.nowMs - retentionMs;
+    return retentionMs === 0 || hourMs >= input.nowMs - retentionMs + EXPIRY_MARGIN_MS;
   };
   const hours = [...new Set(input.pendingHoursMs)].filter(retained).sort((a, b) => a - b);
   const byDay = new Map<number, number[]>();
