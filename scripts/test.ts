@@ -10,23 +10,22 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { globSync } from 'node:fs';
+import { parseCommandArguments } from '@clickstream/config';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
 import type { NodeCount } from './stack/stack.ts';
 
 const USAGE = 'usage: npm test -- [--unit | --integration | --cluster] [filter ...]   (a filter: part of a test file path)';
-const args = process.argv.slice(2);
-const FLAGS = ['--unit', '--integration', '--cluster'];
-const unknown = args.filter((a) => a.startsWith('-') && !FLAGS.includes(a));
-if (unknown.length > 0 || args.filter((a) => FLAGS.includes(a)).length > 1) {
-  console.error(
-    `${unknown.length > 0 ? `unknown option ${unknown.join(' ')}` : 'one of --unit, --integration, --cluster at most'}\n${USAGE}`,
-  );
+const { values, positionals: filters } = parseCommandArguments(
+  { unit: { type: 'boolean' }, integration: { type: 'boolean' }, cluster: { type: 'boolean' } },
+  USAGE,
+);
+const unitOnly = values.unit === true;
+const integrationOnly = values.integration === true;
+const cluster = values.cluster === true;
+if ([unitOnly, integrationOnly, cluster].filter(Boolean).length > 1) {
+  console.error(`one of --unit, --integration, --cluster at most\n${USAGE}`);
   process.exit(2);
 }
-const unitOnly = args.includes('--unit');
-const integrationOnly = args.includes('--integration');
-const cluster = args.includes('--cluster');
-const filters = args.filter((a) => !a.startsWith('-'));
 
 const ignored = (path: string): boolean => path.includes('node_modules') || path.startsWith('.stack');
 const matches = (path: string): boolean => filters.length === 0 || filters.some((f) => path.includes(f));

@@ -3,7 +3,7 @@
  * comes from `--nodes`, else STACK_NODES, else 1 for `up`; `status` shows the nodes of the
  * running topology unless told; `down` stops every node running from this state folder.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArguments } from '@clickstream/config';
 import { parseNodeCount, stackDown, stackStatus, stackUp, stateDirOf } from './stack.ts';
 import type { NodeCount } from './stack.ts';
 
@@ -12,10 +12,10 @@ const log = (line: string): void => console.log(`[stack] ${line}`);
 
 /** The command and node count, or the reason and the usage on stderr and exit 2 (a wrong argument, not a failure of the stack). */
 function parseCommand(): { command: string | undefined; nodes: NodeCount | undefined } {
+  const { positionals, values } = parseCommandArguments({ nodes: { type: 'string' } }, USAGE);
+  const requested = values.nodes ?? process.env.STACK_NODES;
   try {
-    const { positionals, values } = parseArgs({ allowPositionals: true, options: { nodes: { type: 'string' } } });
     if (positionals.length > 1) throw new Error(`unexpected argument '${positionals[1]}'`);
-    const requested = values.nodes ?? process.env.STACK_NODES;
     return { command: positionals[0], nodes: requested === undefined || requested === '' ? undefined : parseNodeCount(requested) };
   } catch (err) {
     console.error(`[stack] ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);

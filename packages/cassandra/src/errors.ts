@@ -13,11 +13,8 @@ const transientCodes = new Set<number>([
 
 /** A missing table: "unconfigured table" up to Cassandra 4, "table <name> does not exist" in 5. */
 const missingTable = /unconfigured table|table \S+ does not exist/i;
-/** InvalidQuery answers about the schema, not the row: the statement itself cannot work. */
-const schemaProblem = new RegExp(
-  `${missingTable.source}|keyspace .* does not exist|undefined column|unknown identifier|no keyspace has been specified`,
-  'i',
-);
+/** InvalidQuery answers about the rest of the schema: with a missing table, the statement itself cannot work. */
+const schemaProblem = /keyspace .* does not exist|undefined column|unknown identifier|no keyspace has been specified/i;
 
 /** True when Cassandra answered that the statement's table does not exist (its keyspace does). */
 export function isMissingTable(err: unknown): boolean {
@@ -55,7 +52,9 @@ export function isTransientCassandraError(err: unknown): boolean {
  */
 export function isContentRejection(err: unknown): boolean {
   if (err instanceof errors.ResponseError)
-    return Number(err.code) === Number(types.responseErrorCodes.invalid) && !schemaProblem.test(err.message);
+    return (
+      Number(err.code) === Number(types.responseErrorCodes.invalid) && !missingTable.test(err.message) && !schemaProblem.test(err.message)
+    );
   return err instanceof TypeError || err instanceof RangeError;
 }
 

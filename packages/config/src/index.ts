@@ -1,4 +1,4 @@
-export { parseCommandLine } from './command-line.ts';
+export { parseCommandArguments, parseCommandLine } from './command-line.ts';
 export {
   MAX_TIMER_MS,
   booleanFlag,

@@ -15,6 +15,20 @@ function click(eventId: string, userId: string, urlKey: string, minute: number):
   return { eventId, userId, sessionId: null, eventTimeMs: HOUR + minute * 60_000, urlKey, country: 'FR', timeSpentMs: 1_000, isBot: false };
 }
 
+/**
+ * A run over two clicks of /a, then a late click of another user in the same hour, its stored
+ * events gone: `mark()` marks the late click; `before` holds the documents of the first run.
+ */
+async function lateEventAfterARun() {
+  const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 2)];
+  const { store, deps, grant, mark } = setUp(events);
+  await mark(events);
+  await runAggregation(deps, grant());
+  const before = documentsOf(store);
+  events.splice(0, events.length, click('l1', 'u9', '/a', 3));
+  return { store, deps, grant, before, mark: () => mark(events) };
+}
+
 function setUp(events: MetricEvent[], maxEventsInMemory = 300_000, maxGroupsInMemory = 100_000) {
   const store = fakeAggregationStore(events);
   const deps: AggregationDependencies = {
@@ -703,14 +717,9 @@ await test('runAggregation', async (t) => {
   await t.test(
     "when a late event comes for an hour older than the events' retention, then its documents stay as they were and the hour is released",
     async () => {
-      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 2)];
-      const { store, deps, grant, mark } = setUp(events);
-      await mark(events);
-      await runAggregation(deps, grant());
-      const before = documentsOf(store);
-      // Ten days later with a five-day retention: the stored events expired; a late one arrives.
-      events.splice(0, events.length, click('l1', 'u9', '/a', 3));
-      await mark(events);
+      const { store, deps, grant, mark, before } = await lateEventAfterARun();
+      // Ten days later with a five-day retention: the stored events expired.
+      await mark();
       const summary = await runAggregation({ ...deps, eventsRetentionMs: 5 * 24 * HOUR_MS }, grant());
       assert.equal(summary.hours, 0);
       assert.deepEqual(documentsOf(store), before);
@@ -722,30 +731,25 @@ await test('runAggregation', async (t) => {
     "when the events' TTL was raised after an hour's events were written, then a late event for it is recomputed only within the TTL before the raise",
     async () => {
       const DAY_S = 24 * 3_600;
-      const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/a', 2)];
-      const { store, deps, grant, mark } = setUp(events);
-      await mark(events);
-      await runAggregation(deps, grant());
-      const before = documentsOf(store);
+      const { store, deps, grant, mark, before } = await lateEventAfterARun();
       // Written with a 5-day TTL, raised to 30 days an hour later: ten days on (NOW), these events
       // expired, though 30 days (the table's TTL now, and the configured one) would keep them.
-      events.splice(0, events.length, click('l1', 'u9', '/a', 3));
       const retention = { ...deps, eventsRetentionMs: 30 * 24 * HOUR_MS };
       const raised = { ttlSeconds: 30 * DAY_S, raises: [{ changedAtMs: HOUR + HOUR_MS, previousTtlSeconds: 5 * DAY_S }] };
-      await mark(events);
+      await mark();
       const summary = await runAggregation({ ...retention, eventsTtl: () => Promise.resolve(raised) }, grant());
       assert.equal(summary.hours, 0);
       assert.deepEqual(documentsOf(store), before);
       assert.deepEqual((await store.pendingHours.pending()).hours, [], 'released, not pending for ever');
       // The same late event where the TTL was 30 days all along: recomputed.
-      await mark(events);
+      await mark();
       const kept = await runAggregation(
         { ...retention, eventsTtl: () => Promise.resolve({ ttlSeconds: 30 * DAY_S, raises: [] }) },
         grant(),
       );
       assert.ok(kept.hours > 0, 'recomputed within the TTL it was written with');
       // A table TTL shorter than the configured retention (the schema step not run since): the table's.
-      await mark(events);
+      await mark();
       const shorter = await runAggregation(
         { ...retention, eventsTtl: () => Promise.resolve({ ttlSeconds: 5 * DAY_S, raises: [] }) },
         grant(),
