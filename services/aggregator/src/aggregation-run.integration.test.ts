@@ -33,7 +33,8 @@ import { capturedLogger } from '../../../test/support/captured-logger.ts';
 import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import { createAggregatorRunner } from './aggregator-runner.ts';
 import { runAggregation } from './aggregation-run.ts';
-import type { AggregationDependencies, RunSummary } from './aggregation-run.ts';
+import type { RunSummary } from './aggregation-run.ts';
+import type { AggregationDependencies } from './run-context.ts';
 import { withLease } from './run-lease.ts';
 
 const suffix = uniqueSuffix();

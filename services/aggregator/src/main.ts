@@ -49,7 +49,7 @@ import type { RunOutcome } from './aggregator-metrics.ts';
 import { createAggregatorRunner } from './aggregator-runner.ts';
 import { cronLogger } from './cron-logger.ts';
 import { runAggregation } from './aggregation-run.ts';
-import type { AggregationDependencies } from './aggregation-run.ts';
+import type { AggregationDependencies } from './run-context.ts';
 import { loadAggregatorConfig } from './config.ts';
 import type { AggregatorConfig } from './config.ts';
 import { createClockStepWatch } from './clock-step-watch.ts';

@@ -23,7 +23,7 @@ import type { ReferenceEvent } from '../../../test/reference/reference-metrics.t
 import { removeTestStores, stackEnv, testCassandra, testLogger, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
 import { runAggregation } from './aggregation-run.ts';
-import type { AggregationDependencies } from './aggregation-run.ts';
+import type { AggregationDependencies } from './run-context.ts';
 import { mapConcurrently } from './map-concurrently.ts';
 import { withLease } from './run-lease.ts';
 
