@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { Logger } from '@clickstream/observability';
+import { connectError } from './errors.ts';
 
 /** How to reach Cassandra. Credentials are used for the connection only and never logged. */
 export interface CassandraConnection {
@@ -53,7 +54,11 @@ export async function connectCassandra(connection: CassandraConnection, logger: 
   driver.on('log', (level: string, className: string, message: string) => {
     if (level === 'warning' || level === 'error') log.warn({ className }, message);
   });
-  await driver.connect();
+  try {
+    await driver.connect();
+  } catch (err) {
+    throw connectError(err);
+  }
   return { driver, keyspace: connection.keyspace, shutdown: () => driver.shutdown() };
 }
 

@@ -28,6 +28,50 @@ export class CassandraUnavailableError extends Error {
   readonly retriable = true;
 }
 
+/** No contact point could be connected to (refused, unreachable, TLS or credentials refused) when the client started. */
+export class CassandraConnectError extends Error {
+  override readonly name = 'CassandraConnectError';
+  readonly code = 'cassandra_connect_failed';
+  readonly retriable = false;
+}
+
+/**
+ * The driver's "All host(s) tried for query failed" names the first host's error through
+ * `util.format`, which prints an Error with its stack and properties: a log line of several
+ * kilobytes for every failed call of an outage. This says every host tried with its error's
+ * message, on one line; the hosts' errors themselves are the cause (an AggregateError).
+ */
+function describeHostsTried(err: InstanceType<typeof errors.NoHostAvailableError>): { message: string; options: ErrorOptions } {
+  const tried = Object.entries((err.innerErrors ?? {}) as Record<string, unknown>);
+  if (tried.length === 0) return { message: err.message, options: { cause: err } };
+  const reasons = tried.map(([host, inner]) => `${host}: ${(inner instanceof Error ? inner.message : String(inner)).replace(/\s+/g, ' ')}`);
+  return {
+    message: `every Cassandra host tried failed (${reasons.join('; ')})`,
+    options: {
+      cause: new AggregateError(
+        tried.map(([, inner]) => inner),
+        'the errors of the hosts tried',
+      ),
+    },
+  };
+}
+
+/** The error a failed connection of the client is thrown as: {@link CassandraConnectError}, naming each host tried and why it failed. */
+export function connectError(err: unknown): unknown {
+  if (!(err instanceof errors.NoHostAvailableError)) return err;
+  const { message, options } = describeHostsTried(err);
+  return new CassandraConnectError(message, options);
+}
+
+/** A transient driver failure as {@link CassandraUnavailableError}, its message on one line. */
+export function unavailableError(err: unknown): CassandraUnavailableError {
+  if (err instanceof errors.NoHostAvailableError) {
+    const { message, options } = describeHostsTried(err);
+    return new CassandraUnavailableError(message, options);
+  }
+  return new CassandraUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
+}
+
 /**
  * True for failures of the connection or the cluster's state rather than of the statement: no
  * host, a timeout, a closed socket (the base DriverError the driver raises when a connection
@@ -63,9 +107,7 @@ export function isContentRejection(err: unknown): boolean {
  * (syntax, schema, authentication) is returned unchanged and is not retriable.
  */
 export function classifyCassandraError(err: unknown): unknown {
-  return isTransientCassandraError(err)
-    ? new CassandraUnavailableError(err instanceof Error ? err.message : String(err), { cause: err })
-    : err;
+  return isTransientCassandraError(err) ? unavailableError(err) : err;
 }
 
 /** Runs a Cassandra operation, rethrowing transient driver errors as {@link CassandraUnavailableError}. */

@@ -4,7 +4,8 @@ import { HOUR_MS, eventWeight, hourStartMs } from '@clickstream/metrics';
 import type { MetricEvent } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import pLimit from 'p-limit';
-import { CassandraUnavailableError, isContentRejection, isTransientCassandraError, withClassifiedErrors } from './errors.ts';
+import { isContentRejection, isTransientCassandraError, unavailableError, withClassifiedErrors } from './errors.ts';
+import type { CassandraUnavailableError } from './errors.ts';
 import { pagedRows } from './paged-rows.ts';
 import { EVENT_BUCKETS } from './schema.ts';
 
@@ -199,7 +200,7 @@ export function createEventsRepository(
       const settle = (rows: readonly BoundRow[], err: unknown): boolean => {
         if (isTransientCassandraError(err)) {
           outcome.unwritten.push(...rows.map((r) => r.event));
-          outcome.failure ??= new CassandraUnavailableError(err instanceof Error ? err.message : String(err), { cause: err });
+          outcome.failure ??= unavailableError(err);
           return true;
         }
         if (isContentRejection(err) && rows.length === 1 && rows[0]) {
