@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { EnrichedClick } from '@clickstream/events';
 import { createEventsRepository, ensureSchema, watchEventsTtl } from './index.ts';
+import { eventBucket } from './events-repository.ts';
 import type { CassandraClient } from './index.ts';
 import { countEventRows, testCassandra } from '../../../test/support/stack-clients.ts';
 import { storedClick } from '../../../test/support/stored-click.ts';
@@ -53,6 +54,59 @@ test('when Cassandra refuses rows for their content, then exactly those are reje
   for (const r of outcome.rejected) assert.ok(r.message.length > 0);
   console.log(`cassandra refused: ${outcome.rejected.map((r) => r.message.slice(0, 80)).join(' | ')}`);
   assert.equal((await countEventRows(client, keyspace)) - before, 3);
+});
+
+test('when one call carries two versions of a row (one event id and time), then the last one given is stored whole, never a mix of both', async () => {
+  // Rows of one batch share its write time, and Cassandra keeps the greater value of each column
+  // written twice at one time: written together, the two versions stored a row no message carried.
+  const repo = createEventsRepository(client, { concurrency: 4 });
+  const at = new Date('2026-01-02T10:00:00Z');
+  const first = { ...click('versions-1', at), userId: 'user-a', url: '/zzz', urlKey: '/zzz', country: 'US', timeSpentMs: 900 };
+  const last = { ...click('versions-1', at), userId: 'user-z', url: '/aaa', urlKey: '/aaa', country: 'DE', timeSpentMs: 100 };
+  const others = [click('versions-2', at), click('versions-3', at)];
+  const outcome = await repo.writeEvents([first, others[0]!, last, others[1]!]);
+  assert.deepEqual(outcome, { rejected: [], unwritten: [] });
+  const [stored] = await repo.readEvents(at.getTime(), at.getTime() + 1).then((events) => events.filter((e) => e.eventId === 'versions-1'));
+  assert.deepEqual(stored && { userId: stored.userId, urlKey: stored.urlKey, country: stored.country, timeSpentMs: stored.timeSpentMs }, {
+    userId: 'user-z',
+    urlKey: '/aaa',
+    country: 'DE',
+    timeSpentMs: 100,
+  });
+  const url = (
+    await client.driver.execute(
+      `SELECT url FROM ${keyspace}.events WHERE event_hour = ? AND bucket = ? AND event_time = ? AND event_id = ?`,
+      [new Date('2026-01-02T10:00:00Z'), eventBucket('versions-1'), at, 'versions-1'],
+      { prepare: true },
+    )
+  )
+    .first()
+    ?.get('url') as string | undefined;
+  assert.equal(url, '/aaa', 'the raw url of the later version too');
+});
+
+test('when the later of two versions of a row is refused for its content, then the earlier one is refused with it, with the same reason', async () => {
+  const repo = createEventsRepository(client, { concurrency: 4 });
+  const at = new Date('2026-01-02T11:00:00Z');
+  const outcome = await repo.writeEvents([
+    { ...click('refused-1', at), timeSpentMs: 100 },
+    click('refused-2', at),
+    { ...click('refused-1', at), timeSpentMs: 2 ** 40 },
+  ]);
+  assert.deepEqual(outcome.unwritten, []);
+  assert.deepEqual(
+    outcome.rejected.map((r) => [r.event.eventId, r.event.timeSpentMs]),
+    [
+      ['refused-1', 2 ** 40],
+      ['refused-1', 100],
+    ],
+  );
+  assert.equal(outcome.rejected[0]?.message, outcome.rejected[1]?.message);
+  const stored = await repo.readEvents(at.getTime(), at.getTime() + 1);
+  assert.deepEqual(
+    stored.map((e) => e.eventId),
+    ['refused-2'],
+  );
 });
 
 test('when the events table is missing (its keyspace there), then the write fails as a whole: no row is a dead letter for it', async () => {

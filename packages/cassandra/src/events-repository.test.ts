@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chunkByPartition } from './events-repository.ts';
+import { chunkByPartition, lastPerKey } from './events-repository.ts';
 
 const rows = (spec: string): { key: string; bytes: number; n: number }[] =>
   spec.split(' ').map((part, n) => ({ key: part[0] ?? '', bytes: Number(part.slice(1)), n }));
@@ -47,3 +47,20 @@ test('when rows are chunked, then every row is in exactly one chunk and each chu
     assert.ok(c.length <= 20 && (c.length === 1 || c.reduce((s, r) => s + r.bytes, 0) <= 1000));
   }
 });
+
+const lastCases: { when: string; spec: string; last: string; superseded: string }[] = [
+  { when: 'every key is given once', spec: 'a1 b2 c3', last: 'a1 b2 c3', superseded: '' },
+  { when: 'a key is given twice', spec: 'a1 b2 a3', last: 'b2 a3', superseded: 'a1>a3' },
+  { when: 'a key is given three times, apart', spec: 'a1 b2 a3 c4 a5', last: 'b2 c4 a5', superseded: 'a1>a5 a3>a5' },
+  { when: 'two keys are each given twice', spec: 'a1 b2 b3 a4', last: 'b3 a4', superseded: 'a1>a4 b2>b3' },
+  { when: 'there are no rows', spec: '', last: '', superseded: '' },
+];
+
+for (const c of lastCases) {
+  test(`when ${c.when}, then the last of each key is kept in order (${c.last || 'none'}) and the others name it`, () => {
+    const given = c.spec === '' ? [] : c.spec.split(' ');
+    const { last, superseded } = lastPerKey(given, (row) => row[0] ?? '');
+    assert.equal(last.join(' '), c.last);
+    assert.equal(superseded.map(({ row, by }) => `${row}>${by}`).join(' '), c.superseded);
+  });
+}

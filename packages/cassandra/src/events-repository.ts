@@ -31,6 +31,8 @@ export interface EventsRepository {
    * each batch at most `maxBatchBytes` of values and `maxBatchRows` rows), with at most
    * `concurrency` statements in flight over all calls of this repository. Statements are
    * idempotent (a replayed event overwrites its own row), so the driver may try another host.
+   * Two versions of one row (event time and id) in one call: the later one given is stored, and
+   * the earlier one counts as stored, rejected or unwritten with it.
    * Resolves once every row is acknowledged (LOCAL_QUORUM), refused for its content or left
    * unwritten by a transient failure (see {@link WriteEventsOutcome}); rejects only for failures
    * that are neither (schema missing, authentication): those are bugs or misconfiguration.
@@ -108,6 +110,23 @@ export function chunkByPartition<T>(
   }
   for (const chunk of open.values()) chunks.push(chunk.rows);
   return chunks;
+}
+
+/**
+ * The last of the given rows for each key, in their order, and each earlier row with the last of
+ * its key (which supersedes it). Pure.
+ */
+export function lastPerKey<T>(rows: readonly T[], keyOf: (row: T) => string): { last: T[]; superseded: { row: T; by: T }[] } {
+  const lastOf = new Map<string, T>();
+  for (const row of rows) lastOf.set(keyOf(row), row);
+  const last: T[] = [];
+  const superseded: { row: T; by: T }[] = [];
+  for (const row of rows) {
+    const by = lastOf.get(keyOf(row));
+    if (by === row) last.push(row);
+    else if (by !== undefined) superseded.push({ row, by });
+  }
+  return { last, superseded };
 }
 
 interface BoundRow {
@@ -217,8 +236,12 @@ export function createEventsRepository(
           if (!settle([{ event, statement: { query: insert, params: [] }, key: '', bytes: 0 }], err)) throw err;
         }
       }
+      // Two versions of one row (an event id re-sent with other content) written in one batch share
+      // its write time, and Cassandra keeps the greater value of each column: a row no message
+      // carried. The last version given is written alone; an earlier one shares its outcome.
+      const { last, superseded } = lastPerKey(bound, (r) => `${r.key}/${r.event.eventTime.getTime()}/${r.event.eventId}`);
       const chunks = chunkByPartition(
-        bound,
+        last,
         (r) => r.key,
         (r) => r.bytes,
         limits,
@@ -244,6 +267,15 @@ export function createEventsRepository(
         }),
       );
       if (fatal.length > 0) throw fatal[0];
+      if (superseded.length > 0) {
+        const unwritten = new Set(outcome.unwritten);
+        const rejected = new Map(outcome.rejected.map((r) => [r.event, r.message]));
+        for (const { row, by } of superseded) {
+          const message = rejected.get(by.event);
+          if (message !== undefined) outcome.rejected.push({ event: row.event, message });
+          else if (unwritten.has(by.event)) outcome.unwritten.push(row.event);
+        }
+      }
       return outcome;
     },
 
