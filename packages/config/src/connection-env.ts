@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '@clickstream/observability';
-import { booleanFlag, commaList, nonBlankString, optionalString, port } from './env-schema.ts';
+import { booleanFlag, commaList, nonBlankString, optionalString, port, positiveInt, wholeNumber } from './env-schema.ts';
 
 /** A Cassandra keyspace name this project accepts (Cassandra allows 48 characters; lower case keeps CQL unquoted). */
 export const KEYSPACE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
@@ -65,6 +65,27 @@ export const kafkaEnv = {
     .describe('SASL mechanism: plain, scram-sha-256 or scram-sha-512 (any case); unset = no SASL'),
   KAFKA_SASL_USERNAME: optionalString().describe('SASL user name'),
   KAFKA_SASL_PASSWORD: optionalString().describe('SASL password (secret, never logged)'),
+};
+
+/**
+ * How a service creates the Kafka topics it needs when they are missing (existing topics are left
+ * alone): ingest its two, the producer the click topic. One definition, so that whichever creates
+ * the click topic first creates it the same way.
+ */
+export const kafkaTopicCreationEnv = {
+  KAFKA_TOPIC_PARTITIONS: positiveInt(3).describe(
+    'partitions of the topics this service creates when they are missing (existing topics are left alone)',
+  ),
+  KAFKA_TOPIC_REPLICATION_FACTOR: wholeNumber(1)
+    .optional()
+    .describe(
+      "replication factor of the topics this service creates; unset = the brokers' default.replication.factor (use 3 on a cluster)",
+    ),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: wholeNumber(1)
+    .optional()
+    .describe(
+      "min.insync.replicas of the topics this service creates (acks=all writes need this many replicas); unset = the brokers' default (use 2 with 3 replicas)",
+    ),
 };
 
 export const cassandraEnv = {

@@ -19,6 +19,7 @@ export {
   KEYSPACE_NAME,
   kafkaTopicName,
   kafkaEnv,
+  kafkaTopicCreationEnv,
   loggingEnv,
   parseReplication,
   schemaEnv,

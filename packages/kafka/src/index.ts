@@ -8,10 +8,11 @@ export {
   createLagReader,
   deleteTopics,
   differingTopicSettings,
+  durableTopicSpec,
   ensureTopics,
   topicMessageCount,
 } from './topics.ts';
-export type { LagReader, TopicSettingDifference, TopicSpec } from './topics.ts';
+export type { LagReader, TopicCreationSettings, TopicSettingDifference, TopicSpec } from './topics.ts';
 export { createMessageProducer } from './message-producer.ts';
 export type { MessageProducer, OutgoingMessage } from './message-producer.ts';
 export { startBatchConsumer } from './batch-consumer.ts';

@@ -11,6 +11,34 @@ export interface TopicSpec {
   configs?: Readonly<Record<string, string>>;
 }
 
+/** The KAFKA_TOPIC_* creation variables as a service's configuration parses them (see `kafkaTopicCreationEnv` in @clickstream/config). */
+export interface TopicCreationSettings {
+  readonly KAFKA_TOPIC_PARTITIONS: number;
+  readonly KAFKA_TOPIC_REPLICATION_FACTOR?: number | undefined;
+  readonly KAFKA_TOPIC_MIN_INSYNC_REPLICAS?: number | undefined;
+}
+
+/**
+ * A topic of records that must not be lost (the clicks, the dead letters) as a service creates it
+ * when missing: the configured partitions, replication factor and `min.insync.replicas` (unset:
+ * the brokers' defaults), `cleanup.policy=delete` (a compacted topic drops older records of a key
+ * and refuses records without one), and `configs`. Ingest and the producer both create the click
+ * topic this way, so whichever comes first on a new cluster, it gets the same settings.
+ */
+export function durableTopicSpec(
+  topic: string,
+  settings: TopicCreationSettings,
+  configs: Readonly<Record<string, string>> = {},
+): TopicSpec {
+  const minInsync = settings.KAFKA_TOPIC_MIN_INSYNC_REPLICAS;
+  return {
+    topic,
+    partitions: settings.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: settings.KAFKA_TOPIC_REPLICATION_FACTOR,
+    configs: { ...(minInsync === undefined ? {} : { 'min.insync.replicas': String(minInsync) }), 'cleanup.policy': 'delete', ...configs },
+  };
+}
+
 /**
  * Creates the topics that do not exist yet (idempotent; existing topics are left as they are).
  * Resolves once the new topics' leaders are elected.

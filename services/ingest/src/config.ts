@@ -4,6 +4,7 @@ import {
   durationMs,
   httpEnv,
   kafkaEnv,
+  kafkaTopicCreationEnv,
   kafkaTopicName,
   loggingEnv,
   nonBlankString,
@@ -11,7 +12,6 @@ import {
   positiveInt,
   schemaEnv,
   serviceConfigSchema,
-  wholeNumber,
 } from '@clickstream/config';
 import { IP_POLICIES } from '@clickstream/enrichment';
 
@@ -22,17 +22,7 @@ export const ingestEnvShape = {
   ...kafkaEnv,
   KAFKA_DLQ_TOPIC: kafkaTopicName().default('clickstream-dlq').describe('dead-letter topic for invalid events (not KAFKA_TOPIC)'),
   KAFKA_GROUP_ID: nonBlankString().default('clickstream-ingest').describe('consumer group of the ingest replicas'),
-  KAFKA_TOPIC_PARTITIONS: positiveInt(3).describe(
-    'partitions of the topics when ingest has to create them (existing topics are left alone)',
-  ),
-  KAFKA_TOPIC_REPLICATION_FACTOR: wholeNumber(1)
-    .optional()
-    .describe("replication factor of the topics ingest creates; unset = the brokers' default.replication.factor (use 3 on a cluster)"),
-  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: wholeNumber(1)
-    .optional()
-    .describe(
-      "min.insync.replicas of the topics ingest creates (acks=all writes need this many replicas); unset = the brokers' default (use 2 with 3 replicas)",
-    ),
+  ...kafkaTopicCreationEnv,
   ...cassandraEnv,
   ...schemaEnv,
   INGEST_IP_POLICY: z

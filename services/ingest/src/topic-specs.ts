@@ -1,4 +1,5 @@
 import { DEAD_LETTER_MAX_MESSAGE_BYTES } from '@clickstream/events';
+import { durableTopicSpec } from '@clickstream/kafka';
 import type { TopicSpec } from '@clickstream/kafka';
 import type { IngestConfig } from './config.ts';
 
@@ -19,20 +20,11 @@ export const DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES = DEAD_LETTER_MAX_MESSAGE_BYTES
  * restart. (The record's own `failed_at` still says when ingest refused the message.)
  */
 export function topicSpecs(config: IngestConfig): TopicSpec[] {
-  const durability: Record<string, string> =
-    config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS === undefined ? {} : { 'min.insync.replicas': String(config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS) };
-  const common = { partitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR };
   return [
-    { topic: config.KAFKA_TOPIC, ...common, configs: { ...durability, 'cleanup.policy': 'delete' } },
-    {
-      topic: config.KAFKA_DLQ_TOPIC,
-      ...common,
-      configs: {
-        ...durability,
-        'cleanup.policy': 'delete',
-        'max.message.bytes': String(DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES),
-        'message.timestamp.type': 'LogAppendTime',
-      },
-    },
+    durableTopicSpec(config.KAFKA_TOPIC, config),
+    durableTopicSpec(config.KAFKA_DLQ_TOPIC, config, {
+      'max.message.bytes': String(DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES),
+      'message.timestamp.type': 'LogAppendTime',
+    }),
   ];
 }

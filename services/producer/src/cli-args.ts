@@ -51,7 +51,8 @@ Options:
   -h, --help             print this text
 
 Environment: KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_CLIENT_ID, KAFKA_SSL, KAFKA_SASL_MECHANISM,
-KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_TOPIC_PARTITIONS (when the topic is created), LOG_LEVEL.
+KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, LOG_LEVEL; when the topic is missing, it is created as
+ingest creates it: KAFKA_TOPIC_PARTITIONS, KAFKA_TOPIC_REPLICATION_FACTOR, KAFKA_TOPIC_MIN_INSYNC_REPLICAS.
 Exit codes: 0 done, 1 configuration or Kafka failure, 2 bad flags, 130/143 stopped by SIGINT/SIGTERM.`;
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;

@@ -1,14 +1,12 @@
 import type { z } from 'zod';
-import { kafkaEnv, loggingEnv, parseConfig, positiveInt, serviceConfigSchema } from '@clickstream/config';
+import { kafkaEnv, kafkaTopicCreationEnv, loggingEnv, parseConfig, serviceConfigSchema } from '@clickstream/config';
 
 /** Every environment variable the producer reads, with defaults and descriptions. */
 export const producerEnvShape = {
   ...loggingEnv,
   ...kafkaEnv,
   KAFKA_TOPIC: kafkaEnv.KAFKA_TOPIC.describe('topic the clicks are written to (--topic overrides it)'),
-  KAFKA_TOPIC_PARTITIONS: positiveInt(3).describe(
-    'partitions of the topic when the producer has to create it (an existing topic is left alone)',
-  ),
+  ...kafkaTopicCreationEnv,
 };
 
 export const producerConfigSchema = serviceConfigSchema(producerEnvShape);

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { createClickGenerator } from '@clickstream/clickgen';
 import { ConfigError } from '@clickstream/config';
-import { createKafkaClient, createMessageProducer, ensureTopics, kafkaConnectionOf, pingKafka } from '@clickstream/kafka';
+import { createKafkaClient, createMessageProducer, durableTopicSpec, ensureTopics, kafkaConnectionOf, pingKafka } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import { USAGE, parseCliArgs } from './cli-args.ts';
@@ -38,9 +38,9 @@ export interface RunProducerOptions {
 }
 
 /**
- * Sends `run.count` generated clicks to the topic (created with KAFKA_TOPIC_PARTITIONS partitions
- * when missing), keyed by user id, in batches acknowledged by all in-sync replicas, paced to
- * `run.ratePerSec`. Resolves with what was acknowledged. Rejects with KafkaUnavailableError when
+ * Sends `run.count` generated clicks to the topic (created as ingest creates it when missing:
+ * KAFKA_TOPIC_PARTITIONS, KAFKA_TOPIC_REPLICATION_FACTOR, KAFKA_TOPIC_MIN_INSYNC_REPLICAS), keyed
+ * by user id, in batches acknowledged by all in-sync replicas, paced to `run.ratePerSec`. Resolves with what was acknowledged. Rejects with KafkaUnavailableError when
  * no broker answers (nothing sent), KafkaRefusedError when the brokers refuse the credentials (nothing sent), KafkaSendError when a batch fails after the client's retries.
  * Not idempotent: a second run sends the same clicks again (ingest deduplicates by event id).
  */
@@ -69,7 +69,8 @@ export async function runProducer(options: RunProducerOptions): Promise<Producer
     throw kafkaConnectFailure(config.KAFKA_BROKERS, err);
   }
   const client = createKafkaClient(kafkaConnectionOf(config), logger);
-  const created = await ensureTopics(client, [{ topic, partitions: config.KAFKA_TOPIC_PARTITIONS }]);
+  // Created as ingest creates it (replication, min.insync.replicas), not with the brokers' defaults.
+  const created = await ensureTopics(client, [durableTopicSpec(topic, config)]);
   const log = logger.child({ topic });
   log.info(
     {

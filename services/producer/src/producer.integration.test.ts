@@ -127,6 +127,37 @@ describe('runProducer against the local Kafka', () => {
   });
 });
 
+test("when the producer creates the click topic, then it sets the replication settings ingest would, not the brokers' defaults", async () => {
+  const topic = uniqueTopic('created');
+  const parsed = parseCliArgs(['--count', '10', '--topic', topic], Date.now());
+  assert.equal(parsed.kind, 'run');
+  const creating = loadProducerConfig({
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+    KAFKA_TOPIC_PARTITIONS: '2',
+    KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '1',
+  });
+  assert.equal((await runProducer({ run: parsed.options, config: creating, logger, progress: 'none' })).sent, 10);
+  assert.equal((await messagesInTopic(topic)).partitions, 2);
+  // Set on the topic itself (source TOPIC_CONFIG), as ingest's own creation sets them.
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    const TOPIC_RESOURCE = 2;
+    const TOPIC_CONFIG_SOURCE = 1;
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['min.insync.replicas', 'cleanup.policy'] }],
+    });
+    const entries = resources[0]?.configEntries ?? [];
+    assert.deepEqual(entries.map((e) => [e.configName, e.configValue, e.configSource]).sort(), [
+      ['cleanup.policy', 'delete', TOPIC_CONFIG_SOURCE],
+      ['min.insync.replicas', '1', TOPIC_CONFIG_SOURCE],
+    ]);
+  } finally {
+    await admin.disconnect();
+  }
+});
+
 describe('the produce command, stopped by a signal', () => {
   for (const [signal, exitCode] of [
     ['SIGINT', 130],
