@@ -82,6 +82,9 @@ interface Harness {
   batch: ConsumedBatch;
 }
 
+/** The clock the handler is given: a store_rejected dead letter says it failed then. */
+const HANDLER_NOW_MS = Date.UTC(2031, 4, 6, 7, 8, 9);
+
 function harness(values: string[], write: (rows: readonly EnrichedClick[], attempt: number) => WriteEventsOutcome | Error): Harness {
   const h: Harness = { steps: [], sent: [], written: [], heartbeats: 0, running: true } as unknown as Harness;
   let attempt = 0;
@@ -119,6 +122,7 @@ function harness(values: string[], write: (rows: readonly EnrichedClick[], attem
     retryPolicy: { attempts: 4, initialDelayMs: 1, maxDelayMs: 2 },
     metrics: createIngestMetrics(createMetricsRegistry('test')),
     logger,
+    now: () => new Date(HANDLER_NOW_MS),
   };
   h.batch = {
     topic: 't',
@@ -257,6 +261,7 @@ test('when Cassandra refuses one row for its content, then it becomes a store_re
   );
   const record = JSON.parse(String(h.sent[1]?.value)) as Record<string, unknown>;
   assert.equal(record.reason, 'store_rejected');
+  assert.equal(record.failed_at, new Date(HANDLER_NOW_MS).toISOString(), "the handler's clock, as every dead letter's");
   assert.equal(record.source_offset, '101');
   assert.equal(record.value, 'id:huge');
   assert.match(String(record.message), /Key length/);

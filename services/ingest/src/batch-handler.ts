@@ -58,7 +58,8 @@ export interface BatchHandlerDependencies {
   /** Called with true when a step's write first fails and is retried, and with false once that step is over. */
   onRetrying?: (retrying: boolean) => void;
   storeWatch?: StoreWatch;
-  now?: () => Date;
+  /** The time a store_rejected dead letter says it failed at: the service's clock (Cassandra's), the one every other dead letter takes. */
+  now: () => Date;
 }
 
 /**
@@ -74,7 +75,6 @@ export interface BatchHandlerDependencies {
  */
 export function createBatchHandler(dependencies: BatchHandlerDependencies): (batch: ConsumedBatch) => Promise<void> {
   const { events, pendingHours, deadLetters, deadLetterTopic, retryPolicy, metrics, logger } = dependencies;
-  const now = dependencies.now ?? (() => new Date());
   const watch = <T>(operation: Promise<T>): Promise<T> => dependencies.storeWatch?.track(operation) ?? operation;
   const markHours = createCoalescedMarks((hoursMs) => pendingHours.mark(hoursMs));
 
@@ -143,7 +143,7 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies): (bat
         if (outcome.failure) throw outcome.failure;
       });
       if (!batch.isRunning()) return await invalidSettled;
-      const storeRejected = rejected.length > 0 ? storeRejections(processed, rejected, now(), log) : [];
+      const storeRejected = rejected.length > 0 ? storeRejections(processed, rejected, dependencies.now(), log) : [];
       for (const r of storeRejected)
         log.warn({ offset: r.offset, message: r.error }, 'Cassandra refused a row for its content; sent to the dead-letter topic');
 

@@ -110,6 +110,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
     const deadLetters = await createMessageProducer(kafka);
     onClose('dead-letter producer', () => deadLetters.disconnect());
 
+    const now = (): Date => new Date(clock.nowMs());
     const handleBatch = createBatchHandler({
       process: createBatchProcessor({
         enrich: createEnricher({
@@ -117,7 +118,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
           userAgents: createUserAgentParser({ cacheSize: config.INGEST_UA_CACHE_SIZE }),
           ipPolicy: config.INGEST_IP_POLICY,
         }),
-        now: () => new Date(clock.nowMs()),
+        now,
       }),
       events: createEventsRepository(cassandra, {
         concurrency: config.INGEST_WRITE_CONCURRENCY,
@@ -137,6 +138,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       logger,
       onRetrying: (retrying) => health.setRetrying(retrying),
       storeWatch: health,
+      now,
     });
 
     const consumer = await startBatchConsumer(kafka, {
