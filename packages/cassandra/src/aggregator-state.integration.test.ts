@@ -50,9 +50,14 @@ test('when an hour is replaced, then reading it gives the new groups and users, 
 });
 
 test('when a recomputed hour loses a group and a user, then they are gone from the hour', async () => {
+  // Its own hour and its own "before": it checks a loss whatever ran before it, and when run alone.
+  const hour = HOUR + 11 * 3_600_000;
+  const before = [hourGroup('/a', 'FR', ['u1', 'u2']), hourGroup('/b', 'US', ['u3'])];
+  await state.replaceHour(hour, before, [], nextFence());
+  assert.deepEqual(plain(await state.readHour(hour)), plain(before));
   const next = [hourGroup('/a', 'FR', ['u1', 'u4'], 5)];
-  await state.replaceHour(HOUR, next, await state.readHour(HOUR), nextFence());
-  assert.deepEqual(plain(await state.readHour(HOUR)), plain(next));
+  await state.replaceHour(hour, next, await state.readHour(hour), nextFence());
+  assert.deepEqual(plain(await state.readHour(hour)), plain(next), "/b and /a's u2 are gone");
 });
 
 test('when an hour is read for some groups only, then exactly those groups come back with all their users, from few or many groups', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chunkByPartition, lastPerKey } from './events-repository.ts';
+import { chunkByPartition, eventBucket, lastPerKey } from './events-repository.ts';
 
 const rows = (spec: string): { key: string; bytes: number; n: number }[] =>
   spec.split(' ').map((part, n) => ({ key: part[0] ?? '', bytes: Number(part.slice(1)), n }));
@@ -62,5 +62,22 @@ for (const c of lastCases) {
     const { last, superseded } = lastPerKey(given, (row) => row[0] ?? '');
     assert.equal(last.join(' '), c.last);
     assert.equal(superseded.map(({ row, by }) => `${row}>${by}`).join(' '), c.superseded);
+  });
+}
+
+// The bucket is part of the stored rows' partition key: these values may never change, or a replay
+// of an event stored before the change would be stored a second time in another partition.
+const pinnedBuckets: [eventId: string, bucket: number][] = [
+  ['e-1', 2],
+  ['click-42', 4],
+  ['fp-e98ab960b00f7faa4b55ea42659513084c35f9dd6de4c97dbfd2e4834a7f43f2', 5],
+  ['café', 1],
+  ['日本', 1],
+  ['😀', 0],
+];
+
+for (const [eventId, bucket] of pinnedBuckets) {
+  test(`when the event id is ${JSON.stringify(eventId)}, then its bucket is ${bucket}, as for every row stored before`, () => {
+    assert.equal(eventBucket(eventId), bucket);
   });
 }

@@ -64,7 +64,12 @@ export class TooManyEventsError extends Error {
   }
 }
 
-/** FNV-1a (32 bit) of the event id: a stable bucket in 0..EVENT_BUCKETS-1. */
+/**
+ * FNV-1a (32 bit) of the event id's UTF-8 bytes: a stable bucket in 0..EVENT_BUCKETS-1. The bucket
+ * is part of the events table's partition key, so it must never change: a replay of a stored event
+ * would land in another partition and be stored twice. (It differs from `fnv1a32` of the metrics
+ * package, over UTF-16 code units, for non-ASCII ids; unifying the two would move stored rows.)
+ */
 export function eventBucket(eventId: string): number {
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(eventId, 'utf8')) {

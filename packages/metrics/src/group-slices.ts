@@ -4,7 +4,7 @@ import type { GroupRef } from './groups.ts';
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-/** FNV-1a (32 bit) over a string's UTF-16 code units, continuing from `hash`: stable across processes and releases. */
+/** FNV-1a (32 bit) over a string's UTF-16 code units, continuing from `hash`: stable across processes and releases. (Not the events table's bucket hash, over UTF-8 bytes: see `eventBucket`.) */
 export function fnv1a32(text: string, hash = FNV_OFFSET): number {
   let next = hash;
   for (let i = 0; i < text.length; i += 1) next = Math.imul(next ^ text.charCodeAt(i), FNV_PRIME) >>> 0;
