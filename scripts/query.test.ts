@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MetricRow } from '@clickstream/elasticsearch';
+import type { MetricDocument } from '@clickstream/metrics';
 import { QueryArgsError, metricsTable, parseQueryArgs } from './query.ts';
 import type { MetricsQuestion } from './query.ts';
 
@@ -58,7 +58,7 @@ await test('parseQueryArgs', async (t) => {
 });
 
 await test('metricsTable', async (t) => {
-  const row = (window_start: string | null, clicks: number, timeSpentSumMs: number, samples: number): MetricRow => ({
+  const row = (window_start: string | null, clicks: number, timeSpentSumMs: number, samples: number): MetricDocument => ({
     granularity: window_start === null ? 'all' : 'hour',
     window_start,
     window_end: window_start === null ? null : new Date(Date.parse(window_start) + 3_600_000).toISOString(),

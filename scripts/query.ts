@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, elasticsearchEnv, parseConfig, serviceConfigSchema } from '@clickstream/config';
 import { createElasticsearchClient, elasticsearchConnectionOf, searchMetrics, topMetrics } from '@clickstream/elasticsearch';
 import type { ElasticsearchConnection } from '@clickstream/elasticsearch';
-import type { MetricRow } from '@clickstream/elasticsearch';
+import type { MetricDocument } from '@clickstream/metrics';
 import { toUrlKey } from '@clickstream/events';
 import { createLogger } from '@clickstream/observability';
 
@@ -101,7 +101,7 @@ function instant(option: string, text: string | undefined): number | undefined {
  * line sums clicks and time spent; unique users are not additive over windows or countries, so
  * the total leaves them out.
  */
-export function metricsTable(rows: readonly MetricRow[]): string {
+export function metricsTable(rows: readonly MetricDocument[]): string {
   const seconds = (sumMs: number, samples: number): string => (samples === 0 ? '-' : `${(sumMs / samples / 1_000).toFixed(1)} s`);
   const header = ['window', 'url', 'country', 'clicks', 'unique users', 'avg time spent', 'final'];
   const body = rows.map((r) => [
@@ -114,7 +114,7 @@ export function metricsTable(rows: readonly MetricRow[]): string {
     r.granularity === 'all' ? '-' : r.final ? 'yes' : 'no',
   ]);
   if (rows.length > 1) {
-    const sum = (pick: (r: MetricRow) => number): number => rows.reduce((total, r) => total + pick(r), 0);
+    const sum = (pick: (r: MetricDocument) => number): number => rows.reduce((total, r) => total + pick(r), 0);
     body.push([
       'total',
       '',

@@ -2,7 +2,7 @@ import { createClickStream } from './click-stream.ts';
 import type { GeneratedClickMessage, GeneratedMessage } from './generated-message.ts';
 import type { ClickGeneratorOptions, ResolvedClickGeneratorOptions } from './generator-options.ts';
 import { resolveOptions } from './generator-options.ts';
-import { INVALID_REASONS, buildInvalidMessage } from './invalid-messages.ts';
+import { GENERATED_INVALID_REASONS, buildInvalidMessage } from './invalid-messages.ts';
 import { createPageCatalog, renderPageUrl } from './page-catalog.ts';
 import { createRandom } from './random.ts';
 import { humanProfile, visitIp } from './user-profiles.ts';
@@ -69,7 +69,7 @@ function* generateMessages(options: ResolvedClickGeneratorOptions): Generator<Ge
       yield { ...original, kind: 'duplicate' };
     } else {
       invalidLeft -= 1;
-      const reason = invalidRandom.pick(INVALID_REASONS);
+      const reason = invalidRandom.pick(GENERATED_INVALID_REASONS);
       const profile = humanProfile(seed, invalidRandom.int(0, options.users - 1));
       const base = {
         eventId: `evt-${seed}-invalid-${invalidSeq}`,

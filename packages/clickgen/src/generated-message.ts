@@ -1,5 +1,5 @@
-/** The DLQ reason code ingest should give each kind of malformed message (events.md). */
-export type InvalidReason = 'invalid_json' | 'missing_field' | 'invalid_url' | 'invalid_ip' | 'timestamp_in_future';
+/** The contract breaks the generator makes: a subset of ingest's `InvalidReason` (@clickstream/events), each the reason ingest gives such a message. */
+export type GeneratedInvalidReason = 'invalid_json' | 'missing_field' | 'invalid_url' | 'invalid_ip' | 'timestamp_in_future';
 
 /**
  * One valid click as sent on the topic (camelCase of the snake_case fields; null = field absent),
@@ -53,7 +53,7 @@ export interface GeneratedInvalidMessage {
   readonly key: string | null;
   readonly value: string;
   readonly event?: undefined;
-  readonly invalidReason: InvalidReason;
+  readonly invalidReason: GeneratedInvalidReason;
 }
 
 /** One Kafka message: key and value as a producer sends them, and what the generator meant by it. */

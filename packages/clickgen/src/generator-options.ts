@@ -18,7 +18,7 @@ export interface ClickGeneratorOptions {
   readonly timeSpentRatio?: number;
   /** Share of messages that re-send a recent valid message verbatim (same key and value). Default 0. */
   readonly duplicateRatio?: number;
-  /** Share of messages that break the contract (see {@link InvalidReason}). Default 0. */
+  /** Share of messages that break the contract (see {@link GeneratedInvalidReason}). Default 0. */
   readonly invalidRatio?: number;
   /**
    * The ingest clock the future timestamps are relative to (they are 25 hours to 30 days after it).

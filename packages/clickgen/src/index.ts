@@ -6,5 +6,5 @@ export type {
   GeneratedClickMessage,
   GeneratedInvalidMessage,
   GeneratedMessage,
-  InvalidReason,
+  GeneratedInvalidReason,
 } from './generated-message.ts';

@@ -1,8 +1,8 @@
-import type { InvalidReason } from './generated-message.ts';
+import type { GeneratedInvalidReason } from './generated-message.ts';
 import type { Random } from './random.ts';
 
 /** Every kind of malformed message the generator writes, drawn with equal probability. */
-export const INVALID_REASONS: readonly InvalidReason[] = Object.freeze([
+export const GENERATED_INVALID_REASONS: readonly GeneratedInvalidReason[] = Object.freeze([
   'invalid_json',
   'missing_field',
   'invalid_url',
@@ -37,7 +37,7 @@ const DAY_MS = 24 * HOUR_MS;
  * JSON). Future timestamps are 25 hours to 30 days after `nowMs`, beyond the 24-hour tolerance.
  */
 export function buildInvalidMessage(
-  reason: InvalidReason,
+  reason: GeneratedInvalidReason,
   base: InvalidMessageBase,
   nowMs: number,
   random: Random,

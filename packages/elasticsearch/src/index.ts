@@ -28,7 +28,7 @@ export type { LeftOutUser, QuarantinedDocument } from './quarantine-index.ts';
 export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
 export { searchMetrics, topMetrics, windowsLeftNotFinal } from './metrics-queries.ts';
-export type { MetricRow, MetricRows } from './metrics-queries.ts';
+export type { MetricRows } from './metrics-queries.ts';
 export {
   checkCredentialsAccepted,
   checkMetricsReadable,

@@ -3,12 +3,9 @@ import type { MetricDocument } from '@clickstream/metrics';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import { classifyElasticsearchError } from './errors.ts';
 
-/** A metric document as stored (see shared/spec/metrics.md). */
-export type MetricRow = MetricDocument;
-
 /** The documents matching a question, and whether more matched than were returned. */
 export interface MetricRows {
-  readonly rows: MetricRow[];
+  readonly rows: MetricDocument[];
   readonly total: number;
 }
 
@@ -66,7 +63,7 @@ async function search(
   limit: number,
 ): Promise<MetricRows> {
   try {
-    const response = await client.driver.search<MetricRow>({ index: alias, query, sort, size: limit, track_total_hits: true });
+    const response = await client.driver.search<MetricDocument>({ index: alias, query, sort, size: limit, track_total_hits: true });
     const total = response.hits.total;
     return {
       rows: response.hits.hits.flatMap((hit) => (hit._source === undefined ? [] : [hit._source])),
