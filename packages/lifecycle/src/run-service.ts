@@ -22,7 +22,7 @@ export interface RunServiceOptions<C extends LifecycleConfig, A> {
 
 /**
  * A service's whole process: starts it, stops it on SIGTERM/SIGINT (also one received while it
- * starts: then it stops as soon as it has started; a second signal kills at once),
+ * starts: then it stops as soon as it has started; the same signal a second time kills at once),
  * and resolves with the exit code: 0 after a clean stop, 1 after a fatal error, a failed start or
  * a configuration error. A configuration error or failed start is logged as one JSON line.
  */

@@ -66,10 +66,13 @@ export async function ensureIngestTopics(kafka: KafkaClient, config: IngestConfi
   return created;
 }
 
-/** The ingest service as the lifecycle runs it; stopping lets the in-flight batches finish or abandons them uncommitted. */
-/** How often ingest reads the events table's TTL again (the aggregator sets it at its start). */
-const EVENTS_TTL_REREAD_MS = 60_000;
+/**
+ * How often ingest reads again what it takes from Cassandra: the events table's TTL (the schema
+ * step may change it while ingest runs) and Cassandra's clock.
+ */
+const CASSANDRA_REREAD_MS = 60_000;
 
+/** The ingest service as the lifecycle runs it; stopping lets the in-flight batches finish or abandons them uncommitted. */
 export const ingestService: ServiceDefinition<IngestConfig, void> = {
   name: 'ingest',
   loadConfig: loadIngestConfig,
@@ -100,12 +103,12 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       await ensureIngestTopics(kafka, config, logger);
     }
     // Rows dated ahead of their ingestion get the retention past their own time (see createEventsRepository).
-    const eventsTtl = await watchEventsTtl(cassandra, { intervalMs: EVENTS_TTL_REREAD_MS });
+    const eventsTtl = await watchEventsTtl(cassandra, { intervalMs: CASSANDRA_REREAD_MS });
     onClose('events TTL watch', () => eventsTtl.stop());
     // Ingest time is Cassandra's, the clock its TTLs count by, not this node's: a node two hours
     // behind dead-lettered valid clicks dated 23 h ahead as "in the future", and a node ahead
     // would shorten the retention of rows dated ahead of their ingestion.
-    const clock = await watchCassandraClock(cassandra, { intervalMs: EVENTS_TTL_REREAD_MS });
+    const clock = await watchCassandraClock(cassandra, { intervalMs: CASSANDRA_REREAD_MS });
     onClose('Cassandra clock watch', () => clock.stop());
     const deadLetters = await createMessageProducer(kafka);
     onClose('dead-letter producer', () => deadLetters.disconnect());
