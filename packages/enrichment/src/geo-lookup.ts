@@ -34,9 +34,9 @@ export function createGeoLookup(): GeoLookup {
  * The release date of the geo database geoip-lite loaded: the GeoLite2 release named in its
  * checksum files (`GeoLite2-City-CSV_20231115.zip`), which the package ships and
  * `npm run geoip:update` rewrites; the older of the city and country files. Null when unknown.
- * Reads the data folder geoip-lite reads (GEODATADIR, else the package's own).
+ * Reads `dataDir` (the GEODATADIR geoip-lite reads), else the package's own folder.
  */
-export function geoDatabaseDate(dataDir = process.env.GEODATADIR): Date | null {
+export function geoDatabaseDate(dataDir: string | undefined): Date | null {
   const folder = dataDir ? resolve(dataDir) : join(dirname(createRequire(import.meta.url).resolve('geoip-lite/package.json')), 'data');
   const days = ['city.checksum', 'country.checksum'].map((file) => {
     let text: string;

@@ -8,6 +8,7 @@ import {
   kafkaTopicName,
   loggingEnv,
   nonBlankString,
+  optionalString,
   parseConfig,
   positiveInt,
   schemaEnv,
@@ -25,6 +26,9 @@ export const ingestEnvShape = {
   ...kafkaTopicCreationEnv,
   ...cassandraEnv,
   ...schemaEnv,
+  GEODATADIR: optionalString().describe(
+    "folder of geoip-lite's database (what npm run geoip:update writes); unset = the one the package ships. geoip-lite itself reads it when it loads",
+  ),
   INGEST_IP_POLICY: z
     .enum(IP_POLICIES)
     .default('truncated')

@@ -82,7 +82,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
     const health = createIngestHealth({ storeStallMs: config.INGEST_STORE_STALL_MS, progressStallMs: config.INGEST_PROGRESS_STALL_MS });
     addReadinessCheck(() => health.readiness());
     addLivenessCheck(() => health.liveness());
-    const geo = geoDatabaseNotice(geoDatabaseDate(), Date.now());
+    const geo = geoDatabaseNotice(geoDatabaseDate(config.GEODATADIR), Date.now());
     logger[geo.level](geo.fields, geo.msg);
     const kafka = createKafkaClient(kafkaConnectionOf(config), logger);
     // Ready while a fresh connection gets the cluster's metadata. Its own client: each request
