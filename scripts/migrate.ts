@@ -14,9 +14,9 @@ import { createKafkaClient, kafkaConnectionOf } from '@clickstream/kafka';
 import { createLogger, LOG_LEVELS } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
 import { loadAggregatorConfig } from '../services/aggregator/src/config.ts';
-import { closeEarlierLeases, metricsIndexOptions, retryPolicyOf, schemaOptions } from '../services/aggregator/src/main.ts';
+import { closeEarlierLeases, metricsIndexOptions, retryPolicyOf, schemaOptions } from '../services/aggregator/src/store-setup.ts';
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
-import { ensureIngestTopics } from '../services/ingest/src/main.ts';
+import { ensureIngestTopics } from '../services/ingest/src/topic-specs.ts';
 
 /** Runs every migration; resolves when all are in place, rejects with the first failure. */
 export async function migrate(env: Record<string, string | undefined>, logger: Logger): Promise<void> {

@@ -13,6 +13,9 @@ import {
   serviceConfigSchema,
 } from '@clickstream/config';
 
+/** Seconds in a day: the *_DAYS variables in the units Cassandra's TTLs and the run's clock take. */
+export const DAY_S = 86_400;
+
 /**
  * The shortest lease: a 1 s lease failed every run (Cassandra's TTL counts whole seconds, so a cell
  * written late in a second lives barely longer than the renewal every third of the lease).

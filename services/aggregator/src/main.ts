@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import cron from 'node-cron';
 import {
   cassandraConnectionOf,
   connectCassandra,
@@ -21,9 +20,7 @@ import {
   pingCassandra,
   readCassandraTimeMs,
   readEventsTtlHistory,
-  retireEarlierLeases,
 } from '@clickstream/cassandra';
-import type { CassandraClient } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import {
   metricsUnreadableReason,
@@ -43,17 +40,15 @@ import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, 
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
-import type { RetryPolicy } from '@clickstream/retry';
 import { createAggregatorMetrics } from './aggregator-metrics.ts';
 import type { RunOutcome } from './aggregator-metrics.ts';
 import { createAggregatorRunner } from './aggregator-runner.ts';
-import { cronLogger } from './cron-logger.ts';
+import { startAggregationSchedule } from './aggregation-schedule.ts';
 import { runAggregation } from './aggregation-run.ts';
 import type { AggregationDependencies } from './run-context.ts';
-import { loadAggregatorConfig } from './config.ts';
+import { DAY_S, loadAggregatorConfig } from './config.ts';
 import type { AggregatorConfig } from './config.ts';
-import { createClockStepWatch } from './clock-step-watch.ts';
-import { createScheduleWatchdog } from './schedule-watchdog.ts';
+import { closeEarlierLeases, metricsIndexOptions, retryPolicyOf, schemaOptions } from './store-setup.ts';
 
 export interface AggregatorApi {
   /** One aggregation pass (after any pass in progress); resolves with its outcome, never rejects. */
@@ -61,50 +56,8 @@ export interface AggregatorApi {
 }
 export type AggregatorService = RunningService<AggregatorConfig, AggregatorApi> & AggregatorApi;
 
-const DAY_S = 86_400;
 /** Windows left not final (their open record lost) that one run finalises at most; the next run takes the rest. */
 const WINDOWS_LEFT_NOT_FINAL_PER_RUN = 1_000;
-
-/** The metrics index as `installMetricsIndex` creates it (at start, or by `npm run migrate`). */
-export function metricsIndexOptions(config: AggregatorConfig): { alias: string; shards: number; replicas: number } {
-  return { alias: config.ELASTICSEARCH_INDEX, shards: config.ELASTICSEARCH_SHARDS, replicas: config.ELASTICSEARCH_REPLICAS };
-}
-
-/** How the aggregator retries a transient failure (AGGREGATOR_RETRY_*). */
-export function retryPolicyOf(config: AggregatorConfig): RetryPolicy {
-  return {
-    attempts: config.AGGREGATOR_RETRY_ATTEMPTS,
-    initialDelayMs: config.AGGREGATOR_RETRY_INITIAL_DELAY_MS,
-    maxDelayMs: config.AGGREGATOR_RETRY_MAX_DELAY_MS,
-  };
-}
-
-/**
- * Closes the earlier releases' aggregator lease to them (see `retireEarlierLeases`), retrying
- * transient failures: right after a node is lost, Paxos rounds time out until it is marked down.
- */
-export async function closeEarlierLeases(cassandra: CassandraClient, retry: RetryPolicy, logger: Logger): Promise<void> {
-  await retryWithBackoff("closing the earlier releases' lease", () => retireEarlierLeases(cassandra, logger), retry, {
-    onRetry: (err, attempt, delayMs) => logger.warn({ err, attempt, delayMs }, "closing the earlier releases' lease failed, retrying"),
-  });
-}
-
-/** The Cassandra schema's options that follow the configuration (at start, or by `npm run migrate`), with the state upgrades. */
-export function schemaOptions(
-  config: AggregatorConfig,
-  logger: Logger,
-): { eventsTtlSeconds: number; upgrade: { userStateTtlSeconds: number; logger: Logger } } {
-  return {
-    eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S,
-    upgrade: { userStateTtlSeconds: config.AGGREGATOR_USER_STATE_TTL_DAYS * DAY_S, logger },
-  };
-}
-
-/** How late a scheduled firing may be before `/healthz` fails. */
-const SCHEDULE_TOLERANCE_MS = 60_000;
-/** How often the wall clock is compared with the monotonic one, and how far they may drift apart meanwhile. */
-const CLOCK_CHECK_INTERVAL_MS = 1_000;
-const CLOCK_STEP_TOLERANCE_MS = 1_000;
 
 /**
  * The aggregator as the lifecycle runs it: connects, creates the Cassandra schema and the
@@ -234,41 +187,11 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
         if (outcome !== 'busy') lastRunFailed = outcome === 'failure';
         return outcome;
       };
-      if (options.schedule !== false) {
-        const task = cron.schedule(config.AGGREGATOR_SCHEDULE, () => runner.runUnlessBusy().then(recordOutcome), {
-          name: 'aggregation',
-          noOverlap: true,
-          logger: cronLogger(logger),
-        });
-        // A tick skipped because the previous run still goes counts as firing.
-        const watchdog = createScheduleWatchdog({
-          nextRunMs: () => task.getNextRun()?.getTime() ?? null,
-          nowMs: Date.now,
-          toleranceMs: SCHEDULE_TOLERANCE_MS,
-        });
-        task.on('execution:started', () => watchdog.fired());
-        task.on('execution:overlap', () => watchdog.fired());
-        addLivenessCheck(() => watchdog.liveness());
-        // node-cron arms its timer for the wall-clock delay to a firing it computed before: after
-        // the clock steps, the schedule starts again from the new time (a step back stalled it).
-        const clockSteps = createClockStepWatch({
-          wallMs: Date.now,
-          monotonicMs: () => performance.now(),
-          toleranceMs: CLOCK_STEP_TOLERANCE_MS,
-          onStep: (stepMs) => {
-            logger.warn({ stepMs }, 'the wall clock stepped: aggregation schedule restarted from the new time');
-            void task.stop();
-            void task.start();
-            watchdog.fired();
-          },
-        });
-        const clockCheck = setInterval(() => clockSteps.check(), CLOCK_CHECK_INTERVAL_MS);
-        clockCheck.unref();
-        onDrain('schedule', () => {
-          clearInterval(clockCheck);
-          return task.destroy();
-        });
-      }
+      if (options.schedule !== false)
+        startAggregationSchedule(
+          { onDrain, addLivenessCheck },
+          { expression: config.AGGREGATOR_SCHEDULE, run: () => runner.runUnlessBusy().then(recordOutcome), logger },
+        );
       // After the schedule's drain: no new runs, then the one in progress finishes or is aborted.
       onDrain(
         'aggregation run',

@@ -14,17 +14,8 @@ import {
 } from '@clickstream/cassandra';
 import { parseCommandLine, parseReplication } from '@clickstream/config';
 import { createEnricher, createGeoLookup, createUserAgentParser, geoDatabaseDate } from '@clickstream/enrichment';
-import {
-  createKafkaClient,
-  createMessageProducer,
-  differingTopicSettings,
-  ensureTopics,
-  kafkaConnectionOf,
-  pingKafka,
-  startBatchConsumer,
-} from '@clickstream/kafka';
+import { createKafkaClient, createMessageProducer, kafkaConnectionOf, pingKafka, startBatchConsumer } from '@clickstream/kafka';
 import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
-import type { KafkaClient, TopicSettingDifference } from '@clickstream/kafka';
 import type { RunningService, ServiceDefinition } from '@clickstream/lifecycle';
 import type { Logger } from '@clickstream/observability';
 import { createBatchHandler } from './batch-handler.ts';
@@ -34,37 +25,9 @@ import { createIngestHealth } from './ingest-health.ts';
 import { createIngestMetrics, startLagMonitor } from './ingest-metrics.ts';
 import { createBatchProcessor } from './process-batch.ts';
 import { geoDatabaseNotice } from './geo-database-age.ts';
-import { topicSpecs } from './topic-specs.ts';
+import { ensureIngestTopics } from './topic-specs.ts';
 
 export type IngestService = RunningService<IngestConfig, void>;
-
-/**
- * Creates the topics ingest reads and writes that are missing (at start, or by `npm run migrate`),
- * and warns about each setting of an existing one that differs from what ingest creates it with: a
- * topic an earlier version made keeps its settings (the dead-letter topic without broker
- * timestamps, for one). The check needs DESCRIBE_CONFIGS on the topics; refused, it is skipped.
- *
- * @returns the topics created.
- */
-export async function ensureIngestTopics(kafka: KafkaClient, config: IngestConfig, logger: Logger): Promise<string[]> {
-  const specs = topicSpecs(config);
-  const created = await ensureTopics(kafka, specs);
-  if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
-  let differences: TopicSettingDifference[];
-  try {
-    differences = await differingTopicSettings(kafka, specs);
-  } catch (err) {
-    logger.debug({ err }, 'topic settings not checked (DESCRIBE_CONFIGS refused?)');
-    return created;
-  }
-  for (const { topic, name, actual, wanted } of differences) {
-    logger.warn(
-      { topic, setting: name, actual: actual ?? null, wanted },
-      `topic ${topic} has ${name}=${actual ?? '(unset)'} where ingest creates it with ${wanted}; to align it: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config ${name}=${wanted}`,
-    );
-  }
-  return created;
-}
 
 /**
  * How often ingest reads again what it takes from Cassandra: the events table's TTL (the schema

@@ -1,6 +1,7 @@
 import { DEAD_LETTER_MAX_MESSAGE_BYTES } from '@clickstream/events';
-import { durableTopicSpec } from '@clickstream/kafka';
-import type { TopicSpec } from '@clickstream/kafka';
+import { differingTopicSettings, durableTopicSpec, ensureTopics } from '@clickstream/kafka';
+import type { KafkaClient, TopicSettingDifference, TopicSpec } from '@clickstream/kafka';
+import type { Logger } from '@clickstream/observability';
 import type { IngestConfig } from './config.ts';
 
 /**
@@ -27,4 +28,32 @@ export function topicSpecs(config: IngestConfig): TopicSpec[] {
       'message.timestamp.type': 'LogAppendTime',
     }),
   ];
+}
+
+/**
+ * Creates the topics ingest reads and writes that are missing (at start, or by `npm run migrate`),
+ * and warns about each setting of an existing one that differs from what ingest creates it with: a
+ * topic an earlier version made keeps its settings (the dead-letter topic without broker
+ * timestamps, for one). The check needs DESCRIBE_CONFIGS on the topics; refused, it is skipped.
+ *
+ * @returns the topics created.
+ */
+export async function ensureIngestTopics(kafka: KafkaClient, config: IngestConfig, logger: Logger): Promise<string[]> {
+  const specs = topicSpecs(config);
+  const created = await ensureTopics(kafka, specs);
+  if (created.length > 0) logger.info({ topics: created }, 'created missing topics');
+  let differences: TopicSettingDifference[];
+  try {
+    differences = await differingTopicSettings(kafka, specs);
+  } catch (err) {
+    logger.debug({ err }, 'topic settings not checked (DESCRIBE_CONFIGS refused?)');
+    return created;
+  }
+  for (const { topic, name, actual, wanted } of differences) {
+    logger.warn(
+      { topic, setting: name, actual: actual ?? null, wanted },
+      `topic ${topic} has ${name}=${actual ?? '(unset)'} where ingest creates it with ${wanted}; to align it: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config ${name}=${wanted}`,
+    );
+  }
+  return created;
 }

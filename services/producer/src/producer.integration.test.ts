@@ -10,7 +10,7 @@ import type { ConsumedMessage, KafkaClient } from '@clickstream/kafka';
 import { createLogger } from '@clickstream/observability';
 import { parseCliArgs } from './cli-args.ts';
 import { loadProducerConfig } from './config.ts';
-import { runProducer } from './main.ts';
+import { runProducer } from './run-producer.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const logger = createLogger({ service: 'producer-test', level: 'warn' });
