@@ -2,23 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import { createQueryGate } from './query-gate.ts';
 
-/** A promise settled from outside: a query that answers when the test says so. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: unknown) => void } {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('createQueryGate', () => {
   test('when the slots are taken, then the next calls wait in order, the ones past the queue are refused at once, and freed slots pass on', async () => {
     const gate = createQueryGate({ maxInFlight: 2, maxWaiting: 1, maxWaitMs: 60_000 });
-    const work = [deferred<string>(), deferred<string>(), deferred<string>()];
+    const work = [Promise.withResolvers<string>(), Promise.withResolvers<string>(), Promise.withResolvers<string>()];
     const started: number[] = [];
     const calls = work.map((w, i) =>
       gate.run(() => {
@@ -68,7 +57,7 @@ describe('createQueryGate', () => {
   test('when a waiting call gets no slot within maxWaitMs, then it is refused without running and leaves the queue', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const gate = createQueryGate({ maxInFlight: 1, maxWaiting: 5, maxWaitMs: 1_000 });
-    const first = deferred<string>();
+    const first = Promise.withResolvers<string>();
     const running = gate.run(() => first.promise);
     const work = mock.fn(() => Promise.resolve('late'));
     const waiting = gate.run(work);

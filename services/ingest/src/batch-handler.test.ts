@@ -14,12 +14,6 @@ import { storedClick } from '../../../test/support/stored-click.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
 /** Lets the handler's promises run until `condition` holds (no clock: a bounded number of turns of the event loop). */
 async function until(condition: () => boolean): Promise<void> {
   for (let turn = 0; turn < 1_000 && !condition(); turn++) await new Promise((r) => setImmediate(r));
@@ -161,7 +155,7 @@ test('when a batch has valid and invalid messages, then the rows, the dead lette
 
 test('when the dead-letter send is slow, then the rows are written meanwhile, and the batch resolves only once the dead letters are acknowledged', async () => {
   const h = harness(['id:a', 'bad'], stored);
-  const ack = deferred();
+  const ack = Promise.withResolvers<void>();
   const real = h.deps.deadLetters;
   h.deps.deadLetters = {
     ...real,
@@ -181,7 +175,7 @@ test('when the dead-letter send is slow, then the rows are written meanwhile, an
 });
 
 test('when the row write is slow, then the markers wait for it (the aggregator must find the rows of a marker)', async () => {
-  const rowsDone = deferred();
+  const rowsDone = Promise.withResolvers<void>();
   const h = harness(['id:a', 'bad'], stored);
   const real = h.deps.events;
   h.deps.events = {
@@ -288,7 +282,7 @@ test('when the dead-letter topic fails transiently, then the send is retried and
 
 test('when several batches become durable while a marker round is written, then they share the next round, over the union of their hours', async () => {
   const rounds: number[][] = [];
-  const firstRound = deferred();
+  const firstRound = Promise.withResolvers<void>();
   const h = harness(['id:a'], stored);
   h.deps.pendingHours = {
     ...h.deps.pendingHours,

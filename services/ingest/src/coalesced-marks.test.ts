@@ -2,16 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createCoalescedMarks } from './coalesced-marks.ts';
 
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 test('when nothing is in flight, then a call starts its own round at once with its hours', async () => {
   const rounds: number[][] = [];
   const mark = createCoalescedMarks((hours) => {
@@ -24,7 +14,7 @@ test('when nothing is in flight, then a call starts its own round at once with i
 
 test('when a call comes during a round, then that round does not count for it: it resolves only after the next round, which has its hours', async () => {
   const rounds: number[][] = [];
-  const first = deferred();
+  const first = Promise.withResolvers<void>();
   const mark = createCoalescedMarks(async (hours) => {
     rounds.push([...hours]);
     if (rounds.length === 1) await first.promise;
@@ -43,8 +33,8 @@ test('when a call comes during a round, then that round does not count for it: i
 
 test('when a round fails, then exactly its callers reject with its error, and a later call gets a fresh round', async () => {
   const rounds: number[][] = [];
-  const first = deferred();
-  const second = deferred();
+  const first = Promise.withResolvers<void>();
+  const second = Promise.withResolvers<void>();
   const mark = createCoalescedMarks(async (hours) => {
     rounds.push([...hours]);
     await (rounds.length === 1 ? first.promise : rounds.length === 2 ? second.promise : Promise.resolve());
