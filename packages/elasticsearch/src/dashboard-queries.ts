@@ -1,7 +1,6 @@
-import { errors } from '@elastic/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
-import { ElasticsearchAuthError, MetricsIndexUnreadableError, classifyElasticsearchError } from './errors.ts';
+import { classifiedReadError, isIndexMissing } from './errors.ts';
 
 /** Restricts every dashboard question to one page (url_key) and/or one country; absent = all. */
 export interface DashboardFilter {
@@ -351,41 +350,6 @@ export async function metricsFreshness(
   };
 }
 
-/** What `/readyz` says when {@link checkMetricsReadable} rejects: the index's state when it is unreadable, the refusal when Elasticsearch refused the credentials, else that Elasticsearch does not answer. */
-export function metricsUnreadableReason(err: unknown): string {
-  return err instanceof MetricsIndexUnreadableError || err instanceof ElasticsearchAuthError
-    ? err.message
-    : 'Elasticsearch does not answer';
-}
-
-/**
- * Rejects with {@link ElasticsearchAuthError} when Elasticsearch refuses the credentials or their
- * privileges to read the metrics alias, and resolves on any other outcome (the readiness probe
- * reports those). For a service's start: wrong credentials stop it (exit 1, one line naming
- * Elasticsearch), as Kafka's and Cassandra's do, instead of leaving it running and never ready.
- */
-export async function checkCredentialsAccepted(client: ElasticsearchClient, alias: string, timeoutMs: number): Promise<void> {
-  try {
-    await checkMetricsReadable(client, alias, timeoutMs);
-  } catch (err) {
-    if (err instanceof ElasticsearchAuthError) throw err;
-  }
-}
-
-/**
- * Whether the metrics alias can be read within `timeoutMs`, for readiness: resolves when it
- * answers (a missing alias counts: no data yet), rejects otherwise. No retries.
- */
-export async function checkMetricsReadable(client: ElasticsearchClient, alias: string, timeoutMs: number): Promise<void> {
-  try {
-    // A closed index must fail it: the panels cannot read it either.
-    await client.driver.count({ index: alias, allow_no_indices: true }, { requestTimeout: timeoutMs, maxRetries: 0 });
-  } catch (err) {
-    if (isIndexMissing(err)) return;
-    throw classifiedReadError(err, alias);
-  }
-}
-
 function filterClauses(granularity: 'hour' | 'day' | 'all' | undefined, filter: DashboardFilter): estypes.QueryDslQueryContainer[] {
   const clauses: estypes.QueryDslQueryContainer[] = [];
   if (granularity !== undefined) clauses.push({ term: { granularity } });
@@ -415,18 +379,6 @@ async function searchAggregations(
 }
 
 /** A read's error as the dashboard tells it: a closed index apart (503, saying so), else as any Elasticsearch error. */
-function classifiedReadError(err: unknown, alias: string): unknown {
-  if (err instanceof errors.ResponseError && JSON.stringify(err.body ?? '').includes('index_closed_exception'))
-    return new MetricsIndexUnreadableError(`the metrics index behind '${alias}' is closed: open it to read the numbers`, { cause: err });
-  return classifyElasticsearchError(err);
-}
-
-function isIndexMissing(err: unknown): boolean {
-  return (
-    err instanceof errors.ResponseError && err.statusCode === 404 && JSON.stringify(err.body ?? '').includes('index_not_found_exception')
-  );
-}
-
 function sumOf(bucket: Record<string, unknown>, name: string): number {
   const aggregate = bucket[name] as estypes.AggregationsSumAggregate | undefined;
   return aggregate?.value ?? 0;

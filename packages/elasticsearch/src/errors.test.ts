@@ -4,10 +4,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { createLogger } from '@clickstream/observability';
-import { checkCredentialsAccepted, checkMetricsReadable, metricsUnreadableReason } from './dashboard-queries.ts';
 import { createElasticsearchClient } from './elasticsearch-client.ts';
 import type { ElasticsearchConnection } from './elasticsearch-client.ts';
 import { ElasticsearchAuthError, ElasticsearchUnavailableError, classifyElasticsearchError } from './errors.ts';
+import { checkCredentialsAccepted, checkMetricsReadable, metricsUnreadableReason } from './metrics-probes.ts';
 
 /**
  * A stand-in for a secured Elasticsearch: every request gets the status and error its path names

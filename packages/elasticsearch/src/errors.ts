@@ -138,3 +138,17 @@ function refusalOf(err: unknown): string | undefined {
     return `Elasticsearch refused the request for lack of privileges (403${reason ? `: ${reason}` : ''}); see the privileges each service needs in the README`;
   return undefined;
 }
+
+/** A failed read of the metrics alias: a closed index says so (MetricsIndexUnreadableError), anything else as classified. */
+export function classifiedReadError(err: unknown, alias: string): unknown {
+  if (err instanceof errors.ResponseError && JSON.stringify(err.body ?? '').includes('index_closed_exception'))
+    return new MetricsIndexUnreadableError(`the metrics index behind '${alias}' is closed: open it to read the numbers`, { cause: err });
+  return classifyElasticsearchError(err);
+}
+
+/** Elasticsearch answered that the index (or alias) does not exist. */
+export function isIndexMissing(err: unknown): boolean {
+  return (
+    err instanceof errors.ResponseError && err.statusCode === 404 && JSON.stringify(err.body ?? '').includes('index_not_found_exception')
+  );
+}

@@ -29,15 +29,8 @@ export { elasticsearchConnectionOf } from './connection-settings.ts';
 export type { ElasticsearchSettings } from './connection-settings.ts';
 export { searchMetrics, topMetrics, windowsLeftNotFinal } from './metrics-queries.ts';
 export type { MetricRows } from './metrics-queries.ts';
-export {
-  checkCredentialsAccepted,
-  checkMetricsReadable,
-  metricsUnreadableReason,
-  clicksPerWindow,
-  latestWindowStartMs,
-  metricsFreshness,
-  topOfWindow,
-} from './dashboard-queries.ts';
+export { checkCredentialsAccepted, checkMetricsReadable, metricsUnreadableReason } from './metrics-probes.ts';
+export { clicksPerWindow, latestWindowStartMs, metricsFreshness, topOfWindow } from './dashboard-queries.ts';
 export type {
   ClicksPoint,
   DashboardFilter,
