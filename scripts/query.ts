@@ -11,6 +11,7 @@ import type { ElasticsearchConnection } from '@clickstream/elasticsearch';
 import type { MetricDocument } from '@clickstream/metrics';
 import { toUrlKey } from '@clickstream/events';
 import { createLogger } from '@clickstream/observability';
+import type { Granularity } from '@clickstream/metrics';
 
 export const QUERY_USAGE =
   'usage: npm run query -- --url <url or path> [--country US] [--granularity hour|day|all] [--from ISO-8601] [--to ISO-8601] [--limit N]';
@@ -142,7 +143,7 @@ export function metricsTable(rows: readonly MetricDocument[]): string {
 export async function printTopMetrics(options: {
   connection: ElasticsearchConnection;
   index: string;
-  granularity?: 'hour' | 'day' | 'all';
+  granularity?: Granularity;
   limit: number;
 }): Promise<void> {
   const client = createElasticsearchClient(options.connection, createLogger({ service: 'query', level: 'warn' }));

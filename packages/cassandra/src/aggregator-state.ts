@@ -18,6 +18,7 @@ import type { WriteFence } from './write-fence.ts';
 import { long, numberOf } from './long-values.ts';
 import { createPartitionBatcher, statementBytes } from './partition-batcher.ts';
 import type { Statement } from './partition-batcher.ts';
+import type { WindowGranularity } from '@clickstream/metrics';
 
 /** One day's totals of a (url, country). */
 export type GroupDay = GroupTotals & { readonly dayMs: number };
@@ -678,7 +679,7 @@ export function createAggregatorStateRepository(
     async listOpenWindows() {
       const found = await rows(`SELECT granularity, window_start FROM ${ks}.open_windows WHERE shard = 0`, []);
       return found.map((row) => ({
-        granularity: row.get('granularity') as 'hour' | 'day',
+        granularity: row.get('granularity') as WindowGranularity,
         windowStartMs: (row.get('window_start') as Date).getTime(),
       }));
     },

@@ -1,6 +1,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import { classifiedReadError, isIndexMissing } from './errors.ts';
+import type { Granularity, WindowGranularity, WindowRef } from '@clickstream/metrics';
 
 /** Restricts every dashboard question to one page (url_key) and/or one country; absent = all. */
 export interface DashboardFilter {
@@ -33,7 +34,7 @@ export interface ClicksPoint {
 export async function clicksPerWindow(
   client: ElasticsearchClient,
   alias: string,
-  question: { granularity: 'hour' | 'day'; fromMs: number; toMs: number; filter: DashboardFilter },
+  question: { granularity: WindowGranularity; fromMs: number; toMs: number; filter: DashboardFilter },
   options: DashboardRequestOptions,
 ): Promise<ClicksPoint[]> {
   const response = await searchAggregations(
@@ -121,7 +122,7 @@ export async function topOfWindow(
   alias: string,
   question: {
     by: 'url' | 'country';
-    granularity: 'hour' | 'day' | 'all';
+    granularity: Granularity;
     windowStartMs: number | null;
     filter: DashboardFilter;
     sort: TopSort;
@@ -250,7 +251,7 @@ async function keysByAverage(
 export async function latestWindowStartMs(
   client: ElasticsearchClient,
   alias: string,
-  question: { granularity: 'hour' | 'day'; filter: DashboardFilter },
+  question: { granularity: WindowGranularity; filter: DashboardFilter },
   options: DashboardRequestOptions,
 ): Promise<number | null> {
   const response = await searchAggregations(
@@ -264,9 +265,7 @@ export async function latestWindowStartMs(
 }
 
 /** A window that still has `final: false` documents: later aggregator runs may change it. */
-export interface OpenWindow {
-  readonly granularity: 'hour' | 'day';
-  readonly windowStartMs: number;
+export interface OpenWindow extends WindowRef {
   /** Its open (url, country) documents matching the filter. */
   readonly groups: number;
 }
@@ -350,7 +349,7 @@ export async function metricsFreshness(
   };
 }
 
-function filterClauses(granularity: 'hour' | 'day' | 'all' | undefined, filter: DashboardFilter): estypes.QueryDslQueryContainer[] {
+function filterClauses(granularity: Granularity | undefined, filter: DashboardFilter): estypes.QueryDslQueryContainer[] {
   const clauses: estypes.QueryDslQueryContainer[] = [];
   if (granularity !== undefined) clauses.push({ term: { granularity } });
   if (filter.url !== undefined) clauses.push({ term: { url: filter.url } });

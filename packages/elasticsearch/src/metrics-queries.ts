@@ -2,6 +2,7 @@ import type { estypes } from '@elastic/elasticsearch';
 import type { MetricDocument } from '@clickstream/metrics';
 import type { ElasticsearchClient } from './elasticsearch-client.ts';
 import { classifyElasticsearchError } from './errors.ts';
+import type { Granularity, WindowRef } from '@clickstream/metrics';
 
 /** The documents matching a question, and whether more matched than were returned. */
 export interface MetricRows {
@@ -17,7 +18,7 @@ export interface MetricRows {
 export async function searchMetrics(
   client: ElasticsearchClient,
   alias: string,
-  question: { url: string; granularity: 'hour' | 'day' | 'all'; country?: string; fromMs?: number; toMs?: number; limit: number },
+  question: { url: string; granularity: Granularity; country?: string; fromMs?: number; toMs?: number; limit: number },
 ): Promise<MetricRows> {
   const filter: estypes.QueryDslQueryContainer[] = [{ term: { url: question.url } }, { term: { granularity: question.granularity } }];
   if (question.country !== undefined) filter.push({ term: { country: question.country } });
@@ -44,7 +45,7 @@ export async function searchMetrics(
 export async function topMetrics(
   client: ElasticsearchClient,
   alias: string,
-  question: { granularity?: 'hour' | 'day' | 'all'; limit: number },
+  question: { granularity?: Granularity; limit: number },
 ): Promise<MetricRows> {
   return search(
     client,
@@ -87,7 +88,7 @@ export async function windowsLeftNotFinal(
   alias: string,
   endedBeforeMs: number,
   limit: number,
-): Promise<{ granularity: 'hour' | 'day'; windowStartMs: number }[]> {
+): Promise<WindowRef[]> {
   try {
     const response = await client.driver.search({
       index: alias,

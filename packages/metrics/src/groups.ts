@@ -1,3 +1,4 @@
+import type { WindowGranularity } from './windows.ts';
 /** The additive part of a window's metrics: larger windows sum these exactly. */
 export type MergeableTotals = {
   /** Number of counted events. */
@@ -33,7 +34,7 @@ export type WindowGroup = GroupTotals & {
 
 /** An hour or day window, by its start (epoch ms, UTC). */
 export type WindowRef = {
-  readonly granularity: 'hour' | 'day';
+  readonly granularity: WindowGranularity;
   readonly windowStartMs: number;
 };
 

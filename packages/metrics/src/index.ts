@@ -1,5 +1,5 @@
 export type { MetricEvent } from './metric-event.ts';
-export type { Granularity } from './windows.ts';
+export type { Granularity, WindowGranularity } from './windows.ts';
 export {
   DAY_MS,
   DEFAULT_ALLOWED_LATENESS_MS,

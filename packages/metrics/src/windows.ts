@@ -1,5 +1,7 @@
 /** Metric window sizes: a UTC hour [HH:00, HH+1:00), a UTC day [00:00, 24:00), or all time. */
 export type Granularity = 'hour' | 'day' | 'all';
+/** The granularities with a window in time (every one but `all`). */
+export type WindowGranularity = Exclude<Granularity, 'all'>;
 
 /** Length of an `hour` window, in milliseconds. */
 export const HOUR_MS = 60 * 60_000;

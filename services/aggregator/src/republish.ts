@@ -5,6 +5,7 @@ import { mapConcurrently } from './map-concurrently.ts';
 import { index, publishWindow, withRetry, write } from './run-context.ts';
 import type { RunContext } from './run-context.ts';
 import { allTimeWrite } from './window-documents.ts';
+import type { WindowGranularity } from '@clickstream/metrics';
 
 /**
  * Step 1, the index: documents are written only when their numbers change, so an index that lost
@@ -46,7 +47,7 @@ async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Pr
     { index: identity.uuid, documents: identity.documents, hours: keptHours.length, days: days.length },
     'the metrics index is not the one the state was published into: indexing every stored window again',
   );
-  const republishWindows = async (granularity: 'hour' | 'day', startsMs: readonly number[]): Promise<void> => {
+  const republishWindows = async (granularity: WindowGranularity, startsMs: readonly number[]): Promise<void> => {
     let done = 0;
     await mapConcurrently(startsMs, deps.hourConcurrency, async (windowStartMs) => {
       const at = `${granularity} ${new Date(windowStartMs).toISOString()}`;

@@ -1,6 +1,7 @@
 import type { MetricWrite } from '@clickstream/elasticsearch';
 import { buildMetricDocument, groupKey, metricDocumentId, sameNumbers } from '@clickstream/metrics';
 import type { GroupRef, MergeableTotals, WindowGroup } from '@clickstream/metrics';
+import type { WindowGranularity } from '@clickstream/metrics';
 
 /**
  * The writes that make the alias hold exactly `groups` for one hour or day window, given that it
@@ -11,7 +12,7 @@ import type { GroupRef, MergeableTotals, WindowGroup } from '@clickstream/metric
  * documents built at once (the caller indexes them a chunk at a time).
  */
 export function* windowWrites(input: {
-  granularity: 'hour' | 'day';
+  granularity: WindowGranularity;
   windowStartMs: number;
   groups: readonly WindowGroup[];
   previousGroups: readonly WindowGroup[];
