@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chunkByPartition, eventBucket, lastPerKey } from './events-repository.ts';
+import cassandra from 'cassandra-driver';
+import type { CassandraClient } from './cassandra-client.ts';
+import { chunkByPartition, createEventsRepository, eventBucket, lastPerKey } from './events-repository.ts';
+import { storedClick } from '../../../test/support/stored-click.ts';
 
 const rows = (spec: string): { key: string; bytes: number; n: number }[] =>
   spec.split(' ').map((part, n) => ({ key: part[0] ?? '', bytes: Number(part.slice(1)), n }));
@@ -81,3 +84,48 @@ for (const [eventId, bucket] of pinnedBuckets) {
     assert.equal(eventBucket(eventId), bucket);
   });
 }
+
+test('when two versions of a row are left unwritten by an outage, then writing them again stores the later one, not the earlier', async () => {
+  // A stand-in driver (the behaviour under test is the repository's order, not Cassandra's): the
+  // first write fails as when no host answers, the next ones succeed and are recorded.
+  const written: unknown[][] = [];
+  let failing = true;
+  const write = (params: readonly unknown[][]): Promise<void> => {
+    if (failing) return Promise.reject(new cassandra.errors.NoHostAvailableError({}));
+    written.push(...params);
+    return Promise.resolve();
+  };
+  const driver = {
+    execute: (_query: string, params: unknown[]) => write([params]),
+    batch: (statements: { params: unknown[] }[]) => write(statements.map((statement) => statement.params)),
+  };
+  const repo = createEventsRepository({ driver, keyspace: 'ks', shutdown: () => Promise.resolve() } as unknown as CassandraClient, {
+    concurrency: 2,
+  });
+  const at = Date.UTC(2026, 0, 2, 10);
+  const version = (userId: string) => ({
+    ...storedClick({
+      eventId: 'v-1',
+      userId,
+      sessionId: null,
+      eventTimeMs: at,
+      urlKey: '/p',
+      country: 'ZZ',
+      timeSpentMs: null,
+      isBot: false,
+    }),
+  });
+  const first = version('user-first');
+  const other = { ...version('user-other'), eventId: 'v-2' };
+  const last = version('user-last');
+  const outcome = await repo.writeEvents([first, other, last]);
+  assert.deepEqual(
+    outcome.unwritten.map((e) => e.userId),
+    ['user-first', 'user-other', 'user-last'],
+    'every row unwritten, in the order given',
+  );
+  failing = false;
+  assert.deepEqual(await repo.writeEvents(outcome.unwritten), { rejected: [], unwritten: [] });
+  const USER_ID = 4;
+  assert.deepEqual(written.map((params) => params[USER_ID]).sort(), ['user-last', 'user-other']);
+});

@@ -278,8 +278,10 @@ export function createEventsRepository(
         for (const { row, by } of superseded) {
           const message = rejected.get(by.event);
           if (message !== undefined) outcome.rejected.push({ event: row.event, message });
-          else if (unwritten.has(by.event)) outcome.unwritten.push(row.event);
+          else if (unwritten.has(by.event)) unwritten.add(row.event);
         }
+        // In the order given: writing these again (a retry) must store the last version again, not an earlier one.
+        outcome.unwritten = events.filter((event) => unwritten.has(event));
       }
       return outcome;
     },
