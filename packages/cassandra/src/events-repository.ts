@@ -122,15 +122,16 @@ export function chunkByPartition<T>(
  * its key (which supersedes it). Pure.
  */
 export function lastPerKey<T>(rows: readonly T[], keyOf: (row: T) => string): { last: T[]; superseded: { row: T; by: T }[] } {
+  const keys = rows.map(keyOf);
   const lastOf = new Map<string, T>();
-  for (const row of rows) lastOf.set(keyOf(row), row);
+  rows.forEach((row, i) => lastOf.set(keys[i] ?? '', row));
   const last: T[] = [];
   const superseded: { row: T; by: T }[] = [];
-  for (const row of rows) {
-    const by = lastOf.get(keyOf(row));
+  rows.forEach((row, i) => {
+    const by = lastOf.get(keys[i] ?? '') ?? row;
     if (by === row) last.push(row);
-    else if (by !== undefined) superseded.push({ row, by });
-  }
+    else superseded.push({ row, by });
+  });
   return { last, superseded };
 }
 
