@@ -206,7 +206,9 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
         // for one), or this is a second crash before a rejoin: start a fresh member after a growing pause.
         rejoinLater(err, 'consumer stopped on a transient error; rejoining with a new member');
       } else {
-        log.warn({ err }, 'consumer crashed on a transient error; kafkajs restarts it');
+        // Said in the operator's terms whichever way the member comes back: a deleted topic is named.
+        const why = isUnknownTopicError(err) ? problemOf(err) : 'consumer crashed on a transient error';
+        log.warn({ err }, `${why}; kafkajs restarts it`);
       }
     });
     return member;
