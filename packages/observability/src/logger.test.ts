@@ -56,6 +56,17 @@ test("when an ordinary error is logged, then it is logged as pino's own serializ
   assert.equal(line.attempt, 2);
 });
 
+test('when an error wraps a cause of the same message, then the message says it once and the stack still names the cause', () => {
+  // The stores' transient errors keep the driver's message: "Socket was closed: Socket was closed" before.
+  const cause = new Error('Socket was closed');
+  const unavailable = new Error('Socket was closed', { cause });
+  const exhausted = new Error('write events failed after 8 attempts', { cause: unavailable });
+  const { line } = logOnce((logger) => logger.error({ err: exhausted }, 'giving up'));
+  const logged = line.err as { message: string; stack: string };
+  assert.equal(logged.message, 'write events failed after 8 attempts: Socket was closed');
+  assert.equal(logged.stack.match(/caused by: Error: Socket was closed/g)?.length, 2);
+});
+
 test('when a logged object names a password, then it is redacted', () => {
   const { raw } = logOnce((logger) => logger.info({ connection: { password: 'hunter2', user: 'u' } }, 'connecting'));
   assert.doesNotMatch(raw, /hunter2/);

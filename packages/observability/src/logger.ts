@@ -35,9 +35,28 @@ function bounded(value: unknown, depth: number, seen: WeakSet<object>, chars: nu
   return out;
 }
 
+/**
+ * The error's message followed by its causes' (as pino gives it), each cause's message only when
+ * it says something new: the stores' transient errors keep the driver's own message, which read
+ * "Socket was closed: Socket was closed".
+ */
+function messageWithCauses(err: Error): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  const errorLike = (value: unknown): value is { message: string; cause?: unknown } =>
+    typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
+  for (let at: unknown = err; errorLike(at) && !seen.has(at); at = at.cause) {
+    seen.add(at);
+    if (at.message !== parts.at(-1)) parts.push(at.message);
+  }
+  return parts.join(': ');
+}
+
 /** pino's own error serializer (type, message and stack with their causes, own fields), bounded. */
 function boundedErr(err: unknown): unknown {
-  return bounded(stdSerializers.err(err as Error), 0, new WeakSet());
+  const serialized = stdSerializers.err(err as Error);
+  if (err instanceof Error && serialized.message !== undefined) serialized.message = messageWithCauses(err);
+  return bounded(serialized, 0, new WeakSet());
 }
 
 /**
