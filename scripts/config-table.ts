@@ -3,7 +3,7 @@
  * documentation cannot drift from the code: `node scripts/config-table.ts` prints them, and
  * test/docs/readme.test.ts fails when README.md does not contain exactly this text.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { aggregatorEnvShape } from '../services/aggregator/src/config.ts';
 import { dashboardEnvShape } from '../services/dashboard/src/config.ts';
 import { ingestEnvShape } from '../services/ingest/src/config.ts';
@@ -17,9 +17,9 @@ export const CONFIGURED_SERVICES: Readonly<Record<string, Record<string, z.ZodTy
   dashboard: dashboardEnvShape,
 };
 
-/** The default a variable takes when unset, as a user would write it. */
+/** The default a variable takes when unset, as a user would write it (before a transform parses it). */
 function defaultText(type: z.ZodType): string {
-  const parsed = type.safeParse(undefined);
+  const parsed = (type instanceof z.ZodPipe ? (type.in as z.ZodType) : type).safeParse(undefined);
   if (!parsed.success || parsed.data === undefined) return '(unset)';
   const value: unknown = parsed.data;
   return `\`${Array.isArray(value) ? value.join(',') : String(value)}\``;

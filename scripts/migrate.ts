@@ -8,7 +8,7 @@
  * configuration error included.
  */
 import { cassandraConnectionOf, connectCassandra, ensureSchema } from '@clickstream/cassandra';
-import { ConfigError, parseCommandLine, parseReplication } from '@clickstream/config';
+import { ConfigError, parseCommandLine } from '@clickstream/config';
 import { createElasticsearchClient, elasticsearchConnectionOf, installMetricsIndex } from '@clickstream/elasticsearch';
 import { createKafkaClient, kafkaConnectionOf } from '@clickstream/kafka';
 import { createLogger, LOG_LEVELS } from '@clickstream/observability';
@@ -24,7 +24,7 @@ export async function migrate(env: Record<string, string | undefined>, logger: L
   const aggregator = loadAggregatorConfig(env);
   const cassandra = await connectCassandra(cassandraConnectionOf(aggregator), logger);
   try {
-    await ensureSchema(cassandra, parseReplication(aggregator.CASSANDRA_REPLICATION), schemaOptions(aggregator, logger));
+    await ensureSchema(cassandra, aggregator.CASSANDRA_REPLICATION, schemaOptions(aggregator, logger));
     // Before any aggregator of this release starts: from here on no earlier one runs (README, upgrading).
     await closeEarlierLeases(cassandra, retryPolicyOf(aggregator), logger);
     logger.info({ keyspace: aggregator.CASSANDRA_KEYSPACE }, 'cassandra schema in place');

@@ -88,6 +88,15 @@ export const kafkaTopicCreationEnv = {
     ),
 };
 
+/** CASSANDRA_REPLICATION, checked by its schema, in the form `ensureSchema` takes. */
+function parseReplication(value: string): Replication {
+  if (/^\d+$/.test(value)) return { class: 'SimpleStrategy', replicationFactor: Number(value) };
+  return {
+    class: 'NetworkTopologyStrategy',
+    dataCenters: Object.fromEntries(value.split(',').map((pair) => [pair.split(':')[0] ?? '', Number(pair.split(':')[1])])),
+  };
+}
+
 export const cassandraEnv = {
   CASSANDRA_CONTACT_POINTS: addressList('localhost:9042', { portRequired: false }).describe(
     'Cassandra contact points, comma-separated host:port',
@@ -100,9 +109,17 @@ export const cassandraEnv = {
     .describe('keyspace holding the events and the aggregator state'),
   CASSANDRA_REPLICATION: z
     .string()
-    .regex(/^(\d+|[A-Za-z0-9_-]+:\d+(,[A-Za-z0-9_-]+:\d+)*)$/, "a replication factor ('3') or data centres with factors ('dc1:3,dc2:3')")
+    .regex(
+      /^(\d{1,3}|[A-Za-z0-9_-]+:\d{1,3}(,[A-Za-z0-9_-]+:\d{1,3})*)$/,
+      "a replication factor ('3') or data centres with factors ('dc1:3,dc2:3')",
+    )
     .refine((value) => (value.match(/\d+(?=,|$)/g) ?? []).every((factor) => Number(factor) >= 1), 'every replication factor is at least 1')
+    .refine((value) => {
+      const dataCenters = value.split(',').map((pair) => pair.split(':')[0]);
+      return new Set(dataCenters).size === dataCenters.length;
+    }, 'each data centre once')
     .default('1')
+    .transform(parseReplication)
     .describe("replication when the keyspace is created: a factor (SimpleStrategy) or 'dc1:3,dc2:3' (NetworkTopologyStrategy)"),
   CASSANDRA_USERNAME: optionalString().describe('Cassandra user name'),
   CASSANDRA_PASSWORD: optionalString().describe('Cassandra password (secret, never logged)'),
@@ -128,12 +145,3 @@ export const elasticsearchEnv = {
   ELASTICSEARCH_USERNAME: optionalString().describe('Elasticsearch basic-auth user'),
   ELASTICSEARCH_PASSWORD: optionalString().describe('Elasticsearch basic-auth password (secret, never logged)'),
 };
-
-/** Parses CASSANDRA_REPLICATION into the form `ensureSchema` takes. */
-export function parseReplication(value: string): Replication {
-  if (/^\d+$/.test(value)) return { class: 'SimpleStrategy', replicationFactor: Number(value) };
-  return {
-    class: 'NetworkTopologyStrategy',
-    dataCenters: Object.fromEntries(value.split(',').map((p) => [p.split(':')[0] ?? '', Number(p.split(':')[1])])),
-  };
-}

@@ -21,7 +21,6 @@ export {
   kafkaEnv,
   kafkaTopicCreationEnv,
   loggingEnv,
-  parseReplication,
   schemaEnv,
 } from './connection-env.ts';
 export type { Replication } from './connection-env.ts';

@@ -113,6 +113,16 @@ const cases: { when: string; env: Record<string, string>; wrong: string[] }[] = 
   { when: 'replication is 0', env: { CASSANDRA_REPLICATION: '0' }, wrong: ['CASSANDRA_REPLICATION'] },
   { when: 'a data centre has replication 0', env: { CASSANDRA_REPLICATION: 'dc1:3,dc2:0' }, wrong: ['CASSANDRA_REPLICATION'] },
   {
+    when: 'a data centre is named twice (one factor would silently win)',
+    env: { CASSANDRA_REPLICATION: 'dc1:3,dc1:1' },
+    wrong: ['CASSANDRA_REPLICATION'],
+  },
+  {
+    when: 'a replication factor has more digits than any cluster has nodes',
+    env: { CASSANDRA_REPLICATION: '99999999999999999999' },
+    wrong: ['CASSANDRA_REPLICATION'],
+  },
+  {
     when: 'the Elasticsearch URL has no scheme (read as the scheme "localhost:")',
     env: { ELASTICSEARCH_URL: 'localhost:9200' },
     wrong: ['ELASTICSEARCH_URL'],

@@ -21,7 +21,7 @@ import {
   readCassandraTimeMs,
   readEventsTtlHistory,
 } from '@clickstream/cassandra';
-import { parseCommandLine, parseReplication } from '@clickstream/config';
+import { parseCommandLine } from '@clickstream/config';
 import {
   metricsUnreadableReason,
   checkCredentialsAccepted,
@@ -76,8 +76,7 @@ export function aggregatorService(options: { schedule?: boolean } = {}): Service
 
       const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
       onClose('cassandra', () => cassandra.shutdown());
-      if (config.MIGRATE_ON_START)
-        await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION), schemaOptions(config, logger));
+      if (config.MIGRATE_ON_START) await ensureSchema(cassandra, config.CASSANDRA_REPLICATION, schemaOptions(config, logger));
       // Every start, with or without the schema step: an earlier release's replica must never take
       // a lease again once this one may have written (it would write below this release's timestamps).
       await closeEarlierLeases(cassandra, retry, logger);

@@ -12,7 +12,7 @@ import {
   createPendingHoursRepository,
   ensureSchema,
 } from '@clickstream/cassandra';
-import { parseCommandLine, parseReplication } from '@clickstream/config';
+import { parseCommandLine } from '@clickstream/config';
 import { createEnricher, createGeoLookup, createUserAgentParser, geoDatabaseDate } from '@clickstream/enrichment';
 import { createKafkaClient, createMessageProducer, kafkaConnectionOf, pingKafka, startBatchConsumer } from '@clickstream/kafka';
 import { DEPENDENCY_PROBE_TIMEOUT_MS, exitProcess, runService, watchDependency, startService } from '@clickstream/lifecycle';
@@ -63,7 +63,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
     const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
     onClose('cassandra', () => cassandra.shutdown());
     if (config.MIGRATE_ON_START) {
-      await ensureSchema(cassandra, parseReplication(config.CASSANDRA_REPLICATION));
+      await ensureSchema(cassandra, config.CASSANDRA_REPLICATION);
       await ensureIngestTopics(kafka, config, logger);
     }
     // Rows dated ahead of their ingestion get the retention past their own time (see createEventsRepository).
