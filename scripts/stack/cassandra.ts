@@ -59,6 +59,22 @@ const CASSANDRA_JVM17 = [
   '-Dio.netty.allocator.maxOrder=11',
 ];
 
+/** Tokens each node owns (`num_tokens` in the rendered cassandra.yaml). */
+export const TOKENS_PER_NODE = 16;
+
+/**
+ * The tokens node `index` (1-based) of a `count`-node ring starts with: the ring cut into
+ * `count * TOKENS_PER_NODE` equal ranges, whose starts the nodes take in turn. Fixed tokens
+ * cannot collide; tokens allocated at join time did once, when a node joined before gossip had
+ * told it the previous node's ("Bootstrap Token collision"). A node that bootstrapped keeps the
+ * tokens it saved, so a restart or an older state folder is unaffected.
+ */
+export function initialTokens(index: number, count: NodeCount): string[] {
+  const ranges = BigInt(count * TOKENS_PER_NODE);
+  const width = 2n ** 64n / ranges;
+  return Array.from({ length: TOKENS_PER_NODE }, (_, k) => String(-(2n ** 63n) + BigInt(k * count + index - 1) * width));
+}
+
 /**
  * Resolves once the seed lists `host` with its tokens, which it does when the node is NORMAL
  * there. A joining node answers CQL before that; a node started next could then learn of its
@@ -109,7 +125,8 @@ export function cassandraServer(stateDir: string, count: NodeCount): StackServer
             STATE: dir,
             HOST: host,
             SEEDS: `${hostOf(1)}:7000`,
-            TOKEN_RF: String(count),
+            TOKENS_PER_NODE: String(TOKENS_PER_NODE),
+            INITIAL_TOKENS: initialTokens(i + 1, count).join(','),
             MEMTABLE_MIB: memory.memtableMiB,
           }),
         );
