@@ -20,4 +20,3 @@ export type { LeaseRepository } from './lease-repository.ts';
 export { createWriteFence, externalVersionOf, fenceTokenOf } from './write-fence.ts';
 export type { WriteFence } from './write-fence.ts';
 export { cassandraConnectionOf } from './connection-settings.ts';
-export type { CassandraSettings } from './connection-settings.ts';

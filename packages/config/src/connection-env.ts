@@ -145,3 +145,15 @@ export const elasticsearchEnv = {
   ELASTICSEARCH_USERNAME: optionalString().describe('Elasticsearch basic-auth user'),
   ELASTICSEARCH_PASSWORD: optionalString().describe('Elasticsearch basic-auth password (secret, never logged)'),
 };
+
+/** What a group of variables above gives once parsed. */
+type Parsed<Shape extends z.ZodRawShape> = Readonly<z.output<z.ZodObject<Shape>>>;
+
+/** The KAFKA_* connection variables as a service's configuration parses them (the Kafka adapter's input). */
+export type KafkaSettings = Omit<Parsed<typeof kafkaEnv>, 'KAFKA_TOPIC'>;
+/** The KAFKA_TOPIC_* variables as parsed: how a service creates the topics it needs. */
+export type TopicCreationSettings = Parsed<typeof kafkaTopicCreationEnv>;
+/** The CASSANDRA_* connection variables as parsed (the Cassandra adapter's input). */
+export type CassandraSettings = Omit<Parsed<typeof cassandraEnv>, 'CASSANDRA_REPLICATION'>;
+/** The ELASTICSEARCH_* connection variables as parsed (the Elasticsearch adapter's input). */
+export type ElasticsearchSettings = Omit<Parsed<typeof elasticsearchEnv>, 'ELASTICSEARCH_INDEX'>;

@@ -23,5 +23,5 @@ export {
   loggingEnv,
   schemaEnv,
 } from './connection-env.ts';
-export type { Replication } from './connection-env.ts';
+export type { CassandraSettings, ElasticsearchSettings, KafkaSettings, Replication, TopicCreationSettings } from './connection-env.ts';
 export { crossFieldIssues, serviceConfigSchema } from './service-schema.ts';

@@ -26,7 +26,6 @@ export type { MetricWrite, MetricsIndexer, MetricsIndexerOptions, WriteSummary }
 export { QUARANTINE_MAPPINGS, leftOutUserRecord, listQuarantinedDocuments, quarantineIndexName } from './quarantine-index.ts';
 export type { LeftOutUser, QuarantinedDocument } from './quarantine-index.ts';
 export { elasticsearchConnectionOf } from './connection-settings.ts';
-export type { ElasticsearchSettings } from './connection-settings.ts';
 export { searchMetrics, topMetrics, windowsLeftNotFinal } from './metrics-queries.ts';
 export type { MetricRows } from './metrics-queries.ts';
 export { checkCredentialsAccepted, checkMetricsReadable, metricsUnreadableReason } from './metrics-probes.ts';

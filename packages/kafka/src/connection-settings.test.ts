@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kafkaConnectionOf } from './connection-settings.ts';
 
-const plain = { KAFKA_BROKERS: ['a:1', 'b:2'], KAFKA_CLIENT_ID: 'clickstream', KAFKA_SSL: true };
+// As a parsed configuration gives them: every variable present, unset ones undefined.
+const plain = {
+  KAFKA_BROKERS: ['a:1', 'b:2'],
+  KAFKA_CLIENT_ID: 'clickstream',
+  KAFKA_SSL: true,
+  KAFKA_SASL_MECHANISM: undefined,
+  KAFKA_SASL_USERNAME: undefined,
+  KAFKA_SASL_PASSWORD: undefined,
+};
 
 test('when SASL is configured, then the connection carries it', () => {
   const connection = kafkaConnectionOf({ ...plain, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });

@@ -1,7 +1,6 @@
 export { createKafkaClient, pingKafka } from './kafka-client.ts';
 export type { KafkaClient, KafkaConnection } from './kafka-client.ts';
 export { kafkaConnectionOf } from './connection-settings.ts';
-export type { KafkaSettings } from './connection-settings.ts';
 export {
   addPartitions,
   consumerGroupLag,
@@ -12,7 +11,7 @@ export {
   ensureTopics,
   topicMessageCount,
 } from './topics.ts';
-export type { LagReader, TopicCreationSettings, TopicSettingDifference, TopicSpec } from './topics.ts';
+export type { LagReader, TopicSettingDifference, TopicSpec } from './topics.ts';
 export { createMessageProducer } from './message-producer.ts';
 export type { MessageProducer, OutgoingMessage } from './message-producer.ts';
 export { startBatchConsumer } from './batch-consumer.ts';

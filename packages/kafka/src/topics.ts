@@ -1,4 +1,5 @@
 // kafkajs is CommonJS; its enums are reached through the default export.
+import type { TopicCreationSettings } from '@clickstream/config';
 import kafkajs from 'kafkajs';
 import type { KafkaClient } from './kafka-client.ts';
 
@@ -9,13 +10,6 @@ export interface TopicSpec {
   replicationFactor?: number | undefined;
   /** Topic-level settings (`min.insync.replicas`, `max.message.bytes`, ...), as strings like Kafka's own tools take them. */
   configs?: Readonly<Record<string, string>>;
-}
-
-/** The KAFKA_TOPIC_* creation variables as a service's configuration parses them (see `kafkaTopicCreationEnv` in @clickstream/config). */
-export interface TopicCreationSettings {
-  readonly KAFKA_TOPIC_PARTITIONS: number;
-  readonly KAFKA_TOPIC_REPLICATION_FACTOR?: number | undefined;
-  readonly KAFKA_TOPIC_MIN_INSYNC_REPLICAS?: number | undefined;
 }
 
 /**
