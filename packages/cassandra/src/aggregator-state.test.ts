@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chunkUserIds } from './aggregator-state.ts';
+import { chunkUserIds } from './hour-state.ts';
 
 await test('chunkUserIds', async (t) => {
   const cases: { when: string; userIds: string[]; maxChars: number; chunks: number }[] = [

@@ -1,5 +1,5 @@
 import type { Logger } from '@clickstream/observability';
-import { chunkUserIds } from './aggregator-state.ts';
+import { chunkUserIds } from './hour-state.ts';
 import type { CassandraClient } from './cassandra-client.ts';
 import { pagedRows } from './paged-rows.ts';
 import { copyCounter, tableExists } from './legacy-copy.ts';

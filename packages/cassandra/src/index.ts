@@ -12,8 +12,10 @@ export type { EventsRepository, RejectedEvent, WriteEventsOutcome } from './even
 export { createPendingHoursRepository, highestReleasedToken } from './pending-hours.ts';
 export type { PendingHoursRepository, PendingWindow, PendingWork } from './pending-hours.ts';
 export { AGGREGATOR_TABLES } from './aggregator-schema.ts';
-export { NO_DAYS, createAggregatorStateRepository } from './aggregator-state.ts';
-export type { AggregatorStateRepository, GroupAllTime, GroupDay, KnownAllTimeUsers } from './aggregator-state.ts';
+export { createAggregatorStateRepository } from './aggregator-state.ts';
+export type { AggregatorStateRepository } from './aggregator-state.ts';
+export { NO_DAYS } from './all-time-state.ts';
+export type { GroupAllTime, GroupDay, KnownAllTimeUsers } from './all-time-state.ts';
 export { createLeaseRepository } from './lease-repository.ts';
 export { AGGREGATION_LEASE, retireEarlierLeases } from './lease-retirement.ts';
 export type { LeaseRepository } from './lease-repository.ts';

@@ -1,0 +1,304 @@
+/**
+ * The aggregator state of all time, per (url, country): its days' totals with their sums, and
+ * its exact set of users with their count.
+ */
+import cassandra from 'cassandra-driver';
+import { groupKey, mergeTotals } from '@clickstream/metrics';
+import type { GroupRef, GroupTotals, MergeableTotals } from '@clickstream/metrics';
+import { DAY_TOTALS_SUMS, GROUP_USERS_COUNT_ROW } from './aggregator-schema.ts';
+import { withClassifiedErrors } from './errors.ts';
+import { long, numberOf } from './long-values.ts';
+import { pagedRows } from './paged-rows.ts';
+import { statementBytes } from './partition-batcher.ts';
+import type { Statement } from './partition-batcher.ts';
+import { BATCH_BYTES, BATCH_STATEMENTS, LOOKUP_CHUNK, refOf, totalsOf } from './state-requests.ts';
+import type { StateRequests } from './state-requests.ts';
+import type { WriteFence } from './write-fence.ts';
+
+/** One day's totals of a (url, country). */
+export type GroupDay = GroupTotals & { readonly dayMs: number };
+
+/** A (url, country)'s totals summed over all its days, and how many days it has: its all-time numbers but users. */
+export type GroupAllTime = MergeableTotals & { readonly days: number };
+
+/** What a writer knows of a (url, country)'s stored all-time users. */
+export interface KnownAllTimeUsers {
+  /** The size this writer last stored. */
+  readonly count: number;
+  /**
+   * The whole stored set, when this writer added every user it holds (a group it found empty):
+   * the candidates are checked against it, and nobody is looked up.
+   */
+  readonly users?: ReadonlySet<string>;
+}
+
+/** Nothing counted yet. */
+export const NO_DAYS: GroupAllTime = { days: 0, clicks: 0, timeSpentSumMs: 0, timeSpentSamples: 0 };
+/** Countries of one url whose all-time counts one request reads (`IN` on the partition key's last column). */
+const COUNT_COUNTRIES = 100;
+/** Count requests whose result sets are held at once (see countAllTimeUsersOf). */
+const COUNT_REQUESTS_COLLECTED = 1_000;
+
+/** The all-time part of `AggregatorStateRepository` (aggregator-state.ts says what every write promises). */
+export interface AllTimeState {
+  /**
+   * The all-time sums of one (url, country) and its stored totals of the given days (those it
+   * has): what a run needs to move the sums by the days it changes, at a cost that does not grow
+   * with the group's history. Sums stored by a version before them are summed from every day
+   * once; `resum` sums them from every day in any case (sums the caller found impossible).
+   * `probablyNew` (the group was in none of these days' stored state): its partition is looked
+   * for first, one request when there is none (otherwise the days are, one request when one is
+   * stored). Either way the answer is the same.
+   */
+  readGroupTotals(
+    group: GroupRef,
+    daysMs: readonly number[],
+    options?: { readonly resum?: boolean; readonly probablyNew?: boolean },
+  ): Promise<{ allTime: GroupAllTime; days: GroupDay[] }>;
+  /**
+   * Sets (or, for `totals: null`, deletes) some days' totals of one (url, country) and stores its
+   * new all-time sums, in one single-partition batch (applied whole or not at all): the sums
+   * always equal the stored days. Days too many for one batch go in several, the sums marked
+   * unknown before and stored after them (a crash in between leaves them to be summed again).
+   */
+  replaceGroupDays(
+    group: GroupRef,
+    days: readonly { dayMs: number; totals: GroupTotals | null }[],
+    allTime: GroupAllTime,
+    fence: WriteFence,
+  ): Promise<void>;
+  /**
+   * Adds users to the all-time set of a (url, country) and returns its size after: only the
+   * users not in the set yet are written, each chunk of them with the new size as one mutation of
+   * the group's partition (in a batch shared with other groups), so the stored size always equals
+   * the stored set (a crash between chunks, or a replay, counts nobody twice). Cost: the
+   * candidates, never the set's history.
+   * `known`: what this writer knows of the stored set (saves reading it again).
+   */
+  addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, known?: KnownAllTimeUsers): Promise<number>;
+  /** Exact number of distinct users ever counted for one (url, country): one stored number. */
+  countAllTimeUsers(group: GroupRef): Promise<number>;
+  /** {@link countAllTimeUsers} of many groups, by group key: one request per url and up to {@link COUNT_COUNTRIES} of its countries. */
+  countAllTimeUsersOf(groups: Iterable<GroupRef>): Promise<Map<string, number>>;
+  /**
+   * Every (url, country) with stored day totals (its all-time document), a page at a time, with its
+   * stored all-time sums (`undefined` where they are unknown: read them with {@link readGroupTotals}).
+   */
+  allTimeGroupPages(pageSize: number): AsyncGenerator<{ group: GroupRef; allTime: GroupAllTime | undefined }[]>;
+}
+
+export function createAllTimeState(requests: StateRequests): AllTimeState {
+  const { client, ks, userTtl, groupWrites, executeAll, executeInPartitionBatches, rows } = requests;
+  async function countAllTimeUsers(group: GroupRef): Promise<number> {
+    return (await countAllTimeUsersOf([group])).get(groupKey(group)) ?? 0;
+  }
+
+  async function countAllTimeUsersOf(groups: Iterable<GroupRef>): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    const countriesOf = new Map<string, string[]>();
+    for (const group of groups) {
+      const key = groupKey(group);
+      if (counts.has(key)) continue;
+      counts.set(key, 0);
+      const countries = countriesOf.get(group.urlKey) ?? [];
+      countries.push(group.country);
+      countriesOf.set(group.urlKey, countries);
+    }
+    const params = [...countriesOf].flatMap(([urlKey, countries]) =>
+      Array.from({ length: Math.ceil(countries.length / COUNT_COUNTRIES) }, (_, i) => [
+        urlKey,
+        countries.slice(i * COUNT_COUNTRIES, (i + 1) * COUNT_COUNTRIES),
+      ]),
+    );
+    // A request per url: the result sets are collected a chunk at a time, never one per url of
+    // the run at once (100,000 distinct pages held 100,000 result sets).
+    for (let start = 0; start < params.length; start += COUNT_REQUESTS_COLLECTED) {
+      const { resultItems } = await withClassifiedErrors(() =>
+        cassandra.concurrent.executeConcurrent(
+          client.driver,
+          `SELECT url_key, country, users FROM ${ks}.group_users WHERE url_key = ? AND country IN ? PER PARTITION LIMIT 1`,
+          params.slice(start, start + COUNT_REQUESTS_COLLECTED),
+          { concurrencyLevel: requests.concurrency, raiseOnFirstError: true, collectResults: true },
+        ),
+      );
+      // The driver types each collected result as `any`: they are the queries' result sets.
+      for (const result of resultItems as cassandra.types.ResultSet[])
+        for (const row of result.rows) {
+          const users: unknown = row.get('users');
+          counts.set(groupKey(refOf(row)), users === null || users === undefined ? 0 : numberOf(users));
+        }
+    }
+    return counts;
+  }
+
+  return {
+    async replaceGroupDays(group, days, allTime, fence) {
+      if (days.length === 0) return;
+      const key = [group.urlKey, group.country];
+      const dayStatements = (at: cassandra.types.Long): Statement[] =>
+        days.map(({ dayMs, totals }): Statement =>
+          totals === null
+            ? {
+                query: `DELETE FROM ${ks}.day_totals USING TIMESTAMP ? WHERE url_key = ? AND country = ? AND day = ?`,
+                params: [at, ...key, new Date(dayMs)],
+              }
+            : {
+                query: `INSERT INTO ${ks}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+                params: [...key, new Date(dayMs), long(totals.clicks), long(totals.timeSpentSumMs), long(totals.timeSpentSamples), at],
+              },
+        );
+      const sums = (at: cassandra.types.Long, value: GroupAllTime | null): Statement => ({
+        query: `UPDATE ${ks}.day_totals USING TIMESTAMP ? SET all_days = ?, all_clicks = ?, all_time_spent_sum_ms = ?, all_time_spent_samples = ?
+          WHERE url_key = ? AND country = ?`,
+        params: [
+          at,
+          ...(value === null
+            ? [null, null, null, null]
+            : [long(value.days), long(value.clicks), long(value.timeSpentSumMs), long(value.timeSpentSamples)]),
+          ...key,
+        ],
+      });
+      const at = fence.nextTimestamp();
+      const whole = [...dayStatements(at), sums(at, allTime)];
+      if (whole.length <= BATCH_STATEMENTS && whole.reduce((bytes, statement) => bytes + statementBytes(statement), 0) <= BATCH_BYTES) {
+        // One partition: the days and their sums apply together.
+        await groupWrites.submit(whole);
+        return;
+      }
+      await executeAll([sums(at, null)]);
+      await executeInPartitionBatches(dayStatements(fence.nextTimestamp()));
+      await executeAll([sums(fence.nextTimestamp(), allTime)]);
+    },
+
+    async readGroupTotals(group, daysMs, options = {}) {
+      const key = [group.urlKey, group.country];
+      const columns = `url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples, ${DAY_TOTALS_SUMS.map(([name]) => name).join(', ')}`;
+      const readDays = async (): Promise<cassandra.types.Row[]> => {
+        const found: cassandra.types.Row[] = [];
+        for (let start = 0; start < daysMs.length; start += LOOKUP_CHUNK)
+          found.push(
+            ...(await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? AND day IN ?`, [
+              ...key,
+              daysMs.slice(start, start + LOOKUP_CHUNK).map((dayMs) => new Date(dayMs)),
+            ])),
+          );
+        return found;
+      };
+      // Every row carries the partition's sums: one row brings them (none: nothing is stored).
+      const readFirst = async (): Promise<cassandra.types.Row | undefined> =>
+        (await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? LIMIT 1`, key))[0];
+      let found: cassandra.types.Row[];
+      let first: cassandra.types.Row | undefined;
+      if (options.probablyNew === true) {
+        first = await readFirst();
+        found = first === undefined ? [] : await readDays();
+      } else {
+        found = await readDays();
+        first = found[0] ?? (await readFirst());
+      }
+      const days = found.flatMap((row) =>
+        row.get('day') === null ? [] : [{ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }],
+      );
+      if (first === undefined) return { allTime: NO_DAYS, days };
+      const storedDays = first.get('all_days') as cassandra.types.Long | null;
+      if (storedDays !== null && options.resum !== true)
+        return {
+          allTime: {
+            days: numberOf(storedDays),
+            clicks: numberOf(first.get('all_clicks')),
+            timeSpentSumMs: numberOf(first.get('all_time_spent_sum_ms')),
+            timeSpentSamples: numberOf(first.get('all_time_spent_samples')),
+          },
+          days,
+        };
+      // Unknown sums (days stored before them, or a many-day write cut short): summed from every day, once.
+      const history = await rows(
+        `SELECT url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.day_totals WHERE url_key = ? AND country = ?`,
+        key,
+      );
+      const stored = history.filter((row) => row.get('day') !== null).map(totalsOf);
+      return { allTime: { ...mergeTotals(stored), days: stored.length }, days };
+    },
+
+    async addAllTimeUsers(group, userIds, fence, known) {
+      const key = [group.urlKey, group.country];
+      let count = known?.count ?? (await countAllTimeUsers(group));
+      if (userIds.size === 0) return count;
+      const candidates = [...userIds];
+      let stored = known?.users;
+      if (stored === undefined) {
+        const found = new Set<string>();
+        // An empty set (a new group) has nothing to look up.
+        for (let start = 0; count > 0 && start < candidates.length; start += LOOKUP_CHUNK) {
+          const matches = await rows(`SELECT user_id FROM ${ks}.group_users WHERE url_key = ? AND country = ? AND user_id IN ?`, [
+            ...key,
+            candidates.slice(start, start + LOOKUP_CHUNK),
+          ]);
+          for (const row of matches) found.add(row.get('user_id') as string);
+        }
+        stored = found;
+      }
+      const fresh = candidates.filter((userId) => !stored.has(userId));
+      let chunk: string[] = [];
+      let chunkBytes = 0;
+      const flush = async (): Promise<void> => {
+        if (chunk.length === 0) return;
+        const at = fence.nextTimestamp();
+        count += chunk.length;
+        const queries = [
+          ...chunk.map((userId) => ({
+            query: `INSERT INTO ${ks}.group_users (url_key, country, user_id) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+            params: [...key, userId, at, userTtl],
+          })),
+          {
+            query: `INSERT INTO ${ks}.group_users (url_key, country, user_id, users) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+            params: [...key, GROUP_USERS_COUNT_ROW, long(count), at],
+          },
+        ];
+        // One partition: the rows and the new size apply together or not at all.
+        await groupWrites.submit(queries);
+        chunk = [];
+        chunkBytes = 0;
+      };
+      for (const userId of fresh) {
+        chunk.push(userId);
+        chunkBytes += Buffer.byteLength(userId) + 32;
+        if (chunkBytes >= BATCH_BYTES) await flush();
+      }
+      await flush();
+      return count;
+    },
+
+    countAllTimeUsers,
+    countAllTimeUsersOf,
+
+    async *allTimeGroupPages(pageSize) {
+      let page: { group: GroupRef; allTime: GroupAllTime | undefined }[] = [];
+      const sums = DAY_TOTALS_SUMS.map(([name]) => name).join(', ');
+      const scan = pagedRows(client, `SELECT DISTINCT url_key, country, ${sums} FROM ${ks}.day_totals`, [], pageSize);
+      for (;;) {
+        const next = await withClassifiedErrors(() => scan.next());
+        if (next.done === true) break;
+        const row = next.value;
+        const days = row.get('all_days') as cassandra.types.Long | null;
+        page.push({
+          group: { urlKey: row.get('url_key') as string, country: row.get('country') as string },
+          allTime:
+            days === null
+              ? undefined
+              : {
+                  days: numberOf(days),
+                  clicks: numberOf(row.get('all_clicks')),
+                  timeSpentSumMs: numberOf(row.get('all_time_spent_sum_ms')),
+                  timeSpentSamples: numberOf(row.get('all_time_spent_samples')),
+                },
+        });
+        if (page.length >= pageSize) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length > 0) yield page;
+    },
+  };
+}
