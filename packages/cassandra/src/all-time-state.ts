@@ -34,6 +34,7 @@ export interface KnownAllTimeUsers {
 
 /** Nothing counted yet. */
 export const NO_DAYS: GroupAllTime = { days: 0, clicks: 0, timeSpentSumMs: 0, timeSpentSamples: 0 };
+
 /** Countries of one url whose all-time counts one request reads (`IN` on the partition key's last column). */
 const COUNT_COUNTRIES = 100;
 /** Count requests whose result sets are held at once (see countAllTimeUsersOf). */

@@ -5,11 +5,14 @@ import type { WriteFence } from './write-fence.ts';
 
 /** The windows' part of `AggregatorStateRepository` (aggregator-state.ts says what every write promises). */
 export interface WindowState {
+  /** The windows recorded open ({@link markOpen}) and not yet final ({@link markFinal}). */
   listOpenWindows(): Promise<WindowRef[]>;
   /** The UUID of the index the stored windows were last published into under `alias` (undefined: never recorded). */
   readPublishedIndex(alias: string): Promise<string | undefined>;
   recordPublishedIndex(alias: string, indexUuid: string, fence: WriteFence): Promise<void>;
+  /** Records windows as open: indexed with `final: false`, to be indexed again once final. */
   markOpen(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
+  /** Records windows as final (indexed so): no longer listed open. */
   markFinal(windows: readonly WindowRef[], fence: WriteFence): Promise<void>;
 }
 
