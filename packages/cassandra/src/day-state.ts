@@ -14,7 +14,7 @@ import type { WriteFence } from './write-fence.ts';
 export interface DayState {
   /** Every group of the day, or only those `onlyGroups` selects (group keys, or a slice). */
   readDay(dayMs: number, onlyGroups?: GroupSelection): Promise<WindowGroup[]>;
-  /** Replaces the day's groups (its day partition, in size-bounded batches); the per-(url, country) totals are {@link replaceGroupDays}'. */
+  /** Replaces the day's groups (its day partition, in size-bounded batches); the per-(url, country) totals are the all-time part's (`replaceGroupDays`). */
   replaceDay(dayMs: number, next: readonly WindowGroup[], previous: readonly WindowGroup[], fence: WriteFence): Promise<void>;
   /**
    * The groups of a day marked ({@link markDayGroups}) after the day's state was last marked
@@ -28,7 +28,7 @@ export interface DayState {
   markDayGroups(dayMs: number, groups: Iterable<GroupRef>, fence: WriteFence): Promise<void>;
   /** Marks the day's state stored: every group marked before is rolled up. */
   markDayRolledUp(dayMs: number, fence: WriteFence): Promise<void>;
-  /** Every day with stored state, ascending (as {@link listStoredHours}). */
+  /** Every day with stored state, ascending (as `listStoredHours` of the hours' part). */
   listStoredDays(): Promise<number[]>;
 }
 
