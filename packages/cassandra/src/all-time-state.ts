@@ -11,7 +11,7 @@ import { long, numberOf } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
 import { statementBytes } from './partition-batcher.ts';
 import type { Statement } from './partition-batcher.ts';
-import { BATCH_BYTES, BATCH_STATEMENTS, LOOKUP_CHUNK, refOf, totalsOf } from './state-requests.ts';
+import { BATCH_BYTES, BATCH_STATEMENTS, LOOKUP_CHUNK, refOf, totalsOf, totalsParams } from './state-requests.ts';
 import type { StateRequests } from './state-requests.ts';
 import type { WriteFence } from './write-fence.ts';
 
@@ -145,19 +145,13 @@ export function createAllTimeState(requests: StateRequests): AllTimeState {
               }
             : {
                 query: `INSERT INTO ${ks}.day_totals (url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-                params: [...key, new Date(dayMs), long(totals.clicks), long(totals.timeSpentSumMs), long(totals.timeSpentSamples), at],
+                params: [...key, new Date(dayMs), ...totalsParams(totals), at],
               },
         );
       const sums = (at: cassandra.types.Long, value: GroupAllTime | null): Statement => ({
         query: `UPDATE ${ks}.day_totals USING TIMESTAMP ? SET all_days = ?, all_clicks = ?, all_time_spent_sum_ms = ?, all_time_spent_samples = ?
           WHERE url_key = ? AND country = ?`,
-        params: [
-          at,
-          ...(value === null
-            ? [null, null, null, null]
-            : [long(value.days), long(value.clicks), long(value.timeSpentSumMs), long(value.timeSpentSamples)]),
-          ...key,
-        ],
+        params: [at, ...(value === null ? [null, null, null, null] : [long(value.days), ...totalsParams(value)]), ...key],
       });
       const at = fence.nextTimestamp();
       const whole = [...dayStatements(at), sums(at, allTime)];

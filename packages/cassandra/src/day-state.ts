@@ -6,7 +6,7 @@ import { withClassifiedErrors } from './errors.ts';
 import { long } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
 import type { Statement } from './partition-batcher.ts';
-import { replacementStatements, selectedGroups, windowGroupOf } from './state-requests.ts';
+import { replacementStatements, selectedGroups, totalsParams, windowGroupOf } from './state-requests.ts';
 import type { StateRequests } from './state-requests.ts';
 import type { WriteFence } from './write-fence.ts';
 
@@ -59,16 +59,7 @@ export function createDayState({ client, ks, userTtl, executeInPartitionBatches,
           {
             query: `INSERT INTO ${ks}.day_groups (day, url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users)
               VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-            params: [
-              day,
-              group.urlKey,
-              group.country,
-              long(group.clicks),
-              long(group.timeSpentSumMs),
-              long(group.timeSpentSamples),
-              long(group.uniqueUsers),
-              at,
-            ],
+            params: [day, group.urlKey, group.country, ...totalsParams(group), long(group.uniqueUsers), at],
           },
         ],
         remove: (stored) => [

@@ -6,7 +6,7 @@ import { withClassifiedErrors } from './errors.ts';
 import { long } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
 import type { Statement } from './partition-batcher.ts';
-import { refOf, replacementStatements, selectedGroups, totalsOf, windowGroupOf } from './state-requests.ts';
+import { refOf, replacementStatements, selectedGroups, totalsOf, totalsParams, windowGroupOf } from './state-requests.ts';
 import type { StateRequests } from './state-requests.ts';
 import type { WriteFence } from './write-fence.ts';
 
@@ -122,16 +122,7 @@ export function createHourState({ client, ks, userTtl, executeInPartitionBatches
           yield {
             query: `INSERT INTO ${ks}.hour_groups (hour, url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users)
               VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-            params: [
-              hour,
-              group.urlKey,
-              group.country,
-              long(group.clicks),
-              long(group.timeSpentSumMs),
-              long(group.timeSpentSamples),
-              long(group.userIds.size),
-              at,
-            ],
+            params: [hour, group.urlKey, group.country, ...totalsParams(group), long(group.userIds.size), at],
           };
         },
         remove: (stored) => [

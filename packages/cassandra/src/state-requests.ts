@@ -4,10 +4,10 @@
  */
 import cassandra from 'cassandra-driver';
 import { groupKey } from '@clickstream/metrics';
-import type { GroupRef, GroupSelection, GroupTotals, WindowGroup } from '@clickstream/metrics';
+import type { GroupRef, GroupSelection, GroupTotals, MergeableTotals, WindowGroup } from '@clickstream/metrics';
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
-import { numberOf } from './long-values.ts';
+import { long, numberOf } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
 import { createPartitionBatcher, statementBytes } from './partition-batcher.ts';
 import type { PartitionBatcher, Statement } from './partition-batcher.ts';
@@ -207,6 +207,13 @@ export const totalsOf = (row: cassandra.types.Row): GroupTotals => ({
   timeSpentSumMs: numberOf(row.get('time_spent_sum_ms')),
   timeSpentSamples: numberOf(row.get('time_spent_samples')),
 });
+
+/** {@link totalsOf} the other way: a group's clicks and time spent as the values of those columns, in their order. */
+export const totalsParams = (totals: MergeableTotals): cassandra.types.Long[] => [
+  long(totals.clicks),
+  long(totals.timeSpentSumMs),
+  long(totals.timeSpentSamples),
+];
 
 /** A row's numbers with its distinct users (hour_groups, day_groups). */
 export const windowGroupOf = (row: cassandra.types.Row): WindowGroup => ({
