@@ -117,6 +117,10 @@ const cases: { when: string; env: Record<string, string>; wrong: string[] }[] = 
     env: { CASSANDRA_REPLICATION: 'dc1:3,dc1:1' },
     wrong: ['CASSANDRA_REPLICATION'],
   },
+  { when: 'replication is empty (the default, 1)', env: { CASSANDRA_REPLICATION: '' }, wrong: [] },
+  { when: 'replication ends in a newline', env: { CASSANDRA_REPLICATION: '3\n' }, wrong: ['CASSANDRA_REPLICATION'] },
+  { when: 'a data centre name holds a control character', env: { CASSANDRA_REPLICATION: 'dc\u00011:3' }, wrong: ['CASSANDRA_REPLICATION'] },
+  { when: 'replication has an empty data centre entry', env: { CASSANDRA_REPLICATION: 'dc1:3,,dc2:3' }, wrong: ['CASSANDRA_REPLICATION'] },
   {
     when: 'a replication factor has more digits than any cluster has nodes',
     env: { CASSANDRA_REPLICATION: '99999999999999999999' },

@@ -67,6 +67,17 @@ test('when an error wraps a cause of the same message, then the message says it 
   assert.equal(logged.stack.match(/caused by: Error: Socket was closed/g)?.length, 2);
 });
 
+test('when causes form a cycle, or a cause is not an Error, then the line is still written, each message once', () => {
+  const first = new Error('first');
+  const second = new Error('second', { cause: first });
+  Object.assign(first, { cause: second });
+  const { line } = logOnce((logger) => logger.error({ err: first }, 'cyclic'));
+  assert.equal((line.err as { message: string }).message, 'first: second');
+  const plain = new Error('wrapper', { cause: { message: 'from a plain object' } });
+  const { line: withPlain } = logOnce((logger) => logger.error({ err: plain }, 'plain cause'));
+  assert.equal((withPlain.err as { message: string }).message, 'wrapper: from a plain object');
+});
+
 test('when a logged object names a password, then it is redacted', () => {
   const { raw } = logOnce((logger) => logger.info({ connection: { password: 'hunter2', user: 'u' } }, 'connecting'));
   assert.doesNotMatch(raw, /hunter2/);
