@@ -329,11 +329,10 @@ try {
       );
   }
 } finally {
+  // The index goes whatever is kept: a --reuse run indexes afresh into an index of its own.
   await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
   await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
   if (!values.keep && !values.reuse) {
-    await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
-    await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
     await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
     rmSync(workDir, { recursive: true, force: true });
   } else {
