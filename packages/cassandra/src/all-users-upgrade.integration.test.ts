@@ -14,7 +14,7 @@ import type { CassandraClient } from './index.ts';
 const keyspace = `allusers_it_${uniqueSuffix()}`;
 const replication = { class: 'SimpleStrategy', replicationFactor: 1 } as const;
 const TTL_S = 7_200;
-const upgrade = { upgrade: { userStateTtlSeconds: TTL_S, logger: testLogger } };
+const upgrade = { logger: testLogger, upgrade: { userStateTtlSeconds: TTL_S } };
 let client: CassandraClient;
 
 /** v1's all-time users; `/many` needs several look-ups and batches. */

@@ -17,7 +17,7 @@ const replication = { class: 'SimpleStrategy', replicationFactor: 1 } as const;
 const HOUR = Date.UTC(2026, 10, 20, 10);
 const NEXT_HOUR = HOUR + 3_600_000;
 const TTL_S = 7_200;
-const upgrade = { upgrade: { userStateTtlSeconds: TTL_S, logger: testLogger } };
+const upgrade = { logger: testLogger, upgrade: { userStateTtlSeconds: TTL_S } };
 let client: CassandraClient;
 
 /** Users of each legacy (hour, url, country); `/many` needs several chunks of the new table. */

@@ -6,7 +6,7 @@ export { CassandraUnavailableError, classifyCassandraError, isContentRejection, 
 export { EVENT_BUCKETS, ensureSchema } from './schema.ts';
 export { readEventsTtlHistory, shortestEventsTtlSeconds, watchEventsTtl } from './events-ttl.ts';
 export type { EventsTtlHistory, EventsTtlRaise } from './events-ttl.ts';
-export type { Replication } from './schema.ts';
+export type { Replication, SchemaOptions } from './schema.ts';
 export { TooManyEventsError, chunkByPartition, createEventsRepository, eventBucket } from './events-repository.ts';
 export type { EventsRepository, RejectedEvent, WriteEventsOutcome } from './events-repository.ts';
 export { createPendingHoursRepository, highestReleasedToken } from './pending-hours.ts';

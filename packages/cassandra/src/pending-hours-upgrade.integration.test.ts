@@ -12,7 +12,7 @@ import type { CassandraClient } from './index.ts';
 
 const keyspace = `pendingup_it_${uniqueSuffix()}`;
 const replication = { class: 'SimpleStrategy', replicationFactor: 1 } as const;
-const upgrade = { upgrade: { userStateTtlSeconds: 0, logger: testLogger } };
+const upgrade = { logger: testLogger, upgrade: { userStateTtlSeconds: 0 } };
 const HOUR_MS = 3_600_000;
 /** Hours v1 had marked and not processed yet: two on one day, one the day after. */
 const MARKED = [Date.UTC(2026, 10, 20, 10), Date.UTC(2026, 10, 20, 11), Date.UTC(2026, 10, 21, 0)];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ensureSchema, readEventsTtlHistory } from './index.ts';
+import { capturedLogger } from '../../../test/support/captured-logger.ts';
 import { testCassandra } from '../../../test/support/stack-clients.ts';
 import type { CassandraClient } from './index.ts';
 
@@ -103,5 +104,39 @@ test('when day_totals predates its all-time sums, then the schema step adds them
     assert.deepEqual([Number(row?.get('clicks')), row?.get('all_days')], [3, null]);
   } finally {
     await client.driver.execute(`DROP KEYSPACE IF EXISTS ${old}`);
+  }
+});
+
+test('when an existing keyspace has another replication than asked, then the schema step keeps it and warns how to change it', async () => {
+  const own = { ...client, keyspace: `${keyspace}_rf` };
+  const { lines, logger } = capturedLogger();
+  const warnings = (): Record<string, unknown>[] => lines.filter((line) => line.level === 'warn');
+  try {
+    await ensureSchema(own, replication, { logger });
+    assert.deepEqual(warnings(), [], 'created as asked: nothing to say');
+    await ensureSchema(own, { class: 'SimpleStrategy', replicationFactor: 3 }, { logger });
+    const [warning, ...more] = warnings();
+    assert.equal(more.length, 0);
+    assert.deepEqual([warning?.keyspace, warning?.actual, warning?.wanted], [own.keyspace, 'SimpleStrategy 1', 'SimpleStrategy 3']);
+    assert.match(
+      String(warning?.msg),
+      new RegExp(`ALTER KEYSPACE ${own.keyspace} WITH replication = \\{'class': 'SimpleStrategy', 'replication_factor': 3\\}.*repair`),
+    );
+    const stored = (
+      await client.driver.execute('SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?', [own.keyspace])
+    ).first();
+    assert.equal((stored?.get('replication') as Record<string, string>).replication_factor, '1', 'the replication is not changed');
+    // Per data centre: the same factors are the same replication; another strategy is not.
+    await client.driver.execute(`ALTER KEYSPACE ${own.keyspace} WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 1}`);
+    lines.length = 0;
+    await ensureSchema(own, { class: 'NetworkTopologyStrategy', dataCenters: { datacenter1: 1 } }, { logger });
+    assert.deepEqual(warnings(), []);
+    await ensureSchema(own, replication, { logger });
+    assert.deepEqual(
+      warnings().map((line) => [line.actual, line.wanted]),
+      [['NetworkTopologyStrategy datacenter1:1', 'SimpleStrategy 1']],
+    );
+  } finally {
+    await client.driver.execute(`DROP KEYSPACE IF EXISTS ${own.keyspace}`);
   }
 });

@@ -45,9 +45,20 @@ const TABLES: readonly string[] = [
   ...AGGREGATOR_TABLES,
 ];
 
+/** What {@link ensureSchema} is told: settings that follow the configuration, and where to say what it keeps or upgrades. */
+export type SchemaOptions = {
+  /** When given, the retention of raw events (see {@link ensureSchema}). */
+  readonly eventsTtlSeconds?: number;
+} & (
+  | { readonly logger?: Logger; readonly upgrade?: undefined }
+  | { readonly logger: Logger; readonly upgrade: { readonly userStateTtlSeconds: number } }
+);
+
 /**
- * Creates the keyspace and tables when missing (idempotent: `IF NOT EXISTS` everywhere; an
- * existing keyspace keeps its replication). The driver waits for schema agreement after each statement.
+ * Creates the keyspace and tables when missing (idempotent: `IF NOT EXISTS` everywhere). An
+ * existing keyspace keeps its replication: changing it needs a repair of every node, which is the
+ * operator's to run, so a replication other than `replication` is only said to `options.logger`,
+ * with the statement that would change it. The driver waits for schema agreement after each statement.
  *
  * @param options.eventsTtlSeconds when given, the retention of raw events: the `events` table's
  *   default TTL (0 = forever), applied server-side to every event written from then on, whoever
@@ -58,14 +69,11 @@ const TABLES: readonly string[] = [
  *   `group_users` (see {@link upgradeAllUsers}) and the hours its `pending_hours` still marks
  *   marked in the change counters (see {@link upgradePendingHours}); progress goes to the logger.
  */
-export async function ensureSchema(
-  client: CassandraClient,
-  replication: Replication,
-  options: { eventsTtlSeconds?: number; upgrade?: { userStateTtlSeconds: number; logger: Logger } } = {},
-): Promise<void> {
+export async function ensureSchema(client: CassandraClient, replication: Replication, options: SchemaOptions = {}): Promise<void> {
   const ks = client.keyspace;
   if (!KEYSPACE_NAME.test(ks)) throw new Error(`invalid keyspace name '${ks}': lower-case letters, digits and _`);
   await client.driver.execute(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replicationCql(replication)}`);
+  if (options.logger !== undefined) await warnOfKeptReplication(client, replication, options.logger);
   for (const table of TABLES) await client.driver.execute(table.replaceAll('%KS%', ks));
   await addMissingColumns(client, 'day_totals', DAY_TOTALS_SUMS);
   const ttl = options.eventsTtlSeconds;
@@ -89,11 +97,47 @@ export async function ensureSchema(
     }
   }
   if (options.upgrade) {
-    await upgradeHourUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
-    await upgradeAllUsers(client, options.upgrade.userStateTtlSeconds, options.upgrade.logger);
-    await upgradePendingHours(client, options.upgrade.logger);
+    await upgradeHourUsers(client, options.upgrade.userStateTtlSeconds, options.logger);
+    await upgradeAllUsers(client, options.upgrade.userStateTtlSeconds, options.logger);
+    await upgradePendingHours(client, options.logger);
   }
 }
+
+/**
+ * Warns when the keyspace's stored replication is not `wanted` (CASSANDRA_REPLICATION applies
+ * when the keyspace is created only), naming both and the statement and repair that would align them.
+ */
+async function warnOfKeptReplication(client: CassandraClient, wanted: Replication, logger: Logger): Promise<void> {
+  const row = (
+    await client.driver.execute('SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?', [client.keyspace])
+  ).first();
+  const stored = (row?.get('replication') ?? {}) as Record<string, string>;
+  const actual = storedReplicationText(stored);
+  const asked = replicationText(wanted);
+  if (actual === asked) return;
+  logger.warn(
+    { keyspace: client.keyspace, actual, wanted: asked },
+    `keyspace ${client.keyspace} has replication ${actual} where CASSANDRA_REPLICATION asks for ${asked}, which applies only when the keyspace is created; to change it: ALTER KEYSPACE ${client.keyspace} WITH replication = ${replicationCql(wanted)}, then nodetool repair -full on every node`,
+  );
+}
+
+/** A replication as the logs say it: `SimpleStrategy 3`, `NetworkTopologyStrategy dc1:3,dc2:3` (data centres sorted). */
+function replicationText(replication: Replication): string {
+  if (replication.class === 'SimpleStrategy') return `SimpleStrategy ${replication.replicationFactor}`;
+  return `NetworkTopologyStrategy ${dataCentresText(Object.entries(replication.dataCenters))}`;
+}
+
+/** The same for the replication map `system_schema.keyspaces` stores (a full class name, factors as strings). */
+function storedReplicationText({ class: className = '', replication_factor: factor, ...dataCentres }: Record<string, string>): string {
+  const strategy = className.slice(className.lastIndexOf('.') + 1);
+  return strategy === 'SimpleStrategy' ? `${strategy} ${factor}` : `${strategy} ${dataCentresText(Object.entries(dataCentres))}`;
+}
+
+const dataCentresText = (factors: readonly (readonly [string, string | number])[]): string =>
+  factors
+    .map(([dc, n]) => `${dc}:${n}`)
+    .sort()
+    .join(',');
 
 /**
  * Adds the columns a table created by an earlier version lacks (static ones, as all of these are).

@@ -3,7 +3,7 @@
  * `npm run migrate`: the metrics index's options, the Cassandra schema's options, and the closing
  * of earlier releases' lease; with the retry policy both use.
  */
-import type { CassandraClient } from '@clickstream/cassandra';
+import type { CassandraClient, SchemaOptions } from '@clickstream/cassandra';
 import { retireEarlierLeases } from '@clickstream/cassandra';
 import type { Logger } from '@clickstream/observability';
 import { retryWithBackoff } from '@clickstream/retry';
@@ -36,12 +36,10 @@ export async function closeEarlierLeases(cassandra: CassandraClient, retry: Retr
 }
 
 /** The Cassandra schema's options that follow the configuration (at start, or by `npm run migrate`), with the state upgrades. */
-export function schemaOptions(
-  config: AggregatorConfig,
-  logger: Logger,
-): { eventsTtlSeconds: number; upgrade: { userStateTtlSeconds: number; logger: Logger } } {
+export function schemaOptions(config: AggregatorConfig, logger: Logger): SchemaOptions {
   return {
     eventsTtlSeconds: config.AGGREGATOR_EVENTS_TTL_DAYS * DAY_S,
-    upgrade: { userStateTtlSeconds: config.AGGREGATOR_USER_STATE_TTL_DAYS * DAY_S, logger },
+    logger,
+    upgrade: { userStateTtlSeconds: config.AGGREGATOR_USER_STATE_TTL_DAYS * DAY_S },
   };
 }

@@ -63,7 +63,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
     const cassandra = await connectCassandra(cassandraConnectionOf(config), logger);
     onClose('cassandra', () => cassandra.shutdown());
     if (config.MIGRATE_ON_START) {
-      await ensureSchema(cassandra, config.CASSANDRA_REPLICATION);
+      await ensureSchema(cassandra, config.CASSANDRA_REPLICATION, { logger });
       await ensureIngestTopics(kafka, config, logger);
     }
     // Rows dated ahead of their ingestion get the retention past their own time (see createEventsRepository).
