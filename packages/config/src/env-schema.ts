@@ -57,12 +57,15 @@ export const nonBlankString = () =>
     .min(1, 'must not be blank')
     .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not hold control characters');
 
-/** `true`/`false`/`1`/`0`/`yes`/`no` (case-insensitive). */
+/** `true`/`false`/`1`/`0`/`yes`/`no`, in any case, blanks around ignored. */
 export const booleanFlag = (defaultValue: boolean) =>
   z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False'])
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+      z.enum(['true', 'false', '1', '0', 'yes', 'no']),
+    )
     .default(defaultValue ? 'true' : 'false')
-    .transform((value) => ['true', '1', 'yes'].includes(value.toLowerCase()));
+    .transform((value) => ['true', '1', 'yes'].includes(value));
 
 /** An optional secret or setting: empty strings count as unset. */
 export const optionalString = () =>

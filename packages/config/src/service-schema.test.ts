@@ -126,6 +126,11 @@ const cases: { when: string; env: Record<string, string>; wrong: string[] }[] = 
     env: { CASSANDRA_REPLICATION: '99999999999999999999' },
     wrong: ['CASSANDRA_REPLICATION'],
   },
+  // Flags.
+  { when: 'flags are written in any case', env: { CASSANDRA_SSL: 'YES', KAFKA_SSL: 'No' }, wrong: [] },
+  { when: 'a flag has blanks around it', env: { KAFKA_SSL: ' true ' }, wrong: [] },
+  { when: 'a flag is neither true nor false', env: { CASSANDRA_SSL: 'maybe' }, wrong: ['CASSANDRA_SSL'] },
+  { when: 'a flag is a longer word', env: { KAFKA_SSL: 'yess' }, wrong: ['KAFKA_SSL'] },
   {
     when: 'the Elasticsearch URL has no scheme (read as the scheme "localhost:")',
     env: { ELASTICSEARCH_URL: 'localhost:9200' },
@@ -172,4 +177,14 @@ test('when the error is reported, then its message names the variable and why, n
     assert.match(err.message, /KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM and KAFKA_SASL_PASSWORD are set/);
     assert.doesNotMatch(err.message, /hunter2/);
   }
+});
+
+test('when flags are written in any case, then each reads as the value it names', () => {
+  const flags = (env: Record<string, string>) => {
+    const config = parseConfig(schema, env);
+    return [config.KAFKA_SSL, config.CASSANDRA_SSL];
+  };
+  assert.deepEqual(flags({ KAFKA_SSL: 'YES', CASSANDRA_SSL: 'False' }), [true, false]);
+  assert.deepEqual(flags({ KAFKA_SSL: ' 0 ', CASSANDRA_SSL: '1' }), [false, true]);
+  assert.deepEqual(flags({}), [false, false], 'the defaults');
 });
