@@ -1,6 +1,6 @@
 /**
  * Prints the configuration tables of the README from the services' own zod schemas, so the
- * documentation cannot drift from the code: `node scripts/config-table.ts` prints them, and
+ * documentation cannot drift from the code: `node scripts/node24.mjs scripts/config-table.ts` prints them, and
  * test/docs/readme.test.ts fails when README.md does not contain exactly this text.
  */
 import { z } from 'zod';

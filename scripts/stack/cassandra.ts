@@ -77,8 +77,9 @@ export function initialTokens(index: number, count: NodeCount): string[] {
 
 /**
  * Resolves once the seed lists `host` with its tokens, which it does when the node is NORMAL
- * there. A joining node answers CQL before that; a node started next could then learn of its
- * tokens only as bootstrap tokens and pick the same ones ("Bootstrap Token collision").
+ * there. A joining node answers CQL before that; the next node starts only then, so that nodes
+ * join one at a time, as Cassandra wants of range movements (since fixed tokens, see
+ * {@link initialTokens}, a collision is no longer what the wait prevents).
  */
 async function seedListsWithTokens(client: CassandraClient, host: string): Promise<void> {
   const seed = client.driver.hosts.values().find((known) => known.address === `${hostOf(1)}:${CASSANDRA_PORT}`);

@@ -7,7 +7,7 @@ import { CONFIGURED_SERVICES, configTable } from '../../scripts/config-table.ts'
 const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
 
 for (const [service, shape] of Object.entries(CONFIGURED_SERVICES)) {
-  test(`when the ${service} config schema is rendered, then README.md holds exactly that table (regenerate with node scripts/config-table.ts)`, () => {
+  test(`when the ${service} config schema is rendered, then README.md holds exactly that table (regenerate with node scripts/node24.mjs scripts/config-table.ts)`, () => {
     assert.ok(
       readme.includes(`#### ${service}\n\n${configTable(shape)}\n`),
       `README.md's ${service} table differs from services/${service}/src/config.ts`,

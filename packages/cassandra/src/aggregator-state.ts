@@ -23,7 +23,7 @@ export interface AggregatorStateRepository extends HourState, DayState, AllTimeS
 /**
  * The repository over one keyspace: its parts share one set of requests (a batcher of group
  * writes, the concurrency, the per-user rows' TTL).
- * @param options.userStateTtlSeconds TTL of the per-user rows (hour users, all-time users); 0 keeps them forever.
+ * @param options.userStateTtlSeconds TTL of the per-user rows (hour users, all-time users) and of the day roll-up marks; 0 keeps them forever.
  */
 export function createAggregatorStateRepository(
   client: CassandraClient,

@@ -14,8 +14,8 @@ const GROUPS_IN_FLIGHT = 16;
  * `hour_users` is dropped. Without it a late event in an old day would roll that day up from
  * stored hours that have no users, and undercount the day's unique users.
  *
- * Safe beside a running aggregator of this version: the copies carry the driver's clock
- * timestamps, below every fenced write (see write-fence.ts), so a set the aggregator stored
+ * Safe beside a running aggregator of this version: the copies carry Cassandra's write times (the
+ * client sends none), below every fenced write (see write-fence.ts), so a set the aggregator stored
  * meanwhile, or a group it deleted, wins over the copy. An interrupted upgrade is run again from
  * the start (the copies are idempotent); `hour_users` is dropped only after a complete copy.
  * Aggregators of the earlier version must be stopped first (they still write `hour_users`).

@@ -12,7 +12,7 @@ import { pagedRows } from './paged-rows.ts';
 import { createPartitionBatcher, statementBytes } from './partition-batcher.ts';
 import type { PartitionBatcher, Statement } from './partition-batcher.ts';
 
-/** Candidates looked up per IN query, and new users written per batch (batches stay far below the 50 KiB default fail threshold). */
+/** Entries per IN list: candidate users looked up, days, group tuples. */
 export const LOOKUP_CHUNK = 500;
 /** Up to this many groups, `readHour` and `readDay` read only their rows (IN lists); past it, the whole partition. */
 const SELECTED_GROUPS_MAX = 5_000;
@@ -80,7 +80,7 @@ export interface StateRequests {
 }
 
 /**
- * @param options.userStateTtlSeconds TTL of the per-user rows (hour users, all-time users); 0 keeps them forever.
+ * @param options.userStateTtlSeconds TTL of the per-user rows (hour users, all-time users) and of the day roll-up marks; 0 keeps them forever.
  */
 export function createStateRequests(
   client: CassandraClient,

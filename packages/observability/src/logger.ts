@@ -36,9 +36,10 @@ function bounded(value: unknown, depth: number, seen: WeakSet<object>, chars: nu
 }
 
 /**
- * The error's message followed by its causes' (as pino gives it), each cause's message only when
- * it says something new: the stores' transient errors keep the driver's own message, which read
- * "Socket was closed: Socket was closed".
+ * The error's message followed by its causes', joined by ": " as pino joins them, each cause's
+ * message unless it repeats the one just before it (the stores' transient errors keep the
+ * driver's own message, which read "Socket was closed: Socket was closed"). The chain stops at a
+ * cycle or at a cause that is not error-like.
  */
 function messageWithCauses(err: Error): string {
   const parts: string[] = [];
