@@ -69,8 +69,9 @@ export function metricsIndexNames(alias: string): MetricsIndexNames {
 /**
  * Installs the index template, creates the versioned index and points the alias at it (as the
  * write index). Idempotent and safe to run from several replicas at once: an existing template is
- * overwritten with the same content, an existing index and alias are kept. Waits until the index
- * can take writes (health yellow).
+ * overwritten with the same content, an existing index and alias are kept, the index's replicas
+ * set to `replicas` when they differ (a dynamic setting; its primary shards stay as created).
+ * Waits until the index can take writes (health yellow).
  *
  * @throws MetricsIndexConflictError when the alias name is taken by a concrete index, or the
  *   existing index's mapping conflicts with {@link METRICS_MAPPINGS}.
@@ -99,6 +100,7 @@ export async function installMetricsIndex(
     }
     if (await es.indices.exists({ index: names.index })) {
       await putSameMapping(client, names.index);
+      await putReplicas(client, names.index, options.replicas);
     } else {
       await createIndex(client, names);
     }
@@ -128,6 +130,13 @@ async function createIndex(client: ElasticsearchClient, names: MetricsIndexNames
       throw err;
     await putSameMapping(client, names.index);
   }
+}
+
+/** Sets an existing index's replicas when they differ (only then: a settings update is a cluster state change). */
+async function putReplicas(client: ElasticsearchClient, index: string, replicas: number): Promise<void> {
+  const settings = await client.driver.indices.getSettings({ index, name: 'index.number_of_replicas' });
+  if (settings[index]?.settings?.index?.number_of_replicas === String(replicas)) return;
+  await client.driver.indices.putSettings({ index, settings: { index: { number_of_replicas: replicas } } });
 }
 
 /** Puts the mapping on an existing index: a no-op when it is the same, an error naming the conflict otherwise. */

@@ -102,6 +102,20 @@ describe('installMetricsIndex', () => {
     });
   });
 
+  test('when the replicas setting changes, then the existing index follows it; its primary shards stay as created', async () => {
+    const alias = `${prefix}-replicas`;
+    const names = await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
+    const settings = async (): Promise<[string | undefined, string | undefined]> => {
+      const index = (await client.driver.indices.getSettings({ index: names.index }))[names.index]?.settings?.index;
+      return [String(index?.number_of_shards), String(index?.number_of_replicas)];
+    };
+    // One node: the replica stays unassigned (health yellow), which the install waits for.
+    await installMetricsIndex(client, { alias, shards: 2, replicas: 1 });
+    assert.deepEqual(await settings(), ['1', '1']);
+    await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });
+    assert.deepEqual(await settings(), ['1', '0']);
+  });
+
   test('when the alias lost its index link, then installing again restores it', async () => {
     const alias = `${prefix}-repair`;
     const names = await installMetricsIndex(client, { alias, shards: 1, replicas: 0 });

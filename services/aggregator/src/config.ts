@@ -71,8 +71,10 @@ export const aggregatorEnvShape = {
   AGGREGATOR_HOUR_DOCUMENTS_RETENTION_DAYS: nonNegativeInt(0, 7_300).describe(
     'hour documents whose window started longer ago are deleted by each run (0 keeps them forever)',
   ),
-  ELASTICSEARCH_SHARDS: positiveInt(1).describe('primary shards of a new metrics index'),
-  ELASTICSEARCH_REPLICAS: nonNegativeInt(0, 100).describe('replicas of a new metrics index'),
+  ELASTICSEARCH_SHARDS: positiveInt(1).describe('primary shards of a new metrics index (an existing one keeps its own)'),
+  ELASTICSEARCH_REPLICAS: nonNegativeInt(0, 100).describe(
+    'replicas of the metrics index, set on the existing one too wherever it is installed (npm run migrate, a start with MIGRATE_ON_START)',
+  ),
 };
 
 /**
