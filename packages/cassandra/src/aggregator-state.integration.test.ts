@@ -192,6 +192,86 @@ test('when the writer gives the whole stored set, then the users are checked aga
   assert.equal(await state.addAllTimeUsers(group, new Set(['ghost', 'u3']), nextFence()), 4, 'looked up: ghost was never stored, u3 was');
 });
 
+/**
+ * The client, with `land` run once just before the `nth` request whose query matches `query`: a
+ * write of an earlier attempt that timed out landing while a later one reads (a paused
+ * coordinator that resumes, or a replica that had it alone).
+ */
+function landingBefore(query: RegExp, nth: number, land: () => Promise<unknown>): CassandraClient {
+  let seen = 0;
+  const driver = new Proxy(client.driver, {
+    get(target, property) {
+      if (property === 'execute')
+        return async (...args: Parameters<typeof target.execute>) => {
+          if (query.test(args[0]) && (seen += 1) === nth) await land();
+          return target.execute(...args);
+        };
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { ...client, driver };
+}
+
+/** What an attempt writes for a group's new users: their rows and the new count, one mutation at `at`. */
+function allTimeUsersWrite(group: { urlKey: string; country: string }, userIds: string[], count: number, at: unknown) {
+  return client.driver.batch(
+    [
+      ...userIds.map((userId) => ({
+        query: `INSERT INTO ${keyspace}.group_users (url_key, country, user_id) VALUES (?, ?, ?) USING TIMESTAMP ?`,
+        params: [group.urlKey, group.country, userId, at],
+      })),
+      {
+        query: `INSERT INTO ${keyspace}.group_users (url_key, country, user_id, users) VALUES (?, ?, '', ?) USING TIMESTAMP ?`,
+        params: [group.urlKey, group.country, count, at],
+      },
+    ],
+    { prepare: true, logged: false },
+  );
+}
+
+/** The users a group's all-time set holds, by its rows (the count row aside). */
+async function storedUserRows(group: { urlKey: string; country: string }): Promise<number> {
+  const found = await client.driver.execute(`SELECT user_id FROM ${keyspace}.group_users WHERE url_key = ? AND country = ?`, [
+    group.urlKey,
+    group.country,
+  ]);
+  return found.rows.filter((row) => row.get('user_id') !== '').length;
+}
+
+test("when an earlier attempt's users land while a retry reads the set, then the count still equals the users stored", async () => {
+  // Seen on the 3-node cluster with a node paused: the retry read the count before the late write
+  // and the users after it, so it added nobody and kept the old count; the next day's users then
+  // stored a count 2 short of the set for good.
+  const group = { urlKey: '/late', country: 'BE' };
+  const fence = nextFence();
+  assert.equal(await state.addAllTimeUsers(group, new Set(['u1']), fence), 1);
+  const lateAt = fence.nextTimestamp();
+  const retrying = createAggregatorStateRepository(
+    landingBefore(/SELECT user_id\b.* FROM \S+\.group_users /, 1, () => allTimeUsersWrite(group, ['u2', 'u3'], 3, lateAt)),
+    { concurrency: 8 },
+  );
+  const count = await retrying.addAllTimeUsers(group, new Set(['u2', 'u3']), fence);
+  assert.equal(count, 3, 'the late users counted once');
+  assert.equal(await state.addAllTimeUsers(group, new Set(['u4']), fence, { count }), 4);
+  assert.deepEqual([await state.countAllTimeUsers(group), await storedUserRows(group)], [4, 4]);
+});
+
+test('when an earlier attempt lands between two chunks of a lookup, then the set is read again and the count equals the users stored', async () => {
+  const group = { urlKey: '/late-chunks', country: 'BE' };
+  const fence = nextFence();
+  assert.equal(await state.addAllTimeUsers(group, new Set(['first']), fence), 1);
+  // 600 candidates: two lookup chunks; the late write holds 10 of the second chunk's.
+  const candidates = Array.from({ length: 600 }, (_, i) => `c${String(i).padStart(3, '0')}`);
+  const lateAt = fence.nextTimestamp();
+  const retrying = createAggregatorStateRepository(
+    landingBefore(/SELECT user_id\b.* FROM \S+\.group_users /, 2, () => allTimeUsersWrite(group, candidates.slice(550, 560), 11, lateAt)),
+    { concurrency: 8 },
+  );
+  assert.equal(await retrying.addAllTimeUsers(group, new Set(candidates), fence), 601);
+  assert.deepEqual([await state.countAllTimeUsers(group), await storedUserRows(group)], [601, 601]);
+});
+
 test('when many groups add users at once, then their writes share batches and every group keeps its own exact count', async () => {
   const groups = Array.from({ length: 40 }, (_, i) => ({ urlKey: '/together', country: `G${i}` }));
   const usersOf = (i: number) => new Set(Array.from({ length: 1 + (i % 5) }, (_, u) => `u${u}`));

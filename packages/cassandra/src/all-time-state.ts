@@ -6,7 +6,7 @@ import cassandra from 'cassandra-driver';
 import { groupKey, mergeTotals } from '@clickstream/metrics';
 import type { GroupRef, GroupTotals, MergeableTotals } from '@clickstream/metrics';
 import { DAY_TOTALS_SUMS, GROUP_USERS_COUNT_ROW } from './aggregator-schema.ts';
-import { withClassifiedErrors } from './errors.ts';
+import { CassandraUnavailableError, withClassifiedErrors } from './errors.ts';
 import { long, numberOf } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
 import { statementBytes } from './partition-batcher.ts';
@@ -23,7 +23,10 @@ export type GroupAllTime = MergeableTotals & { readonly days: number };
 
 /** What a writer knows of a (url, country)'s stored all-time users. */
 export interface KnownAllTimeUsers {
-  /** The size this writer last stored. */
+  /**
+   * The size this writer last stored: trusted with `users`, or when no user is added; otherwise
+   * the size is read with the users looked up (see `addAllTimeUsers`).
+   */
   readonly count: number;
   /**
    * The whole stored set, when this writer added every user it holds (a group it found empty):
@@ -37,6 +40,9 @@ export const NO_DAYS: GroupAllTime = { days: 0, clicks: 0, timeSpentSumMs: 0, ti
 
 /** Countries of one url whose all-time counts one request reads (`IN` on the partition key's last column). */
 const COUNT_COUNTRIES = 100;
+/** Rounds of reads of a group's all-time users that may disagree before a run gives up (see storedUsersAmong). */
+const CONSISTENT_READ_ROUNDS = 5;
+
 /** Count requests whose result sets are held at once (see countAllTimeUsersOf). */
 const COUNT_REQUESTS_COLLECTED = 1_000;
 
@@ -74,7 +80,9 @@ export interface AllTimeState {
    * the group's partition (in a batch shared with other groups), so the stored size always equals
    * the stored set (a crash between chunks, or a replay, counts nobody twice). Cost: the
    * candidates, never the set's history.
-   * `known`: what this writer knows of the stored set (saves reading it again).
+   * `known`: what this writer knows of the stored set (saves reading it again). Without its
+   * `users`, the size and the users already stored are read together, in reads that agree: a
+   * write of an earlier attempt that lands meanwhile is counted once, never half.
    */
   addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, known?: KnownAllTimeUsers): Promise<number>;
   /** Exact number of distinct users ever counted for one (url, country): one stored number. */
@@ -90,6 +98,57 @@ export interface AllTimeState {
 
 export function createAllTimeState(requests: StateRequests): AllTimeState {
   const { client, ks, userTtl, groupWrites, executeAll, executeInPartitionBatches, rows } = requests;
+  /**
+   * The stored count of a group's all-time set and which of `candidates` it holds, as one state of
+   * the partition. A write that timed out may still land (a paused coordinator that resumes) or
+   * sit on one replica only, so two reads can see two states: a count read before such a write
+   * and users looked up after it added nobody and kept the old count, short of the set for good.
+   * Each read therefore brings the count row with the users it looks up (one mutation of the
+   * partition is in a read whole or not at all), and reads that saw different count rows (a write
+   * landed between them; quorum reads never go back to an older state) are made again.
+   *
+   * @throws CassandraUnavailableError when the reads still disagree after a few rounds (retriable).
+   */
+  async function storedUsersAmong(group: GroupRef, candidates: readonly string[]): Promise<{ count: number; stored: Set<string> }> {
+    const key = [group.urlKey, group.country];
+    for (let round = 1; round <= CONSISTENT_READ_ROUNDS; round += 1) {
+      const stored = new Set<string>();
+      // Per read, the count row it saw: its count and write time, or undefined (none in that read).
+      const seen: ({ count: number; writtenAt: string } | undefined)[] = [];
+      for (let start = 0; start < candidates.length; start += LOOKUP_CHUNK) {
+        const matches = await rows(
+          `SELECT user_id, users, WRITETIME(users) AS written FROM ${ks}.group_users WHERE url_key = ? AND country = ? AND user_id IN ?`,
+          [...key, [GROUP_USERS_COUNT_ROW, ...candidates.slice(start, start + LOOKUP_CHUNK)]],
+        );
+        let countRow: { count: number; writtenAt: string } | undefined;
+        for (const row of matches) {
+          const userId = row.get('user_id') as string;
+          if (userId === GROUP_USERS_COUNT_ROW) countRow = { count: numberOf(row.get('users')), writtenAt: String(row.get('written')) };
+          else stored.add(userId);
+        }
+        seen.push(countRow);
+      }
+      const [first] = seen;
+      if (
+        first !== undefined &&
+        seen.every((view) => view !== undefined && view.count === first.count && view.writtenAt === first.writtenAt)
+      )
+        return { count: first.count, stored };
+      if (seen.every((view) => view === undefined)) {
+        // No count row in any read: a group never stored, or one stored before count rows (its
+        // count is the static column of its first row). A count row found now landed meanwhile.
+        const [head] = await rows(`SELECT user_id, users FROM ${ks}.group_users WHERE url_key = ? AND country = ? LIMIT 1`, key);
+        if (head?.get('user_id') !== GROUP_USERS_COUNT_ROW) {
+          const users: unknown = head?.get('users');
+          return { count: users === null || users === undefined ? 0 : numberOf(users), stored };
+        }
+      }
+    }
+    throw new CassandraUnavailableError(
+      `the all-time users of (${group.urlKey.slice(0, 256)}, ${group.country.slice(0, 64)}) changed while they were read, ${CONSISTENT_READ_ROUNDS} times: earlier writes still landing`,
+    );
+  }
+
   async function countAllTimeUsers(group: GroupRef): Promise<number> {
     return (await countAllTimeUsersOf([group])).get(groupKey(group)) ?? 0;
   }
@@ -217,22 +276,13 @@ export function createAllTimeState(requests: StateRequests): AllTimeState {
 
     async addAllTimeUsers(group, userIds, fence, known) {
       const key = [group.urlKey, group.country];
-      let count = known?.count ?? (await countAllTimeUsers(group));
-      if (userIds.size === 0) return count;
+      if (userIds.size === 0) return known?.count ?? (await countAllTimeUsers(group));
       const candidates = [...userIds];
-      let stored = known?.users;
-      if (stored === undefined) {
-        const found = new Set<string>();
-        // An empty set (a new group) has nothing to look up.
-        for (let start = 0; count > 0 && start < candidates.length; start += LOOKUP_CHUNK) {
-          const matches = await rows(`SELECT user_id FROM ${ks}.group_users WHERE url_key = ? AND country = ? AND user_id IN ?`, [
-            ...key,
-            candidates.slice(start, start + LOOKUP_CHUNK),
-          ]);
-          for (const row of matches) found.add(row.get('user_id') as string);
-        }
-        stored = found;
-      }
+      // The whole set held by this writer: nothing to read. Otherwise the count comes from the same
+      // reads as the candidates found, never from an earlier read (see storedUsersAmong).
+      const before = known?.users === undefined ? await storedUsersAmong(group, candidates) : { count: known.count, stored: known.users };
+      const { stored } = before;
+      let { count } = before;
       const fresh = candidates.filter((userId) => !stored.has(userId));
       let chunk: string[] = [];
       let chunkBytes = 0;
