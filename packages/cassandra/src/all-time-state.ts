@@ -35,6 +35,14 @@ export interface KnownAllTimeUsers {
   readonly users?: ReadonlySet<string>;
 }
 
+/** What adding users to a (url, country)'s all-time set writes: the users it lacks, and its size before them. */
+export interface AllTimeUsersAddition {
+  readonly group: GroupRef;
+  readonly before: number;
+  /** Distinct users not in the set. */
+  readonly fresh: readonly string[];
+}
+
 /** Nothing counted yet. */
 export const NO_DAYS: GroupAllTime = { days: 0, clicks: 0, timeSpentSumMs: 0, timeSpentSamples: 0 };
 
@@ -85,6 +93,18 @@ export interface AllTimeState {
    * write of an earlier attempt that lands meanwhile is counted once, never half.
    */
   addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, known?: KnownAllTimeUsers): Promise<number>;
+  /**
+   * The reading half of {@link addAllTimeUsers}: which of the users the set lacks, and its size
+   * before them (read together, as `addAllTimeUsers` says of `known`).
+   */
+  planAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, known?: KnownAllTimeUsers): Promise<AllTimeUsersAddition>;
+  /**
+   * The writing half of {@link addAllTimeUsers}: the addition's users, each chunk with the size
+   * it brings the set to; returns the size after. Sending the same addition again (a retry after
+   * a timeout) writes the same rows and sizes with later timestamps, so an earlier attempt that
+   * lands afterwards, in part or whole, changes nothing: a retry must not read the set again.
+   */
+  writeAllTimeUsers(addition: AllTimeUsersAddition, fence: WriteFence): Promise<number>;
   /** Exact number of distinct users ever counted for one (url, country): one stored number. */
   countAllTimeUsers(group: GroupRef): Promise<number>;
   /** {@link countAllTimeUsers} of many groups, by group key: one request per url and up to {@link COUNT_COUNTRIES} of its countries. */
@@ -147,6 +167,49 @@ export function createAllTimeState(requests: StateRequests): AllTimeState {
     throw new CassandraUnavailableError(
       `the all-time users of (${group.urlKey.slice(0, 256)}, ${group.country.slice(0, 64)}) changed while they were read, ${CONSISTENT_READ_ROUNDS} times: earlier writes still landing`,
     );
+  }
+
+  async function planAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, known?: KnownAllTimeUsers): Promise<AllTimeUsersAddition> {
+    if (userIds.size === 0) return { group, before: known?.count ?? (await countAllTimeUsers(group)), fresh: [] };
+    const candidates = [...userIds];
+    // The whole set held by this writer: nothing to read. Otherwise the count comes from the same
+    // reads as the candidates found, never from an earlier read (see storedUsersAmong).
+    const { count, stored } =
+      known?.users === undefined ? await storedUsersAmong(group, candidates) : { count: known.count, stored: known.users };
+    return { group, before: count, fresh: candidates.filter((userId) => !stored.has(userId)) };
+  }
+
+  async function writeAllTimeUsers({ group, before, fresh }: AllTimeUsersAddition, fence: WriteFence): Promise<number> {
+    const key = [group.urlKey, group.country];
+    let count = before;
+    let chunk: string[] = [];
+    let chunkBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (chunk.length === 0) return;
+      const at = fence.nextTimestamp();
+      count += chunk.length;
+      const queries = [
+        ...chunk.map((userId) => ({
+          query: `INSERT INTO ${ks}.group_users (url_key, country, user_id) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
+          params: [...key, userId, at, userTtl],
+        })),
+        {
+          query: `INSERT INTO ${ks}.group_users (url_key, country, user_id, users) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+          params: [...key, GROUP_USERS_COUNT_ROW, long(count), at],
+        },
+      ];
+      // One partition: the rows and the new size apply together or not at all.
+      await groupWrites.submit(queries);
+      chunk = [];
+      chunkBytes = 0;
+    };
+    for (const userId of fresh) {
+      chunk.push(userId);
+      chunkBytes += Buffer.byteLength(userId) + 32;
+      if (chunkBytes >= BATCH_BYTES) await flush();
+    }
+    await flush();
+    return count;
   }
 
   async function countAllTimeUsers(group: GroupRef): Promise<number> {
@@ -274,44 +337,10 @@ export function createAllTimeState(requests: StateRequests): AllTimeState {
       return { allTime: { ...mergeTotals(stored), days: stored.length }, days };
     },
 
+    planAllTimeUsers,
+    writeAllTimeUsers,
     async addAllTimeUsers(group, userIds, fence, known) {
-      const key = [group.urlKey, group.country];
-      if (userIds.size === 0) return known?.count ?? (await countAllTimeUsers(group));
-      const candidates = [...userIds];
-      // The whole set held by this writer: nothing to read. Otherwise the count comes from the same
-      // reads as the candidates found, never from an earlier read (see storedUsersAmong).
-      const before = known?.users === undefined ? await storedUsersAmong(group, candidates) : { count: known.count, stored: known.users };
-      const { stored } = before;
-      let { count } = before;
-      const fresh = candidates.filter((userId) => !stored.has(userId));
-      let chunk: string[] = [];
-      let chunkBytes = 0;
-      const flush = async (): Promise<void> => {
-        if (chunk.length === 0) return;
-        const at = fence.nextTimestamp();
-        count += chunk.length;
-        const queries = [
-          ...chunk.map((userId) => ({
-            query: `INSERT INTO ${ks}.group_users (url_key, country, user_id) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
-            params: [...key, userId, at, userTtl],
-          })),
-          {
-            query: `INSERT INTO ${ks}.group_users (url_key, country, user_id, users) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
-            params: [...key, GROUP_USERS_COUNT_ROW, long(count), at],
-          },
-        ];
-        // One partition: the rows and the new size apply together or not at all.
-        await groupWrites.submit(queries);
-        chunk = [];
-        chunkBytes = 0;
-      };
-      for (const userId of fresh) {
-        chunk.push(userId);
-        chunkBytes += Buffer.byteLength(userId) + 32;
-        if (chunkBytes >= BATCH_BYTES) await flush();
-      }
-      await flush();
-      return count;
+      return writeAllTimeUsers(await planAllTimeUsers(group, userIds, known), fence);
     },
 
     countAllTimeUsers,

@@ -15,7 +15,7 @@ export { AGGREGATOR_TABLES } from './aggregator-schema.ts';
 export { createAggregatorStateRepository } from './aggregator-state.ts';
 export type { AggregatorStateRepository } from './aggregator-state.ts';
 export { NO_DAYS } from './all-time-state.ts';
-export type { GroupAllTime, GroupDay, KnownAllTimeUsers } from './all-time-state.ts';
+export type { AllTimeUsersAddition, GroupAllTime, GroupDay, KnownAllTimeUsers } from './all-time-state.ts';
 export { createLeaseRepository } from './lease-repository.ts';
 export { AGGREGATION_LEASE, retireEarlierLeases } from './lease-retirement.ts';
 export type { LeaseRepository } from './lease-repository.ts';

@@ -86,13 +86,13 @@ async function runThenAdd(early: readonly MetricEvent[], late: readonly MetricEv
   return { ...setup, events };
 }
 
-/** The store's state, showing `observe` every all-time add (the group, its users, and what the run knew of the stored set) before the store handles it. */
-function observingAllTimeAdds(store: Store, observe: (...args: Parameters<Store['state']['addAllTimeUsers']>) => void): Store['state'] {
+/** The store's state, showing `observe` every all-time add the run plans (the group, its users, and what the run knew of the stored set) before the store handles it. */
+function observingAllTimeAdds(store: Store, observe: (...args: Parameters<Store['state']['planAllTimeUsers']>) => void): Store['state'] {
   return {
     ...store.state,
-    addAllTimeUsers: (...args) => {
+    planAllTimeUsers: (...args) => {
       observe(...args);
-      return store.state.addAllTimeUsers(...args);
+      return store.state.planAllTimeUsers(...args);
     },
   };
 }
@@ -593,7 +593,7 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
-    'when adding all-time users is applied but reported failed, then the retry counts from the stored number and nobody is lost',
+    'when adding all-time users is applied but reported failed, then the retry sends the same users and count again: nobody lost or counted twice',
     async () => {
       const { store, deps, grant, events } = await runThenAdd(
         [click('e1', 'u1', '/a', 1)],
@@ -602,9 +602,9 @@ await test('runAggregation', async (t) => {
       let failed = 0;
       const state: typeof store.state = {
         ...store.state,
-        // A write timeout after the batch was applied: the first call of each group's pass.
-        addAllTimeUsers: async (...args) => {
-          const users = await store.state.addAllTimeUsers(...args);
+        // A write timeout after the batch was applied: the first write of the run.
+        writeAllTimeUsers: async (...args) => {
+          const users = await store.state.writeAllTimeUsers(...args);
           if (failed > 0) return users;
           failed += 1;
           throw Object.assign(new Error('write timeout'), { retriable: true });
@@ -629,7 +629,7 @@ await test('runAggregation', async (t) => {
       ];
       const { store, deps, grant, mark } = setUp(events);
       const given: (readonly string[] | undefined)[] = [];
-      const state = observingAllTimeAdds(store, (_group, _userIds, _fence, known) => given.push(known?.users && [...known.users].sort()));
+      const state = observingAllTimeAdds(store, (_group, _userIds, known) => given.push(known?.users && [...known.users].sort()));
       await mark(events);
       await runAggregation({ ...deps, state }, grant());
       assert.deepEqual(
@@ -672,24 +672,30 @@ await test('runAggregation', async (t) => {
   });
 
   await t.test(
-    'when a later day adds to a new group and the write is applied but reported failed, then the retry looks the users up and nobody counts twice',
+    'when a later day adds to a new group and the write is applied but reported failed, then the retry writes the same addition, not a new look-up, and nobody counts twice',
     async () => {
       const events = [click('e1', 'u1', '/a', 1), click('e2', 'u1', '/a', 1_500), click('e3', 'u2', '/a', 1_501)];
       const { store, deps, grant, mark } = setUp(events);
-      const given: boolean[] = [];
+      const planned: boolean[] = [];
+      const written: string[] = [];
       const state: typeof store.state = {
         ...store.state,
+        planAllTimeUsers: (group, userIds, known) => {
+          planned.push(known?.users !== undefined);
+          return store.state.planAllTimeUsers(group, userIds, known);
+        },
         // The second day's first attempt: stored, then a write timeout.
-        addAllTimeUsers: async (group, userIds, fence, known) => {
-          given.push(known?.users !== undefined);
-          const users = await store.state.addAllTimeUsers(group, userIds, fence, known);
-          if (given.length === 2) throw Object.assign(new Error('write timeout'), { retriable: true });
+        writeAllTimeUsers: async (addition, fence) => {
+          written.push(`${addition.before} + ${addition.fresh.join(',')}`);
+          const users = await store.state.writeAllTimeUsers(addition, fence);
+          if (written.length === 2) throw Object.assign(new Error('write timeout'), { retriable: true });
           return users;
         },
       };
       await mark(events);
       await runAggregation({ ...deps, state, retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 } }, grant());
-      assert.deepEqual(given, [true, true, false], 'the retry trusts nothing it learnt before');
+      assert.deepEqual(planned, [true, true], 'one plan a day, each against the users held');
+      assert.deepEqual(written, ['0 + u1', '1 + u2', '1 + u2'], 'the retry sends the same addition');
       assert.equal(await store.state.countAllTimeUsers({ urlKey: '/a', country: 'FR' }), 2);
       await assertSameAsOneRun(store, events);
     },
@@ -706,7 +712,7 @@ await test('runAggregation', async (t) => {
       ]);
       const { store, deps, grant, mark } = setUp(events);
       const checked: string[] = [];
-      const state = observingAllTimeAdds(store, (group, _userIds, _fence, known) => {
+      const state = observingAllTimeAdds(store, (group, _userIds, known) => {
         if (known?.users !== undefined && known.users.size > 0) checked.push(group.urlKey);
       });
       await mark(events);

@@ -42,11 +42,11 @@ export async function addAllTimeUsers(run: RunContext, changes: readonly HourCha
     for (const hour of hours) for (const userId of newUserIds(hour)) userIds.add(userId);
     if (userIds.size === 0) return;
     const known = { count: run.allTimeUsers.get(key) ?? 0, users: run.newGroupUsers.get(key) };
-    // A retry reads the count again and looks the users up: a failed attempt may have stored some of them and their count.
-    let attempt = 0;
-    const users = await write(run, 'adding all-time users', (fence) =>
-      run.deps.state.addAllTimeUsers(group, userIds, fence, attempt++ === 0 ? known : undefined),
-    );
+    const addition = await withRetry(run, 'looking up all-time users', () => run.deps.state.planAllTimeUsers(group, userIds, known));
+    // A retry sends the same addition again, never reads the set again: an attempt that timed out
+    // may still land (a paused coordinator that resumes), and reads made meanwhile could see the
+    // users it adds but not its count.
+    const users = await write(run, 'adding all-time users', (fence) => run.deps.state.writeAllTimeUsers(addition, fence));
     run.allTimeUsers.set(key, users);
     // A new user can leave the day numbers as they were (a replayed click under another user):
     // the all-time document changes all the same.

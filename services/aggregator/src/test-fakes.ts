@@ -219,22 +219,26 @@ export function fakeAggregationStore(events: MetricEvent[]) {
         throw new Error(`all-time sums ${JSON.stringify(sums)} differ from the days' ${JSON.stringify(summed)}`);
       allTimeSums.set(groupKey(group), sums);
     },
-    async addAllTimeUsers(group, userIds, _fence, known) {
+    async planAllTimeUsers(group, userIds, known) {
+      const key = groupKey(group);
+      // As the real store: the set given is trusted with its count (nobody looked up); otherwise
+      // both are as stored.
+      const stored = known?.users ?? allTime.get(key) ?? new Set<string>();
+      const trusted = known?.users !== undefined || userIds.size === 0 ? known?.count : undefined;
+      const before = trusted ?? allTimeCounts.get(key) ?? 0;
+      return { group, before, fresh: [...userIds].filter((userId) => !stored.has(userId)) };
+    },
+    async writeAllTimeUsers({ group, before, fresh }) {
       log.push(`all-time users ${group.urlKey}`);
       const key = groupKey(group);
       const users = allTime.get(key) ?? new Set<string>();
-      // As the real store: the stored count moves from the count given (or read) by the users not
-      // in the set yet, as given (trusted, not looked up) or as stored.
-      const stored = known?.users ?? users;
-      let count = known?.count ?? allTimeCounts.get(key) ?? 0;
-      for (const userId of userIds) {
-        if (stored.has(userId)) continue;
-        users.add(userId);
-        count += 1;
-      }
+      for (const userId of fresh) users.add(userId);
       allTime.set(key, users);
-      allTimeCounts.set(key, count);
-      return count;
+      allTimeCounts.set(key, before + fresh.length);
+      return before + fresh.length;
+    },
+    async addAllTimeUsers(group, userIds, fence, known) {
+      return this.writeAllTimeUsers(await this.planAllTimeUsers(group, userIds, known), fence);
     },
     async countAllTimeUsers(group) {
       return allTimeCounts.get(groupKey(group)) ?? 0;
