@@ -13,10 +13,11 @@ import { long } from './long-values.ts';
  */
 export interface LeaseRepository {
   /**
-   * Takes the lease when nobody holds it.
+   * Takes the lease when nobody holds it, or takes up again the grant `holder` has already (an
+   * attempt whose answer was lost, a release that failed), renewed for `ttlMs` under its token:
+   * one holder never waits out its own lease, and never gets a second grant beside its first.
    *
-   * @returns the grant's fencing token, or null when another holder has the lease (a holder
-   *   does not re-take its own lease: it renews).
+   * @returns the grant's fencing token, or null when another holder has the lease.
    */
   tryAcquire(name: string, holder: string, ttlMs: number): Promise<number | null>;
   /** Extends the grant by a fresh TTL; false when it is no longer held (expired, or taken with a newer token). */
@@ -44,6 +45,16 @@ export function createLeaseRepository(
   options: { highestTokenUsed?: () => Promise<number> } = {},
 ): LeaseRepository {
   const ks = client.keyspace;
+  async function renew(name: string, holder: string, token: number, ttlMs: number): Promise<boolean> {
+    const result = await withClassifiedErrors(() =>
+      client.driver.execute(
+        `UPDATE ${ks}.lease_grants USING TTL ? SET holder = ? WHERE name = ? IF holder = ? AND fencing_token = ?`,
+        [ttlSeconds(ttlMs), holder, name, holder, long(token)],
+        lwtOptions,
+      ),
+    );
+    return result.wasApplied();
+  }
   return {
     async tryAcquire(name, holder, ttlMs) {
       return withClassifiedErrors(async () => {
@@ -52,8 +63,11 @@ export function createLeaseRepository(
           consistency: cassandra.types.consistencies.serial,
         });
         const row = current.first();
-        if (row !== null && row.get('holder') !== null) return null;
         const previous = row === null ? null : (row.get('fencing_token') as cassandra.types.Long | null);
+        if (row !== null && row.get('holder') !== null) {
+          if (row.get('holder') !== holder || previous === null) return null;
+          return (await renew(name, holder, previous.toNumber(), ttlMs)) ? previous.toNumber() : null;
+        }
         const token = previous === null ? (await (options.highestTokenUsed?.() ?? 0)) + 1 : previous.toNumber() + 1;
         // One partition, one Paxos round: the holder (with its TTL) and the token (without one,
         // so tokens keep growing across expiries) change together, only if nobody took either.
@@ -70,16 +84,7 @@ export function createLeaseRepository(
         return result.wasApplied() ? token : null;
       });
     },
-    async renew(name, holder, token, ttlMs) {
-      const result = await withClassifiedErrors(() =>
-        client.driver.execute(
-          `UPDATE ${ks}.lease_grants USING TTL ? SET holder = ? WHERE name = ? IF holder = ? AND fencing_token = ?`,
-          [ttlSeconds(ttlMs), holder, name, holder, long(token)],
-          lwtOptions,
-        ),
-      );
-      return result.wasApplied();
-    },
+    renew,
     async release(name, holder, token) {
       await withClassifiedErrors(() =>
         client.driver.execute(

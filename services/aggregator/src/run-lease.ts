@@ -56,8 +56,8 @@ export async function withLease<T>(
   const { name, holder, ttlMs, logger } = options;
   const clock = options.clock ?? realClock;
   // A transient failure (a node just lost, not yet marked down) is retried. Should a timed-out
-  // attempt have taken the lease after all, the next one finds it held and the pass is skipped
-  // until the TTL frees it: never two holders.
+  // attempt have taken the lease after all, the next one takes that grant up again (the holder
+  // is this process's own): never two holders, and no wait for the TTL.
   const token = await retryWithBackoff(
     `taking the lease '${name}'`,
     () => leases.tryAcquire(name, holder, ttlMs),
