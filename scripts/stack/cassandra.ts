@@ -59,6 +59,16 @@ const CASSANDRA_JVM17 = [
   '-Dio.netty.allocator.maxOrder=11',
 ];
 
+/**
+ * Ring delays (`cassandra.ring_delay_ms`; Cassandra's default is 30 s). A seed (the single node
+ * too) joins no one, so its delay only sets how long it waits for others: short. A joining node
+ * sleeps its delay once ("JOINING: sleeping ... for pending range setup") and then exits with
+ * "Unable to contact any seeds" unless it has the seed's gossip state by then: 1 s was too short
+ * on a loaded machine (the seed answered after 7 s, three starts in a row, in a verification run).
+ */
+const SEED_RING_DELAY_MS = 1_000;
+const JOINING_RING_DELAY_MS = 15_000;
+
 /** Tokens each node owns (`num_tokens` in the rendered cassandra.yaml). */
 export const TOKENS_PER_NODE = 16;
 
@@ -109,8 +119,9 @@ export function cassandraServer(stateDir: string, count: NodeCount): StackServer
       logsDir,
       // A joining node waits for gossip and streams the schema before it answers.
       startTimeoutMs: 240_000,
-      // With the short ring delay below, a joining node gives its seed ~2 s to answer gossip; a seed
-      // paused by a loaded machine makes it exit, and the next start usually joins.
+      // A joining node that has not heard its seed's gossip by the end of its ring delay exits; with
+      // the longer ring delay joining nodes get (below) that takes a machine loaded for many seconds,
+      // and the next start usually joins.
       transientExit: {
         logFile: join(logsDir, 'stdout.log'),
         pattern: /Unable to contact any seeds/,
@@ -148,7 +159,7 @@ export function cassandraServer(stateDir: string, count: NodeCount): StackServer
           // Local JMX listens on 127.0.0.1 whatever the node's address: one port per node.
           `-Dcassandra.jmx.local.port=${7199 + i}`,
           '-Dcassandra.skip_wait_for_gossip_to_settle=0',
-          '-Dcassandra.ring_delay_ms=1000',
+          `-Dcassandra.ring_delay_ms=${i === 0 ? SEED_RING_DELAY_MS : JOINING_RING_DELAY_MS}`,
           '-Dcassandra.superuser_setup_delay_ms=0',
           '-cp',
           `${join(dir, 'conf')}:${lib}/*`,
