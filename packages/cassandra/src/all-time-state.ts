@@ -25,7 +25,7 @@ export type GroupAllTime = MergeableTotals & { readonly days: number };
 export interface KnownAllTimeUsers {
   /**
    * The size this writer last stored: trusted with `users`, or when no user is added; otherwise
-   * the size is read with the users looked up (see `addAllTimeUsers`).
+   * the size is read with the users looked up (see `planAllTimeUsers`).
    */
   readonly count: number;
   /**
@@ -83,26 +83,20 @@ export interface AllTimeState {
     fence: WriteFence,
   ): Promise<void>;
   /**
-   * Adds users to the all-time set of a (url, country) and returns its size after: only the
-   * users not in the set yet are written, each chunk of them with the new size as one mutation of
-   * the group's partition (in a batch shared with other groups), so the stored size always equals
-   * the stored set (a crash between chunks, or a replay, counts nobody twice). Cost: the
-   * candidates, never the set's history.
+   * Adding users to the all-time set of a (url, country), first half: which of `userIds` the set
+   * lacks, and its size before them. Cost: the candidates, never the set's history.
    * `known`: what this writer knows of the stored set (saves reading it again). Without its
    * `users`, the size and the users already stored are read together, in reads that agree: a
    * write of an earlier attempt that lands meanwhile is counted once, never half.
    */
-  addAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, fence: WriteFence, known?: KnownAllTimeUsers): Promise<number>;
-  /**
-   * The reading half of {@link addAllTimeUsers}: which of the users the set lacks, and its size
-   * before them (read together, as `addAllTimeUsers` says of `known`).
-   */
   planAllTimeUsers(group: GroupRef, userIds: ReadonlySet<string>, known?: KnownAllTimeUsers): Promise<AllTimeUsersAddition>;
   /**
-   * The writing half of {@link addAllTimeUsers}: the addition's users, each chunk with the size
-   * it brings the set to; returns the size after. Sending the same addition again (a retry after
-   * a timeout) writes the same rows and sizes with later timestamps, so an earlier attempt that
-   * lands afterwards, in part or whole, changes nothing: a retry must not read the set again.
+   * Second half: writes the addition's users, each chunk of them with the size it brings the set
+   * to as one mutation of the group's partition (in a batch shared with other groups), so the
+   * stored size always equals the stored set (a crash between chunks, or a replay, counts nobody
+   * twice); returns the size after. Sending the same addition again (a retry after a timeout)
+   * writes the same rows and sizes with later timestamps, so an earlier attempt that lands
+   * afterwards, in part or whole, changes nothing: a retry must not plan again.
    */
   writeAllTimeUsers(addition: AllTimeUsersAddition, fence: WriteFence): Promise<number>;
   /** Exact number of distinct users ever counted for one (url, country): one stored number. */
@@ -339,9 +333,6 @@ export function createAllTimeState(requests: StateRequests): AllTimeState {
 
     planAllTimeUsers,
     writeAllTimeUsers,
-    async addAllTimeUsers(group, userIds, fence, known) {
-      return writeAllTimeUsers(await planAllTimeUsers(group, userIds, known), fence);
-    },
 
     countAllTimeUsers,
     countAllTimeUsersOf,

@@ -65,7 +65,13 @@ test('when a v1 keyspace is upgraded, then every group keeps its all-time users 
   // This version counted /both already (a fenced write, far above the clock, and past 2^53 as a
   // large token's are): the copy must add to it, not undo it.
   const token = 2 ** 30;
-  assert.equal(await state.addAllTimeUsers({ urlKey: '/both', country: 'US' }, new Set(['old-2', 'fresh']), createWriteFence(token)), 2);
+  assert.equal(
+    await state.writeAllTimeUsers(
+      await state.planAllTimeUsers({ urlKey: '/both', country: 'US' }, new Set(['old-2', 'fresh'])),
+      createWriteFence(token),
+    ),
+    2,
+  );
 
   await ensureSchema(client, replication, upgrade);
 
@@ -82,7 +88,13 @@ test('when a v1 keyspace is upgraded, then every group keeps its all-time users 
   assert.equal(tables.rowLength, 0, 'all_users dropped');
 
   // The aggregator then knows the copied users: only the new one counts.
-  assert.equal(await state.addAllTimeUsers({ urlKey: '/a', country: 'FR' }, new Set(['u1', 'u4']), createWriteFence(token + 1)), 4);
+  assert.equal(
+    await state.writeAllTimeUsers(
+      await state.planAllTimeUsers({ urlKey: '/a', country: 'FR' }, new Set(['u1', 'u4'])),
+      createWriteFence(token + 1),
+    ),
+    4,
+  );
 
   // A copy run again (an interrupted upgrade starts over) finds its users stored and counts nobody twice.
   await createLegacyTable();

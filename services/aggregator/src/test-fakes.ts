@@ -237,9 +237,6 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       allTimeCounts.set(key, before + fresh.length);
       return before + fresh.length;
     },
-    async addAllTimeUsers(group, userIds, fence, known) {
-      return this.writeAllTimeUsers(await this.planAllTimeUsers(group, userIds, known), fence);
-    },
     async countAllTimeUsers(group) {
       return allTimeCounts.get(groupKey(group)) ?? 0;
     },
