@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { GroupRef, HourGroup, WindowGroup } from '@clickstream/metrics';
 import { pollUntil, testCassandra, uniqueSuffix } from '../../../test/support/stack-clients.ts';
 import { NO_DAYS, createAggregatorStateRepository, createWriteFence, ensureSchema } from './index.ts';
@@ -393,6 +393,69 @@ test("when a group's day totals are set and deleted with its sums, then it reads
     stale,
   );
   assert.deepEqual((await state.readGroupTotals(group, [DAY])).allTime.clicks, 4);
+});
+
+describe("when a write lands between the reads of a group's totals, then the sums and the days come from one state", () => {
+  const DAY2 = DAY + 86_400_000;
+  const totals = (group: GroupRef, clicks: number) => ({ ...group, clicks, timeSpentSumMs: 10 * clicks, timeSpentSamples: clicks });
+  const sums = (days: number, clicks: number) => ({ days, clicks, timeSpentSumMs: 10 * clicks, timeSpentSamples: clicks });
+  const DAYS_READ = /FROM \S+\.day_totals WHERE .*\bday IN\b/;
+  const HEAD_READ = /FROM \S+\.day_totals WHERE url_key = \? AND country = \? LIMIT 1$/;
+
+  test('a day added right before the days are read, for a group taken as new', async () => {
+    const group = { urlKey: '/totals-late-add', country: 'FR' };
+    await state.replaceGroupDays(group, [{ dayMs: DAY, totals: totals(group, 3) }], sums(1, 3), nextFence());
+    const late = () => state.replaceGroupDays(group, [{ dayMs: DAY2, totals: totals(group, 7) }], sums(2, 10), nextFence());
+    const reading = createAggregatorStateRepository(landingBefore(DAYS_READ, 1, late), { concurrency: 8 });
+    assert.deepEqual(await reading.readGroupTotals(group, [DAY2], { probablyNew: true }), {
+      allTime: sums(2, 10),
+      days: [{ ...totals(group, 7), dayMs: DAY2 }],
+    });
+  });
+
+  test('a day deleted right before the days are read, for a group taken as new', async () => {
+    const group = { urlKey: '/totals-late-delete', country: 'FR' };
+    await state.replaceGroupDays(
+      group,
+      [
+        { dayMs: DAY, totals: totals(group, 3) },
+        { dayMs: DAY2, totals: totals(group, 7) },
+      ],
+      sums(2, 10),
+      nextFence(),
+    );
+    const late = () => state.replaceGroupDays(group, [{ dayMs: DAY2, totals: null }], sums(1, 3), nextFence());
+    const reading = createAggregatorStateRepository(landingBefore(DAYS_READ, 1, late), { concurrency: 8 });
+    assert.deepEqual(await reading.readGroupTotals(group, [DAY2], { probablyNew: true }), { allTime: sums(1, 3), days: [] });
+  });
+
+  test('a day added after none of the days was found, before the sums are read', async () => {
+    const group = { urlKey: '/totals-late-head', country: 'FR' };
+    await state.replaceGroupDays(group, [{ dayMs: DAY, totals: totals(group, 3) }], sums(1, 3), nextFence());
+    const late = () => state.replaceGroupDays(group, [{ dayMs: DAY2, totals: totals(group, 7) }], sums(2, 10), nextFence());
+    const reading = createAggregatorStateRepository(landingBefore(HEAD_READ, 1, late), { concurrency: 8 });
+    assert.deepEqual(await reading.readGroupTotals(group, [DAY2]), {
+      allTime: sums(2, 10),
+      days: [{ ...totals(group, 7), dayMs: DAY2 }],
+    });
+  });
+
+  test('a day added between two chunks of the days read', async () => {
+    const group = { urlKey: '/totals-late-chunk', country: 'FR' };
+    // More days asked for than one read holds: the late write adds a day of the second read.
+    const asked = Array.from({ length: 600 }, (_, i) => DAY + i * 86_400_000);
+    await state.replaceGroupDays(group, [{ dayMs: DAY, totals: totals(group, 3) }], sums(1, 3), nextFence());
+    const lastDay = asked.at(-1) ?? DAY;
+    const late = () => state.replaceGroupDays(group, [{ dayMs: lastDay, totals: totals(group, 7) }], sums(2, 10), nextFence());
+    const reading = createAggregatorStateRepository(landingBefore(DAYS_READ, 2, late), { concurrency: 8 });
+    assert.deepEqual(await reading.readGroupTotals(group, asked), {
+      allTime: sums(2, 10),
+      days: [
+        { ...totals(group, 3), dayMs: DAY },
+        { ...totals(group, 7), dayMs: lastDay },
+      ],
+    });
+  });
 });
 
 test('when day totals were stored without sums (an earlier version), then the sums are summed from every day, once', async () => {

@@ -48,8 +48,21 @@ export const NO_DAYS: GroupAllTime = { days: 0, clicks: 0, timeSpentSumMs: 0, ti
 
 /** Countries of one url whose all-time counts one request reads (`IN` on the partition key's last column). */
 const COUNT_COUNTRIES = 100;
-/** Rounds of reads of a group's all-time users that may disagree before a run gives up (see storedUsersAmong). */
+/** Rounds of reads of a group's all-time state that may disagree before a run gives up (see storedUsersAmong, totalsView). */
 const CONSISTENT_READ_ROUNDS = 5;
+
+/** What a read of a group's day totals selects: each row carries the partition's sums and when they were written. */
+const TOTALS_COLUMNS = `url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples, ${DAY_TOTALS_SUMS.map(([name]) => name).join(', ')}, WRITETIME(all_days) AS sums_written`;
+
+/** Two rows of one partition carry the same write of its sums. */
+const sameSums = (a: cassandra.types.Row, b: cassandra.types.Row): boolean =>
+  String(a.get('sums_written')) === String(b.get('sums_written'));
+
+/** One state of a group's day totals (see totalsView). */
+interface TotalsView {
+  readonly head: cassandra.types.Row | undefined;
+  readonly found: readonly cassandra.types.Row[];
+}
 
 /** Count requests whose result sets are held at once (see countAllTimeUsersOf). */
 const COUNT_REQUESTS_COLLECTED = 1_000;
@@ -63,7 +76,10 @@ export interface AllTimeState {
    * once; `resum` sums them from every day in any case (sums the caller found impossible).
    * `probablyNew` (the group was in none of these days' stored state): its partition is looked
    * for first, one request when there is none (otherwise the days are, one request when one is
-   * stored). Either way the answer is the same.
+   * stored). Either way the answer is the same, and the sums and the days are of one state: a
+   * write that lands between the reads (an earlier attempt, or a stale writer) makes them read again.
+   *
+   * @throws CassandraUnavailableError when writes keep landing between the reads (retriable).
    */
   readGroupTotals(
     group: GroupRef,
@@ -112,6 +128,34 @@ export interface AllTimeState {
 
 export function createAllTimeState(requests: StateRequests): AllTimeState {
   const { client, ks, userTtl, groupWrites, executeAll, executeInPartitionBatches, rows } = requests;
+  /**
+   * One state of a group's day totals: the stored rows of `daysMs`, and a row with the partition's
+   * sums (none: nothing is stored); `undefined` when a write landed between its reads. Every day
+   * write brings the sums in the same mutation, so reads that saw the sums written at the same time
+   * saw one state: the days and the sums come from one read when a day is found, and otherwise the
+   * sums are read before and after the days. `headFirst`: the sums are looked for first (one read
+   * when there are none); otherwise the days are (one read when one is stored).
+   */
+  async function totalsView(key: readonly string[], daysMs: readonly number[], headFirst: boolean): Promise<TotalsView | undefined> {
+    const readHead = async (): Promise<cassandra.types.Row | undefined> =>
+      (await rows(`SELECT ${TOTALS_COLUMNS} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? LIMIT 1`, [...key]))[0];
+    const before = headFirst ? await readHead() : undefined;
+    if (headFirst && before === undefined) return { head: undefined, found: [] };
+    const found: cassandra.types.Row[] = [];
+    for (let start = 0; start < daysMs.length; start += LOOKUP_CHUNK)
+      found.push(
+        ...(await rows(`SELECT ${TOTALS_COLUMNS} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? AND day IN ?`, [
+          ...key,
+          daysMs.slice(start, start + LOOKUP_CHUNK).map((dayMs) => new Date(dayMs)),
+        ])),
+      );
+    const [head] = found;
+    if (head !== undefined) return found.every((row) => sameSums(row, head)) ? { head, found } : undefined;
+    if (before === undefined) return totalsView(key, daysMs, true);
+    const after = await readHead();
+    return after !== undefined && sameSums(after, before) ? { head: after, found } : undefined;
+  }
+
   /**
    * The stored count of a group's all-time set and which of `candidates` it holds, as one state of
    * the partition. A write that timed out may still land (a paused coordinator that resumes) or
@@ -283,52 +327,39 @@ export function createAllTimeState(requests: StateRequests): AllTimeState {
 
     async readGroupTotals(group, daysMs, options = {}) {
       const key = [group.urlKey, group.country];
-      const columns = `url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples, ${DAY_TOTALS_SUMS.map(([name]) => name).join(', ')}`;
-      const readDays = async (): Promise<cassandra.types.Row[]> => {
-        const found: cassandra.types.Row[] = [];
-        for (let start = 0; start < daysMs.length; start += LOOKUP_CHUNK)
-          found.push(
-            ...(await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? AND day IN ?`, [
-              ...key,
-              daysMs.slice(start, start + LOOKUP_CHUNK).map((dayMs) => new Date(dayMs)),
-            ])),
+      let view: TotalsView | undefined;
+      for (let round = 1; view === undefined; round += 1) {
+        if (round > CONSISTENT_READ_ROUNDS)
+          throw new CassandraUnavailableError(
+            `the day totals of (${group.urlKey.slice(0, 256)}, ${group.country.slice(0, 64)}) changed while they were read, ${CONSISTENT_READ_ROUNDS} times: earlier writes still landing`,
           );
-        return found;
-      };
-      // Every row carries the partition's sums: one row brings them (none: nothing is stored).
-      const readFirst = async (): Promise<cassandra.types.Row | undefined> =>
-        (await rows(`SELECT ${columns} FROM ${ks}.day_totals WHERE url_key = ? AND country = ? LIMIT 1`, key))[0];
-      let found: cassandra.types.Row[];
-      let first: cassandra.types.Row | undefined;
-      if (options.probablyNew === true) {
-        first = await readFirst();
-        found = first === undefined ? [] : await readDays();
-      } else {
-        found = await readDays();
-        first = found[0] ?? (await readFirst());
+        view = await totalsView(key, daysMs, options.probablyNew === true);
       }
-      const days = found.flatMap((row) =>
-        row.get('day') === null ? [] : [{ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }],
-      );
-      if (first === undefined) return { allTime: NO_DAYS, days };
-      const storedDays = first.get('all_days') as cassandra.types.Long | null;
+      const days = (rows: readonly cassandra.types.Row[]): GroupDay[] =>
+        rows.flatMap((row) => (row.get('day') === null ? [] : [{ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }]));
+      const { head, found } = view;
+      if (head === undefined) return { allTime: NO_DAYS, days: [] };
+      const storedDays = head.get('all_days') as cassandra.types.Long | null;
       if (storedDays !== null && options.resum !== true)
         return {
           allTime: {
             days: numberOf(storedDays),
-            clicks: numberOf(first.get('all_clicks')),
-            timeSpentSumMs: numberOf(first.get('all_time_spent_sum_ms')),
-            timeSpentSamples: numberOf(first.get('all_time_spent_samples')),
+            clicks: numberOf(head.get('all_clicks')),
+            timeSpentSumMs: numberOf(head.get('all_time_spent_sum_ms')),
+            timeSpentSamples: numberOf(head.get('all_time_spent_samples')),
           },
-          days,
+          days: days(found),
         };
-      // Unknown sums (days stored before them, or a many-day write cut short): summed from every day, once.
-      const history = await rows(
-        `SELECT url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.day_totals WHERE url_key = ? AND country = ?`,
-        key,
+      // Unknown sums (days stored before them, or a many-day write cut short): summed from every
+      // day, once, in one read that also gives the days asked for.
+      const history = days(
+        await rows(
+          `SELECT url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples FROM ${ks}.day_totals WHERE url_key = ? AND country = ?`,
+          key,
+        ),
       );
-      const stored = history.filter((row) => row.get('day') !== null).map(totalsOf);
-      return { allTime: { ...mergeTotals(stored), days: stored.length }, days };
+      const asked = new Set(daysMs);
+      return { allTime: { ...mergeTotals(history), days: history.length }, days: history.filter((day) => asked.has(day.dayMs)) };
     },
 
     planAllTimeUsers,
