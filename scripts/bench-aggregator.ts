@@ -54,7 +54,7 @@ import { createEventsRepository, createPendingHoursRepository, ensureSchema } fr
 import type { ClickMessage, EnrichedClick } from '@clickstream/events';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
 import { createElasticsearchClient } from '@clickstream/elasticsearch';
-import { SESSION_GAP_MS } from '@clickstream/metrics';
+import { HOUR_MS, SESSION_GAP_MS } from '@clickstream/metrics';
 import { AGGREGATOR_NODE_OPTIONS } from '../services/aggregator/src/node-flags.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { readAllMetricDocuments } from '../test/e2e/metric-comparison.ts';
@@ -62,7 +62,6 @@ import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../test/suppo
 import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
 import { parseCommandLine } from '@clickstream/config';
 
-const HOUR_MS = 3_600_000;
 const BATCH = 5_000;
 /** Incremental rounds measured in the running service (its first run has nothing to do but warm up). */
 const SERVICE_ROUNDS = 3;

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClickGenerator } from '@clickstream/clickgen';
 import { connectCassandra, ensureSchema } from '@clickstream/cassandra';
 import { consumerGroupLag, createKafkaClient, createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/kafka';
+import { HOUR_MS } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import { livePid } from './stack/process.ts';
 import { stackDown, stackIsUp, stackNodes, stackUp } from './stack/stack.ts';
@@ -33,7 +34,6 @@ if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed)) {
 
 const BROKERS = '127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092';
 const CONTACT_POINTS = '127.0.0.1:9042,127.0.0.2:9042,127.0.0.3:9042';
-const HOUR_MS = 3_600_000;
 const say = (line: string): void => console.log(`[bench:cluster] ${line}`);
 const logger = createLogger({ service: 'bench', level: 'error' });
 

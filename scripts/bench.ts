@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createEventsRepository, ensureSchema } from '@clickstream/cassandra';
 import { createClickGenerator } from '@clickstream/clickgen';
 import type { ClickMessage, EnrichedClick } from '@clickstream/events';
+import { HOUR_MS } from '@clickstream/metrics';
 import { createEnricher, createGeoLookup, createUserAgentParser } from '@clickstream/enrichment';
 import { consumerGroupLag, createMessageProducer, deleteTopics, ensureTopics } from '@clickstream/kafka';
 import { loadIngestConfig } from '../services/ingest/src/config.ts';
@@ -63,7 +64,6 @@ if (
   process.exit(2);
 }
 
-const HOUR_MS = 3_600_000;
 const childNodeOptions = process.env.BENCH_INGEST_NODE_OPTIONS ?? INGEST_NODE_OPTIONS;
 const now = Date.now();
 const perSecond = (n: number, ms: number): number => Math.round((n * 1000) / ms);

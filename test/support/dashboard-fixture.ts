@@ -5,10 +5,7 @@
  */
 import { createMetricsIndexer, installMetricsIndex } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient, MetricWrite } from '@clickstream/elasticsearch';
-import { buildMetricDocument, metricDocumentId } from '@clickstream/metrics';
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
+import { DAY_MS, HOUR_MS, buildMetricDocument, metricDocumentId } from '@clickstream/metrics';
 
 type Row = [url: string, country: string, clicks: number, users: number, spentMs: number, samples: number];
 
