@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +28,7 @@ import { loadIngestConfig } from '../services/ingest/src/config.ts';
 import type { IngestConfig } from '../services/ingest/src/config.ts';
 import { printTopMetrics } from './query.ts';
 import { stackDown, stackIsUp, stackUp, stateDirOf } from './stack/stack.ts';
+import { stopOnSignals } from './stop-signals.ts';
 
 const USAGE = 'usage: npm run demo -- [--count N] [--seed S] [--exit]';
 let args: { count: number; seed: number; exit: boolean };
@@ -109,6 +111,26 @@ async function bringUpServers(): Promise<void> {
   await up;
 }
 
+/** Rejects when a service the demo started exits before the demo stops it: the demo then fails. */
+let serviceExited: (err: Error) => void = () => undefined;
+const serviceFailure = new Promise<never>((_, reject) => (serviceExited = reject));
+serviceFailure.catch(() => undefined);
+
+/** Fails when something already listens on a service's port (another demo, or the service run by hand). */
+async function assertPortFree(name: string, port: number): Promise<void> {
+  const taken = await new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: 2_000 });
+    const answer = (value: boolean): void => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.once('connect', () => answer(true));
+    socket.once('timeout', () => answer(true));
+    socket.once('error', () => answer(false));
+  });
+  if (taken) throw new Error(`${name}'s port ${port} is taken: is another demo, or npm run ${name}, still running? Stop it first`);
+}
+
 function startService(name: string, script: string, extraArgs: string[] = []): ChildProcess {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script, ...extraArgs], {
@@ -118,7 +140,8 @@ function startService(name: string, script: string, extraArgs: string[] = []): C
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   child.once('exit', (code, signal) => {
-    if (!stopping) say(`${name} exited (${signal ?? `code ${code}`}); its log: ${join(logDir, `${name}.log`)}`);
+    if (stopped === undefined)
+      serviceExited(new Error(`${name} exited (${signal ?? `code ${code}`}); its log: ${join(logDir, `${name}.log`)}`));
   });
   started.services.push(child);
   say(`${name} started (pid ${child.pid}), logs in ${join(logDir, `${name}.log`)}`);
@@ -185,10 +208,14 @@ async function waitUntilAggregated(): Promise<void> {
   }
 }
 
-let stopping = false;
-async function stopAll(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
+let stopped: Promise<void> | undefined;
+/** Stops what the demo started, once: every caller waits for the same stop. */
+function stopAll(): Promise<void> {
+  stopped ??= stopEverything();
+  return stopped;
+}
+
+async function stopEverything(): Promise<void> {
   // A stack still starting stops launching; a failed start already stopped what it launched.
   stackStart.abort.abort();
   await stackStart.done;
@@ -205,14 +232,17 @@ async function stopAll(): Promise<void> {
   }
 }
 
-process.once('SIGINT', () => {
-  say('Ctrl-C: stopping what the demo started');
-  void stopAll().then(() => process.exit(130));
+stopOnSignals(async (signal) => {
+  say(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping what the demo started`);
+  await stopAll();
 });
-process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 
-try {
+/** The demo itself: servers, services, clicks, and the numbers once aggregated. */
+async function demo(): Promise<void> {
   const began = Date.now();
+  await assertPortFree('ingest', ingestConfig.HTTP_PORT);
+  await assertPortFree('aggregator', aggregatorConfig.HTTP_PORT);
+  await assertPortFree('dashboard', dashboardConfig.HTTP_PORT);
   await bringUpServers();
   const ingest = startService('ingest', 'services/ingest/src/main.ts');
   await waitForReady('ingest', ingestConfig.HTTP_PORT, ingest);
@@ -236,17 +266,23 @@ try {
       `ask more with npm run query -- --url <url_key>`,
   );
   say(`the dashboard: ${dashboardUrl}`);
+}
+
+try {
+  await Promise.race([demo(), serviceFailure]);
   if (args.exit) {
     await stopAll();
   } else {
     say(
       `the pipeline keeps running (ingest :${ingestConfig.HTTP_PORT}, aggregator :${aggregatorConfig.HTTP_PORT}, dashboard ${dashboardUrl}; try npm run produce in another terminal). Ctrl-C stops it.`,
     );
-    // The children keep running; this keeps the demo alive until a signal stops it.
+    // The children keep running; this keeps the demo alive until a signal stops it, or a service fails.
     setInterval(() => undefined, 1 << 30);
+    await serviceFailure;
   }
 } catch (err) {
   console.error(`[demo] failed: ${err instanceof Error ? err.message : String(err)}`);
   await stopAll();
-  process.exitCode = 1;
+  // Steps still under way (a wait for the clicks) must not keep the demo alive.
+  process.exit(1);
 }

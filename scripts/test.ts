@@ -13,6 +13,7 @@ import { globSync } from 'node:fs';
 import { parseCommandArguments } from '@clickstream/config';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
 import type { NodeCount } from './stack/stack.ts';
+import { stopOnSignals } from './stop-signals.ts';
 
 const USAGE = 'usage: npm test -- [--unit | --integration | --cluster] [filter ...]   (a filter: part of a test file path)';
 const { values, positionals: filters } = parseCommandArguments(
@@ -76,15 +77,13 @@ async function stopStarted(): Promise<void> {
   running.stack = [];
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.log(`\n== ${signal}: stopping the tests and what this run started`);
-    running.abort.abort();
-    running.child?.kill(signal);
-    // A stack still starting stops itself once aborted; what it launched so far is in running.stack.
-    void stopStarted().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
+stopOnSignals(async (signal) => {
+  console.log(`\n== ${signal}: stopping the tests and what this run started`);
+  running.abort.abort();
+  running.child?.kill(signal);
+  // A stack still starting stops itself once aborted; what it launched so far is in running.stack.
+  await stopStarted();
+});
 
 /** The cluster's addresses for the tests and the services they start (see test/support/stack-clients.ts). */
 const clusterEnv = {

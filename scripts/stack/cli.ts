@@ -29,9 +29,9 @@ try {
     case 'up': {
       const began = Date.now();
       const abort = new AbortController();
-      // Ctrl-C while starting: stop launching, stop what this call launched, then exit.
-      process.once('SIGINT', () => abort.abort());
-      process.once('SIGTERM', () => abort.abort());
+      // Ctrl-C while starting: stop launching, stop what this call launched, then exit. Listened to
+      // until then, not once: a second signal (Ctrl-C passed on by the launcher) would kill it first.
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => abort.abort());
       const started = await stackUp({ log, nodes: nodes ?? 1, signal: abort.signal });
       log(
         `up in ${Math.round((Date.now() - began) / 1000)} s (${started.length > 0 ? `started ${started.join(', ')}` : 'nothing new started'}); state in ${stateDirOf()}`,

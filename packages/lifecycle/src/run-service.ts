@@ -6,7 +6,7 @@ import type { LifecycleConfig, RunningService, ServiceDefinition } from './servi
 
 /** Where the stop signals come from: `process`, or an EventEmitter in tests. */
 export interface SignalSource {
-  once(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
+  on(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
   off(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
 }
 
@@ -37,10 +37,13 @@ export async function runService<C extends LifecycleConfig, A>(
   let service: RunningService<C, A> | undefined;
   let stopAsked = false;
   const onSignal = (): void => {
+    if (stopAsked) return;
     stopAsked = true;
     if (service) void service.stop();
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) signals.once(signal, onSignal);
+  // Listening until stopped, not once: a terminal's Ctrl-C reaches the process and its launcher,
+  // which passes it on, and a second signal without a listener would kill the process mid-drain.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) signals.on(signal, onSignal);
   try {
     try {
       service = await startService(definition, options.env, options.logger ? { logger: options.logger } : {});

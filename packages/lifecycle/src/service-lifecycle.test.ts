@@ -292,6 +292,27 @@ describe('runService (the process around a service)', () => {
     assert.equal(signals.listenerCount('SIGTERM') + signals.listenerCount('SIGINT'), 0);
   });
 
+  test('when a second signal arrives while it stops (Ctrl-C reaches the process and its launcher passes it on), then it is handled too, and the service stops once', async () => {
+    // A signal without a listener takes its default action: the process dies mid-drain.
+    const { logger } = capturedLogger();
+    const signals = new EventEmitter();
+    let listeningWhileStopping = -1;
+    const { definition, calls } = fakeService(({ onClose }, record) => {
+      onClose('client', async () => {
+        listeningWhileStopping = signals.listenerCount('SIGINT');
+        signals.emit('SIGINT');
+        signals.emit('SIGTERM');
+        await new Promise((resolve) => setImmediate(resolve));
+        record.push('closed');
+      });
+      setImmediate(() => signals.emit('SIGINT'));
+    });
+    assert.equal(await runService(definition, { env, logger, signals }), 0);
+    assert.equal(listeningWhileStopping, 1, 'a SIGINT listener while stopping');
+    assert.deepEqual(calls, ['closed']);
+    assert.equal(signals.listenerCount('SIGTERM') + signals.listenerCount('SIGINT'), 0);
+  });
+
   test('when the service fails while running, then it resolves 1', async () => {
     const { logger } = capturedLogger();
     const { definition } = fakeService(({ fail }) => void setImmediate(() => fail(new Error('crash'), 'cannot continue')));

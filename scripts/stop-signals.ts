@@ -1,0 +1,31 @@
+/**
+ * How the commands that start servers (the demo, the test runner) end on a signal: they stop what
+ * they started first.
+ */
+import type { EventEmitter } from 'node:events';
+
+/** The signals that end a command, with the exit code of each (128 + its number). */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+export type StopSignal = keyof typeof EXIT_CODES;
+
+/**
+ * On the first SIGINT, SIGTERM or SIGHUP, calls `stop` once, then exits with that signal's code
+ * (after saying why, when `stop` fails). Later signals only wait for that stop: a terminal's
+ * Ctrl-C reaches both this process and the launcher that passes it on, users press Ctrl-C twice,
+ * and a signal without a listener would kill the process before it stopped what it started.
+ */
+export function stopOnSignals(
+  stop: (signal: StopSignal) => Promise<void>,
+  io: { signals: EventEmitter; exit: (code: number) => void } = { signals: process, exit: (code) => process.exit(code) },
+): void {
+  let stopping = false;
+  for (const signal of Object.keys(EXIT_CODES) as StopSignal[])
+    io.signals.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      void stop(signal)
+        .catch((err: unknown) => console.error(`stopping after ${signal} failed: ${err instanceof Error ? err.message : String(err)}`))
+        .then(() => io.exit(EXIT_CODES[signal]));
+    });
+}
