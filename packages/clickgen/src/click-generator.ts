@@ -16,7 +16,7 @@ const RECENT_WINDOW = 1_000;
 
 /**
  * Creates a seeded synthetic clickstream: exactly `count` Kafka messages (key and JSON value per
- * the v1 contract), of which round(count * invalidRatio) break one rule of the contract,
+ * the event contract v2), of which round(count * invalidRatio) break one rule of the contract,
  * round(count * duplicateRatio) re-send one of the last 1,000 valid messages verbatim (one fewer
  * when that would leave no valid message to re-send), and the rest are valid clicks with
  * event times in [startMs, startMs + spanMs), round(valid * botRatio) of them from crawlers.

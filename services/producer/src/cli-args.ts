@@ -37,7 +37,7 @@ export type CliParseResult =
 
 export const USAGE = `Usage: npm run produce -- [options]
 
-Sends seeded synthetic clicks (the v1 event contract) to Kafka, keyed by user id.
+Sends seeded synthetic clicks (the event contract v2, README) to Kafka, keyed by user id.
 
 Options:
   --count N              messages to send (default ${DEFAULT_COUNT})
