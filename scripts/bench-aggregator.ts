@@ -60,6 +60,7 @@ import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { readAllMetricDocuments } from '../test/e2e/metric-comparison.ts';
 import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
+import { stopOnSignals } from './stop-signals.ts';
 import { parseCommandLine } from '@clickstream/config';
 
 const BATCH = 5_000;
@@ -174,6 +175,32 @@ const env = {
   HTTP_PORT: '0',
   LOG_LEVEL: 'info',
 };
+
+let cleanedUp: Promise<void> | undefined;
+/** Removes what the run made (kept with --keep or --reuse) and stops a stack it started: once, at the end or on a signal. */
+function cleanUp(): Promise<void> {
+  cleanedUp ??= (async () => {
+    // The index goes whatever is kept: a --reuse run indexes afresh into an index of its own.
+    await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
+    await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
+    if (!values.keep && !values.reuse) {
+      await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+      rmSync(workDir, { recursive: true, force: true });
+    } else {
+      writeFileSync(join(workDir, 'keyspace'), keyspace);
+      if (!values.reuse) writeFileSync(join(workDir, 'loaded'), loaded);
+      console.log(`kept: keyspace ${keyspace} and its CSV in ${workDir} (run again with --reuse ${workDir})`);
+    }
+    await es.close();
+    await cassandra.shutdown();
+    if (startedStack) await stackDown({ log: (line) => console.log(`[stack] ${line}`) });
+  })();
+  return cleanedUp;
+}
+stopOnSignals(async (signal) => {
+  console.log(`\n${signal}: cleaning up what the benchmark made`);
+  await cleanUp();
+});
 
 try {
   await ensureSchema(cassandra, { class: 'SimpleStrategy', replicationFactor: 1 });
@@ -328,20 +355,7 @@ try {
       );
   }
 } finally {
-  // The index goes whatever is kept: a --reuse run indexes afresh into an index of its own.
-  await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
-  await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
-  if (!values.keep && !values.reuse) {
-    await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-    rmSync(workDir, { recursive: true, force: true });
-  } else {
-    writeFileSync(join(workDir, 'keyspace'), keyspace);
-    if (!values.reuse) writeFileSync(join(workDir, 'loaded'), loaded);
-    console.log(`kept: keyspace ${keyspace} and its CSV in ${workDir} (run again with --reuse ${workDir})`);
-  }
-  await es.close();
-  await cassandra.shutdown();
-  if (startedStack) await stackDown({ log: (line) => console.log(`[stack] ${line}`) });
+  await cleanUp();
 }
 
 console.log('\n| figure | value |\n|---|---|');
