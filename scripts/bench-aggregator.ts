@@ -60,7 +60,7 @@ import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { readAllMetricDocuments } from '../test/e2e/metric-comparison.ts';
 import { stackEnv, testCassandra, testLogger, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackStatus, stackUp } from './stack/stack.ts';
-import { stopOnSignals } from './stop-signals.ts';
+import { stopOnceAndOnSignals } from './stop-signals.ts';
 import { parseCommandLine } from '@clickstream/config';
 
 const BATCH = 5_000;
@@ -176,10 +176,9 @@ const env = {
   LOG_LEVEL: 'info',
 };
 
-let cleanedUp: Promise<void> | undefined;
-/** Removes what the run made (kept with --keep or --reuse) and stops a stack it started: once, at the end or on a signal. */
-function cleanUp(): Promise<void> {
-  cleanedUp ??= (async () => {
+/** Removes what the run made (kept with --keep or --reuse) and stops a stack it started: at the end or on a signal. */
+const cleanUp = stopOnceAndOnSignals(
+  async () => {
     // The index goes whatever is kept: a --reuse run indexes afresh into an index of its own.
     await es.driver.indices.delete({ index: `${alias}-*`, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
     await es.driver.indices.deleteIndexTemplate({ name: `${alias}-template` }).catch(() => undefined);
@@ -194,13 +193,9 @@ function cleanUp(): Promise<void> {
     await es.close();
     await cassandra.shutdown();
     if (startedStack) await stackDown({ log: (line) => console.log(`[stack] ${line}`) });
-  })();
-  return cleanedUp;
-}
-stopOnSignals(async (signal) => {
-  console.log(`\n${signal}: cleaning up what the benchmark made`);
-  await cleanUp();
-});
+  },
+  (signal) => console.log(`\n${signal}: cleaning up what the benchmark made`),
+);
 
 try {
   await ensureSchema(cassandra, { class: 'SimpleStrategy', replicationFactor: 1 });

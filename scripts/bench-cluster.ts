@@ -21,7 +21,7 @@ import { HOUR_MS } from '@clickstream/metrics';
 import { createLogger } from '@clickstream/observability';
 import { livePid } from './stack/process.ts';
 import { stackDown, stackIsUp, stackNodes, stackUp } from './stack/stack.ts';
-import { stopOnSignals } from './stop-signals.ts';
+import { stopOnceAndOnSignals } from './stop-signals.ts';
 import { parseCommandLine } from '@clickstream/config';
 
 const USAGE = 'usage: npm run bench:cluster -- [--count N] [--seed S]   (N a positive integer, S an integer)';
@@ -156,19 +156,14 @@ async function round(processes: number): Promise<void> {
   }
 }
 
-let cleanedUp: Promise<void> | undefined;
-/** Removes the rounds' topics and keyspaces and stops the nodes this run started: once, at the end or on a signal. */
-function cleanUp(): Promise<void> {
-  cleanedUp ??= (async () => {
+/** Removes the rounds' topics and keyspaces and stops the nodes this run started: at the end or on a signal. */
+const cleanUp = stopOnceAndOnSignals(
+  async () => {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     if (startedStack.length > 0) await stackDown({ log: (line) => say(`stack: ${line}`), only: startedStack });
-  })();
-  return cleanedUp;
-}
-stopOnSignals(async (signal) => {
-  say(`${signal}: cleaning up what the benchmark made`);
-  await cleanUp();
-});
+  },
+  (signal) => say(`${signal}: cleaning up what the benchmark made`),
+);
 
 try {
   say(`${messages.length} messages per round, 6 partitions, RF 3; load average before: ${loadavg()[0]?.toFixed(2)}`);

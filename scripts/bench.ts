@@ -34,7 +34,7 @@ import { INGEST_NODE_OPTIONS } from '../services/ingest/src/node-flags.ts';
 import { createBatchProcessor } from '../services/ingest/src/process-batch.ts';
 import { ingestTestEnv, testCassandra, testKafka, uniqueSuffix } from '../test/support/stack-clients.ts';
 import { stackDown, stackIsUp, stackUp } from './stack/stack.ts';
-import { stopOnSignals } from './stop-signals.ts';
+import { stopOnceAndOnSignals } from './stop-signals.ts';
 import { parseCommandLine } from '@clickstream/config';
 
 const USAGE =
@@ -241,10 +241,9 @@ const groupId = `bench-${suffix}`;
 const kafka = testKafka();
 let ingestChild: ChildProcess | undefined;
 
-let cleanedUp: Promise<void> | undefined;
-/** Removes the run's topics and keyspace and stops a stack it started: once, at the end or on a signal. */
-function cleanUp(): Promise<void> {
-  cleanedUp ??= (async () => {
+/** Removes the run's topics and keyspace and stops a stack it started: at the end or on a signal. */
+const cleanUp = stopOnceAndOnSignals(
+  async () => {
     // A bench that fails mid-run must not leave its ingest child consuming on.
     if (ingestChild?.exitCode === null) ingestChild.kill('SIGKILL');
     await deleteTopics(kafka, [topic, `${topic}-dlq`]).catch(() => undefined);
@@ -252,13 +251,9 @@ function cleanUp(): Promise<void> {
     await cassandra.driver.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
     await cassandra.shutdown();
     if (startedStack) await stackDown({ log: (line) => console.log(`[stack] ${line}`) });
-  })();
-  return cleanedUp;
-}
-stopOnSignals(async (signal) => {
-  console.log(`\n${signal}: cleaning up what the benchmark made`);
-  await cleanUp();
-});
+  },
+  (signal) => console.log(`\n${signal}: cleaning up what the benchmark made`),
+);
 
 try {
   await ensureTopics(kafka, [

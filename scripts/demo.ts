@@ -28,7 +28,7 @@ import { loadIngestConfig } from '../services/ingest/src/config.ts';
 import type { IngestConfig } from '../services/ingest/src/config.ts';
 import { printTopMetrics } from './query.ts';
 import { stackDown, stackIsUp, stackUp, stateDirOf } from './stack/stack.ts';
-import { stopOnSignals } from './stop-signals.ts';
+import { stopOnceAndOnSignals } from './stop-signals.ts';
 
 const USAGE = 'usage: npm run demo -- [--count N] [--seed S] [--exit]';
 let args: { count: number; seed: number; exit: boolean };
@@ -140,8 +140,7 @@ function startService(name: string, script: string, extraArgs: string[] = []): C
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   child.once('exit', (code, signal) => {
-    if (stopped === undefined)
-      serviceExited(new Error(`${name} exited (${signal ?? `code ${code}`}); its log: ${join(logDir, `${name}.log`)}`));
+    if (!stopping) serviceExited(new Error(`${name} exited (${signal ?? `code ${code}`}); its log: ${join(logDir, `${name}.log`)}`));
   });
   started.services.push(child);
   say(`${name} started (pid ${child.pid}), logs in ${join(logDir, `${name}.log`)}`);
@@ -208,14 +207,14 @@ async function waitUntilAggregated(): Promise<void> {
   }
 }
 
-let stopped: Promise<void> | undefined;
-/** Stops what the demo started, once: every caller waits for the same stop. */
-function stopAll(): Promise<void> {
-  stopped ??= stopEverything();
-  return stopped;
-}
+let stopping = false;
+/** Stops what the demo started, once: at its end, on failure, or on a signal. */
+const stopAll = stopOnceAndOnSignals(stopEverything, (signal) =>
+  say(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping what the demo started`),
+);
 
 async function stopEverything(): Promise<void> {
+  stopping = true;
   // A stack still starting stops launching; a failed start already stopped what it launched.
   stackStart.abort.abort();
   await stackStart.done;
@@ -231,11 +230,6 @@ async function stopEverything(): Promise<void> {
     await stackDown({ log: (line) => say(`stack: ${line}`), only: started.stack });
   }
 }
-
-stopOnSignals(async (signal) => {
-  say(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping what the demo started`);
-  await stopAll();
-});
 
 /** The demo itself: servers, services, clicks, and the numbers once aggregated. */
 async function demo(): Promise<void> {

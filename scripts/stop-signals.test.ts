@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
-import { stopOnSignals } from './stop-signals.ts';
+import { stopOnSignals, stopOnceAndOnSignals } from './stop-signals.ts';
 
 /** A stop that finishes when told, and what happened meanwhile. */
 function fakeCommand() {
@@ -66,4 +66,28 @@ test('when stopping fails, then it still exits with the signal code', async (t) 
   command.fail(new Error('stack:down could not reach kafka'));
   assert.equal(await command.exited, 143);
   assert.match(String(errors.mock.calls[0]?.arguments[0]), /SIGTERM failed: stack:down could not reach kafka/);
+});
+
+test('when the end of a command and a signal both stop it, then the stop runs once, and the signal waits for it before exiting', async () => {
+  const signals = new EventEmitter();
+  const events: string[] = [];
+  let finish = (): void => undefined;
+  const exited = new Promise<number>((resolve) => {
+    const stop = stopOnceAndOnSignals(
+      () => {
+        events.push('stop');
+        return new Promise<void>((done) => (finish = done));
+      },
+      (signal) => events.push(`announce ${signal}`),
+      { signals, exit: resolve },
+    );
+    void stop();
+    void stop();
+    signals.emit('SIGHUP');
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(events, ['stop', 'announce SIGHUP']);
+  finish();
+  assert.equal(await exited, 129);
+  assert.deepEqual(events, ['stop', 'announce SIGHUP']);
 });
