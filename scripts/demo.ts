@@ -275,8 +275,10 @@ try {
     await serviceFailure;
   }
 } catch (err) {
-  console.error(`[demo] failed: ${err instanceof Error ? err.message : String(err)}`);
+  // A step failing because a signal is stopping everything is no failure: the signal's exit code says it.
+  const bySignal = stopping;
+  if (!bySignal) console.error(`[demo] failed: ${err instanceof Error ? err.message : String(err)}`);
   await stopAll();
   // Steps still under way (a wait for the clicks) must not keep the demo alive.
-  process.exit(1);
+  if (!bySignal) process.exit(1);
 }
