@@ -3,6 +3,8 @@
 import uPlot from '/vendor/uPlot.esm.js';
 
 const REFRESH_MS = 30_000;
+/** How long the page waits for one API answer (the service's own query timeout is 10 s). */
+const API_TIMEOUT_MS = 20_000;
 const number = new Intl.NumberFormat('en-US');
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -10,6 +12,24 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const state = readState();
 const charts = new Map();
 let refreshTimer;
+/** Refreshes started so far: only the latest one reports its errors and schedules the next. */
+let refreshes = 0;
+/** Each panel's load in flight, by panel id: a newer load of the panel aborts it. */
+const loads = new Map();
+
+/** A load that a newer one of the same panel replaced: neither shown nor reported. */
+class Superseded extends Error {}
+
+/**
+ * Starts a load of one panel, aborting the one in flight, so that an older answer arriving late
+ * never overwrites a newer choice. Returns its signal, and whether it is still the panel's latest.
+ */
+function startLoad(panelId) {
+  loads.get(panelId)?.abort();
+  const controller = new AbortController();
+  loads.set(panelId, controller);
+  return { signal: controller.signal, latest: () => loads.get(panelId) === controller };
+}
 
 function readState() {
   const q = new URLSearchParams(location.search);
@@ -51,15 +71,26 @@ function filterParams() {
   return q;
 }
 
-/** Calls the API; resolves with the JSON body or throws an Error carrying the status and message. */
-async function api(path, params) {
+/**
+ * Calls the API; resolves with the JSON body or throws an Error carrying the status and message
+ * ({@link Superseded} once `signal` is aborted, a timeout after {@link API_TIMEOUT_MS}).
+ */
+async function api(path, params, signal) {
   let response;
+  let body;
   try {
-    response = await fetch(`${path}?${params}`, { headers: { accept: 'application/json' } });
-  } catch {
+    response = await fetch(`${path}?${params}`, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.any([signal, AbortSignal.timeout(API_TIMEOUT_MS)]),
+    });
+    body = await response.json().catch(() => ({}));
+  } catch (err) {
+    if (signal.aborted) throw new Superseded();
+    if (err?.name === 'TimeoutError')
+      throw Object.assign(new Error(`the dashboard service did not answer within ${API_TIMEOUT_MS / 1000} s`), { status: 0 });
     throw Object.assign(new Error('the dashboard service does not answer'), { status: 0 });
   }
-  const body = await response.json().catch(() => ({}));
+  if (signal.aborted) throw new Superseded();
   if (!response.ok)
     throw Object.assign(new Error(body.message ?? `HTTP ${response.status}`), { status: response.status, code: body.error });
   return body;
@@ -156,13 +187,14 @@ function drawChart(id, points, granularity) {
 
 async function loadClicks(panelId, granularity, windows) {
   const panel = $(`#${panelId}`);
+  const load = startLoad(panelId);
   panel.setAttribute('aria-busy', 'true');
   const params = filterParams();
   params.set('granularity', granularity);
   // The last N windows by the server's clock: a visitor's clock may be wrong.
   params.set('windows', windows);
   try {
-    const body = await api('/api/clicks', params);
+    const body = await api('/api/clicks', params, load.signal);
     const tbody = $(`#${panelId}-table tbody`);
     tbody.replaceChildren(
       ...body.points
@@ -187,12 +219,15 @@ async function loadClicks(panelId, granularity, windows) {
     drawChart(`${panelId}-chart`, body.totalClicks === 0 ? [] : body.points, granularity);
     return true;
   } catch (err) {
+    if (err instanceof Superseded) throw err;
     $(`#${panelId}-summary`).textContent = `Cannot show this panel: ${err.message}`;
     $(`#${panelId}-table tbody`).replaceChildren();
     drawChart(`${panelId}-chart`, [], granularity);
     throw err;
   } finally {
-    panel.setAttribute('aria-busy', 'false');
+    // A superseded load leaves the busy state to the newer one; the count is read by the browser tests.
+    if (load.latest()) panel.setAttribute('aria-busy', 'false');
+    panel.dataset.loaded = String(Number(panel.dataset.loaded ?? '0') + 1);
   }
 }
 
@@ -220,6 +255,7 @@ function usersNote(by) {
 async function loadTop(by) {
   const panel = $(`#top-${by}`);
   const choice = state.top[by];
+  const load = startLoad(`top-${by}`);
   panel.setAttribute('aria-busy', 'true');
   const params = filterParams();
   params.set('by', by);
@@ -230,7 +266,7 @@ async function loadTop(by) {
   for (const th of panel.querySelectorAll('th[data-sort]'))
     th.setAttribute('aria-sort', th.dataset.sort === choice.sort ? 'descending' : 'none');
   try {
-    const body = await api('/api/top', params);
+    const body = await api('/api/top', params, load.signal);
     const tbody = $('tbody', panel);
     tbody.replaceChildren(
       ...body.rows.map((r) => {
@@ -258,19 +294,23 @@ async function loadTop(by) {
       `${usersNote(by)} Avg time: time spent summed over the row's clicks with a known time spent, divided by their number.`;
     return true;
   } catch (err) {
+    if (err instanceof Superseded) throw err;
     $('tbody', panel).replaceChildren();
     $('.summary', panel).textContent = `Cannot show this panel: ${err.message}`;
     throw err;
   } finally {
-    panel.setAttribute('aria-busy', 'false');
+    // A superseded load leaves the busy state to the newer one; the count is read by the browser tests.
+    if (load.latest()) panel.setAttribute('aria-busy', 'false');
+    panel.dataset.loaded = String(Number(panel.dataset.loaded ?? '0') + 1);
   }
 }
 
 async function loadFreshness() {
   const panel = $('#open-windows');
+  const load = startLoad('open-windows');
   panel.setAttribute('aria-busy', 'true');
   try {
-    const body = await api('/api/freshness', filterParams());
+    const body = await api('/api/freshness', filterParams(), load.signal);
     $('#freshness').textContent =
       body.lastUpdatedMs === null
         ? 'No metrics yet: the aggregator has not written any (for this filter).'
@@ -281,7 +321,7 @@ async function loadFreshness() {
     $('ul', panel).replaceChildren(
       ...body.openWindows.map((w) => {
         const li = document.createElement('li');
-        li.textContent = `${w.granularity === 'hour' ? `hour ${hourText(w.windowStartMs)}` : `day ${dayText(w.windowStartMs)}`} (${w.groups} page/country group${
+        li.textContent = `${w.granularity === 'hour' ? `hour ${hourText(w.windowStartMs)}` : `day ${dayText(w.windowStartMs)}`} (${number.format(w.groups)} page/country group${
           w.groups === 1 ? '' : 's'
         })`;
         return li;
@@ -294,12 +334,15 @@ async function loadFreshness() {
           (body.openWindowsTotal > body.openWindows.length ? ` The newest ${body.openWindows.length}:` : '');
     return body;
   } catch (err) {
+    if (err instanceof Superseded) throw err;
     $('#freshness').textContent = 'Freshness unknown.';
     $('.summary', panel).textContent = `Cannot show this panel: ${err.message}`;
     $('ul', panel).replaceChildren();
     throw err;
   } finally {
-    panel.setAttribute('aria-busy', 'false');
+    // A superseded load leaves the busy state to the newer one; the count is read by the browser tests.
+    if (load.latest()) panel.setAttribute('aria-busy', 'false');
+    panel.dataset.loaded = String(Number(panel.dataset.loaded ?? '0') + 1);
   }
 }
 
@@ -327,6 +370,7 @@ function showStatus(errors, freshness) {
 }
 
 async function refresh() {
+  const generation = (refreshes += 1);
   clearTimeout(refreshTimer);
   document.body.dataset.state = 'loading';
   const results = await Promise.allSettled([
@@ -336,7 +380,9 @@ async function refresh() {
     loadTop('url'),
     loadTop('country'),
   ]);
-  const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
+  // A newer refresh (a choice made meanwhile) reports and schedules the next one: one timer only.
+  if (generation !== refreshes) return;
+  const errors = results.filter((r) => r.status === 'rejected' && !(r.reason instanceof Superseded)).map((r) => r.reason);
   showStatus(errors, results[0].status === 'fulfilled' ? results[0].value : undefined);
   refreshTimer = setTimeout(() => void refresh(), REFRESH_MS);
 }

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { launch } from 'puppeteer-core';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
 import { createElasticsearchClient } from '@clickstream/elasticsearch';
 import type { ElasticsearchClient } from '@clickstream/elasticsearch';
 import { seedDashboardFixture } from '../../../test/support/dashboard-fixture.ts';
@@ -139,6 +139,13 @@ describe('the dashboard page with known documents', () => {
     );
     assert.equal(await page.$$eval('#daily-chart canvas', (canvases) => canvases.length), 1);
 
+    // What a screen reader is told: each chart and range by its own name, and no announcement every refresh.
+    const names = await page.$$eval('#hourly-range, #daily-range, #hourly-chart, #daily-chart', (elements) =>
+      elements.map((element) => element.getAttribute('aria-label')),
+    );
+    assert.equal(new Set(names).size, 4, `distinct names: ${JSON.stringify(names)}`);
+    assert.equal(await page.$eval('#freshness', (element) => element.getAttribute('aria-live')), null);
+
     // Top pages and countries, all time, by clicks: sums over countries / pages, avg = sum / samples.
     assert.deepEqual(await tableRows(page, '#top-url'), [
       ['/home', '37', '24', '8.8 s'],
@@ -250,6 +257,59 @@ describe('the dashboard page with known documents', () => {
     assert.match(await text(page, '#status'), /No data for this filter/);
     assert.match(await text(page, '#hourly-summary'), /No clicks in this range for this filter/);
     assert.deepEqual(await tableRows(page, '#top-url'), []);
+    await page.close();
+  });
+
+  test('when an earlier answer arrives after a newer choice, then the panel keeps the newer choice', async () => {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.setRequestInterception(true);
+    // The first hourly answer (last 48 h) is held back until the visitor has chosen 24 h.
+    let held: HTTPRequest | undefined;
+    const heldCancelled = new Promise<void>((resolve) => page.on('requestfailed', (request) => request === held && resolve()));
+    page.on('request', (request) => {
+      if (held === undefined && request.url().includes('/api/clicks') && request.url().includes('granularity=hour')) held = request;
+      else void request.continue();
+    });
+    await page.goto(`http://127.0.0.1:${service.httpPort}/`);
+    await page.waitForFunction(() => document.querySelector('#daily')?.getAttribute('aria-busy') === 'false');
+    await page.select('#hourly-range', '24');
+    await page.waitForFunction(() => document.querySelectorAll('#hourly-table tbody tr').length === 24);
+    const loaded = await page.$eval('#hourly', (panel) => Number((panel as HTMLElement).dataset.loaded));
+    // Released now: the page either cancelled it when the choice changed, or handles its answer late.
+    await held?.continue().catch(() => undefined);
+    await Promise.race([
+      heldCancelled,
+      page.waitForFunction(
+        (before: number) => Number((document.querySelector('#hourly') as HTMLElement).dataset.loaded) > before,
+        {},
+        loaded,
+      ),
+    ]);
+    assert.equal((await tableRows(page, '#hourly-table')).length, 24, 'the 24 hours chosen, not the 48 answered late');
+    assert.match(await text(page, '#hourly-summary'), /^28 clicks from /);
+    assert.match(page.url(), /hours=24/);
+    await page.close();
+  });
+
+  test('when an answer never comes, then its panel says so after the time limit instead of waiting for ever', async () => {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    // The page's time limit, shortened for the test.
+    await page.evaluateOnNewDocument(() => {
+      const timeout = AbortSignal.timeout.bind(AbortSignal);
+      AbortSignal.timeout = () => timeout(2_000);
+    });
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      // The top countries' answer never comes (a hung proxy); the rest are answered.
+      if (!(request.url().includes('/api/top') && request.url().includes('by=country'))) void request.continue();
+    });
+    await page.goto(`http://127.0.0.1:${service.httpPort}/`);
+    await page.waitForFunction(() => ['ok', 'unavailable', 'error'].includes(document.body.dataset.state ?? ''), { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'error');
+    assert.match(await text(page, '#top-country .summary'), /^Cannot show this panel: the dashboard service did not answer within/);
+    assert.match(await text(page, '#status'), /did not answer within/);
     await page.close();
   });
 
