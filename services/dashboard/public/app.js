@@ -164,7 +164,12 @@ function drawChart(id, points, granularity) {
         y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] },
       },
       series: [
-        { label: granularity === 'hour' ? 'Hour (UTC)' : 'Day (UTC)' },
+        {
+          label: granularity === 'hour' ? 'Hour (UTC)' : 'Day (UTC)',
+          // The hovered window, written as the axes and tables write it (uPlot's default is a 12-hour clock).
+          value: (u, seconds) =>
+            seconds === null ? '–' : granularity === 'hour' ? `${hourText(seconds * 1000)} UTC` : dayText(seconds * 1000),
+        },
         {
           label: 'Clicks',
           stroke: '#2563eb',

@@ -139,6 +139,15 @@ describe('the dashboard page with known documents', () => {
     );
     assert.equal(await page.$$eval('#daily-chart canvas', (canvases) => canvases.length), 1);
 
+    // The chart's hover legend names the window in 24-hour UTC, as the axes and tables do.
+    const box = await page.$eval('#hourly-chart .u-over', (element) => {
+      const rect = element.getBoundingClientRect();
+      return { x: rect.x + rect.width - 5, y: rect.y + rect.height / 2 };
+    });
+    await page.mouse.move(box.x, box.y);
+    const legend = await page.$eval('#hourly-chart .u-legend .u-series:first-child .u-value', (element) => element.textContent.trim());
+    assert.match(legend, /^\d{4}-\d{2}-\d{2} \d{2}:00 UTC$/, `legend ${legend}`);
+
     // What a screen reader is told: each chart and range by its own name, and no announcement every refresh.
     const names = await page.$$eval('#hourly-range, #daily-range, #hourly-chart, #daily-chart', (elements) =>
       elements.map((element) => element.getAttribute('aria-label')),
