@@ -1,6 +1,6 @@
 /**
- * How the commands that start servers (the demo, the test runner) end on a signal: they stop what
- * they started first.
+ * How the commands that start servers (the demo, the test runner, the benchmarks) end on a
+ * signal: they stop what they started first.
  */
 import type { EventEmitter } from 'node:events';
 
