@@ -51,8 +51,11 @@ const COUNT_COUNTRIES = 100;
 /** Rounds of reads of a group's all-time state that may disagree before a run gives up (see storedUsersAmong, totalsView). */
 const CONSISTENT_READ_ROUNDS = 5;
 
+/** The static columns of a `day_totals` partition holding its all-time sums. */
+const SUMS_COLUMNS = DAY_TOTALS_SUMS.map(([name]) => name).join(', ');
+
 /** What a read of a group's day totals selects: each row carries the partition's sums and when they were written. */
-const TOTALS_COLUMNS = `url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples, ${DAY_TOTALS_SUMS.map(([name]) => name).join(', ')}, WRITETIME(all_days) AS sums_written`;
+const TOTALS_COLUMNS = `url_key, country, day, clicks, time_spent_sum_ms, time_spent_samples, ${SUMS_COLUMNS}, WRITETIME(all_days) AS sums_written`;
 
 /** Two rows of one partition carry the same write of its sums. */
 const sameSums = (a: cassandra.types.Row, b: cassandra.types.Row): boolean =>
@@ -335,8 +338,8 @@ export function createAllTimeState(requests: StateRequests): AllTimeState {
           );
         view = await totalsView(key, daysMs, options.probablyNew === true);
       }
-      const days = (rows: readonly cassandra.types.Row[]): GroupDay[] =>
-        rows.flatMap((row) => (row.get('day') === null ? [] : [{ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }]));
+      const days = (dayRows: readonly cassandra.types.Row[]): GroupDay[] =>
+        dayRows.flatMap((row) => (row.get('day') === null ? [] : [{ ...totalsOf(row), dayMs: (row.get('day') as Date).getTime() }]));
       const { head, found } = view;
       if (head === undefined) return { allTime: NO_DAYS, days: [] };
       const storedDays = head.get('all_days') as cassandra.types.Long | null;
@@ -370,8 +373,7 @@ export function createAllTimeState(requests: StateRequests): AllTimeState {
 
     async *allTimeGroupPages(pageSize) {
       let page: { group: GroupRef; allTime: GroupAllTime | undefined }[] = [];
-      const sums = DAY_TOTALS_SUMS.map(([name]) => name).join(', ');
-      const scan = pagedRows(client, `SELECT DISTINCT url_key, country, ${sums} FROM ${ks}.day_totals`, [], pageSize);
+      const scan = pagedRows(client, `SELECT DISTINCT url_key, country, ${SUMS_COLUMNS} FROM ${ks}.day_totals`, [], pageSize);
       for (;;) {
         const next = await withClassifiedErrors(() => scan.next());
         if (next.done === true) break;
