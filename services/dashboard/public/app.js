@@ -17,6 +17,13 @@ let refreshes = 0;
 /** Each panel's load in flight, by panel id: a newer load of the panel aborts it. */
 const loads = new Map();
 
+/** What each panel shows, by panel id: the request it answered and when (server time). */
+const shown = new Map();
+/** The server's clock minus the visitor's, from the latest freshness answer (a visitor's clock may be wrong). */
+let serverOffsetMs = 0;
+/** The latest freshness answer, shown again (its "… ago" moved on) when a refresh of it fails. */
+let lastFreshness;
+
 /** A load that a newer one of the same panel replaced: neither shown nor reported. */
 class Superseded extends Error {}
 
@@ -36,7 +43,7 @@ function readState() {
   const pick = (name, allowed, fallback) => (allowed.includes(q.get(name)) ? q.get(name) : fallback);
   const top = (by) => ({
     window: pick(`${by}_window`, ['hour', 'day', 'all'], 'all'),
-    at: q.get(`${by}_at`) ?? '',
+    at: readableAt(q.get(`${by}_at`) ?? ''),
     sort: pick(`${by}_sort`, ['clicks', 'unique_users', 'avg_time_spent_ms'], 'clicks'),
   });
   return {
@@ -46,6 +53,18 @@ function readState() {
     days: pick('days', ['14', '30', '90', '365'], '30'),
     top: { url: top('url'), country: top('country') },
   };
+}
+
+/**
+ * A window time from the address bar as the page can use it: `YYYY-MM-DD` (a day, as the API
+ * takes it) or the time input's `YYYY-MM-DDTHH:MM`, naming a real date from 1970 on; anything
+ * else (a hand-edited link) is dropped, so that the panel shows its latest window instead of an error.
+ */
+function readableAt(at) {
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?)?$/.test(at)) return '';
+  const ms = Date.parse(atParam(at));
+  // A date that rolls over (2024-02-30 read as March 1st) is not the one asked for.
+  return Number.isFinite(ms) && ms >= 0 && new Date(ms).toISOString().slice(0, 10) === at.slice(0, 10) ? at : '';
 }
 
 function writeState() {
@@ -101,7 +120,13 @@ async function api(path, params, signal) {
 const iso = (ms) => new Date(ms).toISOString();
 const hourText = (ms) => `${iso(ms).slice(0, 10)} ${iso(ms).slice(11, 16)}`;
 const dayText = (ms) => iso(ms).slice(0, 10);
-const secondsText = (ms) => (ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`);
+/** An average time spent: seconds to a tenth, and under a tenth of a second in milliseconds (never "0.0 s" for 40 ms). */
+function secondsText(ms) {
+  if (ms === null) return '–';
+  if (ms >= 100) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms > 0 && ms < 1) return '< 1 ms';
+  return `${Math.round(ms)} ms`;
+}
 
 function agoText(ms, nowMs) {
   const s = Math.max(0, Math.round((nowMs - ms) / 1000));
@@ -133,6 +158,38 @@ function row(...cells) {
 }
 
 // --- panels ----------------------------------------------------------------------------------
+
+/** The panel now shows the answer to `request`: no longer marked as not refreshed. */
+function showAnswered(panel, request) {
+  shown.set(panel.id, { request, atMs: Date.now() + serverOffsetMs });
+  panel.classList.remove('stale');
+  $('.stale-note', panel)?.remove();
+}
+
+/**
+ * A failed load of a panel. A refresh of what the panel shows keeps it, marked as not refreshed,
+ * with the time it was read (a wall screen keeps its numbers through a short outage); another
+ * choice must show nothing of the previous one, so `clear` empties the panel. Either way the
+ * error goes on to the page's status line.
+ */
+function failed(panel, request, err, clear) {
+  const kept = shown.get(panel.id);
+  if (kept?.request !== request) {
+    shown.delete(panel.id);
+    panel.classList.remove('stale');
+    $('.stale-note', panel)?.remove();
+    clear();
+    return;
+  }
+  panel.classList.add('stale');
+  let note = $('.stale-note', panel);
+  if (note === null) {
+    note = document.createElement('p');
+    note.className = 'stale-note';
+    $('.summary', panel).after(note);
+  }
+  note.textContent = `Not refreshed: ${err.message.replace(/\.$/, '')}. Showing the numbers read at ${iso(kept.atMs).slice(11, 19)} UTC.`;
+}
 
 function drawChart(id, points, granularity) {
   const target = $(`#${id}`);
@@ -198,6 +255,7 @@ async function loadClicks(panelId, granularity, windows) {
   params.set('granularity', granularity);
   // The last N windows by the server's clock: a visitor's clock may be wrong.
   params.set('windows', windows);
+  const request = `/api/clicks?${params}`;
   try {
     const body = await api('/api/clicks', params, load.signal);
     const tbody = $(`#${panelId}-table tbody`);
@@ -222,12 +280,15 @@ async function loadClicks(panelId, granularity, windows) {
             : `from ${dayText(body.fromMs)} to ${dayText(body.toMs - 1)} (UTC days, both included)`) +
           (open > 0 ? `; ${open} ${granularity}${open > 1 ? 's' : ''} still open (may change).` : '.');
     drawChart(`${panelId}-chart`, body.totalClicks === 0 ? [] : body.points, granularity);
+    showAnswered(panel, request);
     return true;
   } catch (err) {
     if (err instanceof Superseded) throw err;
-    $(`#${panelId}-summary`).textContent = `Cannot show this panel: ${err.message}`;
-    $(`#${panelId}-table tbody`).replaceChildren();
-    drawChart(`${panelId}-chart`, [], granularity);
+    failed(panel, request, err, () => {
+      $(`#${panelId}-summary`).textContent = `Cannot show this panel: ${err.message}`;
+      $(`#${panelId}-table tbody`).replaceChildren();
+      drawChart(`${panelId}-chart`, [], granularity);
+    });
     throw err;
   } finally {
     // A superseded load leaves the busy state to the newer one; the count is read by the browser tests.
@@ -270,6 +331,7 @@ async function loadTop(by) {
   if (choice.window !== 'all' && choice.at) params.set('at', atParam(choice.at));
   for (const th of panel.querySelectorAll('th[data-sort]'))
     th.setAttribute('aria-sort', th.dataset.sort === choice.sort ? 'descending' : 'none');
+  const request = `/api/top?${params}`;
   try {
     const body = await api('/api/top', params, load.signal);
     const tbody = $('tbody', panel);
@@ -297,11 +359,14 @@ async function loadTop(by) {
         : `${windowText(body.window)}: top ${body.rows.length} of ${body.keysExact ? '' : 'about '}${number.format(body.keys)} ${what}, ${clicksText(body.totalClicks)} in all.${open}`;
     $('.note', panel).textContent =
       `${usersNote(by)} Avg time: time spent summed over the row's clicks with a known time spent, divided by their number.`;
+    showAnswered(panel, request);
     return true;
   } catch (err) {
     if (err instanceof Superseded) throw err;
-    $('tbody', panel).replaceChildren();
-    $('.summary', panel).textContent = `Cannot show this panel: ${err.message}`;
+    failed(panel, request, err, () => {
+      $('tbody', panel).replaceChildren();
+      $('.summary', panel).textContent = `Cannot show this panel: ${err.message}`;
+    });
     throw err;
   } finally {
     // A superseded load leaves the busy state to the newer one; the count is read by the browser tests.
@@ -314,15 +379,13 @@ async function loadFreshness() {
   const panel = $('#open-windows');
   const load = startLoad('open-windows');
   panel.setAttribute('aria-busy', 'true');
+  const params = filterParams();
+  const request = `/api/freshness?${params}`;
   try {
-    const body = await api('/api/freshness', filterParams(), load.signal);
-    $('#freshness').textContent =
-      body.lastUpdatedMs === null
-        ? 'No metrics yet: the aggregator has not written any (for this filter).'
-        : `Numbers last updated by the aggregator at ${iso(body.lastUpdatedMs).slice(0, 19).replace('T', ' ')} UTC (${agoText(
-            body.lastUpdatedMs,
-            body.nowMs,
-          )}); ${number.format(body.documents)} metric documents.`;
+    const body = await api('/api/freshness', params, load.signal);
+    serverOffsetMs = body.nowMs - Date.now();
+    lastFreshness = body;
+    showFreshness(body, body.nowMs);
     $('ul', panel).replaceChildren(
       ...body.openWindows.map((w) => {
         const li = document.createElement('li');
@@ -337,18 +400,35 @@ async function loadFreshness() {
         ? 'Every hour and day window is final: later runs will not change them unless late clicks arrive.'
         : `${body.openWindowsTotal} hour/day window${body.openWindowsTotal === 1 ? ' is' : 's are'} not final yet (open, or within the allowed lateness): their numbers may still change. All-time numbers always may.` +
           (body.openWindowsTotal > body.openWindows.length ? ` The newest ${body.openWindows.length}:` : '');
+    showAnswered(panel, request);
     return body;
   } catch (err) {
     if (err instanceof Superseded) throw err;
-    $('#freshness').textContent = 'Freshness unknown.';
-    $('.summary', panel).textContent = `Cannot show this panel: ${err.message}`;
-    $('ul', panel).replaceChildren();
+    failed(panel, request, err, () => {
+      lastFreshness = undefined;
+      $('#freshness').textContent = 'Freshness unknown.';
+      $('.summary', panel).textContent = `Cannot show this panel: ${err.message}`;
+      $('ul', panel).replaceChildren();
+    });
+    // Numbers kept: how long ago they were written moves on all the same.
+    if (lastFreshness !== undefined) showFreshness(lastFreshness, Date.now() + serverOffsetMs);
     throw err;
   } finally {
     // A superseded load leaves the busy state to the newer one; the count is read by the browser tests.
     if (load.latest()) panel.setAttribute('aria-busy', 'false');
     panel.dataset.loaded = String(Number(panel.dataset.loaded ?? '0') + 1);
   }
+}
+
+/** The header's line: when the aggregator last wrote, and how long before `nowMs` (server time). */
+function showFreshness(body, nowMs) {
+  $('#freshness').textContent =
+    body.lastUpdatedMs === null
+      ? 'No metrics yet: the aggregator has not written any (for this filter).'
+      : `Numbers last updated by the aggregator at ${iso(body.lastUpdatedMs).slice(0, 19).replace('T', ' ')} UTC (${agoText(
+          body.lastUpdatedMs,
+          nowMs,
+        )}); ${number.format(body.documents)} metric documents.`;
 }
 
 function showStatus(errors, freshness) {
@@ -358,7 +438,9 @@ function showStatus(errors, freshness) {
   const other = errors[0];
   status.className = '';
   if (unavailable) {
-    status.textContent = `Elasticsearch is not answering, so the numbers cannot be read right now (HTTP 503). The page retries every ${REFRESH_MS / 1000} s.`;
+    status.textContent =
+      `Elasticsearch is not answering, so the numbers cannot be read right now (HTTP 503). The page retries every ${REFRESH_MS / 1000} s.` +
+      (document.querySelector('.card.stale') ? ' Panels keep the numbers read before, dimmed.' : '');
     status.className = 'error';
   } else if (other) {
     status.textContent = `Some panels could not be loaded: ${other.message}`;
@@ -395,6 +477,8 @@ async function refresh() {
 // --- controls --------------------------------------------------------------------------------
 
 function bindControls() {
+  // The address bar as the page reads it: a hand-edited link loses what the page could not use.
+  writeState();
   $('#filter-url').value = state.url;
   $('#filter-country').value = state.country;
   $('#filter').addEventListener('submit', (event) => {
