@@ -52,7 +52,7 @@ test('when an hour is replaced, then reading it gives the new groups and users, 
   await state.replaceHour(HOUR, first, await state.readHour(HOUR), nextFence());
   assert.deepEqual(plain(await state.readHour(HOUR)), plain(first));
   assert.deepEqual(
-    (await state.readHourTotals(HOUR)).map((g) => [g.urlKey, g.clicks, g.uniqueUsers]),
+    (await state.readHourTotals(HOUR)).groups.map((g) => [g.urlKey, g.clicks, g.uniqueUsers]),
     [
       ['/a', 2, 2],
       ['/b', 1, 1],
@@ -129,6 +129,39 @@ test('when a day is read for some groups only, then exactly those groups come ba
   const many = new Set(Array.from({ length: 6_000 }, (_, i) => JSON.stringify([`/other${i}`, 'FR'])));
   for (const key of keys) many.add(key);
   assert.deepEqual(byKey(await state.readDay(dayMs, many)), wanted, 'past the IN-list limit: the whole day, filtered');
+});
+
+test('when a window of more groups than a page is read a page at a time, then every group comes once, no page holds more than its size, and a page read again is the same', async () => {
+  const paged = createAggregatorStateRepository(client, { concurrency: 8, pageGroups: 1_000 });
+  const hour = HOUR + 40 * 86_400_000;
+  const day = DAY + 40 * 86_400_000;
+  const groups = Array.from({ length: 2_500 }, (_, i) => hourGroup(`/p${i}`, i % 2 === 0 ? 'FR' : 'US', [`u${i}`]));
+  const dayGroups: WindowGroup[] = groups.map(({ userIds, ...totals }) => ({ ...totals, uniqueUsers: userIds.size }));
+  await paged.replaceHour(hour, groups, [], nextFence());
+  await paged.replaceDay(day, dayGroups, [], nextFence());
+  const key = (g: WindowGroup) => JSON.stringify([g.urlKey, g.country]);
+  for (const [what, read] of [
+    ['hour', (from?: string) => paged.readHourTotals(hour, from)],
+    ['day', (from?: string) => paged.readDayTotals(day, from)],
+  ] as const) {
+    const sizes: number[] = [];
+    const seen: WindowGroup[] = [];
+    let from: string | undefined;
+    do {
+      const page = await read(from);
+      assert.deepEqual(await read(from), page, `${what}: a page read again (a retry) is the same page`);
+      sizes.push(page.groups.length);
+      seen.push(...page.groups);
+      from = page.next;
+    } while (from !== undefined);
+    assert.ok(sizes.length >= 3 && sizes.every((size) => size <= 1_000), `${what}: pages of ${sizes.join(', ')}`);
+    assert.equal(new Set(seen.map(key)).size, 2_500, `${what}: every group once`);
+    assert.deepEqual(
+      seen.find((g) => g.urlKey === '/p7'),
+      { urlKey: '/p7', country: 'US', clicks: 1, timeSpentSumMs: 1_000, timeSpentSamples: 1, uniqueUsers: 1 },
+    );
+  }
+  assert.deepEqual(await paged.readDayTotals(day + 86_400_000), { groups: [], next: undefined }, 'a day without state: one empty page');
 });
 
 test('when an hour, a day and its marks are read by slices of their groups, then the slices are disjoint and whole together, and replacing one slice leaves the others', async () => {

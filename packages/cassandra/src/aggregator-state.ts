@@ -24,10 +24,11 @@ export interface AggregatorStateRepository extends HourState, DayState, AllTimeS
  * The repository over one keyspace: its parts share one set of requests (a batcher of group
  * writes, the concurrency, the per-user rows' TTL).
  * @param options.userStateTtlSeconds TTL of the per-user rows (hour users, all-time users) and of the day roll-up marks; 0 keeps them forever.
+ * @param options.pageGroups groups per page of a window read a page at a time (default 5,000).
  */
 export function createAggregatorStateRepository(
   client: CassandraClient,
-  options: { concurrency: number; userStateTtlSeconds?: number },
+  options: { concurrency: number; userStateTtlSeconds?: number; pageGroups?: number },
 ): AggregatorStateRepository {
   const requests = createStateRequests(client, options);
   return { ...createHourState(requests), ...createDayState(requests), ...createAllTimeState(requests), ...createWindowState(requests) };

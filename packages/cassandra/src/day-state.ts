@@ -7,13 +7,18 @@ import { long } from './long-values.ts';
 import { pagedRows } from './paged-rows.ts';
 import type { Statement } from './partition-batcher.ts';
 import { replacementStatements, selectedGroups, totalsParams, windowGroupOf } from './state-requests.ts';
-import type { StateRequests } from './state-requests.ts';
+import type { GroupsPage, StateRequests } from './state-requests.ts';
 import type { WriteFence } from './write-fence.ts';
 
 /** The days' part of `AggregatorStateRepository` (aggregator-state.ts says what every write promises). */
 export interface DayState {
-  /** Every group of the day, or only those `onlyGroups` selects (group keys, or a slice). */
+  /**
+   * The groups of the day `onlyGroups` selects (group keys, or a slice), or every group of it:
+   * memory grows with them (a whole day of many pages is read a page at a time: {@link readDayTotals}).
+   */
   readDay(dayMs: number, onlyGroups?: GroupSelection): Promise<WindowGroup[]>;
+  /** A page of the day's groups, from `pageState` (the previous page's `next`), as `readHourTotals` of the hours' part. */
+  readDayTotals(dayMs: number, pageState?: string): Promise<GroupsPage>;
   /** Replaces the day's groups (its day partition, in size-bounded batches); the per-(url, country) totals are the all-time part's (`replaceGroupDays`). */
   replaceDay(dayMs: number, next: readonly WindowGroup[], previous: readonly WindowGroup[], fence: WriteFence): Promise<void>;
   /**
@@ -32,7 +37,7 @@ export interface DayState {
   listStoredDays(): Promise<number[]>;
 }
 
-export function createDayState({ client, ks, userTtl, executeInPartitionBatches, rows, groupRowsOf }: StateRequests): DayState {
+export function createDayState({ client, ks, userTtl, executeInPartitionBatches, rows, groupRowsOf, groupsPage }: StateRequests): DayState {
   return {
     async readDay(dayMs, onlyGroups) {
       if (onlyGroups !== undefined && 'size' in onlyGroups && onlyGroups.size === 0) return [];
@@ -48,6 +53,10 @@ export function createDayState({ client, ks, userTtl, executeInPartitionBatches,
         }
       });
       return found;
+    },
+
+    async readDayTotals(dayMs, pageState) {
+      return groupsPage('day_groups', ['day', new Date(dayMs)], pageState);
     },
 
     async replaceDay(dayMs, next, previous, fence) {

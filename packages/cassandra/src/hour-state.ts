@@ -1,13 +1,12 @@
 /** The aggregator state of hours: each hour's (url, country) groups with their users. */
 import cassandra from 'cassandra-driver';
 import { groupKey, isSelected, sameTotals, sameUserIds } from '@clickstream/metrics';
-import type { GroupSelection, HourGroup, WindowGroup } from '@clickstream/metrics';
+import type { GroupSelection, HourGroup } from '@clickstream/metrics';
 import { withClassifiedErrors } from './errors.ts';
 import { long } from './long-values.ts';
-import { pagedRows } from './paged-rows.ts';
 import type { Statement } from './partition-batcher.ts';
-import { refOf, replacementStatements, selectedGroups, totalsOf, totalsParams, windowGroupOf } from './state-requests.ts';
-import type { StateRequests } from './state-requests.ts';
+import { refOf, replacementStatements, selectedGroups, totalsOf, totalsParams } from './state-requests.ts';
+import type { GroupsPage, StateRequests } from './state-requests.ts';
 import type { WriteFence } from './write-fence.ts';
 
 /** Characters of user ids per stored chunk of an hour group's users (a chunk fits a batch far below the 50 KiB fail threshold). */
@@ -41,15 +40,19 @@ export interface HourState {
    * or a slice; the others' users are not parsed); memory is the selected groups' distinct (group, user) pairs.
    */
   readHour(hourMs: number, onlyGroups?: GroupSelection): Promise<HourGroup[]>;
-  /** Every group of the hour with its number of distinct users (the users themselves are not read). */
-  readHourTotals(hourMs: number): Promise<WindowGroup[]>;
+  /**
+   * A page of the hour's groups with their number of distinct users (the users themselves are not
+   * read), from `pageState` (the previous page's `next`): an hour of any number of groups is
+   * finalised or indexed again a page at a time.
+   */
+  readHourTotals(hourMs: number, pageState?: string): Promise<GroupsPage>;
   /** Replaces the hour's state by `next` (`previous` is what {@link readHour} gave). */
   replaceHour(hourMs: number, next: readonly HourGroup[], previous: readonly HourGroup[], fence: WriteFence): Promise<void>;
   /** Every hour with stored state, ascending (a scan of the table's partitions: for a rare full republish). */
   listStoredHours(): Promise<number[]>;
 }
 
-export function createHourState({ client, ks, userTtl, executeInPartitionBatches, rows, groupRowsOf }: StateRequests): HourState {
+export function createHourState({ ks, userTtl, executeInPartitionBatches, rows, groupRowsOf, groupsPage }: StateRequests): HourState {
   return {
     async readHour(hourMs, onlyGroups) {
       const hour = new Date(hourMs);
@@ -89,14 +92,8 @@ export function createHourState({ client, ks, userTtl, executeInPartitionBatches
       });
     },
 
-    async readHourTotals(hourMs) {
-      // Streamed into groups, not collected as rows first: an hour of many groups is finalised from this.
-      const query = `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.hour_groups WHERE hour = ?`;
-      const found: WindowGroup[] = [];
-      await withClassifiedErrors(async () => {
-        for await (const row of pagedRows(client, query, [new Date(hourMs)])) found.push(windowGroupOf(row));
-      });
-      return found;
+    async readHourTotals(hourMs, pageState) {
+      return groupsPage('hour_groups', ['hour', new Date(hourMs)], pageState);
     },
 
     async replaceHour(hourMs, next, previous, fence) {

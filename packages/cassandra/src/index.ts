@@ -14,6 +14,7 @@ export type { PendingHoursRepository, PendingWindow, PendingWork } from './pendi
 export { AGGREGATOR_TABLES } from './aggregator-schema.ts';
 export { createAggregatorStateRepository } from './aggregator-state.ts';
 export type { AggregatorStateRepository } from './aggregator-state.ts';
+export type { GroupsPage } from './state-requests.ts';
 export { NO_DAYS } from './all-time-state.ts';
 export type { AllTimeUsersAddition, GroupAllTime, GroupDay, KnownAllTimeUsers } from './all-time-state.ts';
 export { createLeaseRepository } from './lease-repository.ts';

@@ -8,7 +8,7 @@ import type { GroupRef, GroupSelection, GroupTotals, MergeableTotals, WindowGrou
 import type { CassandraClient } from './cassandra-client.ts';
 import { withClassifiedErrors } from './errors.ts';
 import { long, numberOf } from './long-values.ts';
-import { pagedRows } from './paged-rows.ts';
+import { PAGE_ROWS, pagedRows, rowsPage } from './paged-rows.ts';
 import { createPartitionBatcher, statementBytes } from './partition-batcher.ts';
 import type { PartitionBatcher, Statement } from './partition-batcher.ts';
 
@@ -57,6 +57,16 @@ export function* replacementStatements<G extends GroupRef>(
   for (const stored of previous) if (!after.has(groupKey(stored))) yield* how.remove(stored);
 }
 
+/**
+ * One page of a window's stored groups, with their numbers and distinct users (not the users
+ * themselves); `next` reads the page after it (the same `next` again on a retry), undefined
+ * after the last page. Memory holds a page however many groups the window has.
+ */
+export interface GroupsPage {
+  readonly groups: WindowGroup[];
+  readonly next: string | undefined;
+}
+
 /** The requests of one state repository: its keyspace, the per-user rows' TTL, and how it reads and writes. */
 export interface StateRequests {
   readonly client: CassandraClient;
@@ -77,14 +87,21 @@ export interface StateRequests {
     from: { table: string; columns: string; partition: readonly [column: string, value: Date] },
     selected: readonly cassandra.types.Tuple[] | undefined,
   ) => AsyncGenerator<cassandra.types.Row>;
+  /** One page of the groups of a window's partition (`hour_groups` or `day_groups`), from `pageState`. */
+  readonly groupsPage: (
+    table: 'hour_groups' | 'day_groups',
+    partition: readonly [column: string, value: Date],
+    pageState: string | undefined,
+  ) => Promise<GroupsPage>;
 }
 
 /**
  * @param options.userStateTtlSeconds TTL of the per-user rows (hour users, all-time users) and of the day roll-up marks; 0 keeps them forever.
+ * @param options.pageGroups groups per page of a window read a page at a time (tests make it small).
  */
 export function createStateRequests(
   client: CassandraClient,
-  options: { concurrency: number; userStateTtlSeconds?: number },
+  options: { concurrency: number; userStateTtlSeconds?: number; pageGroups?: number },
 ): StateRequests {
   const ks = client.keyspace;
   /** One request: a lone statement, or an unlogged batch. */
@@ -181,6 +198,18 @@ export function createStateRequests(
       yield* pagedRows(client, `${query} AND (url_key, country) IN ?`, [value, selected.slice(start, start + LOOKUP_CHUNK)]);
   }
 
+  async function groupsPage(
+    table: 'hour_groups' | 'day_groups',
+    [column, value]: readonly [column: string, value: Date],
+    pageState: string | undefined,
+  ): Promise<GroupsPage> {
+    const query = `SELECT url_key, country, clicks, time_spent_sum_ms, time_spent_samples, unique_users FROM ${ks}.${table} WHERE ${column} = ?`;
+    return withClassifiedErrors(async () => {
+      const page = await rowsPage(client, query, [value], pageState, options.pageGroups ?? PAGE_ROWS);
+      return { groups: page.rows.map(windowGroupOf), next: page.next };
+    });
+  }
+
   return {
     client,
     ks,
@@ -191,6 +220,7 @@ export function createStateRequests(
     executeInPartitionBatches,
     rows,
     groupRowsOf,
+    groupsPage,
   };
 }
 

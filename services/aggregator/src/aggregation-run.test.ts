@@ -871,6 +871,30 @@ await test('runAggregation', async (t) => {
   );
 
   await t.test(
+    'when windows of more groups than a page turn final without new events, then every group of them is re-indexed as final, a page at a time',
+    async () => {
+      // Five pages and the store's pages hold 2 groups: the hour and the day are read page by page
+      // (the fake refuses to give a whole day at once), as a day of 700,000 pages must be.
+      const events = ['/a', '/b', '/c', '/d', '/e'].map((url, i) => click(`e${i}`, `u${i}`, url, 1 + i));
+      const { store, deps, grant, mark } = setUp(events);
+      await mark(events);
+      await runAggregation({ ...deps, now: () => HOUR + 30 * 60_000 }, grant());
+      const open = (granularity: string) =>
+        [...store.documents.values()].filter((w) => w.action === 'index' && w.document.granularity === granularity && !w.document.final);
+      assert.equal(open('hour').length, 5, 'indexed open');
+      assert.equal(open('day').length, 5, 'indexed open');
+      store.indexer.writes.length = 0;
+      const summary = await runAggregation(deps, grant());
+      assert.equal(summary.finalised, 3, 'the hour, the one before it (its look-ahead, no groups) and the day');
+      assert.equal(summary.hours, 0, 'nothing recomputed');
+      assert.deepEqual([open('hour').length, open('day').length], [0, 0], 'every group final');
+      assert.equal(store.indexer.writes.length, 10);
+      assert.deepEqual(await store.state.listOpenWindows(), [], 'recorded final');
+      await assertSameAsOneRun(store, events);
+    },
+  );
+
+  await t.test(
     'when a re-delivered event moves a click to another url and the run dies before the day, then the next run takes the old group out of the day',
     async () => {
       const events = [click('e1', 'u1', '/a', 1), click('e2', 'u2', '/b', 2), click('e3', 'u3', '/b', 200)];

@@ -12,6 +12,7 @@ import {
   compareCodePoints,
   dayStartMs,
   groupKey,
+  inGroupSlice,
   isFinal,
   rollUpDay,
   sameNumbers,
@@ -26,7 +27,17 @@ import { publishAllTime } from './all-time-documents.ts';
 import { readHours } from './hour-reads.ts';
 import { mapConcurrently, settleAll } from './map-concurrently.ts';
 import { republishIfIndexReplaced } from './republish.ts';
-import { ALL_TIME_PASS_DAY_GROUPS, dayPart, publishWindow, recordFinal, timed, turnsFinal, withRetry, write } from './run-context.ts';
+import {
+  ALL_TIME_PASS_DAY_GROUPS,
+  dayPart,
+  publishWindow,
+  recordFinal,
+  storedWindowPages,
+  timed,
+  turnsFinal,
+  withRetry,
+  write,
+} from './run-context.ts';
 import type { AggregationDependencies, DayPart, HourChange, RunContext, StepName } from './run-context.ts';
 import { eventsRetentionMsOf, planRun } from './run-plan.ts';
 import type { DayPlan } from './run-plan.ts';
@@ -82,7 +93,8 @@ interface DayRecompute {
  * (Cassandra write timestamps, Elasticsearch external versions): a replica that lost its lease
  * cannot overwrite what a newer holder wrote. Memory is bounded by the largest window read: the
  * events of `hourConcurrency` hours, or one day's distinct (url, country, user) triples, of at
- * most `maxGroupsInMemory` groups (a day of more goes in slices of its groups).
+ * most `maxGroupsInMemory` groups (a day of more goes in slices of its groups); a window read
+ * from the state whole (finalised, or indexed again) comes a page at a time.
  *
  * @param grant the lease's signal (aborts the run before its next write) and fencing token.
  */
@@ -331,14 +343,13 @@ async function publishHours(run: RunContext, changes: readonly HourChange[], par
  * Only the touched groups can change in the day (those whose hours this run changed, and those a
  * run that died before storing the day marked): the day's other groups keep their stored numbers,
  * and the day's state and its stored hours are read for the touched groups only. A run's cost
- * follows the groups it changed, not the size of the day.
+ * follows the groups it changed, not the size of the day. A day that turns final in this run has
+ * its other groups (of the part) re-indexed as final from its stored state, a page at a time.
  */
 export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: DayRecompute): Promise<void> {
   const { deps } = run;
   const { touched, part = dayPart(undefined) } = recomputed;
   const window = { granularity: 'day', windowStartMs: day.dayMs } as const;
-  // The day's stored state is read (and replaced) for the touched groups only, unless the day turns
-  // final in this run: then every group of it is re-indexed as final.
   const whole = turnsFinal(run, window);
   const fresh = new Map(recomputed.hours.map((change) => [change.hourMs, change.next]));
   const stored = Array.from({ length: 24 }, (_, hour) => day.dayMs + hour * HOUR_MS).filter((hourMs) => !fresh.has(hourMs));
@@ -346,17 +357,21 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: Day
     mapConcurrently(stored, Math.max(deps.hourConcurrency, 4), (hourMs) =>
       withRetry(run, `reading the state of ${new Date(hourMs).toISOString()}`, () => deps.state.readHour(hourMs, touched)),
     ),
-    withRetry(run, `reading the state of day ${new Date(day.dayMs).toISOString()}`, () =>
-      deps.state.readDay(day.dayMs, whole ? part.slice : touched),
-    ),
+    withRetry(run, `reading the state of day ${new Date(day.dayMs).toISOString()}`, () => deps.state.readDay(day.dayMs, touched)),
   ]);
   const freshTouched = [...fresh.values()].map((groups) => groups.filter((group) => touched.has(groupKey(group))));
-  const untouched = whole ? previous.filter((group) => !touched.has(groupKey(group))) : [];
-  const next = [...rollUpDay([...freshTouched, ...storedHours]), ...untouched].sort(
+  const next = rollUpDay([...freshTouched, ...storedHours]).sort(
     (a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country),
   );
-  // The same decision as the read's: a day read for its touched groups only is never re-indexed whole.
-  await publishWindow(run, window, next, previous, { reindexAll: whole, recordFinal: part.slice === undefined });
+  await publishWindow(run, window, next, previous, { reindexAll: whole, recordFinal: false });
+  if (whole) {
+    for await (const { groups } of storedWindowPages(run, window)) {
+      const untouched = groups.filter((group) => !touched.has(groupKey(group)) && inGroupSlice(group, part.slice));
+      await publishWindow(run, window, untouched, untouched, { recordFinal: false });
+    }
+    // A day in slices is recorded final after its last slice (recomputeDayInSlices).
+    if (part.slice === undefined) await recordFinal(run, [window]);
+  }
   const before = new Map(previous.map((group) => [groupKey(group), group]));
   for (const group of next) {
     const old = before.get(groupKey(group));
@@ -369,15 +384,14 @@ export async function rollUpDayOf(run: RunContext, day: DayPlan, recomputed: Day
   if (part.last) run.counts.days += 1;
 }
 
-/** Step 4: windows indexed as not final earlier and final now are re-indexed from their stored state. */
+/**
+ * Step 4: windows indexed as not final earlier and final now are re-indexed from their stored
+ * state, a page of groups at a time, and recorded final after their last page.
+ */
 export async function finaliseWindows(run: RunContext): Promise<void> {
-  const { state } = run.deps;
   for (const window of run.plan.toFinalise) {
-    const at = `${window.granularity} ${new Date(window.windowStartMs).toISOString()}`;
-    const groups = await withRetry(run, `reading the state of ${at}`, () =>
-      window.granularity === 'hour' ? state.readHourTotals(window.windowStartMs) : state.readDay(window.windowStartMs),
-    );
-    await publishWindow(run, window, groups, groups);
+    for await (const { groups, last } of storedWindowPages(run, window))
+      await publishWindow(run, window, groups, groups, { recordFinal: last });
     run.counts.finalised += 1;
   }
 }

@@ -2,7 +2,7 @@
 import type { MetricsIndexIdentity } from '@clickstream/elasticsearch';
 import { groupKey } from '@clickstream/metrics';
 import { mapConcurrently } from './map-concurrently.ts';
-import { index, publishWindow, withRetry, write } from './run-context.ts';
+import { index, publishWindow, storedWindowPages, withRetry, write } from './run-context.ts';
 import type { RunContext } from './run-context.ts';
 import { allTimeWrite } from './window-documents.ts';
 import type { WindowGranularity } from '@clickstream/metrics';
@@ -50,11 +50,9 @@ async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Pr
   const republishWindows = async (granularity: WindowGranularity, startsMs: readonly number[]): Promise<void> => {
     let done = 0;
     await mapConcurrently(startsMs, deps.hourConcurrency, async (windowStartMs) => {
-      const at = `${granularity} ${new Date(windowStartMs).toISOString()}`;
-      const groups = await withRetry(run, `reading the state of ${at}`, () =>
-        granularity === 'hour' ? deps.state.readHourTotals(windowStartMs) : deps.state.readDay(windowStartMs),
-      );
-      await publishWindow(run, { granularity, windowStartMs }, groups, [], { reindexAll: true });
+      const window = { granularity, windowStartMs };
+      for await (const { groups, last } of storedWindowPages(run, window))
+        await publishWindow(run, window, groups, [], { reindexAll: true, recordFinal: last });
       done += 1;
       if (done % REPUBLISH_PROGRESS_WINDOWS === 0) progress(`${done} of ${startsMs.length} ${granularity} windows`);
     });

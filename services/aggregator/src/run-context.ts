@@ -236,6 +236,26 @@ export async function publishWindow(
   if (final && wasOpen && recordIfFinal) await recordFinal(run, [window]);
 }
 
+/**
+ * A window's stored groups a page at a time, each page read with the run's retries (a retry reads
+ * the same page again); `last` marks the final page. Memory holds one page however many groups
+ * the window has: a day of 700,000 pages read whole ran the aggregator out of its heap when it
+ * turned final, at every restart.
+ */
+export async function* storedWindowPages(run: RunContext, window: WindowRef): AsyncGenerator<{ groups: WindowGroup[]; last: boolean }> {
+  const { state } = run.deps;
+  const at = `${window.granularity} ${new Date(window.windowStartMs).toISOString()}`;
+  let pageState: string | undefined;
+  do {
+    const from = pageState;
+    const page = await withRetry(run, `reading the state of ${at}`, () =>
+      window.granularity === 'hour' ? state.readHourTotals(window.windowStartMs, from) : state.readDayTotals(window.windowStartMs, from),
+    );
+    pageState = page.next;
+    yield { groups: page.groups, last: pageState === undefined };
+  } while (pageState !== undefined);
+}
+
 /** Windows indexed as final (every document of them) are no longer recorded open. */
 export async function recordFinal(run: RunContext, windows: readonly WindowRef[]): Promise<void> {
   if (windows.length === 0) return;

@@ -6,6 +6,7 @@ import type {
   EventsRepository,
   GroupAllTime,
   GroupDay,
+  GroupsPage,
   LeaseRepository,
   PendingHoursRepository,
 } from '@clickstream/cassandra';
@@ -98,6 +99,16 @@ function replaced<G extends GroupTotals>(stored: readonly G[] | undefined, next:
   return [...groups.values()].sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
 }
 
+/** Groups per page of the fake's window reads: few, so that the tests' windows are read in several pages. */
+const PAGE_GROUPS = 2;
+
+/** A page of a window's groups from `pageState` (the offset the page before it gave), as the real store pages them. */
+function groupsPage(groups: readonly WindowGroup[], pageState: string | undefined): GroupsPage {
+  const start = Number(pageState ?? '0');
+  const end = start + PAGE_GROUPS;
+  return { groups: groups.slice(start, end), next: end < groups.length ? String(end) : undefined };
+}
+
 /** Everything a run needs, in memory; `log` records the writes in order. */
 export function fakeAggregationStore(events: MetricEvent[]) {
   const log: string[] = [];
@@ -179,15 +190,20 @@ export function fakeAggregationStore(events: MetricEvent[]) {
     async readHour(hourMs, onlyGroups) {
       return (hours.get(hourMs) ?? []).filter((group) => isSelected(onlyGroups, group));
     },
-    async readHourTotals(hourMs) {
-      return (hours.get(hourMs) ?? []).map(windowGroupOf);
+    async readHourTotals(hourMs, pageState) {
+      return groupsPage((hours.get(hourMs) ?? []).map(windowGroupOf), pageState);
     },
     async replaceHour(hourMs, next, previous) {
       log.push(`state hour ${at(hourMs)}`);
       hours.set(hourMs, replaced(hours.get(hourMs), next, previous));
     },
     async readDay(dayMs, onlyGroups) {
+      // A day can hold more groups than memory: the run reads the groups it needs by key, or the day a page at a time.
+      if (onlyGroups === undefined || 'slices' in onlyGroups) throw new Error('a whole day (or a slice of it) read at once');
       return (days.get(dayMs) ?? []).filter((group) => isSelected(onlyGroups, group));
+    },
+    async readDayTotals(dayMs, pageState) {
+      return groupsPage(days.get(dayMs) ?? [], pageState);
     },
     async replaceDay(dayMs, next, previous) {
       log.push(`state day ${at(dayMs)}`);
