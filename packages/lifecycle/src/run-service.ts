@@ -1,6 +1,7 @@
 import { ConfigError } from '@clickstream/config';
 import { createLogger } from '@clickstream/observability';
 import type { Logger } from '@clickstream/observability';
+import { localServersHint } from './local-servers-hint.ts';
 import { startService } from './service-lifecycle.ts';
 import type { LifecycleConfig, RunningService, ServiceDefinition } from './service-lifecycle.ts';
 
@@ -51,7 +52,7 @@ export async function runService<C extends LifecycleConfig, A>(
       // LOG_LEVEL itself may be the wrong variable: this line is logged at the default level.
       const logger = options.logger ?? createLogger({ service: definition.name, level: 'info' });
       if (err instanceof ConfigError) logger.fatal({ code: err.code, variables: err.variables }, err.message);
-      else logger.fatal({ err }, `${definition.name} failed to start`);
+      else logger.fatal({ err, hint: localServersHint(err) }, `${definition.name} failed to start`);
       return 1;
     }
     if (stopAsked) {

@@ -1,6 +1,7 @@
 import { createLogger, createMetricsRegistry, startOpsServer } from '@clickstream/observability';
 import type { FallbackHandler, Liveness, Logger, LogLevel, Readiness, Registry } from '@clickstream/observability';
 import { withDeadline } from './with-deadline.ts';
+import { localServersHint } from './local-servers-hint.ts';
 
 /**
  * The states a service goes through, in this order: `starting` (config parsed, ops endpoint up,
@@ -152,7 +153,7 @@ export async function startService<C extends LifecycleConfig, A>(
   };
 
   const fail = (err: unknown, message: string): void => {
-    logger.fatal({ err }, message);
+    logger.fatal({ err, hint: localServersHint(err) }, message);
     exitCode = 1;
     if (state === 'starting') startFailure ??= { err };
     else void stop();
