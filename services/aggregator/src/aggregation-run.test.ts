@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createWriteFence } from '@clickstream/cassandra';
 import { HOUR_MS, hoursAffectedBy, metricDocumentId } from '@clickstream/metrics';
 import type { MetricEvent } from '@clickstream/metrics';
 import { movedSums } from './all-time-documents.ts';
@@ -32,8 +33,8 @@ async function lateEventAfterARun() {
   return { store, deps, grant, before, mark: () => mark(events) };
 }
 
-function setUp(events: MetricEvent[], maxEventsInMemory = 300_000, maxGroupsInMemory = 100_000) {
-  const store = fakeAggregationStore(events);
+function setUp(events: MetricEvent[], maxEventsInMemory = 300_000, maxGroupsInMemory = 100_000, pageGroups?: number) {
+  const store = fakeAggregationStore(events, pageGroups === undefined ? {} : { pageGroups });
   const deps: AggregationDependencies = {
     events: store.events,
     pendingHours: store.pendingHours,
@@ -893,6 +894,38 @@ await test('runAggregation', async (t) => {
       await assertSameAsOneRun(store, events);
     },
   );
+
+  await t.test('when a window of many groups is finalised, then it says where it is every 100,000 groups', async () => {
+    const { store, deps, grant } = setUp([], undefined, undefined, 5_000);
+    const dayMs = HOUR - 10 * HOUR_MS;
+    const groups = Array.from({ length: 200_001 }, (_, i) => ({
+      urlKey: `/p${i}`,
+      country: 'FR',
+      clicks: 1,
+      timeSpentSumMs: 0,
+      timeSpentSamples: 0,
+      uniqueUsers: 1,
+    }));
+    const fence = createWriteFence(1);
+    await store.state.replaceDay(dayMs, groups, [], fence);
+    await store.state.markOpen([{ granularity: 'day', windowStartMs: dayMs }], fence);
+    // Published into this index already: nothing to index again first.
+    await store.state.recordPublishedIndex(store.metricsIndex.alias, (await store.metricsIndex.identify()).uuid, fence);
+    const { lines, logger } = capturedLogger();
+    const summary = await runAggregation({ ...deps, logger }, grant());
+    assert.equal(summary.finalised, 1);
+    assert.equal(summary.indexed, 200_001);
+    assert.deepEqual(
+      lines
+        .filter((line) => line.msg === 'aggregation progress: a window of many groups, a page at a time')
+        .map((line) => [line.window, line.groups]),
+      [
+        ['day 2024-03-10T00:00:00.000Z', 100_000],
+        ['day 2024-03-10T00:00:00.000Z', 200_000],
+      ],
+    );
+    assert.deepEqual(await store.state.listOpenWindows(), []);
+  });
 
   await t.test(
     'when a re-delivered event moves a click to another url and the run dies before the day, then the next run takes the old group out of the day',

@@ -236,16 +236,22 @@ export async function publishWindow(
   if (final && wasOpen && recordIfFinal) await recordFinal(run, [window]);
 }
 
+/** Groups of a window read a page at a time between two progress lines (a page is indexed before the next is read). */
+const WINDOW_PAGES_PROGRESS_GROUPS = 100_000;
+
 /**
  * A window's stored groups a page at a time, each page read with the run's retries (a retry reads
  * the same page again); `last` marks the final page. Memory holds one page however many groups
  * the window has: a day of 700,000 pages read whole ran the aggregator out of its heap when it
- * turned final, at every restart.
+ * turned final, at every restart. A long window says where it is every
+ * {@link WINDOW_PAGES_PROGRESS_GROUPS} groups.
  */
 export async function* storedWindowPages(run: RunContext, window: WindowRef): AsyncGenerator<{ groups: WindowGroup[]; last: boolean }> {
   const { state } = run.deps;
   const at = `${window.granularity} ${new Date(window.windowStartMs).toISOString()}`;
+  const started = performance.now();
   let pageState: string | undefined;
+  let groups = 0;
   do {
     const from = pageState;
     const page = await withRetry(run, `reading the state of ${at}`, () =>
@@ -253,6 +259,13 @@ export async function* storedWindowPages(run: RunContext, window: WindowRef): As
     );
     pageState = page.next;
     yield { groups: page.groups, last: pageState === undefined };
+    const before = groups;
+    groups += page.groups.length;
+    if (Math.floor(groups / WINDOW_PAGES_PROGRESS_GROUPS) > Math.floor(before / WINDOW_PAGES_PROGRESS_GROUPS))
+      run.deps.logger.info(
+        { window: at, groups, elapsedMs: Math.round(performance.now() - started) },
+        'aggregation progress: a window of many groups, a page at a time',
+      );
   } while (pageState !== undefined);
 }
 

@@ -99,18 +99,23 @@ function replaced<G extends GroupTotals>(stored: readonly G[] | undefined, next:
   return [...groups.values()].sort((a, b) => compareCodePoints(a.urlKey, b.urlKey) || compareCodePoints(a.country, b.country));
 }
 
-/** Groups per page of the fake's window reads: few, so that the tests' windows are read in several pages. */
-const PAGE_GROUPS = 2;
-
-/** A page of a window's groups from `pageState` (the offset the page before it gave), as the real store pages them. */
-function groupsPage(groups: readonly WindowGroup[], pageState: string | undefined): GroupsPage {
+/** A page of `pageGroups` of a window's groups from `pageState` (the offset the page before it gave), as the real store pages them. */
+function groupsPage<G extends GroupTotals>(
+  groups: readonly G[],
+  pageState: string | undefined,
+  pageGroups: number,
+  toWindowGroup: (group: G) => WindowGroup,
+): GroupsPage {
   const start = Number(pageState ?? '0');
-  const end = start + PAGE_GROUPS;
-  return { groups: groups.slice(start, end), next: end < groups.length ? String(end) : undefined };
+  const end = start + pageGroups;
+  return { groups: groups.slice(start, end).map(toWindowGroup), next: end < groups.length ? String(end) : undefined };
 }
 
-/** Everything a run needs, in memory; `log` records the writes in order. */
-export function fakeAggregationStore(events: MetricEvent[]) {
+/**
+ * Everything a run needs, in memory; `log` records the writes in order. Windows are read
+ * `pageGroups` groups a page (by default few, so that the tests' windows take several pages).
+ */
+export function fakeAggregationStore(events: MetricEvent[], { pageGroups = 2 } = {}) {
   const log: string[] = [];
   /** Events returned by each read. */
   const reads: number[] = [];
@@ -191,7 +196,7 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       return (hours.get(hourMs) ?? []).filter((group) => isSelected(onlyGroups, group));
     },
     async readHourTotals(hourMs, pageState) {
-      return groupsPage((hours.get(hourMs) ?? []).map(windowGroupOf), pageState);
+      return groupsPage(hours.get(hourMs) ?? [], pageState, pageGroups, windowGroupOf);
     },
     async replaceHour(hourMs, next, previous) {
       log.push(`state hour ${at(hourMs)}`);
@@ -203,7 +208,7 @@ export function fakeAggregationStore(events: MetricEvent[]) {
       return (days.get(dayMs) ?? []).filter((group) => isSelected(onlyGroups, group));
     },
     async readDayTotals(dayMs, pageState) {
-      return groupsPage(days.get(dayMs) ?? [], pageState);
+      return groupsPage(days.get(dayMs) ?? [], pageState, pageGroups, (group) => group);
     },
     async replaceDay(dayMs, next, previous) {
       log.push(`state day ${at(dayMs)}`);
