@@ -13,6 +13,8 @@ const events = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' 
 class FakeMember extends EventEmitter {
   readonly events = events;
   readonly commits: string[] = [];
+  /** Offsets given to kafkajs' resolveOffset, in order. */
+  readonly resolved: string[] = [];
   heartbeatError: Error | undefined;
   eachBatch!: (payload: EachBatchPayload) => Promise<void>;
   disconnected = false;
@@ -52,7 +54,7 @@ class FakeMember extends EventEmitter {
         isEmpty: () => count === 0,
         lastOffset: () => String(first + count - 1),
       },
-      resolveOffset: () => undefined,
+      resolveOffset: (offset: string) => this.resolved.push(offset),
       heartbeat: () => (this.heartbeatError ? Promise.reject(this.heartbeatError) : Promise.resolve()),
       isRunning: () => !this.disconnected,
     } as unknown as EachBatchPayload;
@@ -282,4 +284,44 @@ test('when more batches than allowed are in flight, then eachBatch waits for roo
   h.finish(0);
   await delivered;
   assert.deepEqual(member.commits, ['0@10']);
+});
+
+test('when a fetched batch holds more messages than maxMessagesPerBatch, then it is handed over in parts of at most that many, each a batch in flight, committed in order', async () => {
+  const { client, members } = fakeClient();
+  const h = controlledHandler();
+  await startBatchConsumer(client, {
+    groupId: 'g',
+    topic: 't',
+    maxBatchesInFlight: 2,
+    maxMessagesPerBatch: 4,
+    handleBatch: h.handleBatch,
+    onFatal: noFatal,
+  });
+  const member = members[0] as FakeMember;
+  let returned = false;
+  const delivered = member.deliver(0, 100, 10).then(() => (returned = true));
+  await settle();
+  const offsets = () => h.seen.map((batch) => batch.messages.map((m) => Number(m.offset)));
+  assert.deepEqual(offsets(), [
+    [100, 101, 102, 103],
+    [104, 105, 106, 107],
+  ]);
+  assert.equal(returned, false, 'the third part waits for room');
+  h.finish(1);
+  await settle();
+  assert.deepEqual(member.commits, [], 'the second part waits for the first');
+  h.finish(0);
+  await settle();
+  assert.deepEqual(member.commits, ['0@104', '0@108']);
+  assert.deepEqual(offsets().at(-1), [108, 109]);
+  h.finish(2);
+  await delivered;
+  await settle();
+  assert.deepEqual(member.commits, ['0@104', '0@108', '0@110']);
+  assert.deepEqual(member.resolved, ['103', '107', '109']);
+  assert.deepEqual(
+    h.seen.map((batch) => batch.lagAfter),
+    [16, 12, 10],
+    'the lag after each part',
+  );
 });

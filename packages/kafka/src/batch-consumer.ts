@@ -72,6 +72,13 @@ export interface BatchConsumerOptions {
    */
   maxBatchesInFlight?: number;
   /**
+   * Most messages in one batch handed to `handleBatch` (default: a fetched batch whole). Fetch
+   * limits count compressed bytes: a fetch of gzip, snappy, lz4 or zstd batches holds many times
+   * the messages its size suggests, so a bigger one is handed over in parts of this many, each a
+   * batch in flight, committed in order like any other.
+   */
+  maxMessagesPerBatch?: number;
+  /**
    * Handles one batch; resolves once it is durable, rejects when it cannot be (retries exhausted,
    * unknown error). The consumer does not wait for it before fetching the partition's next batch
    * (see `maxBatchesInFlight`), but commits each batch's offsets only after it and every earlier
@@ -270,31 +277,26 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
     }
   };
 
-  const eachBatch = async (member: Consumer, payload: EachBatchPayload): Promise<void> => {
-    const { batch } = payload;
-    if (batch.isEmpty() || stopping || fatal || member !== consumer) return;
-    const batchGeneration = generation;
-    const running = (): boolean => !fatal && batchGeneration === generation && member === consumer;
-    const heartbeat = async (): Promise<void> => {
-      if (!running()) return;
-      try {
-        await payload.heartbeat();
-      } catch (err) {
-        // kafkajs sees the same error on its own next heartbeat and rejoins; this batch is lost to the old membership.
-        if (isMembershipError(err)) nextGeneration('membership lost during a batch');
-        else log.debug({ err }, 'heartbeat failed');
-      }
-    };
+  /**
+   * Hands `messages` (a fetched batch, or a part of one) to `handleBatch` as one batch in flight,
+   * and chains its commit (of `last` + 1) after the partition's earlier batches.
+   */
+  const handOver = (
+    member: Consumer,
+    batch: EachBatchPayload['batch'],
+    messages: EachBatchPayload['batch']['messages'],
+    last: string,
+    membership: { generation: number; running: () => boolean; heartbeat: () => Promise<void> },
+  ): void => {
     let chain = chains.get(batch.partition);
-    if (chain?.generation !== batchGeneration) {
-      chain = { generation: batchGeneration, tail: Promise.resolve(true) };
+    if (chain?.generation !== membership.generation) {
+      chain = { generation: membership.generation, tail: Promise.resolve(true) };
       chains.set(batch.partition, chain);
     }
-    const last = batch.lastOffset();
     const consumed: ConsumedBatch = {
       topic: batch.topic,
       partition: batch.partition,
-      messages: batch.messages.map((m) => ({
+      messages: messages.map((m) => ({
         topic: batch.topic,
         partition: batch.partition,
         offset: m.offset,
@@ -303,8 +305,8 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
         timestampMs: Number(m.timestamp),
       })),
       lagAfter: Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
-      heartbeat,
-      isRunning: running,
+      heartbeat: membership.heartbeat,
+      isRunning: membership.running,
     };
 
     inFlight++;
@@ -321,12 +323,12 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
         try {
           await work;
         } catch (err) {
-          if (running()) fail(err);
+          if (membership.running()) fail(err);
           else log.debug({ err, partition: batch.partition }, 'abandoned batch failed');
           return false;
         }
         // Never commit past an earlier batch of the partition that is not durable.
-        if (!(await previous) || !running()) return false;
+        if (!(await previous) || !membership.running()) return false;
         const nextOffset = (BigInt(last) + 1n).toString();
         try {
           await member.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
@@ -342,9 +344,40 @@ export async function startBatchConsumer(client: KafkaClient, options: BatchCons
         for (const wake of [...settled]) wake();
       }
     })();
-    // Lets kafkajs fetch the partition's next batch while this one is written; on a rejoin kafkajs
-    // forgets resolved offsets and reads again from the committed ones.
-    payload.resolveOffset(last);
+  };
+
+  const eachBatch = async (member: Consumer, payload: EachBatchPayload): Promise<void> => {
+    const { batch } = payload;
+    if (batch.isEmpty() || stopping || fatal || member !== consumer) return;
+    const batchGeneration = generation;
+    const running = (): boolean => !fatal && batchGeneration === generation && member === consumer;
+    const heartbeat = async (): Promise<void> => {
+      if (!running()) return;
+      try {
+        await payload.heartbeat();
+      } catch (err) {
+        // kafkajs sees the same error on its own next heartbeat and rejoins; this batch is lost to the old membership.
+        if (isMembershipError(err)) nextGeneration('membership lost during a batch');
+        else log.debug({ err }, 'heartbeat failed');
+      }
+    };
+    const maxMessages = options.maxMessagesPerBatch ?? Number.POSITIVE_INFINITY;
+    const { messages } = batch;
+    for (let start = 0; start < messages.length; start += maxMessages) {
+      // A fetch of compressed batches can hold many times the messages its bytes suggest: it is
+      // handed over in parts, each a batch in flight, so that memory follows messages, not bytes.
+      if (start > 0) {
+        await waitForRoom(payload, heartbeat, batchGeneration);
+        if (!running() || stopping || !payload.isRunning()) return;
+      }
+      const part = messages.slice(start, start + maxMessages);
+      const end = start + part.length;
+      const last = end >= messages.length ? batch.lastOffset() : (part.at(-1)?.offset ?? batch.lastOffset());
+      handOver(member, batch, part, last, { generation: batchGeneration, running, heartbeat });
+      // Lets kafkajs fetch the partition's next batch while this one is written; on a rejoin kafkajs
+      // forgets resolved offsets and reads again from the committed ones.
+      payload.resolveOffset(last);
+    }
     await waitForRoom(payload, heartbeat, batchGeneration);
   };
 

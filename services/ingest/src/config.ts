@@ -42,6 +42,9 @@ export const ingestEnvShape = {
   INGEST_BATCHES_IN_FLIGHT: positiveInt(8).describe(
     'batches being written at once over all partitions; the next batches are fetched and processed meanwhile, offsets still commit in order after each batch is durable',
   ),
+  INGEST_BATCH_MAX_MESSAGES: positiveInt(2_000).describe(
+    'most messages in one batch (fetched batches with more, as compressed ones can be, are processed in parts): with INGEST_BATCHES_IN_FLIGHT it bounds the events in memory',
+  ),
   INGEST_FETCH_MAX_BYTES_PER_PARTITION: positiveInt(524_288).describe(
     'most bytes one fetch takes from one partition (the size of a batch)',
   ),

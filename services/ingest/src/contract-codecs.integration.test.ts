@@ -88,15 +88,15 @@ after(async () => {
   await cassandra.shutdown();
 });
 
-test('when a Java producer sends clicks in gzip, snappy, lz4 and zstd batches, then ingest stores every click and keeps running', async () => {
-  const startMs = Date.now() - 3_600_000;
-  const lines = CODECS.flatMap((codec) =>
+/** `PER_CODEC` clicks in each codec's batches, as lines for the Java producer (`run` tells two runs' event ids apart). */
+function codecLines(startMs: number, run: string): string[] {
+  return CODECS.flatMap((codec) =>
     Array.from({ length: PER_CODEC }, (_, i) => {
       const user = `user-${i % 7}`;
       // Half with an event id, half identified by their content fingerprint.
       const click = {
-        ...(i % 2 === 0 ? { event_id: `${codec}-${i}` } : {}),
-        user_id: user,
+        ...(i % 2 === 0 ? { event_id: `${run}${codec}-${i}` } : {}),
+        user_id: `${run}${user}`,
         timestamp: startMs + i * 1_000,
         url: `https://shop.example.com/${codec}/${i % 10}`,
         country: 'US',
@@ -104,6 +104,10 @@ test('when a Java producer sends clicks in gzip, snappy, lz4 and zstd batches, t
       return `${codec}\t${user}\t${JSON.stringify(click)}`;
     }),
   );
+}
+
+test('when a Java producer sends clicks in gzip, snappy, lz4 and zstd batches, then ingest stores every click and keeps running', async () => {
+  const lines = codecLines(Date.now() - 3_600_000, '');
   const output = await produceWithJava(lines);
   assert.match(output, /gzip=100, snappy=100, lz4=100, zstd=100/);
   assert.equal(await topicMessageCount(kafka, topic), CODECS.length * PER_CODEC);
@@ -125,6 +129,38 @@ test('when a Java producer sends clicks in gzip, snappy, lz4 and zstd batches, t
     }
     assert.equal(await topicMessageCount(kafka, `${topic}-dlq`), 0, 'no dead letters');
     console.log(`contract codecs: ${CODECS.length} x ${PER_CODEC} clicks from the Java producer -> ${rows} rows`);
+  } finally {
+    await service.stop();
+  }
+});
+
+test('when a fetch holds more messages than INGEST_BATCH_MAX_MESSAGES, then ingest processes it in parts of that many and stores every click once', async () => {
+  // Compressed, a fetch's few bytes hold many messages: 400 more clicks in 4 compressed batches,
+  // read in parts of 25 (each part a batch of its own, its duration observed once).
+  const before = await topicMessageCount(kafka, topic);
+  await produceWithJava(codecLines(Date.now() - 3_600_000, 'parts-'));
+  assert.equal(await topicMessageCount(kafka, topic), before + CODECS.length * PER_CODEC);
+  const service = await startIngest(
+    ingestTestEnv({ topic, keyspace, groupId: `contract-codecs-parts-${suffix}`, extra: { INGEST_BATCH_MAX_MESSAGES: '25' } }),
+    testLogger,
+  );
+  try {
+    const expected = 2 * CODECS.length * PER_CODEC;
+    const rows = await pollUntil(
+      () => countEventRows(cassandra, keyspace),
+      (n) => n >= expected,
+      90_000,
+    );
+    assert.equal(
+      rows,
+      expected,
+      'the first test stored the first 400; this group read the topic from the start, and stored the new 400 once',
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
+    const batches = Number(/^ingest_batch_duration_seconds_count(?:\{[^}]*\})? (\d+)$/m.exec(metrics)?.[1]);
+    const consumed = Number(/^ingest_events_consumed_total(?:\{[^}]*\})? (\d+)$/m.exec(metrics)?.[1]);
+    assert.equal(consumed, expected, 'every message of the topic read once');
+    assert.ok(batches >= expected / 25, `${batches} batches for ${consumed} messages: parts of at most 25`);
   } finally {
     await service.stop();
   }

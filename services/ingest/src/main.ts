@@ -114,6 +114,7 @@ export const ingestService: ServiceDefinition<IngestConfig, void> = {
       fromBeginning: true,
       partitionsConcurrently: config.INGEST_PARTITIONS_CONCURRENTLY,
       maxBatchesInFlight: config.INGEST_BATCHES_IN_FLIGHT,
+      maxMessagesPerBatch: config.INGEST_BATCH_MAX_MESSAGES,
       maxBytesPerPartition: config.INGEST_FETCH_MAX_BYTES_PER_PARTITION,
       maxBytes: config.INGEST_FETCH_MAX_BYTES,
       handleBatch,
