@@ -2,7 +2,7 @@
 import type { MetricsIndexIdentity } from '@clickstream/elasticsearch';
 import { groupKey } from '@clickstream/metrics';
 import { mapConcurrently } from './map-concurrently.ts';
-import { index, publishWindow, storedWindowPages, withRetry, write } from './run-context.ts';
+import { index, passedMultiple, publishWindow, storedWindowPages, withRetry, write } from './run-context.ts';
 import type { RunContext } from './run-context.ts';
 import { allTimeWrite } from './window-documents.ts';
 import type { WindowGranularity } from '@clickstream/metrics';
@@ -73,8 +73,7 @@ async function republishAll(run: RunContext, identity: MetricsIndexIdentity): Pr
     await index(run, writes);
     const before = groups;
     groups += page.length;
-    if (Math.floor(groups / REPUBLISH_PROGRESS_GROUPS) > Math.floor(before / REPUBLISH_PROGRESS_GROUPS))
-      progress(`${groups} all-time groups so far`);
+    if (passedMultiple(before, groups, REPUBLISH_PROGRESS_GROUPS)) progress(`${groups} all-time groups so far`);
   }
   progress(`${groups} all-time groups`);
   run.counts.republished += run.counts.indexed - indexedBefore;

@@ -236,6 +236,11 @@ export async function publishWindow(
   if (final && wasOpen && recordIfFinal) await recordFinal(run, [window]);
 }
 
+/** Whether a count that went from `before` to `after` passed a multiple of `step`: when a long step logs its progress. */
+export function passedMultiple(before: number, after: number, step: number): boolean {
+  return Math.floor(after / step) > Math.floor(before / step);
+}
+
 /** Groups of a window read a page at a time between two progress lines (a page is indexed before the next is read). */
 const WINDOW_PAGES_PROGRESS_GROUPS = 100_000;
 
@@ -261,7 +266,7 @@ export async function* storedWindowPages(run: RunContext, window: WindowRef): As
     yield { groups: page.groups, last: pageState === undefined };
     const before = groups;
     groups += page.groups.length;
-    if (Math.floor(groups / WINDOW_PAGES_PROGRESS_GROUPS) > Math.floor(before / WINDOW_PAGES_PROGRESS_GROUPS))
+    if (passedMultiple(before, groups, WINDOW_PAGES_PROGRESS_GROUPS))
       run.deps.logger.info(
         { window: at, groups, elapsedMs: Math.round(performance.now() - started) },
         'aggregation progress: a window of many groups, a page at a time',

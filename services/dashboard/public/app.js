@@ -159,11 +159,16 @@ function row(...cells) {
 
 // --- panels ----------------------------------------------------------------------------------
 
+/** The panel no longer marked as not refreshed. */
+function unmarkStale(panel) {
+  panel.classList.remove('stale');
+  $('.stale-note', panel)?.remove();
+}
+
 /** The panel now shows the answer to `request`: no longer marked as not refreshed. */
 function showAnswered(panel, request) {
   shown.set(panel.id, { request, atMs: Date.now() + serverOffsetMs });
-  panel.classList.remove('stale');
-  $('.stale-note', panel)?.remove();
+  unmarkStale(panel);
 }
 
 /**
@@ -176,8 +181,7 @@ function failed(panel, request, err, clear) {
   const kept = shown.get(panel.id);
   if (kept?.request !== request) {
     shown.delete(panel.id);
-    panel.classList.remove('stale');
-    $('.stale-note', panel)?.remove();
+    unmarkStale(panel);
     clear();
     return;
   }

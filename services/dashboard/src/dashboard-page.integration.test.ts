@@ -30,6 +30,13 @@ let browser: Browser;
 const iso = (ms: number): string => new Date(ms).toISOString();
 const hourText = (ms: number): string => `${iso(ms).slice(0, 10)} ${iso(ms).slice(11, 16)}`;
 
+/** A blank tab of a laptop's size, for the tests that intercept or change the page before it loads. */
+async function laptopPage(): Promise<Page> {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  return page;
+}
+
 /**
  * Opens the page and waits until every panel has loaded (or failed). `clockAheadMs`: the browser's
  * clock runs that far ahead of the real time (a visitor's machine set wrong).
@@ -270,8 +277,7 @@ describe('the dashboard page with known documents', () => {
   });
 
   test('when an earlier answer arrives after a newer choice, then the panel keeps the newer choice', async () => {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 900 });
+    const page = await laptopPage();
     await page.setRequestInterception(true);
     // The first hourly answer (last 48 h) is held back until the visitor has chosen 24 h.
     let held: HTTPRequest | undefined;
@@ -302,8 +308,7 @@ describe('the dashboard page with known documents', () => {
   });
 
   test('when an answer never comes, then its panel says so after the time limit instead of waiting for ever', async () => {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 900 });
+    const page = await laptopPage();
     // The page's time limit, shortened for the test.
     await page.evaluateOnNewDocument(() => {
       const timeout = AbortSignal.timeout.bind(AbortSignal);
@@ -342,8 +347,7 @@ describe('the dashboard page with known documents', () => {
   });
 
   test('when an average time spent is under a tenth of a second, then it is shown in milliseconds, not as 0.0 s', async () => {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 900 });
+    const page = await laptopPage();
     await page.setRequestInterception(true);
     const averages = [40, 0.4, 0, 99.6, 100, null];
     page.on('request', (request) => {
@@ -375,8 +379,7 @@ describe('the dashboard page with known documents', () => {
   });
 
   test('when a refresh fails, then each panel keeps the numbers it showed, marked as not refreshed, until the next refresh works', async () => {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 900 });
+    const page = await laptopPage();
     // The page's 30 s refresh, shortened for the test.
     await page.evaluateOnNewDocument(() => {
       const schedule = window.setTimeout.bind(window);
